@@ -1,0 +1,60 @@
+#pragma once
+// Errors that reach clients. Handlers and repositories throw ApiError; the RPC boundary (rpc.hpp) turns it into a
+// grpc::Status carrying google.rpc.Status details (ErrorInfo with a stable reason, BadRequest field violations).
+// Anything else thrown becomes INTERNAL with a generic message: exception text and SQL never reach a client.
+#include <grpcpp/support/status_code_enum.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace crm::common {
+
+struct FieldViolation {
+    std::string field;        // proto field path, e.g. "contact.email"
+    std::string description;  // what is wrong and what is expected
+    bool operator==(const FieldViolation&) const = default;
+};
+
+class ApiError : public std::runtime_error {
+public:
+    ApiError(grpc::StatusCode code, std::string message, std::string reason, std::vector<FieldViolation> violations = {});
+
+    grpc::StatusCode code() const { return code_; }
+    const std::string& reason() const { return reason_; }
+    const std::vector<FieldViolation>& violations() const { return violations_; }
+
+    static ApiError InvalidArgument(std::vector<FieldViolation> violations);
+    static ApiError InvalidArgument(std::string field, std::string description);
+    static ApiError NotFound(const std::string& resource, const std::string& id);
+    static ApiError AlreadyExists(std::string message, std::string reason = "ALREADY_EXISTS");
+    static ApiError FailedPrecondition(std::string message, std::string reason);
+    static ApiError Aborted(std::string message, std::string reason = "ETAG_MISMATCH");
+    static ApiError Unauthenticated(std::string message);
+    static ApiError PermissionDenied(std::string message);
+    static ApiError Unavailable(std::string message);
+    static ApiError DeadlineExceeded(std::string message);
+    static ApiError ResourceExhausted(std::string message);
+
+private:
+    grpc::StatusCode code_;
+    std::string reason_;
+    std::vector<FieldViolation> violations_;
+};
+
+// Collects field violations so that a request with several problems gets all of them in one answer.
+class Violations {
+public:
+    void Add(std::string field, std::string description);
+    void Append(const std::vector<FieldViolation>& more);
+    bool empty() const { return list_.empty(); }
+    const std::vector<FieldViolation>& list() const { return list_; }
+    void ThrowIfAny() const;  // INVALID_ARGUMENT with every violation
+
+private:
+    std::vector<FieldViolation> list_;
+};
+
+const char* StatusCodeName(grpc::StatusCode code);  // "OK", "INVALID_ARGUMENT", ...
+
+}  // namespace crm::common

@@ -1,0 +1,70 @@
+#pragma once
+// The RPC boundary every handler goes through: it authenticates the gateway-signed identity, honours the deadline,
+// runs the handler, maps any exception to a gRPC status once (ApiError -> its code and details; database faults ->
+// UNAVAILABLE / ABORTED / DEADLINE_EXCEEDED; anything else -> INTERNAL with a generic message), and records
+// crm_grpc_server_handled_total / crm_grpc_server_handling_seconds and a JSON log line.
+//
+//   grpc::Status GetContact(grpc::ServerContext* sc, const GetContactRequest* req, Contact* resp) override {
+//       return rpc_.Handle(sc, "GetContact", [&](const RequestContext& rc) { *resp = repo_.Get(rc, req->id()); });
+//   }
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "crm/common/identity.hpp"
+
+namespace crm::common {
+
+class Metrics;
+
+struct RequestContext : Identity {
+    // Absolute deadline of the incoming call (time_point::max() when the client set none).
+    std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+    // Remaining time, clamped to [0, cap]; used to bound database statements and outbound calls.
+    std::chrono::milliseconds Remaining(std::chrono::milliseconds cap) const;
+};
+
+struct RpcSettings {
+    std::string service;        // e.g. "contacts"
+    std::string internal_key;   // shared with the gateway, verifies identity metadata
+    bool require_identity = true;
+};
+
+class RpcRuntime {
+public:
+    RpcRuntime(RpcSettings settings, Metrics& metrics);
+    ~RpcRuntime();
+
+    template <class F>
+    grpc::Status Handle(grpc::ServerContext* sc, const char* method, F&& fn) {
+        const auto start = std::chrono::steady_clock::now();
+        std::optional<RequestContext> rc;
+        std::exception_ptr error;
+        try {
+            rc.emplace(Begin(sc));
+            fn(static_cast<const RequestContext&>(*rc));
+        } catch (...) {
+            error = std::current_exception();  // mapped to a status in Finish(), never swallowed
+        }
+        return Finish(method, rc ? &*rc : nullptr, error, start);
+    }
+
+    // Maps an exception to the status a client sees (exposed for tests and for non-unary handlers).
+    static grpc::Status ToStatus(std::exception_ptr error, const std::string& service);
+
+private:
+    RequestContext Begin(grpc::ServerContext* sc) const;
+    grpc::Status Finish(const char* method, const RequestContext* rc, std::exception_ptr error,
+                        std::chrono::steady_clock::time_point start);
+
+    struct Impl;
+    RpcSettings settings_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace crm::common

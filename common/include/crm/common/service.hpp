@@ -1,0 +1,80 @@
+#pragma once
+// Service bootstrap shared by every process of the suite. main() is a few lines:
+//
+//   int main(int argc, char** argv) {
+//       return crm::common::RunService({.name = "contacts", .grpc_port = 50051, .metrics_port = 9151}, argc, argv,
+//                                      [](crm::common::ServiceApp& app) { crm::contacts::Register(app); });
+//   }
+//
+// It reads and validates configuration from the environment (--help lists it), sets up JSON logs, metrics
+// (/metrics), migrations (--migrate-only runs only them), the PostgreSQL pool, the outbox relay, the gRPC server with
+// health checking and reflection, and on SIGTERM/SIGINT: reports NOT_SERVING, stops accepting calls, drains the
+// calls in flight (bounded), stops the relay after its last batch is acknowledged, and exits 0.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crm/common/config.hpp"
+
+namespace grpc {
+class Service;
+class ServerBuilder;
+}  // namespace grpc
+
+namespace crm::common {
+
+class Db;
+class Metrics;
+class Outbox;
+class RpcRuntime;
+
+struct ServiceOptions {
+    std::string name;        // "contacts"
+    int grpc_port = 50051;   // default listen port (CRM_GRPC_LISTEN overrides)
+    int metrics_port = 9151;
+    bool uses_database = true;
+    bool uses_kafka = true;  // an outbox relay publishes this service's events
+    std::vector<EnvVar> extra_vars;  // service-specific settings, read with app.config()
+    std::string summary;     // one line for --help
+};
+
+class ServiceApp {
+public:
+    ServiceApp(ServiceOptions options, Config config);
+    ~ServiceApp();
+
+    const ServiceOptions& options() const { return options_; }
+    const Config& config() const { return config_; }
+    Metrics& metrics();
+    RpcRuntime& rpc();
+    Db& db();          // only with uses_database
+    Outbox& outbox();  // topic "crm.<name>.v1"; only with uses_database
+
+    // Registers a gRPC service implementation; the app keeps it alive.
+    void AddService(std::shared_ptr<grpc::Service> service);
+    // Extra builder configuration (e.g. a generic service in the gateway).
+    void ConfigureBuilder(std::function<void(grpc::ServerBuilder&)> fn);
+    // Runs at shutdown, after the server stopped accepting calls, in reverse order of registration.
+    void OnShutdown(std::function<void()> fn);
+    // Background work that starts once the server is up (schedulers, consumers); stopped through OnShutdown.
+    void OnStart(std::function<void()> fn);
+
+    int Run();           // serves until SIGTERM/SIGINT; returns the exit code
+    int MigrateOnly();   // applies migrations and returns
+
+private:
+    struct Impl;
+    ServiceOptions options_;
+    Config config_;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Parses argv (--help, --migrate-only), loads configuration (exit 2 with every problem listed), builds the app,
+// calls register_fn, and runs it. Blocks SIGTERM/SIGINT before any thread starts.
+int RunService(ServiceOptions options, int argc, char** argv, const std::function<void(ServiceApp&)>& register_fn);
+
+// The variables every service reads (exposed for --help tests and for the gateway).
+std::vector<EnvVar> StandardVars(const ServiceOptions& options);
+
+}  // namespace crm::common

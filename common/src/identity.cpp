@@ -1,0 +1,112 @@
+#include "crm/common/identity.hpp"
+
+#include <algorithm>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/errors.hpp"
+
+namespace crm::common {
+namespace {
+
+std::string JoinRoles(const std::vector<std::string>& roles) {
+    std::string out;
+    for (const auto& r : roles) {
+        if (!out.empty()) out.push_back(',');
+        out += r;
+    }
+    return out;
+}
+
+std::vector<std::string> SplitRoles(std::string_view text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size() && !text.empty()) {
+        size_t comma = text.find(',', start);
+        std::string_view part = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+        if (!part.empty()) out.emplace_back(part);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string Canonical(const std::string& tenant, const std::string& user, const std::string& roles,
+                      const std::string& key_id, const std::string& request_id, const std::string& ts) {
+    // Newline cannot appear in any field (checked on both sides), so the encoding is unambiguous.
+    return "crm-identity-v1\n" + tenant + "\n" + user + "\n" + roles + "\n" + key_id + "\n" + request_id + "\n" + ts;
+}
+
+bool PrintableNoNewline(std::string_view s, size_t max_len) {
+    if (s.size() > max_len) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+}  // namespace
+
+bool Identity::HasRole(std::string_view role) const {
+    return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+bool IsValidTenantId(std::string_view tenant) {
+    if (tenant.empty() || tenant.size() > 63) return false;
+    auto ok = [](char c, bool first) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!first && (c == '_' || c == '-'));
+    };
+    for (size_t i = 0; i < tenant.size(); ++i) {
+        if (!ok(tenant[i], i == 0)) return false;
+    }
+    return true;
+}
+
+bool IsValidRequestId(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::vector<std::pair<std::string, std::string>> SignIdentity(const Identity& id, std::string_view key,
+                                                              std::chrono::system_clock::time_point now) {
+    std::string roles = JoinRoles(id.roles);
+    std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+    std::string sig = HexEncode(HmacSha256(key, Canonical(id.tenant_id, id.user_id, roles, id.key_id, id.request_id, ts)));
+    return {{meta::kTenant, id.tenant_id}, {meta::kUser, id.user_id},           {meta::kRoles, roles},
+            {meta::kKeyId, id.key_id},     {meta::kRequestId, id.request_id}, {meta::kTimestamp, ts},
+            {meta::kSignature, sig}};
+}
+
+Identity VerifyIdentity(const std::map<std::string, std::string>& md, std::string_view key,
+                        std::chrono::system_clock::time_point now, std::chrono::seconds max_age) {
+    auto get = [&](const char* name) -> std::string {
+        auto it = md.find(name);
+        return it == md.end() ? std::string() : it->second;
+    };
+    const std::string sig = get(meta::kSignature);
+    const std::string ts = get(meta::kTimestamp);
+    if (sig.empty() || ts.empty()) throw ApiError::Unauthenticated("calls must come through the API gateway");
+    Identity id;
+    id.tenant_id = get(meta::kTenant);
+    id.user_id = get(meta::kUser);
+    id.key_id = get(meta::kKeyId);
+    id.request_id = get(meta::kRequestId);
+    const std::string roles = get(meta::kRoles);
+    if (!PrintableNoNewline(id.user_id, 256) || !PrintableNoNewline(id.key_id, 128) ||
+        !PrintableNoNewline(roles, 1024) || !PrintableNoNewline(id.request_id, 128) || !PrintableNoNewline(ts, 20)) {
+        throw ApiError::Unauthenticated("malformed gateway identity");
+    }
+    std::string expected = HexEncode(HmacSha256(key, Canonical(id.tenant_id, id.user_id, roles, id.key_id, id.request_id, ts)));
+    if (!ConstantTimeEquals(expected, sig)) throw ApiError::Unauthenticated("invalid gateway identity signature");
+    long long signed_at = 0;
+    try {
+        signed_at = std::stoll(ts);
+    } catch (const std::exception&) {
+        throw ApiError::Unauthenticated("malformed gateway identity timestamp");
+    }
+    long long now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    if (signed_at > now_s + 60 || now_s - signed_at > max_age.count()) {
+        throw ApiError::Unauthenticated("stale gateway identity");
+    }
+    if (!IsValidTenantId(id.tenant_id)) throw ApiError::Unauthenticated("gateway identity has an invalid tenant");
+    id.roles = SplitRoles(roles);
+    return id;
+}
+
+}  // namespace crm::common

@@ -1,0 +1,146 @@
+#include "crm/common/migrate.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <pqxx/pqxx>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/log.hpp"
+
+namespace crm::common {
+namespace {
+
+// Tables every service has. The outbox is written by request transactions (tenant-scoped by RLS) and read and
+// marked by the relay, which sets crm.relay = 'on' in its own transactions.
+const MigrationFile kCommonMigrations[] = {
+    {"crm_0001_outbox", R"SQL(
+CREATE TABLE crm_outbox (
+    id                bigserial PRIMARY KEY,
+    event_id          uuid NOT NULL UNIQUE,
+    tenant_id         text NOT NULL,
+    topic             text NOT NULL,
+    aggregate_type    text NOT NULL,
+    aggregate_id      text NOT NULL,
+    aggregate_version bigint NOT NULL,
+    event_type        text NOT NULL,
+    envelope          bytea NOT NULL,
+    created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    published_at      timestamptz
+);
+CREATE INDEX crm_outbox_unpublished ON crm_outbox (id) WHERE published_at IS NULL;
+CREATE INDEX crm_outbox_published_at ON crm_outbox (published_at) WHERE published_at IS NOT NULL;
+CREATE INDEX crm_outbox_tenant_aggregate ON crm_outbox (tenant_id, aggregate_id, id);
+ALTER TABLE crm_outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_outbox FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_insert ON crm_outbox FOR INSERT
+    WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
+CREATE POLICY tenant_or_relay_select ON crm_outbox FOR SELECT
+    USING (tenant_id = current_setting('crm.tenant_id', true) OR current_setting('crm.relay', true) = 'on');
+CREATE POLICY relay_update ON crm_outbox FOR UPDATE
+    USING (current_setting('crm.relay', true) = 'on') WITH CHECK (current_setting('crm.relay', true) = 'on');
+CREATE POLICY relay_delete ON crm_outbox FOR DELETE
+    USING (current_setting('crm.relay', true) = 'on');
+)SQL"},
+};
+
+std::string ReadFile(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read migration " + path.string());
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+}  // namespace
+
+std::vector<MigrationFile> LoadMigrationFiles(const std::string& dir) {
+    namespace fs = std::filesystem;
+    if (dir.empty() || !fs::is_directory(dir)) throw std::runtime_error("migrations folder not found: " + dir);
+    static const std::regex kName(R"(^[0-9]{4}_[a-z0-9_]+\.sql$)");
+    std::vector<MigrationFile> files;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (!entry.is_regular_file()) continue;
+        const std::string name = entry.path().filename().string();
+        if (name.size() < 4 || name.substr(name.size() - 4) != ".sql") continue;
+        if (!std::regex_match(name, kName)) {
+            throw std::runtime_error("migration file name must look like 0001_create_things.sql: " + name);
+        }
+        files.push_back({name.substr(0, name.size() - 4), ReadFile(entry.path())});
+    }
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
+    for (size_t i = 1; i < files.size(); ++i) {
+        if (files[i].version.substr(0, 4) == files[i - 1].version.substr(0, 4)) {
+            throw std::runtime_error("two migrations share the number " + files[i].version.substr(0, 4));
+        }
+    }
+    return files;
+}
+
+std::vector<std::string> RunMigrations(const MigrationSettings& settings) {
+    std::vector<MigrationFile> all(std::begin(kCommonMigrations), std::end(kCommonMigrations));
+    for (auto& f : LoadMigrationFiles(settings.dir)) all.push_back(std::move(f));
+
+    pqxx::connection conn(settings.admin_url);
+    std::map<std::string, std::string> applied;
+    {
+        pqxx::nontransaction session(conn);
+        // Session-level lock: released with the connection if this process dies half-way.
+        session.exec("SELECT pg_advisory_lock(hashtext('crm-schema-migrations'))");
+        session.exec(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, checksum text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())");
+        for (const auto& row : session.exec("SELECT version, checksum FROM schema_migrations")) {
+            applied[row[0].as<std::string>()] = row[1].as<std::string>();
+        }
+    }
+
+    std::vector<std::string> done;
+    for (const auto& m : all) {
+        const std::string checksum = HexEncode(Sha256(m.sql));
+        auto it = applied.find(m.version);
+        if (it != applied.end()) {
+            if (it->second != checksum) {
+                throw std::runtime_error("migration " + m.version +
+                                         " was changed after it was applied; add a new migration instead");
+            }
+            continue;
+        }
+        pqxx::work tx(conn);
+        try {
+            tx.exec(m.sql);
+        } catch (const pqxx::sql_error& e) {
+            throw std::runtime_error("migration " + m.version + " failed: " + e.what());
+        }
+        tx.exec_params("INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", m.version, checksum);
+        tx.commit();
+        log::Info("migration applied", {{"version", m.version}});
+        done.push_back(m.version);
+    }
+
+    if (!settings.app_url.empty()) {
+        pqxx::connection app(settings.app_url);
+        const std::string app_role = pqxx::nontransaction(app).exec1("SELECT current_user")[0].as<std::string>();
+        const std::string owner = pqxx::nontransaction(conn).exec1("SELECT current_user")[0].as<std::string>();
+        if (app_role != owner) {
+            pqxx::work tx(conn);
+            const std::string role = tx.quote_name(app_role);
+            tx.exec("GRANT USAGE ON SCHEMA public TO " + role);
+            tx.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role);
+            tx.exec("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role);
+            tx.exec("REVOKE ALL ON schema_migrations FROM " + role);
+            tx.commit();
+        } else {
+            log::Warn("the application role owns the schema: row-level security is not enforced for the owner "
+                      "unless FORCE ROW LEVEL SECURITY is set on every table");
+        }
+    }
+    pqxx::nontransaction(conn).exec("SELECT pg_advisory_unlock(hashtext('crm-schema-migrations'))");
+    return done;
+}
+
+}  // namespace crm::common

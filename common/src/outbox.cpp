@@ -1,0 +1,346 @@
+#include "crm/common/outbox.hpp"
+
+#include <google/protobuf/util/time_util.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <crm/common/v1/event.pb.h>
+#include <map>
+#include <set>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/log.hpp"
+#include "crm/common/metrics.hpp"
+
+namespace crm::common {
+
+namespace {
+constexpr Sql kInsertOutbox{"outbox_insert", R"SQL(
+INSERT INTO crm_outbox (event_id, tenant_id, topic, aggregate_type, aggregate_id, aggregate_version, event_type, envelope)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+)SQL"};
+constexpr Sql kNotifyOutbox{"outbox_notify", "SELECT pg_notify('crm_outbox', '')"};
+constexpr Sql kSelectUnsent{"outbox_select_unsent", R"SQL(
+SELECT id, event_id::text, tenant_id, topic, aggregate_id, event_type, envelope,
+       extract(epoch FROM created_at)::float8
+FROM crm_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+)SQL"};
+constexpr Sql kMarkPublished{"outbox_mark_published",
+                             "UPDATE crm_outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])"};
+constexpr Sql kCountPending{"outbox_count_pending", "SELECT count(*) FROM crm_outbox WHERE published_at IS NULL"};
+constexpr Sql kDeleteOld{"outbox_delete_published", R"SQL(
+DELETE FROM crm_outbox WHERE id IN (
+  SELECT id FROM crm_outbox WHERE published_at < clock_timestamp() - make_interval(secs => $1) LIMIT 5000)
+)SQL"};
+constexpr Sql kTryLeader{"outbox_try_leader", "SELECT pg_try_advisory_lock(hashtext('crm-outbox-relay'))"};
+}  // namespace
+
+Outbox::Outbox(Db& db, std::string source, std::string topic)
+    : db_(db), source_(std::move(source)), topic_(std::move(topic)) {}
+
+std::string Outbox::Append(pqxx::transaction_base& tx, const RequestContext& rc, const NewEvent& event) {
+    return Append(tx, rc.tenant_id, rc.request_id, event);
+}
+
+std::string Outbox::Append(pqxx::transaction_base& tx, const std::string& tenant_id, const std::string& request_id,
+                           const NewEvent& event) {
+    crm::common::v1::EventEnvelope env;
+    env.set_event_id(NewUuid());
+    env.set_event_type(event.payload.GetDescriptor()->full_name());
+    env.set_source(source_);
+    env.set_tenant_id(tenant_id);
+    env.set_aggregate_type(event.aggregate_type);
+    env.set_aggregate_id(event.aggregate_id);
+    env.set_aggregate_version(event.aggregate_version);
+    *env.mutable_occurred_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    env.set_request_id(request_id);
+    env.mutable_payload()->PackFrom(event.payload);
+    const std::string bytes = env.SerializeAsString();
+    db_.Exec(tx, kInsertOutbox, env.event_id(), tenant_id, topic_, event.aggregate_type, event.aggregate_id,
+             event.aggregate_version, env.event_type(),
+             pqxx::binarystring(bytes.data(), bytes.size()));
+    db_.Exec(tx, kNotifyOutbox);
+    return env.event_id();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Relay
+
+namespace {
+
+class Wakeup : public pqxx::notification_receiver {
+public:
+    explicit Wakeup(pqxx::connection_base& c) : pqxx::notification_receiver(c, "crm_outbox") {}
+    void operator()(const std::string&, int) override {}
+};
+
+struct Delivery {
+    bool done = false;
+    bool ok = false;
+    std::string error;
+};
+
+class DeliveryReports : public RdKafka::DeliveryReportCb {
+public:
+    void dr_cb(RdKafka::Message& message) override {
+        auto* d = static_cast<Delivery*>(message.msg_opaque());
+        if (!d) return;
+        d->done = true;
+        d->ok = message.err() == RdKafka::ERR_NO_ERROR;
+        if (!d->ok) d->error = RdKafka::err2str(message.err());
+    }
+};
+
+class KafkaEvents : public RdKafka::EventCb {
+public:
+    void event_cb(RdKafka::Event& event) override {
+        if (event.type() == RdKafka::Event::EVENT_ERROR) {
+            // Broker-down errors repeat every few seconds; they are warnings: the outbox keeps the events.
+            log::Warn("kafka producer", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
+        }
+    }
+};
+
+struct Row {
+    long long id;
+    std::string event_id, tenant, topic, key, type, envelope;
+    double created_epoch;
+};
+
+}  // namespace
+
+struct OutboxRelay::Impl {
+    RelaySettings settings;
+    Metrics& metrics;
+    DeliveryReports reports;
+    KafkaEvents events;
+    std::unique_ptr<RdKafka::Producer> producer;
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<Wakeup> wakeup;
+    bool leader = false;
+    std::chrono::steady_clock::time_point last_cleanup{};
+    prometheus::Gauge& pending;
+    prometheus::Counter& published;
+    prometheus::Counter& failed;
+    prometheus::Histogram& delay;
+
+    Impl(RelaySettings s, Metrics& m)
+        : settings(std::move(s)),
+          metrics(m),
+          pending(prometheus::BuildGauge()
+                      .Name("crm_outbox_pending_events")
+                      .Help("Events written to the outbox and not yet acknowledged by Kafka.")
+                      .Register(m.registry())
+                      .Add({{"service", m.service()}})),
+          published(prometheus::BuildCounter()
+                        .Name("crm_outbox_published_total")
+                        .Help("Events published to Kafka by the outbox relay.")
+                        .Register(m.registry())
+                        .Add({{"service", m.service()}})),
+          failed(prometheus::BuildCounter()
+                     .Name("crm_outbox_publish_failures_total")
+                     .Help("Events whose publication failed and will be retried.")
+                     .Register(m.registry())
+                     .Add({{"service", m.service()}})),
+          delay(prometheus::BuildHistogram()
+                    .Name("crm_outbox_publish_delay_seconds")
+                    .Help("Time from the outbox write to the Kafka acknowledgement.")
+                    .Register(m.registry())
+                    .Add({{"service", m.service()}}, Metrics::LatencyBuckets())) {}
+
+    void MakeProducer() {
+        std::string err;
+        std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+        auto set = [&](const char* k, const std::string& v) {
+            if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(std::string(k) + ": " + err);
+        };
+        set("bootstrap.servers", settings.brokers);
+        set("enable.idempotence", "true");
+        set("acks", "all");
+        set("linger.ms", "2");
+        set("message.timeout.ms", std::to_string(settings.message_timeout.count()));
+        set("client.id", "crm-" + metrics.service() + "-outbox");
+        if (conf->set("dr_cb", &reports, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(err);
+        if (conf->set("event_cb", &events, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(err);
+        producer.reset(RdKafka::Producer::create(conf.get(), err));
+        if (!producer) throw std::runtime_error("cannot create Kafka producer: " + err);
+    }
+
+    void Connect() {
+        wakeup.reset();
+        conn = std::make_unique<pqxx::connection>(settings.db_url);
+        wakeup = std::make_unique<Wakeup>(*conn);
+        leader = false;
+    }
+
+    void Disconnect() {
+        wakeup.reset();
+        conn.reset();
+        leader = false;
+    }
+
+    bool TryLead() {
+        pqxx::nontransaction tx(*conn);
+        leader = tx.exec_params(kTryLeader.text)[0][0].as<bool>();
+        return leader;
+    }
+
+    std::vector<Row> FetchUnsent() {
+        pqxx::work tx(*conn);
+        tx.exec("SELECT set_config('crm.relay', 'on', true)");
+        std::vector<Row> rows;
+        for (const auto& r : tx.exec_params(kSelectUnsent.text, settings.batch_size)) {
+            pqxx::binarystring env(r[6]);
+            rows.push_back({r[0].as<long long>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                            r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>(), env.str(),
+                            r[7].as<double>()});
+        }
+        pending.Set(static_cast<double>(tx.exec_params(kCountPending.text)[0][0].as<long long>()));
+        tx.commit();
+        return rows;
+    }
+
+    // Publishes rows and returns the ids that may be marked published: delivered, and no earlier event of the
+    // same aggregate failed in this batch (that one is retried first, so per-aggregate order is kept).
+    std::vector<long long> Publish(const std::vector<Row>& rows, std::atomic<bool>& stop) {
+        std::vector<Delivery> results(rows.size());
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const Row& row = rows[i];
+            for (;;) {
+                RdKafka::Headers* headers = RdKafka::Headers::create();
+                headers->add("ce_specversion", "1.0");
+                headers->add("ce_id", row.event_id);
+                headers->add("ce_type", row.type);
+                headers->add("ce_source", "/crm/" + metrics.service());
+                headers->add("ce_subject", row.key);
+                headers->add("crm_tenant", row.tenant);
+                headers->add("content-type", "application/x-protobuf");
+                RdKafka::ErrorCode err = producer->produce(
+                    row.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                    const_cast<char*>(row.envelope.data()), row.envelope.size(), row.key.data(), row.key.size(),
+                    0, headers, &results[i]);
+                if (err == RdKafka::ERR_NO_ERROR) break;
+                delete headers;  // ownership passes to librdkafka only on success
+                if (err == RdKafka::ERR__QUEUE_FULL) {
+                    producer->poll(50);
+                    continue;
+                }
+                results[i].done = true;
+                results[i].error = RdKafka::err2str(err);
+                break;
+            }
+        }
+        // Every message gets a report within message.timeout.ms; wait for all of them (even when stopping) so that
+        // nothing is produced twice by this process.
+        const auto until = std::chrono::steady_clock::now() + settings.message_timeout + std::chrono::seconds(5);
+        while (producer->outq_len() > 0 && std::chrono::steady_clock::now() < until) producer->poll(20);
+        producer->poll(0);
+        (void)stop;
+
+        std::set<std::string> blocked;
+        std::vector<long long> ok;
+        const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        for (size_t i = 0; i < rows.size(); ++i) {
+            if (results[i].ok && !blocked.count(rows[i].key)) {
+                ok.push_back(rows[i].id);
+                published.Increment();
+                delay.Observe(std::max(0.0, now - rows[i].created_epoch));
+            } else {
+                blocked.insert(rows[i].key);
+                if (!results[i].ok) failed.Increment();
+            }
+        }
+        if (ok.size() < rows.size()) {
+            std::string why;
+            for (const auto& r : results) {
+                if (!r.ok && !r.error.empty()) {
+                    why = r.error;
+                    break;
+                }
+            }
+            log::Warn("outbox publish incomplete; will retry",
+                      {{"published", std::to_string(ok.size())},
+                       {"unsent", std::to_string(rows.size() - ok.size())},
+                       {"error", why}});
+        }
+        return ok;
+    }
+
+    void MarkPublished(const std::vector<long long>& ids) {
+        if (ids.empty()) return;
+        std::string array = "{";
+        for (size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
+        array += "}";
+        pqxx::work tx(*conn);
+        tx.exec("SELECT set_config('crm.relay', 'on', true)");
+        tx.exec_params(kMarkPublished.text, array);
+        tx.commit();
+    }
+
+    void Cleanup() {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_cleanup < std::chrono::minutes(1)) return;
+        last_cleanup = now;
+        pqxx::work tx(*conn);
+        tx.exec("SELECT set_config('crm.relay', 'on', true)");
+        tx.exec_params(kDeleteOld.text, std::chrono::duration_cast<std::chrono::seconds>(settings.retention).count());
+        tx.commit();
+    }
+};
+
+OutboxRelay::OutboxRelay(RelaySettings settings, Metrics& metrics)
+    : settings_(std::move(settings)), metrics_(metrics) {}
+
+OutboxRelay::~OutboxRelay() { Stop(); }
+
+void OutboxRelay::Start() {
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+}
+
+void OutboxRelay::Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+}
+
+void OutboxRelay::Loop() {
+    Impl impl(settings_, metrics_);
+    try {
+        impl.MakeProducer();
+    } catch (const std::exception& e) {
+        log::Error("outbox relay cannot start", {{"error", e.what()}});
+        return;
+    }
+    log::Info("outbox relay started");
+    while (!stop_) {
+        try {
+            if (!impl.conn || !impl.conn->is_open()) impl.Connect();
+            if (!impl.leader && !impl.TryLead()) {
+                // Another replica publishes; check again later.
+                impl.conn->await_notification(1, 0);
+                continue;
+            }
+            auto rows = impl.FetchUnsent();
+            if (!rows.empty()) {
+                auto ok = impl.Publish(rows, stop_);
+                impl.MarkPublished(ok);
+                if (ok.size() < rows.size()) {
+                    std::this_thread::sleep_for(settings_.retry_backoff);
+                    continue;
+                }
+                if (rows.size() == static_cast<size_t>(settings_.batch_size)) continue;  // more waiting
+            }
+            impl.Cleanup();
+            const auto poll = settings_.idle_poll;
+            impl.conn->await_notification(poll.count() / 1000, (poll.count() % 1000) * 1000);
+        } catch (const std::exception& e) {
+            log::Warn("outbox relay error; reconnecting", {{"error", e.what()}});
+            impl.Disconnect();
+            std::this_thread::sleep_for(settings_.retry_backoff);
+        }
+    }
+    impl.producer->flush(static_cast<int>(settings_.message_timeout.count()));
+    impl.Disconnect();
+    log::Info("outbox relay stopped");
+}
+
+}  // namespace crm::common

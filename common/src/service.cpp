@@ -1,0 +1,206 @@
+#include "crm/common/service.hpp"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "crm/common/db.hpp"
+#include "crm/common/log.hpp"
+#include "crm/common/metrics.hpp"
+#include "crm/common/migrate.hpp"
+#include "crm/common/outbox.hpp"
+#include "crm/common/rpc.hpp"
+
+namespace crm::common {
+
+std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
+    std::vector<EnvVar> vars{
+        {"CRM_GRPC_LISTEN", "host:port the gRPC server listens on", "127.0.0.1:" + std::to_string(o.grpc_port)},
+        {"CRM_METRICS_LISTEN", "host:port serving Prometheus /metrics", "127.0.0.1:" + std::to_string(o.metrics_port)},
+        {"CRM_LOG_LEVEL", "debug, info, warn or error", "info"},
+        {"CRM_INTERNAL_KEY", "key shared with the gateway that signs caller identity (at least 32 characters)", "",
+         true, true},
+        {"CRM_GRPC_MAX_MESSAGE_BYTES", "largest request message accepted", "4194304"},
+        {"CRM_SHUTDOWN_GRACE_SECONDS", "how long SIGTERM waits for calls in flight", "10"},
+    };
+    if (o.uses_database) {
+        vars.push_back({"CRM_DB_URL", "PostgreSQL URL of the service's application role (not the owner)", "", true,
+                        true});
+        vars.push_back({"CRM_DB_ADMIN_URL", "PostgreSQL URL of the owner role that applies migrations "
+                                            "(default: CRM_DB_URL)", "", false, true});
+        vars.push_back({"CRM_DB_POOL_SIZE", "database connections in the pool", "8"});
+        vars.push_back({"CRM_MIGRATIONS_DIR", "folder with the service's NNNN_name.sql migrations",
+                        "/usr/share/crm/" + o.name + "/migrations"});
+        vars.push_back({"CRM_MIGRATE_ON_START", "apply migrations at start-up (false when a Kubernetes Job runs "
+                                                "--migrate-only)", "true"});
+    }
+    if (o.uses_kafka) {
+        vars.push_back({"CRM_KAFKA_BROKERS", "Kafka bootstrap servers", "127.0.0.1:9092"});
+        vars.push_back({"CRM_OUTBOX_BATCH", "events the relay publishes per batch", "500"});
+        vars.push_back({"CRM_KAFKA_MESSAGE_TIMEOUT_MS", "how long the relay waits for Kafka before it retries", "10000"});
+    }
+    for (const auto& v : o.extra_vars) vars.push_back(v);
+    return vars;
+}
+
+struct ServiceApp::Impl {
+    Metrics metrics;
+    RpcRuntime rpc;
+    std::unique_ptr<Db> db;
+    std::unique_ptr<Outbox> outbox;
+    std::unique_ptr<OutboxRelay> relay;
+    std::vector<std::shared_ptr<grpc::Service>> services;
+    std::vector<std::function<void(grpc::ServerBuilder&)>> builder_hooks;
+    std::vector<std::function<void()>> start_hooks;
+    std::vector<std::function<void()>> shutdown_hooks;
+
+    Impl(const ServiceOptions& o, const Config& c)
+        : metrics(o.name), rpc(RpcSettings{o.name, c.Get("CRM_INTERNAL_KEY")}, metrics) {}
+};
+
+ServiceApp::ServiceApp(ServiceOptions options, Config config)
+    : options_(std::move(options)), config_(std::move(config)), impl_(std::make_unique<Impl>(options_, config_)) {
+    if (options_.uses_database) {
+        DbSettings db;
+        db.url = config_.Get("CRM_DB_URL");
+        db.pool_size = static_cast<int>(config_.GetInt("CRM_DB_POOL_SIZE", 1, 256));
+        impl_->db = std::make_unique<Db>(db, impl_->metrics);
+        impl_->outbox = std::make_unique<Outbox>(*impl_->db, options_.name, "crm." + options_.name + ".v1");
+    }
+}
+
+ServiceApp::~ServiceApp() = default;
+
+Metrics& ServiceApp::metrics() { return impl_->metrics; }
+RpcRuntime& ServiceApp::rpc() { return impl_->rpc; }
+Db& ServiceApp::db() {
+    if (!impl_->db) throw std::logic_error("service declared uses_database = false");
+    return *impl_->db;
+}
+Outbox& ServiceApp::outbox() {
+    if (!impl_->outbox) throw std::logic_error("service declared uses_database = false");
+    return *impl_->outbox;
+}
+void ServiceApp::AddService(std::shared_ptr<grpc::Service> service) { impl_->services.push_back(std::move(service)); }
+void ServiceApp::ConfigureBuilder(std::function<void(grpc::ServerBuilder&)> fn) {
+    impl_->builder_hooks.push_back(std::move(fn));
+}
+void ServiceApp::OnShutdown(std::function<void()> fn) { impl_->shutdown_hooks.push_back(std::move(fn)); }
+void ServiceApp::OnStart(std::function<void()> fn) { impl_->start_hooks.push_back(std::move(fn)); }
+
+int ServiceApp::MigrateOnly() {
+    MigrationSettings m;
+    m.admin_url = config_.Get("CRM_DB_ADMIN_URL").empty() ? config_.Get("CRM_DB_URL") : config_.Get("CRM_DB_ADMIN_URL");
+    m.app_url = config_.Get("CRM_DB_URL");
+    m.dir = config_.Get("CRM_MIGRATIONS_DIR");
+    auto applied = RunMigrations(m);
+    log::Info("migrations up to date", {{"applied_now", std::to_string(applied.size())}});
+    return 0;
+}
+
+int ServiceApp::Run() {
+    if (options_.uses_database && config_.GetBool("CRM_MIGRATE_ON_START")) MigrateOnly();
+
+    impl_->metrics.Expose(config_.Get("CRM_METRICS_LISTEN"));
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int bound_port = 0;
+    builder.AddListeningPort(config_.Get("CRM_GRPC_LISTEN"), grpc::InsecureServerCredentials(), &bound_port);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(config_.GetInt("CRM_GRPC_MAX_MESSAGE_BYTES", 1024, 64 << 20)));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+    for (auto& s : impl_->services) builder.RegisterService(s.get());
+    for (auto& hook : impl_->builder_hooks) hook(builder);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    if (!server || bound_port == 0) {
+        log::Error("cannot listen", {{"address", config_.Get("CRM_GRPC_LISTEN")}});
+        return 1;
+    }
+    auto* health = server->GetHealthCheckService();
+    health->SetServingStatus(true);
+
+    if (options_.uses_database && options_.uses_kafka) {
+        RelaySettings rs;
+        rs.db_url = config_.Get("CRM_DB_URL");
+        rs.brokers = config_.Get("CRM_KAFKA_BROKERS");
+        rs.batch_size = static_cast<int>(config_.GetInt("CRM_OUTBOX_BATCH", 1, 10000));
+        rs.message_timeout = std::chrono::milliseconds(config_.GetInt("CRM_KAFKA_MESSAGE_TIMEOUT_MS", 1000, 600000));
+        impl_->relay = std::make_unique<OutboxRelay>(rs, impl_->metrics);
+        impl_->relay->Start();
+    }
+    for (auto& hook : impl_->start_hooks) hook();
+    log::Info("serving", {{"grpc", config_.Get("CRM_GRPC_LISTEN")}, {"metrics", config_.Get("CRM_METRICS_LISTEN")}});
+
+    // SIGTERM/SIGINT were blocked in every thread by RunService; wait for one here.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    int received = 0;
+    sigwait(&signals, &received);
+    log::Info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+
+    health->SetServingStatus(false);
+    const auto grace = std::chrono::seconds(config_.GetInt("CRM_SHUTDOWN_GRACE_SECONDS", 0, 600));
+    server->Shutdown(std::chrono::system_clock::now() + grace);  // stop accepting, drain, then cancel the rest
+    server->Wait();
+    for (auto it = impl_->shutdown_hooks.rbegin(); it != impl_->shutdown_hooks.rend(); ++it) (*it)();
+    if (impl_->relay) impl_->relay->Stop();
+    log::Info("stopped");
+    return 0;
+}
+
+int RunService(ServiceOptions options, int argc, char** argv, const std::function<void(ServiceApp&)>& register_fn) {
+    // Block the termination signals before any thread exists, so that only ServiceApp::Run's sigwait sees them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    bool migrate_only = false;
+    Config config("crm-" + options.name, options.summary.empty() ? "CRM " + options.name + " service" : options.summary,
+                  StandardVars(options));
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+            std::cout << config.Help();
+            return 0;
+        }
+        if (std::strcmp(argv[i], "--migrate-only") == 0) {
+            migrate_only = true;
+        } else {
+            std::cerr << "unknown argument: " << argv[i] << " (see --help)\n";
+            return 2;
+        }
+    }
+    try {
+        config.Load();
+        config.Require(config.Get("CRM_INTERNAL_KEY").size() >= 32, "CRM_INTERNAL_KEY", "must be at least 32 characters");
+        log::Init(options.name, log::ParseLevel(config.Get("CRM_LOG_LEVEL")));
+        config.Check();
+    } catch (const std::exception& e) {
+        std::cerr << "crm-" << options.name << ": " << e.what() << "\n(see --help)\n";
+        return 2;
+    }
+    try {
+        ServiceApp app(options, config);
+        if (migrate_only) return app.MigrateOnly();
+        register_fn(app);
+        return app.Run();
+    } catch (const ConfigError& e) {
+        std::cerr << "crm-" << options.name << ": " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        log::Error("fatal", {{"error", e.what()}});
+        return 1;
+    }
+}
+
+}  // namespace crm::common
