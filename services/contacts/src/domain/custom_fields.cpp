@@ -1,0 +1,185 @@
+#include "domain/custom_fields.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "domain/text.hpp"
+
+namespace crm::contacts::domain {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::string FieldPath(std::string_view prefix, std::string_view key) {
+    std::string path(prefix);
+    path.append(".custom_fields.");
+    path.append(key);
+    return path;
+}
+
+int ParseDigits(std::string_view s) {
+    int value = 0;
+    for (char c : s) value = value * 10 + (c - '0');
+    return value;
+}
+
+bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int DaysInMonth(int year, int month) {
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
+
+// Text values may carry tabs and line breaks but no other control characters.
+bool HasForbiddenControlCharacters(std::string_view value) {
+    std::string cleaned(value);
+    std::replace_if(
+        cleaned.begin(), cleaned.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
+    return text::HasControlCharacters(cleaned);
+}
+
+std::string CheckValue(const CustomFieldDefinition& definition, std::string_view value) {
+    switch (definition.type) {
+        case CustomFieldType::kText:
+            return {};
+        case CustomFieldType::kNumber:
+            return IsDecimalNumber(value) ? std::string{} : "must be a decimal number such as 42 or -3.25";
+        case CustomFieldType::kBoolean:
+            return IsBooleanLiteral(value) ? std::string{} : "must be true or false";
+        case CustomFieldType::kDate:
+            return IsCalendarDate(value) ? std::string{} : "must be a date written YYYY-MM-DD";
+        case CustomFieldType::kSingleSelect: {
+            const auto& allowed = definition.allowed_values;
+            return std::find(allowed.begin(), allowed.end(), value) != allowed.end()
+                       ? std::string{}
+                       : "must be one of the field's allowed values";
+        }
+        case CustomFieldType::kUnspecified:
+            break;
+    }
+    return "has a definition without a type";
+}
+
+}  // namespace
+
+bool IsValidCustomFieldKey(std::string_view key) {
+    if (key.empty() || key.size() > 63 || key.front() < 'a' || key.front() > 'z') return false;
+    return std::all_of(key.begin(), key.end(), [](char c) { return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '_'; });
+}
+
+bool IsDecimalNumber(std::string_view value) {
+    if (value.empty() || value.size() > limits::kMaxNumberLength) return false;
+    if (value.front() == '+' || value.front() == '-') value.remove_prefix(1);
+    const std::size_t dot = value.find('.');
+    const std::string_view whole = value.substr(0, dot);
+    if (whole.empty() || !std::all_of(whole.begin(), whole.end(), IsDigit)) return false;
+    if (dot == std::string_view::npos) return true;
+    const std::string_view fraction = value.substr(dot + 1);
+    return !fraction.empty() && std::all_of(fraction.begin(), fraction.end(), IsDigit);
+}
+
+bool IsBooleanLiteral(std::string_view value) { return value == "true" || value == "false"; }
+
+bool IsCalendarDate(std::string_view value) {
+    if (value.size() != 10 || value[4] != '-' || value[7] != '-') return false;
+    const std::string_view year = value.substr(0, 4);
+    const std::string_view month = value.substr(5, 2);
+    const std::string_view day = value.substr(8, 2);
+    for (std::string_view part : {year, month, day}) {
+        if (!std::all_of(part.begin(), part.end(), IsDigit)) return false;
+    }
+    const int y = ParseDigits(year);
+    const int m = ParseDigits(month);
+    const int d = ParseDigits(day);
+    return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= DaysInMonth(y, m);
+}
+
+DefinitionCheck NormalizeCustomFieldDefinition(const CustomFieldDefinition& input, std::string_view prefix) {
+    DefinitionCheck check{.definition = input, .violations = {}};
+    CustomFieldDefinition& def = check.definition;
+    auto violation = [&](std::string_view field, std::string description) {
+        check.violations.push_back({std::string(prefix) + "." + std::string(field), std::move(description)});
+    };
+    if (def.entity == CustomFieldEntity::kUnspecified) violation("entity", "is required");
+    if (!IsValidCustomFieldKey(def.key)) {
+        violation("key", "must match [a-z][a-z0-9_]{0,62}: a lowercase letter, then lowercase letters, digits or _");
+    }
+    def.label = text::CollapseWhitespace(def.label);
+    if (def.label.empty()) {
+        violation("label", "is required");
+    } else if (text::Utf8Length(def.label) > limits::kMaxNameLength) {
+        violation("label", "is longer than 200 characters");
+    } else if (text::HasControlCharacters(def.label)) {
+        violation("label", "must not contain control characters");
+    }
+    if (def.type == CustomFieldType::kUnspecified) violation("type", "is required");
+    if (def.type != CustomFieldType::kSingleSelect) {
+        if (!def.allowed_values.empty()) violation("allowed_values", "is only allowed for SINGLE_SELECT fields");
+        return check;
+    }
+    if (def.allowed_values.empty()) violation("allowed_values", "must list at least one value for SINGLE_SELECT");
+    if (def.allowed_values.size() > limits::kMaxAllowedValues) violation("allowed_values", "has more than 100 values");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < def.allowed_values.size(); ++i) {
+        std::string& value = def.allowed_values[i];
+        value = text::CollapseWhitespace(value);
+        const std::string field = "allowed_values[" + std::to_string(i) + "]";
+        if (value.empty()) {
+            violation(field, "must not be empty");
+        } else if (text::Utf8Length(value) > limits::kMaxNameLength) {
+            violation(field, "is longer than 200 characters");
+        } else if (text::HasControlCharacters(value)) {
+            violation(field, "must not contain control characters");
+        } else if (!seen.insert(value).second) {
+            violation(field, "repeats an earlier value");
+        }
+    }
+    return check;
+}
+
+FieldViolations ValidateCustomFields(const CustomFields& values, const std::vector<CustomFieldDefinition>& definitions,
+                                     std::string_view prefix, bool enforce_required) {
+    FieldViolations violations;
+    for (const auto& [key, value] : values) {
+        const auto def = std::find_if(definitions.begin(), definitions.end(),
+                                      [&key](const CustomFieldDefinition& d) { return d.key == key; });
+        if (def == definitions.end()) {
+            violations.push_back({FieldPath(prefix, key), "is not a defined custom field"});
+            continue;
+        }
+        if (std::string error = CheckValue(*def, value); !error.empty()) {
+            violations.push_back({FieldPath(prefix, key), std::move(error)});
+        }
+    }
+    if (enforce_required) {
+        for (const CustomFieldDefinition& def : definitions) {
+            const auto it = values.find(def.key);
+            if (def.required && (it == values.end() || it->second.empty())) {
+                violations.push_back({FieldPath(prefix, def.key), "is required"});
+            }
+        }
+    }
+    return violations;
+}
+
+CustomFieldsCheck NormalizeCustomFields(const CustomFields& input, std::string_view prefix) {
+    CustomFieldsCheck check;
+    for (const auto& [key, raw_value] : input) {
+        const std::string value = text::Trim(raw_value);
+        if (!IsValidCustomFieldKey(key)) {
+            check.violations.push_back({FieldPath(prefix, key), "is not a valid custom field key"});
+        } else if (text::Utf8Length(value) > limits::kMaxCustomFieldValueLength) {
+            check.violations.push_back({FieldPath(prefix, key), "is longer than 2000 characters"});
+        } else if (HasForbiddenControlCharacters(value)) {
+            check.violations.push_back({FieldPath(prefix, key), "must not contain control characters"});
+        } else if (!value.empty()) {
+            check.values.emplace(key, value);
+        }
+    }
+    if (check.values.size() > limits::kMaxCustomFields) {
+        check.violations.push_back({std::string(prefix) + ".custom_fields", "has more than 100 fields"});
+    }
+    return check;
+}
+
+}  // namespace crm::contacts::domain

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/types.hpp"
+
+// Validation and normalization of whole contacts and companies as a client sends them.
+namespace crm::contacts::domain {
+
+// Settings the wiring layer reads from configuration.
+struct NormalizeSettings {
+    // Calling code applied to phone numbers written without + or 00 (e.g. "1"); empty = such numbers are invalid.
+    std::string default_calling_code;
+};
+
+struct ContactCheck {
+    ContactFields contact;  // normalized; meaningful only when violations is empty
+    FieldViolations violations;
+};
+
+// Normalizes every field (names trimmed with inner whitespace collapsed, email lowercased, phone to E.164, tags
+// normalized and de-duplicated in order, company_id lowercased, empty custom values dropped) and checks the limits
+// of contacts.proto. Requires a given_name, family_name or email. `prefix` is the request field holding the
+// contact ("contact", "candidate"); violations are named "<prefix>.<field>" ("contact.tags[3]").
+// Custom field values are not checked against definitions here (see ValidateCustomFields).
+ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSettings& settings,
+                              std::string_view prefix = "contact");
+
+struct CompanyCheck {
+    CompanyFields company;
+    FieldViolations violations;
+};
+
+// Same for a company: name required (1..200), domain normalized by NormalizeWebDomain, industry up to 200.
+CompanyCheck NormalizeCompany(const CompanyFields& input, std::string_view prefix = "company");
+
+// "given family" trimmed; the email when both names are empty.
+std::string DisplayName(const ContactFields& contact);
+
+// Canonical UUID text: 8-4-4-4-12 hex digits (either case).
+bool IsUuid(std::string_view id);
+
+// Etags are "v<version>"; ParseEtag returns nullopt for anything else.
+std::string MakeEtag(std::int64_t version);
+std::optional<std::int64_t> ParseEtag(std::string_view etag);
+
+}  // namespace crm::contacts::domain
