@@ -1,0 +1,182 @@
+// crm-bench: a closed-loop load client for ContactsService. It drives CreateContact or GetContact at a fixed
+// concurrency for a fixed time, either through the gateway (with a bearer token) or directly to the service (with
+// identity metadata signed by the internal key, as the gateway would), and prints one JSON line with throughput
+// and latency percentiles. tests/bench/run.sh runs it in every mode together with a pgbench baseline.
+#include <crm/contacts/v1/contacts.grpc.pb.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/identity.hpp"
+
+namespace cv1 = crm::contacts::v1;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+    std::string target;
+    std::string mode = "gateway";  // gateway | direct
+    std::string rpc = "create";    // create | get
+    int concurrency = 8;
+    double seconds = 10;
+    std::string token;         // gateway mode
+    std::string internal_key;  // direct mode
+    std::string tenant = "bench";
+    int preload = 200;  // contacts created before a get run
+};
+
+[[noreturn]] void Usage() {
+    std::cerr << "usage: crm-bench --target HOST:PORT [--mode gateway|direct] [--rpc create|get] [--concurrency N]\n"
+                 "                 [--seconds S] [--token JWT] [--internal-key KEY] [--tenant T] [--preload N]\n";
+    std::exit(2);
+}
+
+Options Parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) Usage();
+            return argv[++i];
+        };
+        if (a == "--target") o.target = next();
+        else if (a == "--mode") o.mode = next();
+        else if (a == "--rpc") o.rpc = next();
+        else if (a == "--concurrency") o.concurrency = std::stoi(next());
+        else if (a == "--seconds") o.seconds = std::stod(next());
+        else if (a == "--token") o.token = next();
+        else if (a == "--internal-key") o.internal_key = next();
+        else if (a == "--tenant") o.tenant = next();
+        else if (a == "--preload") o.preload = std::stoi(next());
+        else Usage();
+    }
+    if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct") || (o.rpc != "create" && o.rpc != "get") ||
+        o.concurrency < 1 || o.seconds <= 0) {
+        Usage();
+    }
+    if (o.mode == "gateway" && o.token.empty()) Usage();
+    if (o.mode == "direct" && o.internal_key.empty()) Usage();
+    return o;
+}
+
+void Authorize(grpc::ClientContext& ctx, const Options& o) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (o.mode == "gateway") {
+        ctx.AddMetadata("authorization", "Bearer " + o.token);
+        return;
+    }
+    crm::common::Identity id{o.tenant, "bench", {"admin"}, "", crm::common::NewUuid()};
+    for (auto& [k, v] : crm::common::SignIdentity(id, o.internal_key, std::chrono::system_clock::now())) {
+        ctx.AddMetadata(k, v);
+    }
+}
+
+bool Create(cv1::ContactsService::Stub& stub, const Options& o, std::mt19937_64& rng, std::string* id) {
+    cv1::CreateContactRequest req;
+    auto* c = req.mutable_contact();
+    const std::string n = std::to_string(rng());
+    c->set_given_name("Bench" + n.substr(0, 6));
+    c->set_family_name("Load" + n.substr(6, 6));
+    c->set_email("bench." + n + "@load.example");
+    cv1::CreateContactResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    grpc::Status s = stub.CreateContact(&ctx, req, &resp);
+    if (s.ok() && id) *id = resp.contact().id();
+    if (!s.ok()) std::cerr << "create failed: " << s.error_code() << " " << s.error_message() << "\n";
+    return s.ok();
+}
+
+bool Get(cv1::ContactsService::Stub& stub, const Options& o, const std::string& id) {
+    cv1::GetContactRequest req;
+    req.set_id(id);
+    cv1::GetContactResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    return stub.GetContact(&ctx, req, &resp).ok();
+}
+
+double Percentile(std::vector<double>& sorted, double p) {
+    if (sorted.empty()) return 0;
+    size_t idx = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+    return sorted[std::min(idx, sorted.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o = Parse(argc, argv);
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // A few connections, as several client processes would have.
+    std::vector<std::shared_ptr<grpc::Channel>> channels;
+    for (int i = 0; i < std::min(o.concurrency, 4); ++i) {
+        grpc::ChannelArguments a = args;
+        a.SetInt("crm.bench.channel", i);  // distinct args -> distinct connections
+        channels.push_back(grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), a));
+    }
+
+    std::vector<std::string> ids;
+    if (o.rpc == "get") {
+        auto stub = cv1::ContactsService::NewStub(channels[0]);
+        std::mt19937_64 rng(42);
+        for (int i = 0; i < o.preload; ++i) {
+            std::string id;
+            if (!Create(*stub, o, rng, &id)) return 1;
+            ids.push_back(id);
+        }
+    }
+
+    std::atomic<bool> go{false};
+    std::atomic<long> errors{0};
+    std::vector<std::vector<double>> latencies(o.concurrency);
+    std::vector<std::thread> threads;
+    const auto duration = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
+    Clock::time_point start, stop;
+    for (int t = 0; t < o.concurrency; ++t) {
+        threads.emplace_back([&, t] {
+            auto stub = cv1::ContactsService::NewStub(channels[t % channels.size()]);
+            std::mt19937_64 rng(std::random_device{}());
+            while (!go.load()) std::this_thread::yield();
+            while (Clock::now() < stop) {
+                const auto t0 = Clock::now();
+                bool ok = o.rpc == "create" ? Create(*stub, o, rng, nullptr) : Get(*stub, o, ids[rng() % ids.size()]);
+                const auto t1 = Clock::now();
+                if (ok) {
+                    latencies[t].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+                } else {
+                    errors.fetch_add(1);
+                }
+            }
+        });
+    }
+    start = Clock::now();
+    stop = start + duration;
+    go.store(true);
+    for (auto& th : threads) th.join();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+
+    std::vector<double> all;
+    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    std::sort(all.begin(), all.end());
+    nlohmann::json out = {{"mode", o.mode},
+                          {"rpc", o.rpc},
+                          {"concurrency", o.concurrency},
+                          {"requests", all.size()},
+                          {"errors", errors.load()},
+                          {"seconds", elapsed},
+                          {"rps", static_cast<double>(all.size()) / elapsed},
+                          {"p50_ms", Percentile(all, 0.50)},
+                          {"p99_ms", Percentile(all, 0.99)}};
+    std::cout << out.dump() << std::endl;
+    return errors.load() > 0 && all.empty() ? 1 : 0;
+}

@@ -1,0 +1,183 @@
+// Duplicate detection, merge, consent, GDPR export and erasure.
+#include <crm/contacts/events/v1/events.pb.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../support/contacts_client.hpp"
+#include "../support/events.hpp"
+
+using namespace crm::test;
+namespace ev1 = crm::contacts::events::v1;
+
+namespace {
+bool HasReason(const cv1::DuplicateMatch& m, cv1::DuplicateReason r) {
+    for (int x : m.reasons()) {
+        if (x == r) return true;
+    }
+    return false;
+}
+}  // namespace
+
+TEST_CASE("contacts: duplicates are detected on create and by FindDuplicates", "[integration][contacts][dedup]") {
+    const std::string tenant = UniqueTenant();
+    ContactsClient api(TokenFor(tenant));
+    cv1::Contact original = api.MustCreate("José", "Müller", "jose.muller@example.com", "+49 30 1234567");
+
+    SECTION("same email (other case) is ALREADY_EXISTS unless allowed") {
+        cv1::CreateContactRequest req;
+        req.mutable_contact()->set_given_name("Jose");
+        req.mutable_contact()->set_email("JOSE.MULLER@example.com");
+        auto r = api.CreateContact(req);
+        CHECK(r.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+        req.set_allow_duplicate(true);
+        auto allowed = api.CreateContact(req);
+        REQUIRE(allowed.ok());
+        REQUIRE(allowed.response.possible_duplicates_size() >= 1);
+        CHECK(allowed.response.possible_duplicates(0).contact().id() == original.id());
+        CHECK(allowed.response.possible_duplicates(0).score() == Approx(1.0));
+    }
+
+    SECTION("same phone in another format is reported as a possible duplicate") {
+        cv1::CreateContactRequest req;
+        req.mutable_contact()->set_given_name("J.");
+        req.mutable_contact()->set_family_name("Mueller");
+        req.mutable_contact()->set_phone("0049 30 123 4567");
+        auto r = api.CreateContact(req);
+        REQUIRE(r.ok());
+        REQUIRE(r.response.possible_duplicates_size() >= 1);
+        CHECK(r.response.possible_duplicates(0).contact().id() == original.id());
+        CHECK(HasReason(r.response.possible_duplicates(0), cv1::DUPLICATE_REASON_PHONE_EXACT));
+    }
+
+    SECTION("a near-identical name is found by FindDuplicates, an unrelated one is not") {
+        api.MustCreate("Someone", "Else", "someone@example.com");
+        cv1::FindDuplicatesRequest req;
+        req.mutable_candidate()->set_given_name("Jose");
+        req.mutable_candidate()->set_family_name("Muller");
+        auto r = api.FindDuplicates(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        REQUIRE(r.response.matches_size() == 1);
+        CHECK(r.response.matches(0).contact().id() == original.id());
+        CHECK(HasReason(r.response.matches(0), cv1::DUPLICATE_REASON_NAME_SIMILAR));
+        CHECK(r.response.matches(0).score() >= 0.5);
+    }
+}
+
+TEST_CASE("contacts: merge keeps the union and tombstones the loser", "[integration][contacts][merge]") {
+    const std::string tenant = UniqueTenant();
+    ContactsClient api(TokenFor(tenant));
+    EventTap tap("crm.contacts.v1");
+    cv1::CreateContactRequest a;
+    a.mutable_contact()->set_given_name("Ada");
+    a.mutable_contact()->set_family_name("Lovelace");
+    a.mutable_contact()->set_email("ada@example.com");
+    a.mutable_contact()->add_tags("vip");
+    auto survivor = api.CreateContact(a);
+    REQUIRE(survivor.ok());
+    cv1::CreateContactRequest b;
+    b.mutable_contact()->set_given_name("Augusta Ada");
+    b.mutable_contact()->set_family_name("King");
+    b.mutable_contact()->set_phone("+44 20 7946 0000");
+    b.mutable_contact()->set_job_title("Countess");
+    b.mutable_contact()->add_tags("poet");
+    auto loser = api.CreateContact(b);
+    REQUIRE(loser.ok());
+
+    cv1::MergeContactsRequest merge;
+    merge.set_survivor_id(survivor.response.contact().id());
+    merge.add_loser_ids(loser.response.contact().id());
+    merge.set_request_id(crm::common::NewUuid());
+    auto merged = api.MergeContacts(merge);
+    INFO(merged.status.error_message());
+    REQUIRE(merged.ok());
+    const auto& s = merged.response.contact();
+    CHECK(s.given_name() == "Ada");  // survivor's non-empty fields win
+    CHECK(s.phone() == "+442079460000");  // empty fields are filled from the loser
+    CHECK(s.job_title() == "Countess");
+    CHECK(std::set<std::string>(s.tags().begin(), s.tags().end()) == std::set<std::string>{"vip", "poet"});
+
+    cv1::GetContactRequest get;
+    get.set_id(loser.response.contact().id());
+    auto gone = api.GetContact(get);
+    REQUIRE(gone.ok());
+    CHECK(gone.response.contact().state() == cv1::CONTACT_STATE_MERGED);
+    CHECK(gone.response.contact().merged_into_id() == s.id());
+
+    SECTION("a retried merge with the same request_id returns the survivor and changes nothing") {
+        auto again = api.MergeContacts(merge);
+        REQUIRE(again.ok());
+        CHECK(again.response.contact().id() == s.id());
+        CHECK(again.response.contact().version() == s.version());
+    }
+    SECTION("merging a merged contact again is FAILED_PRECONDITION") {
+        merge.set_request_id(crm::common::NewUuid());
+        CHECK(api.MergeContacts(merge).status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    }
+
+    auto events = tap.WaitFor(tenant, 3, std::chrono::seconds(20));
+    REQUIRE(events.size() == 3);
+    CHECK(events[2].envelope.event_type() == "crm.contacts.events.v1.ContactsMerged");
+    ev1::ContactsMerged payload;
+    REQUIRE(events[2].envelope.payload().UnpackTo(&payload));
+    CHECK(payload.survivor_id() == s.id());
+    REQUIRE(payload.loser_ids_size() == 1);
+    CHECK(payload.loser_ids(0) == loser.response.contact().id());
+}
+
+TEST_CASE("contacts: consent, GDPR export and erasure", "[integration][contacts][gdpr]") {
+    const std::string tenant = UniqueTenant();
+    ContactsClient api(TokenFor(tenant));
+    EventTap tap("crm.contacts.v1");
+    cv1::Contact c = api.MustCreate("Hedy", "Lamarr", "hedy@example.com", "+1 310 555 0123");
+
+    cv1::UpdateContactConsentRequest consent;
+    consent.set_id(c.id());
+    consent.set_status(cv1::CONSENT_STATUS_OPTED_IN);
+    consent.set_source("web_form");
+    auto opted = api.UpdateContactConsent(consent);
+    INFO(opted.status.error_message());
+    REQUIRE(opted.ok());
+    CHECK(opted.response.contact().email_consent().status() == cv1::CONSENT_STATUS_OPTED_IN);
+    CHECK(opted.response.contact().email_consent().source() == "web_form");
+    CHECK(opted.response.contact().email_consent().change_time().seconds() > 0);
+
+    cv1::ExportContactDataRequest exp;
+    exp.set_id(c.id());
+    auto exported = api.ExportContactData(exp);
+    REQUIRE(exported.ok());
+    auto doc = nlohmann::json::parse(exported.response.json());
+    CHECK(doc.dump().find("hedy@example.com") != std::string::npos);
+    CHECK(doc.dump().find("web_form") != std::string::npos);
+
+    cv1::EraseContactRequest erase;
+    erase.set_id(c.id());
+    auto erased = api.EraseContact(erase);
+    REQUIRE(erased.ok());
+    CHECK(erased.response.contact().state() == cv1::CONTACT_STATE_ERASED);
+    CHECK(erased.response.contact().email().empty());
+    CHECK(erased.response.contact().given_name().empty());
+    CHECK(erased.response.contact().phone().empty());
+
+    // The personal data is gone from the database itself, not only from the API.
+    CHECK(QueryScalar("contacts", "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant +
+                                      "' AND (email_normalized = 'hedy@example.com' OR family_name = 'Lamarr')") ==
+          "0");
+    auto after = api.GetContact([&] {
+        cv1::GetContactRequest g;
+        g.set_id(c.id());
+        return g;
+    }());
+    REQUIRE(after.ok());
+    CHECK(after.response.contact().state() == cv1::CONTACT_STATE_ERASED);
+
+    auto events = tap.WaitFor(tenant, 3, std::chrono::seconds(20));
+    REQUIRE(events.size() == 3);
+    CHECK(events[1].envelope.event_type() == "crm.contacts.events.v1.ContactConsentChanged");
+    CHECK(events[2].envelope.event_type() == "crm.contacts.events.v1.ContactErased");
+    // The erasure event carries no personal data.
+    const std::string raw = events[2].envelope.SerializeAsString();
+    CHECK(raw.find("hedy") == std::string::npos);
+    CHECK(raw.find("Lamarr") == std::string::npos);
+}

@@ -1,0 +1,104 @@
+#include "events.hpp"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "crm/common/crypto.hpp"
+#include "harness.hpp"
+
+namespace crm::test {
+namespace {
+
+std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer() {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", RequireEnv("CRM_TEST_KAFKA"), err);
+    conf->set("group.id", "crm-test-tap-" + crm::common::NewUuid(), err);
+    conf->set("enable.auto.commit", "false", err);
+    conf->set("enable.partition.eof", "false", err);
+    conf->set("session.timeout.ms", "6000", err);
+    conf->set("heartbeat.interval.ms", "500", err);
+    std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!c) FAIL("cannot create Kafka consumer: " << err);
+    return c;
+}
+
+std::vector<int> Partitions(RdKafka::KafkaConsumer& consumer, const std::string& topic) {
+    std::vector<int> out;
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(&consumer, topic, nullptr, err));
+    RdKafka::Metadata* md = nullptr;
+    if (consumer.metadata(false, t.get(), &md, 5000) != RdKafka::ERR_NO_ERROR || md == nullptr) return out;
+    for (const auto* tm : *md->topics()) {
+        if (tm->topic() != topic || tm->err() != RdKafka::ERR_NO_ERROR) continue;
+        for (const auto* pm : *tm->partitions()) out.push_back(pm->id());
+    }
+    delete md;
+    return out;
+}
+
+}  // namespace
+
+EventTap::EventTap(std::string topic) : topic_(std::move(topic)), consumer_(MakeConsumer()) {
+    for (int p : Partitions(*consumer_, topic_)) {
+        int64_t low = 0, high = 0;
+        if (consumer_->query_watermark_offsets(topic_, p, &low, &high, 5000) == RdKafka::ERR_NO_ERROR) {
+            start_[p] = high;
+        }
+    }
+}
+
+EventTap::~EventTap() {
+    if (consumer_) consumer_->close();
+}
+
+void EventTap::Assign() {
+    std::vector<int> parts;
+    for (int attempt = 0; attempt < 50 && parts.empty(); ++attempt) {
+        parts = Partitions(*consumer_, topic_);
+        if (parts.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    REQUIRE_FALSE(parts.empty());
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (int p : parts) {
+        auto it = start_.find(p);
+        tps.push_back(RdKafka::TopicPartition::create(topic_, p, it == start_.end() ? 0 : it->second));
+    }
+    REQUIRE(consumer_->assign(tps) == RdKafka::ERR_NO_ERROR);
+    RdKafka::TopicPartition::destroy(tps);
+    assigned_ = true;
+}
+
+std::vector<ReceivedEvent> EventTap::WaitFor(const std::string& tenant, size_t count,
+                                             std::chrono::milliseconds timeout, std::chrono::milliseconds settle) {
+    if (!assigned_) Assign();
+    std::vector<ReceivedEvent> out;
+    const auto start = std::chrono::steady_clock::now();
+    auto deadline = start + timeout;
+    bool reached = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::unique_ptr<RdKafka::Message> msg(consumer_->consume(200));
+        if (msg && msg->err() == RdKafka::ERR_NO_ERROR) {
+            ReceivedEvent ev;
+            ev.partition = msg->partition();
+            ev.offset = msg->offset();
+            if (msg->key()) ev.key = *msg->key();
+            if (auto* hs = msg->headers()) {
+                for (const auto& h : hs->get_all()) {
+                    ev.headers[h.key()] = std::string(static_cast<const char*>(h.value()), h.value_size());
+                }
+            }
+            REQUIRE(ev.envelope.ParseFromArray(msg->payload(), static_cast<int>(msg->len())));
+            if (ev.envelope.tenant_id() == tenant) out.push_back(std::move(ev));
+        }
+        if (!reached && out.size() >= count) {
+            reached = true;
+            deadline = std::chrono::steady_clock::now() + settle;
+        }
+    }
+    return out;
+}
+
+}  // namespace crm::test

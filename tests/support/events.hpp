@@ -1,0 +1,44 @@
+#pragma once
+// Reads domain events from the real Kafka broker for assertions. A tap remembers the end of every partition when it
+// is created and later returns only what was published after that, for one tenant.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <crm/common/v1/event.pb.h>
+
+namespace RdKafka {
+class KafkaConsumer;
+}
+
+namespace crm::test {
+
+struct ReceivedEvent {
+    crm::common::v1::EventEnvelope envelope;
+    std::string key;
+    int partition = -1;
+    long long offset = -1;
+    std::map<std::string, std::string> headers;
+};
+
+class EventTap {
+public:
+    explicit EventTap(std::string topic);
+    ~EventTap();
+
+    // Waits until at least `count` events of `tenant` arrived (or the timeout passed), then keeps reading for
+    // `settle` more to catch any extra (duplicate) event, and returns all of them in arrival order.
+    std::vector<ReceivedEvent> WaitFor(const std::string& tenant, size_t count, std::chrono::milliseconds timeout,
+                                       std::chrono::milliseconds settle = std::chrono::milliseconds(1500));
+
+private:
+    std::string topic_;
+    std::map<int, long long> start_;  // partition -> first offset to read; missing partitions start at 0
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+    bool assigned_ = false;
+    void Assign();
+};
+
+}  // namespace crm::test

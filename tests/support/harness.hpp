@@ -1,0 +1,58 @@
+#pragma once
+// Test support for integration tests that run against the local stack (deploy/local/stack test exports the
+// CRM_TEST_* variables). Nothing here is mocked: calls go through the real gateway to the real services, events are
+// read from the real Kafka broker, row counts from the real PostgreSQL.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/errors.hpp"
+
+namespace crm::test {
+
+// Reads a required variable; fails the test run with a clear message when the stack did not export it.
+std::string RequireEnv(const char* name);
+
+struct TokenSpec {
+    std::string tenant = "acme";
+    std::string user = "test-user";
+    std::vector<std::string> roles = {"admin"};
+    std::chrono::seconds ttl{600};
+    std::chrono::seconds nbf_offset{0};  // nbf = now + offset
+    std::string issuer;                  // empty = CRM_JWT_ISSUER
+    std::string audience;                // empty = CRM_JWT_AUDIENCE
+    std::string secret;                  // empty = CRM_JWT_HS256_SECRET
+    std::string alg = "HS256";           // header alg; "none" produces an unsigned token
+};
+std::string MintToken(const TokenSpec& spec);
+std::string TokenFor(const std::string& tenant, const std::vector<std::string>& roles = {"admin"});
+
+// A fresh tenant id per test so that runs never see each other's data.
+std::string UniqueTenant(const std::string& prefix = "t");
+
+std::shared_ptr<grpc::Channel> GatewayChannel();
+std::shared_ptr<grpc::Channel> DirectChannel(const char* env_var);  // e.g. "CRM_TEST_CONTACTS"
+
+// Prepares a client context: bearer token, deadline, optional extra metadata.
+void Prepare(grpc::ClientContext& ctx, const std::string& token,
+             const std::map<std::string, std::string>& extra = {},
+             std::chrono::milliseconds deadline = std::chrono::milliseconds(15000));
+
+// The field violations (google.rpc.BadRequest) and reason (google.rpc.ErrorInfo) of an error status.
+std::vector<crm::common::FieldViolation> FieldViolations(const grpc::Status& status);
+std::string ErrorReason(const grpc::Status& status);
+bool HasViolation(const grpc::Status& status, const std::string& field);
+
+// Runs a SQL query as the PostgreSQL superuser in a service database (bypasses RLS), returning the first column of
+// the first row as text. For "nothing was written" checks.
+std::string QueryScalar(const std::string& service, const std::string& sql);
+
+// Runs `deploy/local/stack <verb>` (e.g. kafka-stop); fails the test on a non-zero exit.
+void StackCommand(const std::string& verb);
+
+}  // namespace crm::test
