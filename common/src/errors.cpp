@@ -2,7 +2,8 @@
 
 namespace crm::common {
 
-ApiError::ApiError(grpc::StatusCode code, std::string message, std::string reason, std::vector<FieldViolation> violations)
+ApiError::ApiError(grpc::StatusCode code, std::string message, std::string reason,
+                   std::vector<FieldViolation> violations)
     : std::runtime_error(std::move(message)),
       code_(code),
       reason_(std::move(reason)),
@@ -61,7 +62,9 @@ void Violations::Add(std::string field, std::string description) {
     list_.push_back({std::move(field), std::move(description)});
 }
 
-void Violations::Append(const std::vector<FieldViolation>& more) { list_.insert(list_.end(), more.begin(), more.end()); }
+void Violations::Append(const std::vector<FieldViolation>& more) {
+    list_.insert(list_.end(), more.begin(), more.end());
+}
 
 void Violations::ThrowIfAny() const {
     if (!list_.empty()) throw ApiError::InvalidArgument(list_);
@@ -69,24 +72,42 @@ void Violations::ThrowIfAny() const {
 
 const char* StatusCodeName(grpc::StatusCode code) {
     switch (code) {
-        case grpc::StatusCode::OK: return "OK";
-        case grpc::StatusCode::CANCELLED: return "CANCELLED";
-        case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-        case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-        case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-        case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-        case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-        case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-        case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-        case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-        case grpc::StatusCode::ABORTED: return "ABORTED";
-        case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-        case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-        case grpc::StatusCode::INTERNAL: return "INTERNAL";
-        case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-        case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-        case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-        default: return "UNKNOWN";
+        case grpc::StatusCode::OK:
+            return "OK";
+        case grpc::StatusCode::CANCELLED:
+            return "CANCELLED";
+        case grpc::StatusCode::UNKNOWN:
+            return "UNKNOWN";
+        case grpc::StatusCode::INVALID_ARGUMENT:
+            return "INVALID_ARGUMENT";
+        case grpc::StatusCode::DEADLINE_EXCEEDED:
+            return "DEADLINE_EXCEEDED";
+        case grpc::StatusCode::NOT_FOUND:
+            return "NOT_FOUND";
+        case grpc::StatusCode::ALREADY_EXISTS:
+            return "ALREADY_EXISTS";
+        case grpc::StatusCode::PERMISSION_DENIED:
+            return "PERMISSION_DENIED";
+        case grpc::StatusCode::RESOURCE_EXHAUSTED:
+            return "RESOURCE_EXHAUSTED";
+        case grpc::StatusCode::FAILED_PRECONDITION:
+            return "FAILED_PRECONDITION";
+        case grpc::StatusCode::ABORTED:
+            return "ABORTED";
+        case grpc::StatusCode::OUT_OF_RANGE:
+            return "OUT_OF_RANGE";
+        case grpc::StatusCode::UNIMPLEMENTED:
+            return "UNIMPLEMENTED";
+        case grpc::StatusCode::INTERNAL:
+            return "INTERNAL";
+        case grpc::StatusCode::UNAVAILABLE:
+            return "UNAVAILABLE";
+        case grpc::StatusCode::DATA_LOSS:
+            return "DATA_LOSS";
+        case grpc::StatusCode::UNAUTHENTICATED:
+            return "UNAUTHENTICATED";
+        default:
+            return "UNKNOWN";
     }
 }
 

@@ -67,8 +67,9 @@ std::vector<std::pair<std::string, std::string>> SignIdentity(const Identity& id
                                                               std::chrono::system_clock::time_point now) {
     std::string roles = JoinRoles(id.roles);
     std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
-    std::string sig = HexEncode(HmacSha256(key, Canonical(id.tenant_id, id.user_id, roles, id.key_id, id.request_id, ts)));
-    return {{meta::kTenant, id.tenant_id}, {meta::kUser, id.user_id},           {meta::kRoles, roles},
+    std::string sig =
+        HexEncode(HmacSha256(key, Canonical(id.tenant_id, id.user_id, roles, id.key_id, id.request_id, ts)));
+    return {{meta::kTenant, id.tenant_id}, {meta::kUser, id.user_id},         {meta::kRoles, roles},
             {meta::kKeyId, id.key_id},     {meta::kRequestId, id.request_id}, {meta::kTimestamp, ts},
             {meta::kSignature, sig}};
 }
@@ -92,7 +93,8 @@ Identity VerifyIdentity(const std::map<std::string, std::string>& md, std::strin
         !PrintableNoNewline(roles, 1024) || !PrintableNoNewline(id.request_id, 128) || !PrintableNoNewline(ts, 20)) {
         throw ApiError::Unauthenticated("malformed gateway identity");
     }
-    std::string expected = HexEncode(HmacSha256(key, Canonical(id.tenant_id, id.user_id, roles, id.key_id, id.request_id, ts)));
+    std::string expected =
+        HexEncode(HmacSha256(key, Canonical(id.tenant_id, id.user_id, roles, id.key_id, id.request_id, ts)));
     if (!ConstantTimeEquals(expected, sig)) throw ApiError::Unauthenticated("invalid gateway identity signature");
     long long signed_at = 0;
     try {

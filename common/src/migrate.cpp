@@ -135,8 +135,9 @@ std::vector<std::string> RunMigrations(const MigrationSettings& settings) {
             tx.exec("REVOKE ALL ON schema_migrations FROM " + role);
             tx.commit();
         } else {
-            log::Warn("the application role owns the schema: row-level security is not enforced for the owner "
-                      "unless FORCE ROW LEVEL SECURITY is set on every table");
+            log::Warn(
+                "the application role owns the schema: row-level security is not enforced for the owner "
+                "unless FORCE ROW LEVEL SECURITY is set on every table");
         }
     }
     pqxx::nontransaction(conn).exec("SELECT pg_advisory_unlock(hashtext('crm-schema-migrations'))");

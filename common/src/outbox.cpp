@@ -1,9 +1,9 @@
 #include "crm/common/outbox.hpp"
 
+#include <crm/common/v1/event.pb.h>
 #include <google/protobuf/util/time_util.h>
 #include <librdkafka/rdkafkacpp.h>
 
-#include <crm/common/v1/event.pb.h>
 #include <map>
 #include <set>
 
@@ -56,8 +56,7 @@ std::string Outbox::Append(pqxx::transaction_base& tx, const std::string& tenant
     env.mutable_payload()->PackFrom(event.payload);
     const std::string bytes = env.SerializeAsString();
     db_.Exec(tx, kInsertOutbox, env.event_id(), tenant_id, topic_, event.aggregate_type, event.aggregate_id,
-             event.aggregate_version, env.event_type(),
-             pqxx::binarystring(bytes.data(), bytes.size()));
+             event.aggregate_version, env.event_type(), pqxx::binarystring(bytes.data(), bytes.size()));
     db_.Exec(tx, kNotifyOutbox);
     return env.event_id();
 }
@@ -68,7 +67,7 @@ std::string Outbox::Append(pqxx::transaction_base& tx, const std::string& tenant
 namespace {
 
 class Wakeup : public pqxx::notification_receiver {
-public:
+  public:
     explicit Wakeup(pqxx::connection_base& c) : pqxx::notification_receiver(c, "crm_outbox") {}
     void operator()(const std::string&, int) override {}
 };
@@ -80,7 +79,7 @@ struct Delivery {
 };
 
 class DeliveryReports : public RdKafka::DeliveryReportCb {
-public:
+  public:
     void dr_cb(RdKafka::Message& message) override {
         auto* d = static_cast<Delivery*>(message.msg_opaque());
         if (!d) return;
@@ -91,7 +90,7 @@ public:
 };
 
 class KafkaEvents : public RdKafka::EventCb {
-public:
+  public:
     void event_cb(RdKafka::Event& event) override {
         if (event.type() == RdKafka::Event::EVENT_ERROR) {
             // Broker-down errors repeat every few seconds; they are warnings: the outbox keeps the events.
@@ -214,10 +213,10 @@ struct OutboxRelay::Impl {
                 headers->add("ce_subject", row.key);
                 headers->add("crm_tenant", row.tenant);
                 headers->add("content-type", "application/x-protobuf");
-                RdKafka::ErrorCode err = producer->produce(
-                    row.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                    const_cast<char*>(row.envelope.data()), row.envelope.size(), row.key.data(), row.key.size(),
-                    0, headers, &results[i]);
+                RdKafka::ErrorCode err =
+                    producer->produce(row.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                      const_cast<char*>(row.envelope.data()), row.envelope.size(), row.key.data(),
+                                      row.key.size(), 0, headers, &results[i]);
                 if (err == RdKafka::ERR_NO_ERROR) break;
                 delete headers;  // ownership passes to librdkafka only on success
                 if (err == RdKafka::ERR__QUEUE_FULL) {
@@ -257,10 +256,9 @@ struct OutboxRelay::Impl {
                     break;
                 }
             }
-            log::Warn("outbox publish incomplete; will retry",
-                      {{"published", std::to_string(ok.size())},
-                       {"unsent", std::to_string(rows.size() - ok.size())},
-                       {"error", why}});
+            log::Warn("outbox publish incomplete; will retry", {{"published", std::to_string(ok.size())},
+                                                                {"unsent", std::to_string(rows.size() - ok.size())},
+                                                                {"error", why}});
         }
         return ok;
     }

@@ -119,8 +119,8 @@ grpc::Status RpcRuntime::ToStatus(std::exception_ptr error, const std::string& s
                                 service);
         }
         if (e.sqlstate() == "40001" || e.sqlstate() == "40P01") {
-            return FromApiError(
-                ApiError::Aborted("concurrent modification, retry the call", "CONCURRENT_MODIFICATION"), service);
+            return FromApiError(ApiError::Aborted("concurrent modification, retry the call", "CONCURRENT_MODIFICATION"),
+                                service);
         }
         // The SQL text and the server message may hold personal data: log only the state code.
         log::Error("database error", {{"sqlstate", e.sqlstate()}});

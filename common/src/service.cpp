@@ -29,20 +29,25 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
         {"CRM_SHUTDOWN_GRACE_SECONDS", "how long SIGTERM waits for calls in flight", "10"},
     };
     if (o.uses_database) {
-        vars.push_back({"CRM_DB_URL", "PostgreSQL URL of the service's application role (not the owner)", "", true,
-                        true});
-        vars.push_back({"CRM_DB_ADMIN_URL", "PostgreSQL URL of the owner role that applies migrations "
-                                            "(default: CRM_DB_URL)", "", false, true});
+        vars.push_back(
+            {"CRM_DB_URL", "PostgreSQL URL of the service's application role (not the owner)", "", true, true});
+        vars.push_back({"CRM_DB_ADMIN_URL",
+                        "PostgreSQL URL of the owner role that applies migrations "
+                        "(default: CRM_DB_URL)",
+                        "", false, true});
         vars.push_back({"CRM_DB_POOL_SIZE", "database connections in the pool", "8"});
         vars.push_back({"CRM_MIGRATIONS_DIR", "folder with the service's NNNN_name.sql migrations",
                         "/usr/share/crm/" + o.name + "/migrations"});
-        vars.push_back({"CRM_MIGRATE_ON_START", "apply migrations at start-up (false when a Kubernetes Job runs "
-                                                "--migrate-only)", "true"});
+        vars.push_back({"CRM_MIGRATE_ON_START",
+                        "apply migrations at start-up (false when a Kubernetes Job runs "
+                        "--migrate-only)",
+                        "true"});
     }
     if (o.uses_kafka) {
         vars.push_back({"CRM_KAFKA_BROKERS", "Kafka bootstrap servers", "127.0.0.1:9092"});
         vars.push_back({"CRM_OUTBOX_BATCH", "events the relay publishes per batch", "500"});
-        vars.push_back({"CRM_KAFKA_MESSAGE_TIMEOUT_MS", "how long the relay waits for Kafka before it retries", "10000"});
+        vars.push_back(
+            {"CRM_KAFKA_MESSAGE_TIMEOUT_MS", "how long the relay waits for Kafka before it retries", "10000"});
     }
     for (const auto& v : o.extra_vars) vars.push_back(v);
     return vars;
@@ -182,7 +187,8 @@ int RunService(ServiceOptions options, int argc, char** argv, const std::functio
     }
     try {
         config.Load();
-        config.Require(config.Get("CRM_INTERNAL_KEY").size() >= 32, "CRM_INTERNAL_KEY", "must be at least 32 characters");
+        config.Require(config.Get("CRM_INTERNAL_KEY").size() >= 32, "CRM_INTERNAL_KEY",
+                       "must be at least 32 characters");
         log::Init(options.name, log::ParseLevel(config.Get("CRM_LOG_LEVEL")));
         config.Check();
     } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "crm/common/config.hpp"
+
+#include <catch2/catch.hpp>
 
 using crm::common::Config;
 using crm::common::ConfigError;

@@ -1,7 +1,7 @@
+#include "crm/common/crypto.hpp"
+
 #include <catch2/catch.hpp>
 #include <set>
-
-#include "crm/common/crypto.hpp"
 
 using namespace crm::common;
 

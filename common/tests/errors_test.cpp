@@ -1,8 +1,10 @@
-#include <catch2/catch.hpp>
+#include "crm/common/errors.hpp"
+
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
 
-#include "crm/common/errors.hpp"
+#include <catch2/catch.hpp>
+
 #include "crm/common/rpc.hpp"
 
 using namespace crm::common;
@@ -46,9 +48,7 @@ TEST_CASE("invalid argument carries every field violation as google.rpc.BadReque
 }
 
 TEST_CASE("each ApiError factory maps to its gRPC code") {
-    auto code = [](const ApiError& e) {
-        return RpcRuntime::ToStatus(std::make_exception_ptr(e), "x").error_code();
-    };
+    auto code = [](const ApiError& e) { return RpcRuntime::ToStatus(std::make_exception_ptr(e), "x").error_code(); };
     CHECK(code(ApiError::NotFound("contact", "1")) == grpc::StatusCode::NOT_FOUND);
     CHECK(code(ApiError::AlreadyExists("dup")) == grpc::StatusCode::ALREADY_EXISTS);
     CHECK(code(ApiError::FailedPrecondition("closed", "CLOSED")) == grpc::StatusCode::FAILED_PRECONDITION);

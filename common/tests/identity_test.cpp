@@ -1,8 +1,9 @@
+#include "crm/common/identity.hpp"
+
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "crm/common/errors.hpp"
-#include "crm/common/identity.hpp"
 
 using namespace crm::common;
 

@@ -1,7 +1,7 @@
+#include "crm/common/log.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-
-#include "crm/common/log.hpp"
 
 using namespace crm::common;
 

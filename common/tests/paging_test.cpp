@@ -1,7 +1,8 @@
+#include "crm/common/paging.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "crm/common/errors.hpp"
-#include "crm/common/paging.hpp"
 
 using namespace crm::common;
 

@@ -48,16 +48,26 @@ Options Parse(int argc, char** argv) {
             if (i + 1 >= argc) Usage();
             return argv[++i];
         };
-        if (a == "--target") o.target = next();
-        else if (a == "--mode") o.mode = next();
-        else if (a == "--rpc") o.rpc = next();
-        else if (a == "--concurrency") o.concurrency = std::stoi(next());
-        else if (a == "--seconds") o.seconds = std::stod(next());
-        else if (a == "--token") o.token = next();
-        else if (a == "--internal-key") o.internal_key = next();
-        else if (a == "--tenant") o.tenant = next();
-        else if (a == "--preload") o.preload = std::stoi(next());
-        else Usage();
+        if (a == "--target")
+            o.target = next();
+        else if (a == "--mode")
+            o.mode = next();
+        else if (a == "--rpc")
+            o.rpc = next();
+        else if (a == "--concurrency")
+            o.concurrency = std::stoi(next());
+        else if (a == "--seconds")
+            o.seconds = std::stod(next());
+        else if (a == "--token")
+            o.token = next();
+        else if (a == "--internal-key")
+            o.internal_key = next();
+        else if (a == "--tenant")
+            o.tenant = next();
+        else if (a == "--preload")
+            o.preload = std::stoi(next());
+        else
+            Usage();
     }
     if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct") || (o.rpc != "create" && o.rpc != "get") ||
         o.concurrency < 1 || o.seconds <= 0) {

@@ -17,7 +17,8 @@ TEST_CASE("auth: a valid token is accepted", "[integration][auth]") {
     CHECK(ListWith(TokenFor(UniqueTenant())) == grpc::StatusCode::OK);
 }
 
-TEST_CASE("auth: missing, malformed, forged, expired and misdirected tokens are UNAUTHENTICATED", "[integration][auth]") {
+TEST_CASE("auth: missing, malformed, forged, expired and misdirected tokens are UNAUTHENTICATED",
+          "[integration][auth]") {
     const std::string tenant = UniqueTenant();
     TokenSpec spec;
     spec.tenant = tenant;

@@ -78,8 +78,7 @@ TEST_CASE("contacts: create, get, update with mask, soft delete", "[integration]
     }
 }
 
-TEST_CASE("contacts: a retried create with the same request_id returns the same contact",
-          "[integration][contacts]") {
+TEST_CASE("contacts: a retried create with the same request_id returns the same contact", "[integration][contacts]") {
     const std::string tenant = UniqueTenant();
     ContactsClient api(TokenFor(tenant));
     EventTap tap("crm.contacts.v1");

@@ -33,7 +33,7 @@ TEST_CASE("contacts: paging over 1,000 contacts has no gaps or repeats", "[integ
         ++pages;
         REQUIRE(pages <= 30);
     } while (!req.page_token().empty());
-    CHECK(pages == 28);  // 27 full pages of 37 and one of 1
+    CHECK(pages == 28);      // 27 full pages of 37 and one of 1
     CHECK(seen == created);  // no gaps
 
     SECTION("the order is stable across two walks") {

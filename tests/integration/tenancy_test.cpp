@@ -19,8 +19,8 @@ TEST_CASE("tenancy: another tenant's ids are NOT_FOUND on every RPC", "[integrat
     co.mutable_company()->set_name("B Corp");
     auto b_company = b.CreateCompany(co);
     REQUIRE(b_company.ok());
-    const std::string b_version = QueryScalar("contacts", "SELECT max(version) FROM contacts WHERE tenant_id = '" +
-                                                              tenant_b + "'");
+    const std::string b_version =
+        QueryScalar("contacts", "SELECT max(version) FROM contacts WHERE tenant_id = '" + tenant_b + "'");
 
     cv1::GetContactRequest get;
     get.set_id(secret.id());
@@ -86,7 +86,7 @@ TEST_CASE("tenancy: another tenant's ids are NOT_FOUND on every RPC", "[integrat
     CHECK(QueryScalar("contacts", "SELECT max(version) FROM contacts WHERE tenant_id = '" + tenant_b + "'") ==
           b_version);
     CHECK(QueryScalar("contacts", "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant_b +
-                                      "' AND (job_title = 'pwned' OR delete_time IS NOT NULL OR state <> 'active')") ==
+                                      "' AND (job_title = 'pwned' OR delete_time IS NOT NULL OR state <> 'ACTIVE')") ==
           "0");
 }
 
@@ -96,9 +96,8 @@ TEST_CASE("tenancy: forged identity metadata through the gateway is ignored", "[
     ContactsClient b(TokenFor(tenant_b));
     cv1::Contact secret = b.MustCreate("Bea", "Secret", "bea@b.example");
     ContactsClient a(TokenFor(tenant_a));
-    const std::map<std::string, std::string> forged = {{"x-crm-tenant", tenant_b},
-                                                       {"x-crm-roles", "admin"},
-                                                       {"x-crm-user", "attacker"}};
+    const std::map<std::string, std::string> forged = {
+        {"x-crm-tenant", tenant_b}, {"x-crm-roles", "admin"}, {"x-crm-user", "attacker"}};
     cv1::GetContactRequest get;
     get.set_id(secret.id());
     CHECK(a.GetContact(get, forged).status.error_code() == grpc::StatusCode::NOT_FOUND);
@@ -111,7 +110,8 @@ TEST_CASE("tenancy: forged identity metadata through the gateway is ignored", "[
                                       "'") == tenant_a);
 }
 
-TEST_CASE("tenancy: the service refuses calls that do not come through the gateway", "[integration][contacts][tenancy]") {
+TEST_CASE("tenancy: the service refuses calls that do not come through the gateway",
+          "[integration][contacts][tenancy]") {
     const std::string tenant_b = UniqueTenant("b");
     ContactsClient b(TokenFor(tenant_b));
     cv1::Contact secret = b.MustCreate("Bea", "Secret");
@@ -119,8 +119,11 @@ TEST_CASE("tenancy: the service refuses calls that do not come through the gatew
     ContactsClient direct(TokenFor(tenant_b), DirectChannel("CRM_TEST_CONTACTS"));
     cv1::GetContactRequest get;
     get.set_id(secret.id());
-    auto r = direct.GetContact(get, {{"x-crm-tenant", tenant_b}, {"x-crm-roles", "admin"}, {"x-crm-user", "u"},
-                                     {"x-crm-identity-ts", "1"}, {"x-crm-identity-sig", std::string(64, '0')}});
+    auto r = direct.GetContact(get, {{"x-crm-tenant", tenant_b},
+                                     {"x-crm-roles", "admin"},
+                                     {"x-crm-user", "u"},
+                                     {"x-crm-identity-ts", "1"},
+                                     {"x-crm-identity-sig", std::string(64, '0')}});
     CHECK(r.status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
     auto bare = direct.GetContact(get);
     CHECK(bare.status.error_code() == grpc::StatusCode::UNAUTHENTICATED);

@@ -19,7 +19,7 @@ struct Result {
 };
 
 class ContactsClient {
-public:
+  public:
     // Through the gateway with a token for the tenant (admin role unless given).
     explicit ContactsClient(std::string token, std::shared_ptr<grpc::Channel> channel = GatewayChannel())
         : token_(std::move(token)), stub_(cv1::ContactsService::NewStub(channel)) {}
@@ -27,14 +27,14 @@ public:
     const std::string& token() const { return token_; }
     cv1::ContactsService::Stub& stub() { return *stub_; }
 
-#define CRM_TEST_RPC(Name)                                                                    \
-    Result<cv1::Name##Response> Name(const cv1::Name##Request& req,                           \
-                                     const std::map<std::string, std::string>& extra = {}) {  \
-        Result<cv1::Name##Response> r;                                                        \
-        grpc::ClientContext ctx;                                                              \
-        Prepare(ctx, token_, extra);                                                          \
-        r.status = stub_->Name(&ctx, req, &r.response);                                       \
-        return r;                                                                             \
+#define CRM_TEST_RPC(Name)                                                                   \
+    Result<cv1::Name##Response> Name(const cv1::Name##Request& req,                          \
+                                     const std::map<std::string, std::string>& extra = {}) { \
+        Result<cv1::Name##Response> r;                                                       \
+        grpc::ClientContext ctx;                                                             \
+        Prepare(ctx, token_, extra);                                                         \
+        r.status = stub_->Name(&ctx, req, &r.response);                                      \
+        return r;                                                                            \
     }
     CRM_TEST_RPC(CreateContact)
     CRM_TEST_RPC(GetContact)
@@ -61,7 +61,7 @@ public:
     cv1::Contact MustCreate(const std::string& given, const std::string& family, const std::string& email = "",
                             const std::string& phone = "", const std::string& request_id = "");
 
-private:
+  private:
     std::string token_;
     std::unique_ptr<cv1::ContactsService::Stub> stub_;
 };

@@ -71,8 +71,8 @@ void EventTap::Assign() {
     assigned_ = true;
 }
 
-std::vector<ReceivedEvent> EventTap::WaitFor(const std::string& tenant, size_t count,
-                                             std::chrono::milliseconds timeout, std::chrono::milliseconds settle) {
+std::vector<ReceivedEvent> EventTap::WaitFor(const std::string& tenant, size_t count, std::chrono::milliseconds timeout,
+                                             std::chrono::milliseconds settle) {
     if (!assigned_) Assign();
     std::vector<ReceivedEvent> out;
     const auto start = std::chrono::steady_clock::now();

@@ -1,13 +1,13 @@
 #pragma once
 // Reads domain events from the real Kafka broker for assertions. A tap remembers the end of every partition when it
 // is created and later returns only what was published after that, for one tenant.
+#include <crm/common/v1/event.pb.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <crm/common/v1/event.pb.h>
 
 namespace RdKafka {
 class KafkaConsumer;
@@ -24,7 +24,7 @@ struct ReceivedEvent {
 };
 
 class EventTap {
-public:
+  public:
     explicit EventTap(std::string topic);
     ~EventTap();
 
@@ -33,7 +33,7 @@ public:
     std::vector<ReceivedEvent> WaitFor(const std::string& tenant, size_t count, std::chrono::milliseconds timeout,
                                        std::chrono::milliseconds settle = std::chrono::milliseconds(1500));
 
-private:
+  private:
     std::string topic_;
     std::map<int, long long> start_;  // partition -> first offset to read; missing partitions start at 0
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;

@@ -39,8 +39,7 @@ std::shared_ptr<grpc::Channel> GatewayChannel();
 std::shared_ptr<grpc::Channel> DirectChannel(const char* env_var);  // e.g. "CRM_TEST_CONTACTS"
 
 // Prepares a client context: bearer token, deadline, optional extra metadata.
-void Prepare(grpc::ClientContext& ctx, const std::string& token,
-             const std::map<std::string, std::string>& extra = {},
+void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::map<std::string, std::string>& extra = {},
              std::chrono::milliseconds deadline = std::chrono::milliseconds(15000));
 
 // The field violations (google.rpc.BadRequest) and reason (google.rpc.ErrorInfo) of an error status.

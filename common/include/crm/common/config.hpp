@@ -21,7 +21,7 @@ struct EnvVar {
 };
 
 class Config {
-public:
+  public:
     Config(std::string program, std::string summary, std::vector<EnvVar> vars);
 
     // Reads the variables from the environment (or from `env` in tests). Throws ConfigError listing every problem.
@@ -39,7 +39,7 @@ public:
     void Require(bool condition, const std::string& name, const std::string& problem);
     void Check() const;
 
-private:
+  private:
     std::string program_;
     std::string summary_;
     std::vector<EnvVar> vars_;

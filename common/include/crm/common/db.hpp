@@ -3,12 +3,11 @@
 // with the caller's tenant set (set_config('crm.tenant_id', ..., true)), so row-level security scopes every
 // statement to that tenant, and with statement_timeout bounded by the caller's remaining deadline.
 // Include only from storage code: it pulls in pqxx.
-#include <pqxx/pqxx>
-
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -41,7 +40,7 @@ struct DbSettings {
 inline const char* NullIfEmpty(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
 
 class Db {
-public:
+  public:
     Db(DbSettings settings, Metrics& metrics);
     ~Db();
     Db(const Db&) = delete;
@@ -72,21 +71,21 @@ public:
 
     // A pooled connection; returned on destruction, dropped when marked broken.
     class Lease {
-    public:
+      public:
         Lease(Db& db, std::unique_ptr<pqxx::connection> conn) : db_(&db), conn_(std::move(conn)) {}
         Lease(Lease&& other) noexcept = default;
         ~Lease();
         pqxx::connection& conn() { return *conn_; }
         void MarkBroken() { broken_ = true; }
 
-    private:
+      private:
         Db* db_;
         std::unique_ptr<pqxx::connection> conn_;
         bool broken_ = false;
     };
     Lease Acquire();  // throws ApiError UNAVAILABLE when no connection can be had in time
 
-private:
+  private:
     template <class F>
     auto Run(const std::string& tenant, std::chrono::milliseconds budget, F&& fn)
         -> std::invoke_result_t<F, pqxx::work&> {

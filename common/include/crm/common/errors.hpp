@@ -17,8 +17,9 @@ struct FieldViolation {
 };
 
 class ApiError : public std::runtime_error {
-public:
-    ApiError(grpc::StatusCode code, std::string message, std::string reason, std::vector<FieldViolation> violations = {});
+  public:
+    ApiError(grpc::StatusCode code, std::string message, std::string reason,
+             std::vector<FieldViolation> violations = {});
 
     grpc::StatusCode code() const { return code_; }
     const std::string& reason() const { return reason_; }
@@ -36,7 +37,7 @@ public:
     static ApiError DeadlineExceeded(std::string message);
     static ApiError ResourceExhausted(std::string message);
 
-private:
+  private:
     grpc::StatusCode code_;
     std::string reason_;
     std::vector<FieldViolation> violations_;
@@ -44,14 +45,14 @@ private:
 
 // Collects field violations so that a request with several problems gets all of them in one answer.
 class Violations {
-public:
+  public:
     void Add(std::string field, std::string description);
     void Append(const std::vector<FieldViolation>& more);
     bool empty() const { return list_.empty(); }
     const std::vector<FieldViolation>& list() const { return list_; }
     void ThrowIfAny() const;  // INVALID_ARGUMENT with every violation
 
-private:
+  private:
     std::vector<FieldViolation> list_;
 };
 

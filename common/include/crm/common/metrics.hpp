@@ -21,7 +21,7 @@ class Metrics {
     std::string service_;
     std::shared_ptr<prometheus::Registry> registry_;
 
-public:
+  public:
     explicit Metrics(std::string service);
     ~Metrics();
     Metrics(const Metrics&) = delete;
@@ -38,12 +38,12 @@ public:
     static prometheus::Histogram::BucketBoundaries LatencyBuckets();
 
     // Standard families.
-    prometheus::Family<prometheus::Counter>& rpc_handled;       // crm_grpc_server_handled_total{service,method,code}
-    prometheus::Family<prometheus::Histogram>& rpc_seconds;     // crm_grpc_server_handling_seconds{service,method}
+    prometheus::Family<prometheus::Counter>& rpc_handled;         // crm_grpc_server_handled_total{service,method,code}
+    prometheus::Family<prometheus::Histogram>& rpc_seconds;       // crm_grpc_server_handling_seconds{service,method}
     prometheus::Family<prometheus::Histogram>& db_query_seconds;  // crm_db_query_duration_seconds{service,query}
-    prometheus::Family<prometheus::Counter>& db_errors;         // crm_db_errors_total{service,kind}
+    prometheus::Family<prometheus::Counter>& db_errors;           // crm_db_errors_total{service,kind}
 
-private:
+  private:
     std::unique_ptr<prometheus::Exposer> exposer_;
 };
 

@@ -27,7 +27,7 @@ struct NewEvent {
 };
 
 class Outbox {
-public:
+  public:
     // source: service name ("contacts"); topic: "crm.contacts.v1".
     Outbox(Db& db, std::string source, std::string topic);
 
@@ -38,7 +38,7 @@ public:
 
     const std::string& topic() const { return topic_; }
 
-private:
+  private:
     Db& db_;
     std::string source_;
     std::string topic_;
@@ -48,21 +48,21 @@ struct RelaySettings {
     std::string db_url;   // application role
     std::string brokers;  // Kafka bootstrap servers
     int batch_size = 500;
-    std::chrono::milliseconds idle_poll{500};           // longest wait for a NOTIFY before looking anyway
-    std::chrono::milliseconds message_timeout{10000};   // librdkafka message.timeout.ms
-    std::chrono::milliseconds retry_backoff{1000};      // after a failed batch
-    std::chrono::hours retention{24};                   // published rows are deleted after this
+    std::chrono::milliseconds idle_poll{500};          // longest wait for a NOTIFY before looking anyway
+    std::chrono::milliseconds message_timeout{10000};  // librdkafka message.timeout.ms
+    std::chrono::milliseconds retry_backoff{1000};     // after a failed batch
+    std::chrono::hours retention{24};                  // published rows are deleted after this
 };
 
 class OutboxRelay {
-public:
+  public:
     OutboxRelay(RelaySettings settings, Metrics& metrics);
     ~OutboxRelay();  // stops
     void Start();
     // Finishes the batch in flight, waits for its delivery reports, and stops. Idempotent.
     void Stop();
 
-private:
+  private:
     void Loop();
     struct Impl;
     RelaySettings settings_;

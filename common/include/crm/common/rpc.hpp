@@ -30,13 +30,13 @@ struct RequestContext : Identity {
 };
 
 struct RpcSettings {
-    std::string service;        // e.g. "contacts"
-    std::string internal_key;   // shared with the gateway, verifies identity metadata
+    std::string service;       // e.g. "contacts"
+    std::string internal_key;  // shared with the gateway, verifies identity metadata
     bool require_identity = true;
 };
 
 class RpcRuntime {
-public:
+  public:
     RpcRuntime(RpcSettings settings, Metrics& metrics);
     ~RpcRuntime();
 
@@ -57,7 +57,7 @@ public:
     // Maps an exception to the status a client sees (exposed for tests and for non-unary handlers).
     static grpc::Status ToStatus(std::exception_ptr error, const std::string& service);
 
-private:
+  private:
     RequestContext Begin(grpc::ServerContext* sc) const;
     grpc::Status Finish(const char* method, const RequestContext* rc, std::exception_ptr error,
                         std::chrono::steady_clock::time_point start);

@@ -30,17 +30,17 @@ class Outbox;
 class RpcRuntime;
 
 struct ServiceOptions {
-    std::string name;        // "contacts"
-    int grpc_port = 50051;   // default listen port (CRM_GRPC_LISTEN overrides)
+    std::string name;       // "contacts"
+    int grpc_port = 50051;  // default listen port (CRM_GRPC_LISTEN overrides)
     int metrics_port = 9151;
     bool uses_database = true;
-    bool uses_kafka = true;  // an outbox relay publishes this service's events
+    bool uses_kafka = true;          // an outbox relay publishes this service's events
     std::vector<EnvVar> extra_vars;  // service-specific settings, read with app.config()
-    std::string summary;     // one line for --help
+    std::string summary;             // one line for --help
 };
 
 class ServiceApp {
-public:
+  public:
     ServiceApp(ServiceOptions options, Config config);
     ~ServiceApp();
 
@@ -60,10 +60,10 @@ public:
     // Background work that starts once the server is up (schedulers, consumers); stopped through OnShutdown.
     void OnStart(std::function<void()> fn);
 
-    int Run();           // serves until SIGTERM/SIGINT; returns the exit code
-    int MigrateOnly();   // applies migrations and returns
+    int Run();          // serves until SIGTERM/SIGINT; returns the exit code
+    int MigrateOnly();  // applies migrations and returns
 
-private:
+  private:
     struct Impl;
     ServiceOptions options_;
     Config config_;
