@@ -223,11 +223,19 @@ TEST_CASE("search queries", "[search]") {
     }
 }
 
-TEST_CASE("LIKE prefix patterns escape wildcards", "[search]") {
-    CHECK(LikePrefixPattern("jo") == "jo%");
-    CHECK(LikePrefixPattern("50%_off") == "50\\%\\_off%");
-    CHECK(LikePrefixPattern("a\\b") == "a\\\\b%");
-    CHECK(LikePrefixPattern("") == "%");
+TEST_CASE("prefix upper bounds order after every string with the prefix", "[search]") {
+    const std::string bound = PrefixUpperBound("jo");
+    CHECK(bound == "jo\xF4\x8F\xBF\xBF");
+    // Byte-wise comparison, as text_pattern_ops does it.
+    for (const char* inside : {"jo", "joe", "john smith", "jo\xC3\xA9", "jo\xF0\x9F\x98\x80", "jo~"}) {
+        INFO(inside);
+        CHECK(std::string(inside) >= std::string("jo"));
+        CHECK(std::string(inside) < bound);
+    }
+    for (const char* outside : {"jp", "j", "k", "JO", "jn\xF4\x8F\xBF\xBF"}) {
+        INFO(outside);
+        CHECK_FALSE((std::string(outside) >= std::string("jo") && std::string(outside) < bound));
+    }
 }
 
 TEST_CASE("text helpers", "[text]") {

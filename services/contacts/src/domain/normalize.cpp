@@ -174,15 +174,6 @@ std::vector<SearchTerm> ParseSearchQuery(std::string_view query) {
     return terms;
 }
 
-std::string LikePrefixPattern(std::string_view prefix) {
-    std::string pattern;
-    pattern.reserve(prefix.size() + 2);
-    for (char c : prefix) {
-        if (c == '\\' || c == '%' || c == '_') pattern.push_back('\\');
-        pattern.push_back(c);
-    }
-    pattern.push_back('%');
-    return pattern;
-}
+std::string PrefixUpperBound(std::string_view prefix) { return std::string(prefix) + "\xF4\x8F\xBF\xBF"; }
 
 }  // namespace crm::contacts::domain

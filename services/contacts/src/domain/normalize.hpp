@@ -58,7 +58,10 @@ struct SearchTerm {
 // limits::kMaxSearchTerms terms are returned (the rest are ignored); empty for a blank query.
 std::vector<SearchTerm> ParseSearchQuery(std::string_view query);
 
-// A LIKE pattern matching strings that start with prefix: '\', '%' and '_' are escaped with '\', '%' is appended.
-std::string LikePrefixPattern(std::string_view prefix);
+// Exclusive upper bound of the strings that start with prefix under byte-wise (text_pattern_ops) ordering: the
+// prefix followed by U+10FFFF, the largest code point. Prefix search is written as
+// `col ~>=~ prefix AND col ~<~ PrefixUpperBound(prefix)` because, unlike LIKE, these operators are leakproof and so
+// can use an index under row-level security.
+std::string PrefixUpperBound(std::string_view prefix);
 
 }  // namespace crm::contacts::domain
