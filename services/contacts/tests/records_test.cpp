@@ -57,6 +57,11 @@ TEST_CASE("a contact needs a name or an email", "[records]") {
     ContactFields only_email;
     only_email.email = "a@b.co";
     CHECK(NormalizeContact(only_email, kUs).violations.empty());
+    // A duplicate-search candidate may consist of a phone number alone.
+    ContactFields only_phone;
+    only_phone.phone = "+14155552671";
+    CHECK(HasViolation(NormalizeContact(only_phone, kUs).violations, "contact.given_name"));
+    CHECK(NormalizeContact(only_phone, kUs, "candidate", false).violations.empty());
 }
 
 TEST_CASE("every invalid field is reported at once with its path", "[records]") {

@@ -112,3 +112,10 @@ TEST_CASE("changed paths", "[update_mask]") {
     company_after.domain = "acme.com";
     CHECK(ChangedCompanyPaths(company_before, company_after) == Paths{"domain"});
 }
+
+TEST_CASE("masks that touch custom fields", "[update_mask]") {
+    CHECK(MaskTouchesCustomFields({"email", "custom_fields"}));
+    CHECK(MaskTouchesCustomFields({"custom_fields.size"}));
+    CHECK_FALSE(MaskTouchesCustomFields({"email", "tags"}));
+    CHECK_FALSE(MaskTouchesCustomFields({}));
+}

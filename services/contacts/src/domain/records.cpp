@@ -74,7 +74,8 @@ bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || 
 
 }  // namespace
 
-ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSettings& settings, std::string_view prefix) {
+ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSettings& settings, std::string_view prefix,
+                              bool require_name_or_email) {
     ViolationSink sink(prefix);
     ContactFields out;
     out.given_name = NormalizeText(input.given_name, "given_name", limits::kMaxNameLength, sink);
@@ -101,7 +102,7 @@ ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSetting
     out.owner_id = NormalizeOwnerId(input.owner_id, "owner_id", sink);
     out.tags = NormalizeTags(input.tags, sink);
     out.custom_fields = NormalizeCustomFieldMap(input.custom_fields, prefix, sink);
-    if (out.given_name.empty() && out.family_name.empty() && text::Trim(input.email).empty()) {
+    if (require_name_or_email && out.given_name.empty() && out.family_name.empty() && text::Trim(input.email).empty()) {
         sink.Add("given_name", "is required unless family_name or email is given");
     }
     return {.contact = std::move(out), .violations = sink.Take()};

@@ -23,11 +23,12 @@ struct ContactCheck {
 
 // Normalizes every field (names trimmed with inner whitespace collapsed, email lowercased, phone to E.164, tags
 // normalized and de-duplicated in order, company_id lowercased, empty custom values dropped) and checks the limits
-// of contacts.proto. Requires a given_name, family_name or email. `prefix` is the request field holding the
-// contact ("contact", "candidate"); violations are named "<prefix>.<field>" ("contact.tags[3]").
+// of contacts.proto. With require_name_or_email, a given_name, family_name or email is required (a stored contact;
+// a duplicate-search candidate needs less). `prefix` is the request field holding the contact ("contact",
+// "candidate"); violations are named "<prefix>.<field>" ("contact.tags[3]").
 // Custom field values are not checked against definitions here (see ValidateCustomFields).
 ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSettings& settings,
-                              std::string_view prefix = "contact");
+                              std::string_view prefix = "contact", bool require_name_or_email = true);
 
 struct CompanyCheck {
     CompanyFields company;

@@ -156,6 +156,12 @@ CompanyFields ApplyCompanyMask(const CompanyFields& current, const CompanyFields
     return ApplyMask(kCompanyScalars, current, patch, effective_paths);
 }
 
+bool MaskTouchesCustomFields(const std::vector<std::string>& effective_paths) {
+    return std::any_of(effective_paths.begin(), effective_paths.end(), [](const std::string& path) {
+        return path == kCustomFieldsPath || path.starts_with(kCustomFieldsPrefix);
+    });
+}
+
 std::vector<std::string> ChangedContactPaths(const ContactFields& before, const ContactFields& after) {
     return ChangedPaths(kContactScalars, before, after);
 }

@@ -33,6 +33,10 @@ ContactFields ApplyContactMask(const ContactFields& current, const ContactFields
 CompanyFields ApplyCompanyMask(const CompanyFields& current, const CompanyFields& patch,
                                const std::vector<std::string>& effective_paths);
 
+// True when a path changes custom fields ("custom_fields" or "custom_fields.<key>"): their definitions must be
+// checked again, required ones included.
+bool MaskTouchesCustomFields(const std::vector<std::string>& effective_paths);
+
 // Paths whose values differ between two normalized records: scalar field names, "tags", and
 // "custom_fields.<key>" per changed key; in the order of AllowedMaskPaths, custom field keys sorted.
 std::vector<std::string> ChangedContactPaths(const ContactFields& before, const ContactFields& after);
