@@ -1,0 +1,32 @@
+#include "register.hpp"
+
+#include <grpcpp/grpcpp.h>
+
+#include "api/contacts_service.hpp"
+#include "crm/common/service.hpp"
+#include "domain/normalize.hpp"
+#include "storage/repository.hpp"
+
+namespace crm::contacts {
+namespace {
+constexpr char kDefaultCallingCode[] = "CRM_CONTACTS_DEFAULT_CALLING_CODE";
+}
+
+std::vector<common::EnvVar> ConfigVars() {
+    return {{kDefaultCallingCode,
+             "country calling code (1 to 3 digits, e.g. 1 or 44) for phone numbers written without + or 00; empty = "
+             "such numbers are rejected",
+             ""}};
+}
+
+void Register(common::ServiceApp& app) {
+    domain::NormalizeSettings settings;
+    settings.default_calling_code = app.config().Get(kDefaultCallingCode);
+    if (!settings.default_calling_code.empty() && !domain::IsValidCallingCode(settings.default_calling_code)) {
+        throw common::ConfigError(std::string(kDefaultCallingCode) + " must be 1 to 3 digits not starting with 0");
+    }
+    auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox(), settings);
+    app.AddService(api::MakeContactsService(app.rpc(), std::move(repository), settings));
+}
+
+}  // namespace crm::contacts

@@ -1,0 +1,20 @@
+#pragma once
+// Wiring of the contacts service into the common service runtime: its configuration and its gRPC service.
+#include <vector>
+
+#include "crm/common/config.hpp"
+
+namespace crm::common {
+class ServiceApp;
+}
+
+namespace crm::contacts {
+
+// The service's own environment variables (listed by --help).
+std::vector<common::EnvVar> ConfigVars();
+
+// Reads the settings, builds the repository and registers crm.contacts.v1.ContactsService with the app.
+// Throws common::ConfigError for an invalid setting.
+void Register(common::ServiceApp& app);
+
+}  // namespace crm::contacts

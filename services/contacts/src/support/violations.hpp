@@ -1,0 +1,16 @@
+#pragma once
+// Bridges domain field violations to the common error type.
+#include "crm/common/errors.hpp"
+#include "domain/types.hpp"
+
+namespace crm::contacts {
+
+// Throws ApiError INVALID_ARGUMENT listing every violation; returns when there is none.
+inline void ThrowIfInvalid(const domain::FieldViolations& violations) {
+    if (violations.empty()) return;
+    common::Violations errors;
+    for (const domain::FieldViolation& v : violations) errors.Add(v.field, v.description);
+    errors.ThrowIfAny();
+}
+
+}  // namespace crm::contacts
