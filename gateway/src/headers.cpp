@@ -91,9 +91,9 @@ Metadata UpstreamMetadata(const Metadata& client, const common::Identity& identi
 }
 
 Metadata ClientVisibleMetadata(const Metadata& backend) {
-    static constexpr std::string_view kTransport[] = {"content-type", "te",         "user-agent", "host",
-                                                      "connection",   "keep-alive", "upgrade",    "transfer-encoding",
-                                                      "content-length", kRequestIdHeader};
+    static constexpr std::string_view kTransport[] = {
+        "content-type", "te",      "user-agent",        "host",           "connection",
+        "keep-alive",   "upgrade", "transfer-encoding", "content-length", kRequestIdHeader};
     Metadata out;
     for (const auto& [k, v] : backend) {
         if (k.empty() || k.front() == ':' || StartsWith(k, "grpc-") || StartsWith(k, "x-crm-")) continue;

@@ -36,7 +36,9 @@ json ParseObject(const std::string& text, const char* what) {
     json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
         if (depth > kMaxJsonDepth) too_deep = true;
         switch (event) {
-            case json::parse_event_t::object_start: open_objects.emplace_back(); break;
+            case json::parse_event_t::object_start:
+                open_objects.emplace_back();
+                break;
             case json::parse_event_t::object_end:
                 if (!open_objects.empty()) open_objects.pop_back();
                 break;
@@ -45,7 +47,8 @@ json ParseObject(const std::string& text, const char* what) {
                     duplicate = true;
                 }
                 break;
-            default: break;
+            default:
+                break;
         }
         return true;
     };
@@ -202,18 +205,30 @@ JwtClaims CheckClaims(const json& claims, const JwtSettings& settings, std::chro
 
 const char* JwtFailureName(JwtFailure failure) {
     switch (failure) {
-        case JwtFailure::kNone: return "none";
-        case JwtFailure::kMalformed: return "malformed";
-        case JwtFailure::kTooLarge: return "too_large";
-        case JwtFailure::kBadAlgorithm: return "bad_algorithm";
-        case JwtFailure::kBadHeader: return "bad_header";
-        case JwtFailure::kBadSignature: return "bad_signature";
-        case JwtFailure::kExpired: return "expired";
-        case JwtFailure::kNotYetValid: return "not_yet_valid";
-        case JwtFailure::kWrongIssuer: return "wrong_issuer";
-        case JwtFailure::kWrongAudience: return "wrong_audience";
-        case JwtFailure::kMissingClaim: return "missing_claim";
-        case JwtFailure::kInvalidClaim: return "invalid_claim";
+        case JwtFailure::kNone:
+            return "none";
+        case JwtFailure::kMalformed:
+            return "malformed";
+        case JwtFailure::kTooLarge:
+            return "too_large";
+        case JwtFailure::kBadAlgorithm:
+            return "bad_algorithm";
+        case JwtFailure::kBadHeader:
+            return "bad_header";
+        case JwtFailure::kBadSignature:
+            return "bad_signature";
+        case JwtFailure::kExpired:
+            return "expired";
+        case JwtFailure::kNotYetValid:
+            return "not_yet_valid";
+        case JwtFailure::kWrongIssuer:
+            return "wrong_issuer";
+        case JwtFailure::kWrongAudience:
+            return "wrong_audience";
+        case JwtFailure::kMissingClaim:
+            return "missing_claim";
+        case JwtFailure::kInvalidClaim:
+            return "invalid_claim";
     }
     return "unknown";
 }
@@ -251,8 +266,8 @@ JwtResult JwtVerifier::Verify(std::string_view token, std::chrono::system_clock:
         if (!common::ConstantTimeEquals(expected, signature)) Refuse(JwtFailure::kBadSignature, "signature mismatch");
 
         // Only now is the payload trusted enough to be parsed.
-        const json claims = ParseObject(DecodeSegment(payload_b64, "payload is not base64url"),
-                                        "payload is not a JSON object");
+        const json claims =
+            ParseObject(DecodeSegment(payload_b64, "payload is not base64url"), "payload is not a JSON object");
         result.claims = CheckClaims(claims, settings_, now);
     } catch (const Refused& r) {
         result.failure = r.failure;

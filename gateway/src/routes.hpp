@@ -15,7 +15,7 @@ struct Route {
 };
 
 class RouteTable {
-public:
+  public:
     RouteTable() = default;
     explicit RouteTable(std::vector<Route> routes);  // throws std::invalid_argument on a bad or duplicate route
 
@@ -26,7 +26,7 @@ public:
     const Route* Find(std::string_view package) const;  // nullptr when the package is not routed
     const std::vector<Route>& routes() const { return routes_; }
 
-private:
+  private:
     std::vector<Route> routes_;
 };
 

@@ -106,14 +106,21 @@ TEST_CASE("an invalid or repeated traceparent is not forwarded") {
     crm::common::Identity id{"acme", "u", {}, "", "r"};
     auto now = std::chrono::system_clock::now();
     CHECK_FALSE(Has(UpstreamMetadata({{"traceparent", "garbage"}}, id, kKey, now), "traceparent"));
-    CHECK_FALSE(Has(UpstreamMetadata({{"traceparent", kTrace}, {"traceparent", kTrace}}, id, kKey, now), "traceparent"));
+    CHECK_FALSE(
+        Has(UpstreamMetadata({{"traceparent", kTrace}, {"traceparent", kTrace}}, id, kKey, now), "traceparent"));
 }
 
 TEST_CASE("backend metadata returned to the client excludes reserved and internal entries") {
-    const Metadata backend{{"grpc-status-details-bin", "x"}, {"grpc-status", "3"},   {"grpc-message", "m"},
-                           {":status", "200"},               {"content-type", "application/grpc"},
-                           {"x-crm-tenant", "acme"},         {"x-request-id", "other"},
-                           {"etag", "\"v3\""},               {"retry-after", "5"},  {"x-debug-bin", "\x01\x02"}};
+    const Metadata backend{{"grpc-status-details-bin", "x"},
+                           {"grpc-status", "3"},
+                           {"grpc-message", "m"},
+                           {":status", "200"},
+                           {"content-type", "application/grpc"},
+                           {"x-crm-tenant", "acme"},
+                           {"x-request-id", "other"},
+                           {"etag", "\"v3\""},
+                           {"retry-after", "5"},
+                           {"x-debug-bin", "\x01\x02"}};
     const Metadata out = ClientVisibleMetadata(backend);
     CHECK(out == Metadata{{"etag", "\"v3\""}, {"retry-after", "5"}, {"x-debug-bin", "\x01\x02"}});
 }

@@ -20,8 +20,14 @@ const auto kNowTp = std::chrono::system_clock::time_point(std::chrono::seconds(k
 JwtSettings Settings() { return JwtSettings{kSecret, "crm-local", "crm-api", std::chrono::seconds(30)}; }
 
 json Claims() {
-    return json{{"iss", "crm-local"}, {"aud", "crm-api"}, {"sub", "user-1"},  {"tenant", "acme"},
-                {"roles", {"sales_rep", "admin"}},    {"exp", kNow + 600}, {"nbf", kNow - 10}, {"iat", kNow - 10},
+    return json{{"iss", "crm-local"},
+                {"aud", "crm-api"},
+                {"sub", "user-1"},
+                {"tenant", "acme"},
+                {"roles", {"sales_rep", "admin"}},
+                {"exp", kNow + 600},
+                {"nbf", kNow - 10},
+                {"iat", kNow - 10},
                 {"jti", "token-1"}};
 }
 
@@ -122,7 +128,9 @@ TEST_CASE("typ and crit headers") {
 }
 
 TEST_CASE("the signature is checked before the claims") {
-    SECTION("wrong key") { CHECK(Check(Mint(Claims(), json{{"alg", "HS256"}}, std::string(40, 'x'))) == JwtFailure::kBadSignature); }
+    SECTION("wrong key") {
+        CHECK(Check(Mint(Claims(), json{{"alg", "HS256"}}, std::string(40, 'x'))) == JwtFailure::kBadSignature);
+    }
     SECTION("tampered payload keeps the original signature") {
         const std::string good = Mint(Claims());
         const std::string forged_payload = B64(With(Claims(), "tenant", "globex").dump());

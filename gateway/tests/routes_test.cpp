@@ -28,10 +28,10 @@ TEST_CASE("route parsing tolerates spaces and empty items, and accepts gRPC targ
 }
 
 TEST_CASE("bad route tables are refused with a message") {
-    for (const char* spec : {"", " , ", "crm.contacts.v1", "=127.0.0.1:1", "crm.contacts.v1=", "crm..v1=h:1",
-                             "crm.contacts.v1.=h:1", ".crm=h:1", "crm.1contacts=h:1", "crm-contacts.v1=h:1",
-                             "crm.contacts.v1=h:1=2", "crm.contacts.v1=host name:1",
-                             "crm.contacts.v1=h:1,crm.contacts.v1=h:2"}) {
+    for (const char* spec :
+         {"", " , ", "crm.contacts.v1", "=127.0.0.1:1", "crm.contacts.v1=", "crm..v1=h:1", "crm.contacts.v1.=h:1",
+          ".crm=h:1", "crm.1contacts=h:1", "crm-contacts.v1=h:1", "crm.contacts.v1=h:1=2",
+          "crm.contacts.v1=host name:1", "crm.contacts.v1=h:1,crm.contacts.v1=h:2"}) {
         CAPTURE(spec);
         CHECK_THROWS_AS(RouteTable::Parse(spec), std::invalid_argument);
     }
@@ -52,12 +52,12 @@ TEST_CASE("method paths split into service, package and method") {
 }
 
 TEST_CASE("malformed method paths are refused") {
-    for (const char* path : {"", "/", "//", "crm.contacts.v1.ContactsService/CreateContact",
-                             "/crm.contacts.v1.ContactsService", "/crm.contacts.v1.ContactsService/",
-                             "/ContactsService/CreateContact", "/crm.contacts.v1.ContactsService/Create/Contact",
-                             "/crm.contacts.v1.ContactsService/Create Contact", "/crm..v1.S/M", "/.crm.S/M",
-                             "/crm.contacts.v1./M", "/crm.contacts.v1.ContactsService/1Create",
-                             "/crm.contacts.v1.Contacts-Service/Create"}) {
+    for (const char* path :
+         {"", "/", "//", "crm.contacts.v1.ContactsService/CreateContact", "/crm.contacts.v1.ContactsService",
+          "/crm.contacts.v1.ContactsService/", "/ContactsService/CreateContact",
+          "/crm.contacts.v1.ContactsService/Create/Contact", "/crm.contacts.v1.ContactsService/Create Contact",
+          "/crm..v1.S/M", "/.crm.S/M", "/crm.contacts.v1./M", "/crm.contacts.v1.ContactsService/1Create",
+          "/crm.contacts.v1.Contacts-Service/Create"}) {
         CAPTURE(path);
         CHECK_FALSE(ParseMethodPath(path).has_value());
     }
