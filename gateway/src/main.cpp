@@ -1,0 +1,15 @@
+// crm-gateway: the single entry point of client traffic. Authenticates (JWT), routes by gRPC service name and
+// proxies calls to the backend services; health and reflection are its own.
+#include "crm/common/service.hpp"
+#include "gateway.hpp"
+
+int main(int argc, char** argv) {
+    return crm::common::RunService({.name = "gateway",
+                                    .grpc_port = 50050,
+                                    .metrics_port = 9150,
+                                    .uses_database = false,
+                                    .uses_kafka = false,
+                                    .extra_vars = crm::gateway::ConfigVars(),
+                                    .summary = "CRM API gateway: JWT authentication, routing by gRPC service, proxy"},
+                                   argc, argv, [](crm::common::ServiceApp& app) { crm::gateway::Register(app); });
+}

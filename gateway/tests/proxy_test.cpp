@@ -1,0 +1,574 @@
+// The proxy inside one process: a fake backend (a generic service with echo, failing, streaming and hanging
+// methods) and the gateway, both on loopback ports picked by the kernel, called through a generic client.
+#include "proxy.hpp"
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <prometheus/registry.h>
+
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/identity.hpp"
+#include "crm/common/log.hpp"
+#include "crm/common/metrics.hpp"
+
+using namespace std::chrono_literals;
+using crm::gateway::Proxy;
+using crm::gateway::ProxySettings;
+using crm::gateway::RouteTable;
+using nlohmann::json;
+using Metadata = std::multimap<std::string, std::string>;
+
+namespace {
+
+// Access log lines only for failures the server should notice (warn and above).
+const bool kQuietLogs = [] {
+    crm::common::log::Init("gateway-test", crm::common::log::Level::kWarn);
+    return true;
+}();
+
+const std::string kJwtSecret = "jwt-secret-0123456789abcdef-0123456789";
+const std::string kInternalKey = "internal-key-0123456789abcdef-012345";
+const std::string kTrace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const std::string kDetails = std::string(
+    "\x08\x03\x12\x03"
+    "bad\x00\xff",
+    9);
+
+std::string Mint(json claims = json::object()) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    json base{{"iss", "crm-local"},     {"aud", "crm-api"}, {"sub", "user-1"}, {"tenant", "acme"},
+              {"roles", {"sales_rep"}}, {"exp", now + 300}, {"nbf", now - 5},  {"iat", now - 5}};
+    base.update(claims);
+    const std::string input = crm::common::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                              crm::common::Base64UrlEncode(base.dump());
+    return input + "." + crm::common::Base64UrlEncode(crm::common::HmacSha256(kJwtSecret, input));
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& s) {
+    grpc::Slice slice(s);
+    return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string ToString(const grpc::ByteBuffer& b) {
+    std::vector<grpc::Slice> slices;
+    (void)b.Dump(&slices);
+    std::string out;
+    for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    return out;
+}
+
+Metadata Copy(const std::multimap<grpc::string_ref, grpc::string_ref>& md) {
+    Metadata out;
+    for (const auto& [k, v] : md) out.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    return out;
+}
+
+std::string Get(const Metadata& md, const std::string& key) {
+    auto it = md.find(key);
+    return it == md.end() ? std::string() : it->second;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fake backend.
+
+struct BackendState {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int calls = 0;
+    Metadata last_metadata;
+    std::chrono::system_clock::time_point last_deadline;
+    bool hang_started = false;
+    bool hang_cancelled = false;
+
+    void Record(grpc::GenericCallbackServerContext* ctx) {
+        std::lock_guard lock(mutex);
+        ++calls;
+        last_metadata = Copy(ctx->client_metadata());
+        last_deadline = ctx->deadline();
+        changed.notify_all();
+    }
+    template <class Pred>
+    bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 3000ms) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, timeout, pred);
+    }
+};
+
+// Echoes every request message; works as unary and as bidi streaming.
+class EchoReactor final : public grpc::ServerGenericBidiReactor {
+  public:
+    explicit EchoReactor(grpc::GenericCallbackServerContext* ctx) {
+        ctx->AddInitialMetadata("x-backend-initial", "yes");
+        ctx->AddTrailingMetadata("x-backend-trailing", "yes");
+        ctx->AddTrailingMetadata("x-backend-trailing-bin", std::string("\x00\x01\xfe", 3));
+        StartRead(&buffer_);
+    }
+    void OnReadDone(bool ok) override {
+        if (ok) {
+            StartWrite(&buffer_);
+        } else {
+            Finish(grpc::Status::OK);
+        }
+    }
+    void OnWriteDone(bool ok) override {
+        if (ok) {
+            StartRead(&buffer_);
+        } else {
+            Finish(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+        }
+    }
+    void OnDone() override { delete this; }
+
+  private:
+    grpc::ByteBuffer buffer_;
+};
+
+// Reads one request, answers with three messages.
+class StreamReactor final : public grpc::ServerGenericBidiReactor {
+  public:
+    StreamReactor() { StartRead(&request_); }
+    void OnReadDone(bool ok) override {
+        if (!ok) {
+            if (sent_ == 0) Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+            return;
+        }
+        Next();
+    }
+    void OnWriteDone(bool ok) override {
+        if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+        Next();
+    }
+    void OnDone() override { delete this; }
+
+  private:
+    void Next() {
+        if (sent_ == 3) return Finish(grpc::Status::OK);
+        response_ = ToBuffer(ToString(request_) + "#" + std::to_string(sent_++));
+        StartWrite(&response_);
+    }
+    grpc::ByteBuffer request_, response_;
+    int sent_ = 0;
+};
+
+class FailReactor final : public grpc::ServerGenericBidiReactor {
+  public:
+    explicit FailReactor(grpc::GenericCallbackServerContext* ctx) {
+        ctx->AddTrailingMetadata("x-why", "because");
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "contact.email: not an email address", kDetails));
+    }
+    void OnDone() override { delete this; }
+};
+
+class HangReactor final : public grpc::ServerGenericBidiReactor {
+  public:
+    explicit HangReactor(BackendState& state) : state_(state) {
+        std::lock_guard lock(state_.mutex);
+        state_.hang_started = true;
+        state_.changed.notify_all();
+    }
+    void OnCancel() override {
+        {
+            std::lock_guard lock(state_.mutex);
+            state_.hang_cancelled = true;
+            state_.changed.notify_all();
+        }
+        Finish(grpc::Status::CANCELLED);
+    }
+    void OnDone() override { delete this; }
+
+  private:
+    BackendState& state_;
+};
+
+class FakeBackend final : public grpc::CallbackGenericService {
+  public:
+    grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+        state.Record(ctx);
+        const std::string& m = ctx->method();
+        if (m == "/test.echo.v1.Echo/Echo") return new EchoReactor(ctx);
+        if (m == "/test.echo.v1.Echo/Stream") return new StreamReactor();
+        if (m == "/test.echo.v1.Echo/Fail") return new FailReactor(ctx);
+        if (m == "/test.echo.v1.Echo/Hang") return new HangReactor(state);
+        return grpc::CallbackGenericService::CreateReactor(ctx);  // UNIMPLEMENTED
+    }
+    BackendState state;
+};
+
+std::unique_ptr<grpc::Server> Serve(grpc::CallbackGenericService* service, int* port) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), port);
+    builder.RegisterCallbackGenericService(service);
+    auto server = builder.BuildAndStart();
+    REQUIRE(server);
+    REQUIRE(*port > 0);
+    return server;
+}
+
+int UnusedPort() {
+    FakeBackend b;
+    int port = 0;
+    auto s = Serve(&b, &port);
+    s->Shutdown();
+    s->Wait();
+    return port;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client side.
+
+struct Result {
+    grpc::Status status;
+    std::vector<std::string> responses;
+    Metadata initial;
+    Metadata trailing;
+    std::chrono::milliseconds elapsed{};
+};
+
+class TestCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+  public:
+    TestCall(std::string method, std::vector<std::string> requests)
+        : method_(std::move(method)), requests_(std::move(requests)) {}
+
+    grpc::ClientContext context;
+
+    void Start(grpc::GenericStub& stub) {
+        start_ = std::chrono::steady_clock::now();
+        stub.PrepareBidiStreamingCall(&context, method_, grpc::StubOptions(), this);
+        WriteNext();
+        StartRead(&in_);
+        StartCall();
+    }
+    Result Wait() { return done_.get_future().get(); }
+
+    void OnWriteDone(bool ok) override {
+        if (ok) WriteNext();
+    }
+    void OnReadDone(bool ok) override {
+        if (!ok) return;
+        result_.responses.push_back(ToString(in_));
+        StartRead(&in_);
+    }
+    void OnDone(const grpc::Status& status) override {
+        result_.status = status;
+        result_.initial = Copy(context.GetServerInitialMetadata());
+        result_.trailing = Copy(context.GetServerTrailingMetadata());
+        result_.elapsed =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
+        done_.set_value(result_);
+    }
+
+  private:
+    void WriteNext() {
+        if (next_ < requests_.size()) {
+            out_ = ToBuffer(requests_[next_++]);
+            StartWrite(&out_);
+        } else {
+            StartWritesDone();
+        }
+    }
+    std::string method_;
+    std::vector<std::string> requests_;
+    size_t next_ = 0;
+    grpc::ByteBuffer out_, in_;
+    Result result_;
+    std::promise<Result> done_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+struct Options {
+    std::string token{};  // empty: no authorization header
+    std::optional<std::chrono::milliseconds> timeout{};
+    Metadata extra{};
+};
+
+// The gateway in front of a fake backend.
+struct Fixture {
+    FakeBackend backend;
+    int backend_port = 0;
+    std::unique_ptr<grpc::Server> backend_server;
+    crm::common::Metrics metrics{"gateway-test"};
+    std::unique_ptr<Proxy> proxy;
+    int gateway_port = 0;
+    std::unique_ptr<grpc::Server> gateway;
+    std::unique_ptr<grpc::GenericStub> stub;
+
+    explicit Fixture(std::chrono::milliseconds default_deadline = 15000ms, bool backend_up = true) {
+        std::string target;
+        if (backend_up) {
+            backend_server = Serve(&backend, &backend_port);
+            target = "127.0.0.1:" + std::to_string(backend_port);
+        } else {
+            target = "127.0.0.1:" + std::to_string(UnusedPort());
+        }
+        ProxySettings s;
+        s.routes = RouteTable::Parse("test.echo.v1=" + target);
+        s.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
+        s.internal_key = kInternalKey;
+        s.default_deadline = default_deadline;
+        proxy = std::make_unique<Proxy>(std::move(s), metrics);
+        gateway = Serve(proxy->service(), &gateway_port);
+        stub = std::make_unique<grpc::GenericStub>(
+            grpc::CreateChannel("127.0.0.1:" + std::to_string(gateway_port), grpc::InsecureChannelCredentials()));
+    }
+
+    ~Fixture() {
+        gateway->Shutdown(std::chrono::system_clock::now() + 1s);
+        gateway->Wait();
+        CHECK(proxy->WaitIdle(3s));
+        if (backend_server) {
+            backend_server->Shutdown(std::chrono::system_clock::now() + 1s);
+            backend_server->Wait();
+        }
+    }
+
+    std::unique_ptr<TestCall> Begin(const std::string& method, std::vector<std::string> requests, const Options& o) {
+        auto call = std::make_unique<TestCall>(method, std::move(requests));
+        if (!o.token.empty()) call->context.AddMetadata("authorization", "Bearer " + o.token);
+        if (o.timeout) call->context.set_deadline(std::chrono::system_clock::now() + *o.timeout);
+        for (const auto& [k, v] : o.extra) call->context.AddMetadata(k, v);
+        call->Start(*stub);
+        return call;
+    }
+
+    Result Call(const std::string& method, std::vector<std::string> requests, const Options& o) {
+        return Begin(method, std::move(requests), o)->Wait();
+    }
+
+    double CounterValue(const std::string& family, const std::map<std::string, std::string>& labels) {
+        for (const auto& f : metrics.registry().Collect()) {
+            if (f.name != family) continue;
+            for (const auto& m : f.metric) {
+                bool match = true;
+                for (const auto& [k, v] : labels) {
+                    bool found = false;
+                    for (const auto& l : m.label) found |= (l.name == k && l.value == v);
+                    match &= found;
+                }
+                if (match) return m.counter.value;
+            }
+        }
+        return 0;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a unary call is forwarded with the signed identity and comes back with the backend's metadata") {
+    Fixture f;
+    auto r = f.Call("/test.echo.v1.Echo/Echo",
+                    {std::string("\x0a\x03"
+                                 "abc\x00\xff",
+                                 7)},
+                    {.token = Mint(),
+                     .extra = {{"x-request-id", "req-123"},
+                               {"traceparent", kTrace},
+                               {"x-crm-tenant", "globex"},
+                               {"x-crm-identity-sig", "forged"},
+                               {"cookie", "c=1"}}});
+    REQUIRE(r.status.error_code() == grpc::StatusCode::OK);
+    REQUIRE(r.responses.size() == 1);
+    CHECK(r.responses[0] == std::string("\x0a\x03"
+                                        "abc\x00\xff",
+                                        7));  // bytes untouched
+    CHECK(Get(r.initial, "x-request-id") == "req-123");
+    CHECK(Get(r.initial, "x-backend-initial") == "yes");
+    CHECK(Get(r.trailing, "x-backend-trailing") == "yes");
+    CHECK(Get(r.trailing, "x-backend-trailing-bin") == std::string("\x00\x01\xfe", 3));
+
+    std::lock_guard lock(f.backend.state.mutex);
+    const Metadata& md = f.backend.state.last_metadata;
+    CHECK(md.count("authorization") == 0);
+    CHECK(md.count("cookie") == 0);
+    CHECK(md.count("x-request-id") == 0);
+    CHECK(Get(md, "traceparent") == kTrace);
+    CHECK(md.count("x-crm-tenant") == 1);
+    CHECK(md.count("x-crm-identity-sig") == 1);
+    std::map<std::string, std::string> crm;
+    for (const auto& [k, v] : md) {
+        if (k.rfind("x-crm-", 0) == 0) crm[k] = v;
+    }
+    auto id = crm::common::VerifyIdentity(crm, kInternalKey, std::chrono::system_clock::now());
+    CHECK(id.tenant_id == "acme");
+    CHECK(id.user_id == "user-1");
+    CHECK(id.roles == std::vector<std::string>{"sales_rep"});
+    CHECK(id.request_id == "req-123");
+    // No client deadline: the default (15 s) is applied.
+    const auto left = f.backend.state.last_deadline - std::chrono::system_clock::now();
+    CHECK(left > 13s);
+    CHECK(left <= 15500ms);  // grpc-timeout is sent rounded up
+}
+
+TEST_CASE("a new request id is made when the client sends none or an invalid one") {
+    Fixture f;
+    auto r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint(), .extra = {{"x-request-id", "bad id"}}});
+    REQUIRE(r.status.ok());
+    const std::string rid = Get(r.initial, "x-request-id");
+    CHECK(crm::common::IsUuid(rid));
+    std::map<std::string, std::string> crm;
+    {
+        std::lock_guard lock(f.backend.state.mutex);
+        for (const auto& [k, v] : f.backend.state.last_metadata) {
+            if (k.rfind("x-crm-", 0) == 0) crm[k] = v;
+        }
+    }
+    CHECK(crm::common::VerifyIdentity(crm, kInternalKey, std::chrono::system_clock::now()).request_id == rid);
+}
+
+TEST_CASE("streams are forwarded message by message in both directions") {
+    Fixture f;
+    auto bidi = f.Call("/test.echo.v1.Echo/Echo", {"one", "two", "three"}, {.token = Mint()});
+    REQUIRE(bidi.status.ok());
+    CHECK(bidi.responses == std::vector<std::string>{"one", "two", "three"});
+
+    auto server_stream = f.Call("/test.echo.v1.Echo/Stream", {"s"}, {.token = Mint()});
+    REQUIRE(server_stream.status.ok());
+    CHECK(server_stream.responses == std::vector<std::string>{"s#0", "s#1", "s#2"});
+
+    auto empty = f.Call("/test.echo.v1.Echo/Echo", {}, {.token = Mint()});
+    CHECK(empty.status.ok());
+    CHECK(empty.responses.empty());
+}
+
+TEST_CASE("backend errors come back unchanged: code, message, details and trailing metadata") {
+    Fixture f;
+    auto r = f.Call("/test.echo.v1.Echo/Fail", {"x"}, {.token = Mint()});
+    CHECK(r.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(r.status.error_message() == "contact.email: not an email address");
+    CHECK(r.status.error_details() == kDetails);
+    CHECK(Get(r.trailing, "x-why") == "because");
+    CHECK(f.CounterValue("crm_gateway_requests_total",
+                         {{"service", "test.echo.v1.Echo"}, {"method", "Fail"}, {"code", "INVALID_ARGUMENT"}}) == 1);
+
+    auto unknown_method = f.Call("/test.echo.v1.Echo/Nope", {"x"}, {.token = Mint()});
+    CHECK(unknown_method.status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_CASE("calls without a valid token are refused before reaching the backend") {
+    Fixture f;
+    const std::string expired = Mint({{"exp", 1000}, {"nbf", 900}, {"iat", 900}});
+    struct Case {
+        Options options;
+        std::string reason;
+    };
+    std::vector<Case> cases{
+        {{}, "missing_token"},
+        {{.token = "not-a-jwt"}, "malformed"},
+        {{.token = expired}, "expired"},
+        {{.token = Mint({{"aud", "other"}})}, "wrong_audience"},
+        {{.token = Mint().substr(0, Mint().size() - 2) + "AA"}, "bad_signature"},
+        {{.extra = {{"authorization", "Basic dXNlcjpwYXNz"}}}, "malformed"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.reason);
+        auto r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, c.options);
+        CHECK(r.status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+        if (!c.options.token.empty()) {
+            CHECK(r.status.error_message() == "invalid or expired token");
+            CHECK(r.status.error_message().find(c.options.token) == std::string::npos);
+        }
+        CHECK(crm::common::IsUuid(Get(r.initial, "x-request-id") + Get(r.trailing, "x-request-id")));
+        CHECK(f.CounterValue("crm_gateway_auth_failures_total", {{"reason", c.reason}}) >= 1);
+    }
+    std::lock_guard lock(f.backend.state.mutex);
+    CHECK(f.backend.state.calls == 0);
+}
+
+TEST_CASE("unknown services are UNIMPLEMENTED, with or without a token") {
+    Fixture f;
+    for (const char* method : {"/crm.other.v1.Other/Get", "/test.echo.v2.Echo/Echo", "/NoPackage/Get",
+                               "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"}) {
+        CAPTURE(method);
+        CHECK(f.Call(method, {"x"}, {}).status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+        CHECK(f.Call(method, {"x"}, {.token = Mint()}).status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    }
+    CHECK(f.CounterValue("crm_gateway_requests_total", {{"service", "unknown"}, {"code", "UNIMPLEMENTED"}}) >= 1);
+    std::lock_guard lock(f.backend.state.mutex);
+    CHECK(f.backend.state.calls == 0);
+}
+
+TEST_CASE("a backend that is down gives UNAVAILABLE quickly, without internal addresses") {
+    Fixture f(15000ms, /*backend_up=*/false);
+    for (int i = 0; i < 3; ++i) {
+        auto r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint(), .timeout = 10000ms});
+        CHECK(r.status.error_code() == grpc::StatusCode::UNAVAILABLE);
+        CHECK(r.status.error_message().find("127.0.0.1") == std::string::npos);
+        CHECK(r.elapsed < 2000ms);
+    }
+}
+
+TEST_CASE("the client's deadline reaches the backend") {
+    Fixture f;
+    auto r = f.Call("/test.echo.v1.Echo/Hang", {"x"}, {.token = Mint(), .timeout = 700ms});
+    CHECK(r.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+    CHECK(r.elapsed < 2000ms);
+    CHECK(f.backend.state.WaitFor([&] { return f.backend.state.hang_cancelled; }));
+    std::lock_guard lock(f.backend.state.mutex);
+    // The backend saw (about) the client's deadline, not the 15 s default.
+    const auto seen = f.backend.state.last_deadline;
+    const auto now = std::chrono::system_clock::now();
+    CHECK(seen < now + 1s);
+}
+
+TEST_CASE("the default deadline applies when the client sets none") {
+    Fixture f(400ms);
+    auto r = f.Call("/test.echo.v1.Echo/Hang", {"x"}, {.token = Mint()});
+    CHECK(r.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+    CHECK(r.elapsed >= 300ms);
+    CHECK(r.elapsed < 2000ms);
+}
+
+TEST_CASE("client cancellation reaches the backend") {
+    Fixture f;
+    auto call = f.Begin("/test.echo.v1.Echo/Hang", {"x"}, {.token = Mint()});
+    REQUIRE(f.backend.state.WaitFor([&] { return f.backend.state.hang_started; }));
+    call->context.TryCancel();
+    auto r = call->Wait();
+    CHECK(r.status.error_code() == grpc::StatusCode::CANCELLED);
+    CHECK(f.backend.state.WaitFor([&] { return f.backend.state.hang_cancelled; }, 2000ms));
+}
+
+namespace {
+std::string Numbered(int i) {
+    std::string s = std::to_string(i);
+    s.insert(s.begin(), 'm');  // not "m" + to_string(i): GCC 12 -Wrestrict false positive
+    return s;
+}
+}  // namespace
+
+TEST_CASE("many concurrent calls") {
+    Fixture f;
+    const std::string token = Mint();
+    std::vector<std::unique_ptr<TestCall>> calls;
+    for (int i = 0; i < 200; ++i) {
+        const std::string method = i % 3 == 0   ? "/test.echo.v1.Echo/Echo"
+                                   : i % 3 == 1 ? "/test.echo.v1.Echo/Stream"
+                                                : "/test.echo.v1.Echo/Fail";
+        calls.push_back(f.Begin(method, {Numbered(i), "n"}, {.token = token}));
+    }
+    int ok = 0, failed = 0;
+    for (size_t i = 0; i < calls.size(); ++i) {
+        auto r = calls[i]->Wait();
+        if (i % 3 == 0) {
+            CHECK(r.status.ok());
+            CHECK(r.responses == std::vector<std::string>{Numbered(static_cast<int>(i)), "n"});
+        } else if (i % 3 == 1) {
+            CHECK(r.status.ok());
+            CHECK(r.responses.size() == 3);
+        } else {
+            CHECK(r.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+        }
+        (r.status.ok() ? ok : failed)++;
+    }
+    CHECK(ok + failed == 200);
+    CHECK(f.proxy->WaitIdle(2s));
+}
