@@ -29,7 +29,8 @@ std::vector<std::string> ParseStringArray(const pqxx::field& field) {
 
 domain::CustomFields ParseFields(const pqxx::field& field) {
     domain::CustomFields fields;
-    for (const auto& [key, value] : nlohmann::json::parse(field.c_str()).items()) {
+    const nlohmann::json object = nlohmann::json::parse(field.c_str());  // named: items() refers into it
+    for (const auto& [key, value] : object.items()) {
         fields.emplace(key, value.is_string() ? value.get<std::string>() : value.dump());
     }
     return fields;
