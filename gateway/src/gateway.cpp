@@ -51,7 +51,7 @@ ProxySettings SettingsFromConfig(const common::Config& config) {
     }
     if (!problems.empty()) {
         std::string message = "invalid configuration:";
-        for (const auto& p : problems) message += "\n  " + p;
+        for (const auto& p : problems) message += "\n  - " + p;  // the format of Config::Check
         throw common::ConfigError(message);
     }
     return s;

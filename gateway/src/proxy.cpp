@@ -247,10 +247,10 @@ class ProxyCall {
             up_context_.AddMetadata(k, v);
         }
 
-        refs_.store(2, std::memory_order_relaxed);  // both reactors must be done before the call is freed
-        backend_->stub->PrepareBidiStreamingCall(&up_context_, path_, grpc::StubOptions(), &up_);
-        up_.AddMultipleHolds(2);  // request path, response path
         upstream_start_ = SteadyClock::now();
+        backend_->stub->PrepareBidiStreamingCall(&up_context_, path_, grpc::StubOptions(), &up_);
+        up_.AddMultipleHolds(2);                    // request path, response path
+        refs_.store(2, std::memory_order_relaxed);  // both reactors must be done before the call is freed
         upstream_started_ = true;
         up_.StartCall();
         down_.StartRead(&request_);
