@@ -39,13 +39,6 @@ void AppendEvent(common::Outbox& outbox, pqxx::work& tx, const common::RequestCo
     outbox.Append(tx, rc, common::NewEvent{kCompanyAggregate, company.id, company.version, payload});
 }
 
-domain::Company RequireWritten(const pqxx::result& rows) {
-    if (rows.empty()) {
-        throw ApiError::Aborted("the company was changed concurrently; read it and retry", "CONCURRENT_MODIFICATION");
-    }
-    return ReadCompany(rows[0]);
-}
-
 }  // namespace
 
 domain::Company Repository::CreateCompany(const common::RequestContext& rc, const domain::CompanyFields& f,
@@ -111,9 +104,10 @@ domain::Company Repository::UpdateCompany(const common::RequestContext& rc,
         }
         const std::vector<std::string> changed = domain::ChangedCompanyPaths(current.fields, f);
         if (changed.empty()) return current;
-        domain::Company updated =
+        domain::Company updated = ReadCompany(
             RequireWritten(db_.Exec(tx, sql::kWriteCompany, tenant, current.id, f.name, f.domain, f.industry,
-                                    f.owner_id, JsonArray(f.tags), JsonObject(f.custom_fields), current.version));
+                                    f.owner_id, JsonArray(f.tags), JsonObject(f.custom_fields), current.version),
+                           "company"));
         ev1::CompanyUpdated event;
         *event.mutable_company() = mapping::ToProto(updated);
         for (const std::string& path : changed) event.add_changed_paths(path);
@@ -128,8 +122,8 @@ domain::Company Repository::DeleteCompany(const common::RequestContext& rc, cons
         const domain::Company current = LoadCompany(db_, tx, rc.tenant_id, id);
         CheckEtag(etag, current.version);
         if (current.delete_time) return current;
-        domain::Company deleted =
-            RequireWritten(db_.Exec(tx, sql::kSoftDeleteCompany, rc.tenant_id, id, current.version));
+        domain::Company deleted = ReadCompany(
+            RequireWritten(db_.Exec(tx, sql::kSoftDeleteCompany, rc.tenant_id, id, current.version), "company"));
         ev1::CompanyDeleted event;
         *event.mutable_company() = mapping::ToProto(deleted);
         AppendEvent(outbox_, tx, rc, deleted, event);

@@ -71,10 +71,7 @@ domain::Contact WriteContact(common::Db& db, pqxx::work& tx, const std::string& 
                 domain::NormalizeName(f.given_name), domain::NormalizeName(f.family_name),
                 domain::NormalizeFullName(f.given_name, f.family_name), ConsentText(consent.status),
                 consent_known ? consent_micros.c_str() : nullptr, consent.source, expected_version);
-    if (rows.empty()) {
-        throw ApiError::Aborted("the contact was changed concurrently; read it and retry", "CONCURRENT_MODIFICATION");
-    }
-    return ReadContact(rows[0]);
+    return ReadContact(RequireWritten(rows, "contact"));
 }
 
 std::vector<domain::DuplicateMatch> FindDuplicatesIn(common::Db& db, pqxx::work& tx, const std::string& tenant,
@@ -218,11 +215,7 @@ domain::Contact Repository::DeleteContact(const common::RequestContext& rc, cons
         }
         if (current.delete_time) return current;  // already deleted (or merged away): nothing changes
         const pqxx::result rows = db_.Exec(tx, sql::kSoftDeleteContact, rc.tenant_id, id, current.version);
-        if (rows.empty()) {
-            throw ApiError::Aborted("the contact was changed concurrently; read it and retry",
-                                    "CONCURRENT_MODIFICATION");
-        }
-        domain::Contact deleted = ReadContact(rows[0]);
+        domain::Contact deleted = ReadContact(RequireWritten(rows, "contact"));
         ev1::ContactDeleted event;
         *event.mutable_contact() = mapping::ToProto(deleted);
         AppendEvent(outbox_, tx, rc, deleted, event);
@@ -365,11 +358,7 @@ domain::Contact Repository::UpdateConsent(const common::RequestContext& rc, cons
         RequireLive(current);
         const pqxx::result rows =
             db_.Exec(tx, sql::kSetConsent, tenant, id, ConsentText(status), source, current.version);
-        if (rows.empty()) {
-            throw ApiError::Aborted("the contact was changed concurrently; read it and retry",
-                                    "CONCURRENT_MODIFICATION");
-        }
-        domain::Contact updated = ReadContact(rows[0]);
+        domain::Contact updated = ReadContact(RequireWritten(rows, "contact"));
         db_.Exec(tx, sql::kInsertConsentLog, tenant, id, ConsentText(status), source,
                  Micros(updated.consent.change_time), rc.request_id);
         ev1::ContactConsentChanged event;

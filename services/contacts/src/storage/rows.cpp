@@ -235,6 +235,14 @@ void CheckCustomFields(common::Db& db, pqxx::work& tx, const std::string& tenant
     ThrowIfInvalid(domain::ValidateCustomFields(values, definitions, prefix, enforce_required));
 }
 
+pqxx::row RequireWritten(const pqxx::result& rows, const std::string& resource) {
+    if (rows.empty()) {
+        throw common::ApiError::Aborted("the " + resource + " was changed concurrently; read it and retry",
+                                        "CONCURRENT_MODIFICATION");
+    }
+    return rows[0];
+}
+
 void CheckEtag(const std::string& expected, std::int64_t current_version) {
     if (!expected.empty() && expected != domain::MakeEtag(current_version)) {
         throw common::ApiError::Aborted("the etag does not match the current version; read the resource and retry");

@@ -70,6 +70,10 @@ std::vector<domain::CustomFieldDefinition> LoadDefinitions(common::Db& db, pqxx:
 void CheckCustomFields(common::Db& db, pqxx::work& tx, const std::string& tenant, domain::CustomFieldEntity entity,
                        const domain::CustomFields& values, const std::string& prefix, bool enforce_required);
 
+// The single row an optimistic write (UPDATE ... WHERE version = $expected RETURNING ...) returned; ABORTED when it
+// matched none because another transaction changed the resource first. `resource` names it in the message.
+pqxx::row RequireWritten(const pqxx::result& rows, const std::string& resource);
+
 // Throws ApiError ABORTED when a non-empty expected etag differs from the current one.
 void CheckEtag(const std::string& expected, std::int64_t current_version);
 
