@@ -31,7 +31,8 @@ void Config::Load(const std::map<std::string, std::string>& env) {
 
 std::string Config::Help() const {
     std::ostringstream out;
-    out << "Usage: " << program_ << " [--help] [--migrate-only]\n\n" << summary_ << "\n\nEnvironment variables:\n";
+    out << "Usage: " << program_ << " [--help]" << (migrate_flag_ ? " [--migrate-only]" : "") << "\n\n"
+        << summary_ << "\n\nEnvironment variables:\n";
     for (const auto& var : vars_) {
         out << "  " << var.name << (var.required ? " (required)" : "") << "\n      " << var.help << "\n";
         if (!var.default_value.empty() && !var.secret) out << "      default: " << var.default_value << "\n";

@@ -118,6 +118,9 @@ grpc::Status RpcRuntime::ToStatus(std::exception_ptr error, const std::string& s
             return FromApiError(ApiError::DeadlineExceeded("deadline exceeded while waiting for the database"),
                                 service);
         }
+        if (e.sqlstate() == "23505") {  // unique_violation that the repository did not turn into its own error
+            return FromApiError(ApiError::AlreadyExists("the resource already exists"), service);
+        }
         if (e.sqlstate() == "40001" || e.sqlstate() == "40P01") {
             return FromApiError(ApiError::Aborted("concurrent modification, retry the call", "CONCURRENT_MODIFICATION"),
                                 service);

@@ -173,12 +173,13 @@ int RunService(ServiceOptions options, int argc, char** argv, const std::functio
     bool migrate_only = false;
     Config config("crm-" + options.name, options.summary.empty() ? "CRM " + options.name + " service" : options.summary,
                   StandardVars(options));
+    config.SetMigrateFlag(options.uses_database);
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::cout << config.Help();
             return 0;
         }
-        if (std::strcmp(argv[i], "--migrate-only") == 0) {
+        if (std::strcmp(argv[i], "--migrate-only") == 0 && options.uses_database) {
             migrate_only = true;
         } else {
             std::cerr << "unknown argument: " << argv[i] << " (see --help)\n";

@@ -29,6 +29,8 @@ class Config {
     void Load(const std::map<std::string, std::string>& env);
 
     std::string Help() const;
+    // Whether --help mentions --migrate-only (services with a database).
+    void SetMigrateFlag(bool enabled) { migrate_flag_ = enabled; }
 
     const std::string& Get(const std::string& name) const;
     long GetInt(const std::string& name, long min, long max) const;  // throws ConfigError with the name
@@ -45,6 +47,7 @@ class Config {
     std::vector<EnvVar> vars_;
     std::map<std::string, std::string> values_;
     std::vector<std::string> errors_;
+    bool migrate_flag_ = false;
 };
 
 }  // namespace crm::common
