@@ -14,11 +14,14 @@
 namespace crm::common {
 
 namespace {
+// One round trip: the row, and a NOTIFY (delivered at commit) that wakes the relay without polling.
 constexpr Sql kInsertOutbox{"outbox_insert", R"SQL(
-INSERT INTO crm_outbox (event_id, tenant_id, topic, aggregate_type, aggregate_id, aggregate_version, event_type, envelope)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+WITH ins AS (
+  INSERT INTO crm_outbox (event_id, tenant_id, topic, aggregate_type, aggregate_id, aggregate_version, event_type,
+                          envelope)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING 1)
+SELECT pg_notify('crm_outbox', '') FROM ins
 )SQL"};
-constexpr Sql kNotifyOutbox{"outbox_notify", "SELECT pg_notify('crm_outbox', '')"};
 constexpr Sql kSelectUnsent{"outbox_select_unsent", R"SQL(
 SELECT id, event_id::text, tenant_id, topic, aggregate_id, event_type, envelope,
        extract(epoch FROM created_at)::float8
@@ -57,7 +60,6 @@ std::string Outbox::Append(pqxx::transaction_base& tx, const std::string& tenant
     const std::string bytes = env.SerializeAsString();
     db_.Exec(tx, kInsertOutbox, env.event_id(), tenant_id, topic_, event.aggregate_type, event.aggregate_id,
              event.aggregate_version, env.event_type(), pqxx::binarystring(bytes.data(), bytes.size()));
-    db_.Exec(tx, kNotifyOutbox);
     return env.event_id();
 }
 
