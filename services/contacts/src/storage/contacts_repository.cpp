@@ -79,7 +79,7 @@ std::vector<domain::DuplicateMatch> FindDuplicatesIn(common::Db& db, pqxx::work&
                                                      int limit) {
     if (probe.email.empty() && probe.phone.empty() && probe.name.empty()) return {};
     const pqxx::result rows = db.Exec(tx, sql::kDuplicateCandidates, tenant, probe.email, probe.phone, probe.name,
-                                      domain::kNameSimilarityFloor, common::NullIfEmpty(exclude_id));
+                                      common::NullIfEmpty(exclude_id));
     std::vector<domain::DuplicateMatch> matches;
     for (const auto& row : rows) {
         domain::Contact candidate = ReadContact(row);

@@ -155,13 +155,24 @@ inline constexpr Sql kSearchContacts{"contacts_search",
     " AND (c.create_time, c.id) > (" CRM_AT_MICROS("$8") ", $9::uuid)"
     " ORDER BY c.create_time, c.id LIMIT $10"};
 
-// Duplicate candidates of a probe: same email ($2), same phone ($3), or a full name ($4) sharing at least
-// ceil($5 * n) of its n trigrams; similarity() of the names is returned as the last column. $6 = id to exclude.
+// Duplicate candidates of a probe: same email ($2), same phone ($3), or a full name ($4) that shares trigrams with
+// it; similarity() of the names is returned as the last column. $5 = id to exclude.
+// The name lookup has a bounded cost whatever the tenant's size: it takes the probe's 8 rarest trigrams (document
+// frequency counted up to 101 in the lookup table's index), reads at most 1000 postings of each, and keeps contacts
+// sharing at least half of them. A name within trigram similarity 0.8 of the probe shares about 9 in 10 of its
+// trigrams, so it shares at least half of any 8. Only when more than 1000 contacts share every rare trigram of a
+// name (thousands of identical names) can a name-only match be missed; exact email and phone matches never are.
 inline constexpr Sql kDuplicateCandidates{"contacts_duplicate_candidates",
-    "WITH name_hits AS ("
-    "  SELECT t.contact_id AS id FROM contact_name_trigrams t"
-    "  WHERE $4 <> '' AND t.tenant_id = $1 AND t.trigram = ANY (show_trgm($4))"
-    "  GROUP BY t.contact_id HAVING count(*) >= ceil($5::float8 * cardinality(show_trgm($4)))"
+    "WITH probe AS ("
+    "  SELECT p.t, (SELECT count(*) FROM (SELECT 1 FROM contact_name_trigrams x"
+    "                WHERE x.tenant_id = $1 AND x.trigram = p.t LIMIT 101) s) AS df"
+    "  FROM unnest(CASE WHEN $4 <> '' THEN show_trgm($4) ELSE '{}'::text[] END) AS p(t)),"
+    " rare AS (SELECT t FROM probe ORDER BY df, t LIMIT 8),"
+    " name_hits AS ("
+    "  SELECT h.contact_id AS id FROM rare r"
+    "  CROSS JOIN LATERAL (SELECT x.contact_id FROM contact_name_trigrams x"
+    "                      WHERE x.tenant_id = $1 AND x.trigram = r.t LIMIT 1000) h"
+    "  GROUP BY h.contact_id HAVING count(*) >= ceil(0.5 * (SELECT count(*) FROM rare))"
     "  ORDER BY count(*) DESC LIMIT 200),"
     " candidates AS ("
     "  (SELECT m.id FROM contacts m WHERE $2 <> '' AND m.tenant_id = $1 AND m.state = 'ACTIVE'"
@@ -171,7 +182,7 @@ inline constexpr Sql kDuplicateCandidates{"contacts_duplicate_candidates",
     "  UNION SELECT id FROM name_hits) "
     "SELECT " CRM_CONTACT_COLUMNS ", similarity(c.full_name_normalized, $4)::float8 FROM contacts c"
     " WHERE c.tenant_id = $1 AND c.state = 'ACTIVE' AND c.delete_time IS NULL"
-    " AND c.id IN (SELECT id FROM candidates) AND c.id IS DISTINCT FROM $6::uuid"};
+    " AND c.id IN (SELECT id FROM candidates) AND c.id IS DISTINCT FROM $5::uuid"};
 
 // Used by custom field definition deletion: removes the key from every contact that has it.
 inline constexpr Sql kStripContactField{"contacts_strip_custom_field",
