@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> ids;
     if (o.rpc == "get") {
         auto stub = cv1::ContactsService::NewStub(channels[0]);
-        std::mt19937_64 rng(42);
+        std::mt19937_64 rng(std::random_device{}());
         for (int i = 0; i < o.preload; ++i) {
             std::string id;
             if (!Create(*stub, o, rng, &id)) return 1;

@@ -20,7 +20,7 @@ while (($#)); do
     esac
 done
 eval "$("$repo/deploy/local/stack" env)"
-bench="$repo/build/tests/crm-bench"
+bench="${CRM_BUILD_DIR:-$repo/build}/tests/crm-bench"
 [[ -x $bench ]] || { echo "build first: $bench is missing" >&2; exit 1; }
 command -v pgbench >/dev/null || PATH="/usr/lib/postgresql/15/bin:$PATH"
 work=$(mktemp -d)
@@ -35,8 +35,9 @@ pg_rss_kb() { # postmaster and all its backends
     for pid in $(pgrep -f "postgres" || true); do total=$((total + $(rss_kb "$pid"))); done
     echo "$total"
 }
-pid_gateway=$(cat "$repo/.local/run/gateway.pid")
-pid_contacts=$(cat "$repo/.local/run/contacts.pid")
+run_dir="${CRM_LOCAL_DIR:-$repo/.local}/run"
+pid_gateway=$(cat "$run_dir/gateway.pid")
+pid_contacts=$(cat "$run_dir/contacts.pid")
 idle_gw=$(rss_kb "$pid_gateway") idle_svc=$(rss_kb "$pid_contacts") idle_pg=$(pg_rss_kb)
 
 # Peak RSS while loaded, sampled every 200 ms in the background.
