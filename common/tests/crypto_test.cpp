@@ -48,6 +48,12 @@ TEST_CASE("UUIDs are version 4, well-formed and distinct") {
     CHECK_FALSE(IsUuid("not-a-uuid"));
     CHECK_FALSE(IsUuid("123e4567-e89b-12d3-a456-42661417400g"));
     CHECK(IsUuid("123e4567-e89b-12d3-a456-426614174000"));
+    CHECK(IsUuid("7B0E4A52-8D0E-4C3C-9A55-1C1B7F1F0A01"));
+    CHECK_FALSE(IsUuid(""));
+    CHECK_FALSE(IsUuid("7b0e4a528d0e4c3c9a551c1b7f1f0a01"));
+    CHECK_FALSE(IsUuid("7b0e4a52-8d0e-4c3c-9a55-1c1b7f1f0a0"));
+    CHECK_FALSE(IsUuid("{7b0e4a52-8d0e-4c3c-9a55-1c1b7f1f0a01}"));
+    CHECK_FALSE(IsUuid("' OR 1=1 --                         "));
 }
 
 TEST_CASE("constant-time comparison") {

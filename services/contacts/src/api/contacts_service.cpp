@@ -6,6 +6,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/identity.hpp"
 #include "crm/common/paging.hpp"
+#include "crm/common/resource.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/contacts/v1/contacts.grpc.pb.h"
 #include "domain/normalize.hpp"
@@ -27,25 +28,17 @@ using grpc::Status;
 constexpr int kDuplicatesDefault = 10;
 constexpr int kDuplicatesMax = 50;
 
-// Collects the problems of one request so that the client hears all of them at once.
+// Collects the problems of one request so that the client hears all of them at once; ids and request ids are
+// checked by the suite-wide rules of common/resource.hpp.
 class Checks {
   public:
     // A required resource id: a UUID, returned lowercased.
     std::string Id(const std::string& value, const std::string& field) {
-        if (!domain::IsUuid(value)) {
-            Add(field, value.empty() ? "is required" : "must be a UUID");
-            return {};
-        }
-        return domain::text::AsciiLower(value);
+        return common::CheckId(errors_, value, field);
     }
 
     // An optional idempotency key.
-    void RequestId(const std::string& value) {
-        if (value.empty()) return;
-        if (value.size() > domain::limits::kMaxRequestIdLength || !common::IsValidRequestId(value)) {
-            Add("request_id", "must be 1 to 64 printable ASCII characters without spaces");
-        }
-    }
+    void RequestId(const std::string& value) { common::CheckRequestId(errors_, value); }
 
     std::optional<domain::Timestamp> Time(const google::protobuf::Timestamp& value, bool present,
                                           const std::string& field) {
@@ -66,12 +59,12 @@ class Checks {
         return tag.value;
     }
 
-    void Add(const std::string& field, const std::string& description) { list_.push_back({field, description}); }
-    void Append(const domain::FieldViolations& more) { list_.insert(list_.end(), more.begin(), more.end()); }
-    void ThrowIfAny() const { ThrowIfInvalid(list_); }
+    void Add(const std::string& field, const std::string& description) { errors_.Add(field, description); }
+    void Append(const domain::FieldViolations& more) { errors_.Append(more); }
+    void ThrowIfAny() const { errors_.ThrowIfAny(); }
 
   private:
-    domain::FieldViolations list_;
+    common::Violations errors_;
 };
 
 std::string ExpectedEtag(const std::string& request_etag, const std::string& resource_etag) {

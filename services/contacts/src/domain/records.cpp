@@ -133,25 +133,4 @@ std::string DisplayName(const ContactFields& contact) {
     return name.empty() ? contact.email : name;
 }
 
-bool IsUuid(std::string_view id) {
-    if (id.size() != 36) return false;
-    for (std::size_t i = 0; i < id.size(); ++i) {
-        const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash_position ? id[i] != '-' : !IsHex(id[i])) return false;
-    }
-    return true;
-}
-
-std::string MakeEtag(std::int64_t version) { return "v" + std::to_string(version); }
-
-std::optional<std::int64_t> ParseEtag(std::string_view etag) {
-    if (etag.size() < 2 || etag.front() != 'v') return std::nullopt;
-    const std::string_view digits = etag.substr(1);
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
-    std::int64_t version = 0;
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
-    if (error != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
-    return version;
-}
-
 }  // namespace crm::contacts::domain

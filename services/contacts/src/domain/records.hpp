@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "crm/common/crypto.hpp"
+#include "crm/common/resource.hpp"
 #include "domain/types.hpp"
 
 // Validation and normalization of whole contacts and companies as a client sends them.
@@ -41,11 +43,9 @@ CompanyCheck NormalizeCompany(const CompanyFields& input, std::string_view prefi
 // "given family" trimmed; the email when both names are empty.
 std::string DisplayName(const ContactFields& contact);
 
-// Canonical UUID text: 8-4-4-4-12 hex digits (either case).
-bool IsUuid(std::string_view id);
-
-// Etags are "v<version>"; ParseEtag returns nullopt for anything else.
-std::string MakeEtag(std::int64_t version);
-std::optional<std::int64_t> ParseEtag(std::string_view etag);
+// Ids and etags follow the suite-wide conventions of common/.
+using crm::common::IsUuid;
+using crm::common::MakeEtag;
+using crm::common::ParseEtag;
 
 }  // namespace crm::contacts::domain

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "crm/common/errors.hpp"
+
 // Plain value types of the contacts domain. No gRPC, protobuf or database types here: the api/ layer maps proto
 // messages to these, the storage/ layer maps rows to these.
 namespace crm::contacts::domain {
@@ -17,14 +19,10 @@ using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 // Custom field values by key (sorted, so comparisons and exports are deterministic).
 using CustomFields = std::map<std::string, std::string>;
 
-// One invalid input field: `field` is the proto path as the client sent it ("contact.email",
-// "contact.tags[2]", "contact.custom_fields.size"), `description` says what is wrong in plain words.
-struct FieldViolation {
-    std::string field;
-    std::string description;
-
-    friend bool operator==(const FieldViolation&, const FieldViolation&) = default;
-};
+// One invalid input field (the suite-wide type of common/errors.hpp): `field` is the proto path as the client sent
+// it ("contact.email", "contact.tags[2]", "contact.custom_fields.size"), `description` says what is wrong in plain
+// words.
+using FieldViolation = crm::common::FieldViolation;
 
 using FieldViolations = std::vector<FieldViolation>;
 
@@ -45,7 +43,6 @@ inline constexpr std::size_t kMaxCustomFieldDefinitionsPerEntity = 100;
 inline constexpr std::size_t kMaxAllowedValues = 100;
 inline constexpr std::size_t kMaxNumberLength = 40;
 inline constexpr std::size_t kMaxOwnerIdLength = 128;
-inline constexpr std::size_t kMaxRequestIdLength = 64;
 inline constexpr std::size_t kMaxConsentSourceLength = 200;
 inline constexpr std::size_t kMaxSearchQueryLength = 200;
 inline constexpr std::size_t kMaxSearchTerms = 5;

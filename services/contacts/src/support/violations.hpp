@@ -7,10 +7,7 @@ namespace crm::contacts {
 
 // Throws ApiError INVALID_ARGUMENT listing every violation; returns when there is none.
 inline void ThrowIfInvalid(const domain::FieldViolations& violations) {
-    if (violations.empty()) return;
-    common::Violations errors;
-    for (const domain::FieldViolation& v : violations) errors.Add(v.field, v.description);
-    errors.ThrowIfAny();
+    if (!violations.empty()) throw common::ApiError::InvalidArgument(violations);
 }
 
 }  // namespace crm::contacts
