@@ -25,7 +25,7 @@ namespace {
 struct Options {
     std::string target;
     std::string mode = "gateway";  // gateway | direct
-    std::string rpc = "create";    // create | get
+    std::string rpc = "create";    // create | get | list | search
     int concurrency = 8;
     double seconds = 10;
     std::string token;         // gateway mode
@@ -35,7 +35,8 @@ struct Options {
 };
 
 [[noreturn]] void Usage() {
-    std::cerr << "usage: crm-bench --target HOST:PORT [--mode gateway|direct] [--rpc create|get] [--concurrency N]\n"
+    std::cerr << "usage: crm-bench --target HOST:PORT [--mode gateway|direct] [--rpc create|get|list|search] "
+                 "[--concurrency N]\n"
                  "                 [--seconds S] [--token JWT] [--internal-key KEY] [--tenant T] [--preload N]\n";
     std::exit(2);
 }
@@ -69,8 +70,9 @@ Options Parse(int argc, char** argv) {
         else
             Usage();
     }
-    if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct") || (o.rpc != "create" && o.rpc != "get") ||
-        o.concurrency < 1 || o.seconds <= 0) {
+    if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct") ||
+        (o.rpc != "create" && o.rpc != "get" && o.rpc != "list" && o.rpc != "search") || o.concurrency < 1 ||
+        o.seconds <= 0) {
         Usage();
     }
     if (o.mode == "gateway" && o.token.empty()) Usage();
@@ -115,6 +117,31 @@ bool Get(cv1::ContactsService::Stub& stub, const Options& o, const std::string& 
     return stub.GetContact(&ctx, req, &resp).ok();
 }
 
+// Walks the tenant's contacts page by page (50 a page, keyset tokens), starting over at the end.
+bool List(cv1::ContactsService::Stub& stub, const Options& o, std::string& token) {
+    cv1::ListContactsRequest req;
+    req.set_page_size(50);
+    req.set_page_token(token);
+    cv1::ListContactsResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    if (!stub.ListContacts(&ctx, req, &resp).ok()) return false;
+    token = resp.next_page_token();
+    return true;
+}
+
+// Prefix search for a random name or email prefix of the seeded data ("given123", "family42", "p77").
+bool Search(cv1::ContactsService::Stub& stub, const Options& o, std::mt19937_64& rng) {
+    static const char* kPrefixes[] = {"given", "family", "p"};
+    cv1::SearchContactsRequest req;
+    req.set_query(std::string(kPrefixes[rng() % 3]) + std::to_string(rng() % 1000));
+    req.set_page_size(20);
+    cv1::SearchContactsResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    return stub.SearchContacts(&ctx, req, &resp).ok();
+}
+
 double Percentile(std::vector<double>& sorted, double p) {
     if (sorted.empty()) return 0;
     size_t idx = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
@@ -157,9 +184,18 @@ int main(int argc, char** argv) {
             auto stub = cv1::ContactsService::NewStub(channels[t % channels.size()]);
             std::mt19937_64 rng(std::random_device{}());
             while (!go.load()) std::this_thread::yield();
+            std::string page_token;
             while (Clock::now() < stop) {
                 const auto t0 = Clock::now();
-                bool ok = o.rpc == "create" ? Create(*stub, o, rng, nullptr) : Get(*stub, o, ids[rng() % ids.size()]);
+                bool ok = false;
+                if (o.rpc == "create")
+                    ok = Create(*stub, o, rng, nullptr);
+                else if (o.rpc == "get")
+                    ok = Get(*stub, o, ids[rng() % ids.size()]);
+                else if (o.rpc == "list")
+                    ok = List(*stub, o, page_token);
+                else
+                    ok = Search(*stub, o, rng);
                 const auto t1 = Clock::now();
                 if (ok) {
                     latencies[t].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());

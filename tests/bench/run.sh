@@ -6,17 +6,21 @@
 #   2. a pgbench baseline doing the same INSERTs the service does (contact row + outbox row in one transaction,
 #      synchronous_commit on) against the same database as the service's own role,
 # and prints throughput, p50/p99 and the ratios gateway/direct and direct/pgbench, plus idle and loaded RSS of the
-# gateway, the service and PostgreSQL.
-#   usage: tests/bench/run.sh [--seconds S] [--concurrency N]
+# gateway, the service and PostgreSQL. Then, at scale: it seeds one tenant with --scale contacts (default 100,000)
+# and another with 1,000, and drives ListContacts (keyset paging) and SearchContacts (prefix) on both; the ratio
+# large/small shows whether the cost grows with the data (index-backed: about 1).
+#   usage: tests/bench/run.sh [--seconds S] [--concurrency N] [--scale N (0 = skip)]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=10
 concurrency=8
+scale=100000
 while (($#)); do
     case $1 in
         --seconds) seconds=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
-        *) echo "usage: $0 [--seconds S] [--concurrency N]" >&2; exit 2 ;;
+        --scale) scale=$2; shift 2 ;;
+        *) echo "usage: $0 [--seconds S] [--concurrency N] [--scale N]" >&2; exit 2 ;;
     esac
 done
 eval "$("$repo/deploy/local/stack" env)"
@@ -93,6 +97,36 @@ touch "$work/stop"
 wait
 read -r peak_gw peak_svc peak_pg <"$work/peaks"
 
+# Scale: the same list and search calls on a tenant of $scale contacts and on one of 1,000.
+seed() { # tenant rows — as the service's own role (RLS applies, the lookup trigger runs), then ANALYZE as owner
+    psql -q -v ON_ERROR_STOP=1 "$CRM_CONTACTS_DB_URL" >/dev/null <<SQL
+BEGIN;
+SELECT set_config('crm.tenant_id', '$1', true);
+INSERT INTO contacts (tenant_id, id, given_name, family_name, email, given_name_normalized, family_name_normalized,
+                      full_name_normalized, create_time, update_time)
+SELECT '$1', gen_random_uuid(), 'Given' || i, 'Family' || (i % 5000), 'p' || i || '@scale.example',
+       'given' || i, 'family' || (i % 5000), 'given' || i || ' family' || (i % 5000),
+       now() - make_interval(secs => $2 - i), now() - make_interval(secs => $2 - i)
+FROM generate_series(1, $2) AS i;
+COMMIT;
+SQL
+    psql -q "$CRM_CONTACTS_DB_ADMIN_URL" -c "ANALYZE contacts" -c "ANALYZE contact_name_trigrams" >/dev/null
+}
+if ((scale > 0)); then
+    t0=$SECONDS
+    seed "${tenant}big" "$scale"
+    seed "${tenant}small" 1000
+    echo "seeded $scale + 1000 contacts in $((SECONDS - t0)) s" >&2
+    for size in small big; do
+        tok=$("$repo/deploy/local/stack" token --tenant "${tenant}$size" --role admin --ttl 3600)
+        for rpc in list search; do
+            "$bench" --target "$CRM_TEST_GATEWAY" --mode gateway --token "$tok" --rpc "$rpc" \
+                --concurrency 4 --seconds "$seconds" | sed "s/\"mode\":\"gateway\"/\"mode\":\"$size\"/" |
+                tee -a "$work/results.jsonl"
+        done
+    done
+fi
+
 python3 - "$work/results.jsonl" "$idle_gw" "$idle_svc" "$idle_pg" "$peak_gw" "$peak_svc" "$peak_pg" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -107,6 +141,11 @@ for rpc in ("create", "get"):
     g, d = by[("gateway", rpc)], by[("direct", rpc)]
     print(f"{rpc}: gateway/direct throughput {g['rps']/d['rps']:.2f}, p50 {g['p50_ms']/d['p50_ms']:.2f}, "
           f"p99 {g['p99_ms']/d['p99_ms']:.2f}; added p50 {g['p50_ms']-d['p50_ms']:.2f} ms")
+if ("big", "list") in by:
+    for rpc in ("list", "search"):
+        b, sm = by[("big", rpc)], by[("small", rpc)]
+        print(f"{rpc} at scale: p50 {b['p50_ms']:.2f} ms vs {sm['p50_ms']:.2f} ms (large/small {b['p50_ms']/sm['p50_ms']:.2f}), "
+              f"p99 {b['p99_ms']:.2f} vs {sm['p99_ms']:.2f} ms")
 pg = by[("pgbench", "insert contact+outbox")]
 d = by[("direct", "create")]
 print(f"create direct/pgbench throughput {d['rps']/float(pg['rps']):.2f}, p50 {d['p50_ms']/float(pg['p50_ms']):.2f}")
