@@ -55,3 +55,33 @@ std::string QueryScalar(const std::string& service, const std::string& sql);
 void StackCommand(const std::string& verb);
 
 }  // namespace crm::test
+
+namespace crm::test {
+
+// A process started by a test (e.g. a second service instance), killed on destruction if still running.
+class ChildProcess {
+  public:
+    ChildProcess(const std::string& path, const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env, const std::string& log_path);
+    ~ChildProcess();
+    int pid() const { return pid_; }
+    void Signal(int signal);
+    // Waits for the exit; returns the exit code, 128+signal when killed by one, or -1 on timeout.
+    int Wait(std::chrono::milliseconds timeout);
+
+  private:
+    int pid_ = -1;
+    bool reaped_ = false;
+};
+
+// A free loopback TCP port (bound and released).
+int FreePort();
+
+// Waits until a gRPC server answers grpc.health.v1 SERVING, up to the timeout.
+bool WaitServing(const std::string& address, std::chrono::milliseconds timeout);
+
+// Identity metadata as the gateway would sign it, for calls made directly to a service.
+std::map<std::string, std::string> SignedIdentity(const std::string& tenant,
+                                                  const std::vector<std::string>& roles = {"admin"});
+
+}  // namespace crm::test
