@@ -26,7 +26,7 @@ void Register(common::ServiceApp& app) {
         throw common::ConfigError(std::string(kDefaultCallingCode) + " must be 1 to 3 digits not starting with 0");
     }
     auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox(), settings);
-    app.AddService(api::MakeContactsService(app.rpc(), std::move(repository), settings));
+    app.AddService(api::MakeContactsService(app.rpc(), app.metrics(), std::move(repository), settings));
 }
 
 }  // namespace crm::contacts

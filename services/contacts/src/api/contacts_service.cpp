@@ -1,10 +1,15 @@
 #include "api/contacts_service.hpp"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
 #include <algorithm>
 #include <set>
 
 #include "crm/common/errors.hpp"
 #include "crm/common/identity.hpp"
+#include "crm/common/metrics.hpp"
 #include "crm/common/paging.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/common/rpc.hpp"
@@ -71,11 +76,50 @@ std::string ExpectedEtag(const std::string& request_etag, const std::string& res
     return request_etag.empty() ? resource_etag : request_etag;
 }
 
+// The service's own metrics (crm_contacts_*), next to the standard RPC metrics of the common runtime.
+struct ContactsMetrics {
+    prometheus::Family<prometheus::Counter>& possible_duplicates;
+    prometheus::Counter& duplicates_on_create;
+    prometheus::Counter& duplicates_on_find;
+    prometheus::Counter& duplicate_rejections;
+    prometheus::Counter& merge_requests;
+    prometheus::Counter& merged_contacts;
+    prometheus::Counter& erase_requests;
+
+    explicit ContactsMetrics(common::Metrics& m)
+        : possible_duplicates(prometheus::BuildCounter()
+                                  .Name("crm_contacts_possible_duplicates_total")
+                                  .Help("Likely duplicates reported to callers, by RPC.")
+                                  .Register(m.registry())),
+          duplicates_on_create(possible_duplicates.Add({{"rpc", "CreateContact"}})),
+          duplicates_on_find(possible_duplicates.Add({{"rpc", "FindDuplicates"}})),
+          duplicate_rejections(prometheus::BuildCounter()
+                                   .Name("crm_contacts_duplicate_rejections_total")
+                                   .Help("Creates refused because an active contact has the same email.")
+                                   .Register(m.registry())
+                                   .Add({})),
+          merge_requests(prometheus::BuildCounter()
+                             .Name("crm_contacts_merge_requests_total")
+                             .Help("MergeContacts calls that succeeded (retries with the same request_id included).")
+                             .Register(m.registry())
+                             .Add({})),
+          merged_contacts(prometheus::BuildCounter()
+                              .Name("crm_contacts_merged_contacts_total")
+                              .Help("Losers named by successful MergeContacts calls.")
+                              .Register(m.registry())
+                              .Add({})),
+          erase_requests(prometheus::BuildCounter()
+                             .Name("crm_contacts_erase_requests_total")
+                             .Help("EraseContact calls that succeeded (GDPR erasure).")
+                             .Register(m.registry())
+                             .Add({})) {}
+};
+
 class ContactsService final : public v1::ContactsService::Service {
   public:
-    ContactsService(common::RpcRuntime& rpc, std::shared_ptr<storage::Repository> repository,
+    ContactsService(common::RpcRuntime& rpc, common::Metrics& metrics, std::shared_ptr<storage::Repository> repository,
                     domain::NormalizeSettings settings)
-        : rpc_(rpc), repo_(std::move(repository)), settings_(std::move(settings)) {}
+        : rpc_(rpc), metrics_(metrics), repo_(std::move(repository)), settings_(std::move(settings)) {}
 
     Status CreateContact(ServerContext* sc, const v1::CreateContactRequest* req,
                          v1::CreateContactResponse* resp) override {
@@ -86,8 +130,14 @@ class ContactsService final : public v1::ContactsService::Service {
                 domain::NormalizeContact(mapping::ContactFieldsFromProto(req->contact()), settings_);
             checks.Append(contact.violations);
             checks.ThrowIfAny();
-            const storage::CreateContactResult result =
-                repo_->CreateContact(rc, contact.contact, req->request_id(), req->allow_duplicate());
+            storage::CreateContactResult result;
+            try {
+                result = repo_->CreateContact(rc, contact.contact, req->request_id(), req->allow_duplicate());
+            } catch (const ApiError& e) {
+                if (e.code() == grpc::StatusCode::ALREADY_EXISTS) metrics_.duplicate_rejections.Increment();
+                throw;
+            }
+            metrics_.duplicates_on_create.Increment(static_cast<double>(result.possible_duplicates.size()));
             *resp->mutable_contact() = mapping::ToProto(result.contact);
             for (const auto& match : result.possible_duplicates) {
                 *resp->add_possible_duplicates() = mapping::ToProto(match);
@@ -195,6 +245,7 @@ class ContactsService final : public v1::ContactsService::Service {
                 matches = repo_->FindDuplicatesOf(rc, id, limit);
             }
             for (const auto& match : matches) *resp->add_matches() = mapping::ToProto(match);
+            metrics_.duplicates_on_find.Increment(static_cast<double>(matches.size()));
         });
     }
 
@@ -224,6 +275,8 @@ class ContactsService final : public v1::ContactsService::Service {
             checks.ThrowIfAny();
             *resp->mutable_contact() =
                 mapping::ToProto(repo_->MergeContacts(rc, survivor, losers, req->request_id(), req->survivor_etag()));
+            metrics_.merge_requests.Increment();
+            metrics_.merged_contacts.Increment(static_cast<double>(losers.size()));
         });
     }
 
@@ -246,6 +299,7 @@ class ContactsService final : public v1::ContactsService::Service {
             const std::string id = checks.Id(req->id(), "id");
             checks.ThrowIfAny();
             *resp->mutable_contact() = mapping::ToProto(repo_->EraseContact(rc, id));
+            metrics_.erase_requests.Increment();
         });
     }
 
@@ -380,16 +434,17 @@ class ContactsService final : public v1::ContactsService::Service {
 
   private:
     common::RpcRuntime& rpc_;
+    ContactsMetrics metrics_;
     std::shared_ptr<storage::Repository> repo_;
     domain::NormalizeSettings settings_;
 };
 
 }  // namespace
 
-std::shared_ptr<grpc::Service> MakeContactsService(common::RpcRuntime& rpc,
+std::shared_ptr<grpc::Service> MakeContactsService(common::RpcRuntime& rpc, common::Metrics& metrics,
                                                    std::shared_ptr<storage::Repository> repository,
                                                    domain::NormalizeSettings settings) {
-    return std::make_shared<ContactsService>(rpc, std::move(repository), std::move(settings));
+    return std::make_shared<ContactsService>(rpc, metrics, std::move(repository), std::move(settings));
 }
 
 }  // namespace crm::contacts::api

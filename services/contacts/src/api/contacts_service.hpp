@@ -10,8 +10,9 @@ class Service;
 }
 
 namespace crm::common {
+class Metrics;
 class RpcRuntime;
-}
+}  // namespace crm::common
 
 namespace crm::contacts::storage {
 class Repository;
@@ -20,7 +21,7 @@ class Repository;
 namespace crm::contacts::api {
 
 // The service keeps `repository` alive for as long as it lives.
-std::shared_ptr<grpc::Service> MakeContactsService(common::RpcRuntime& rpc,
+std::shared_ptr<grpc::Service> MakeContactsService(common::RpcRuntime& rpc, common::Metrics& metrics,
                                                    std::shared_ptr<storage::Repository> repository,
                                                    domain::NormalizeSettings settings);
 
