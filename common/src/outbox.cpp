@@ -202,7 +202,7 @@ struct OutboxRelay::Impl {
 
     // Publishes rows and returns the ids that may be marked published: delivered, and no earlier event of the
     // same aggregate failed in this batch (that one is retried first, so per-aggregate order is kept).
-    std::vector<long long> Publish(const std::vector<Row>& rows, std::atomic<bool>& stop) {
+    std::vector<long long> Publish(const std::vector<Row>& rows) {
         std::vector<Delivery> results(rows.size());
         for (size_t i = 0; i < rows.size(); ++i) {
             const Row& row = rows[i];
@@ -235,7 +235,6 @@ struct OutboxRelay::Impl {
         const auto until = std::chrono::steady_clock::now() + settings.message_timeout + std::chrono::seconds(5);
         while (producer->outq_len() > 0 && std::chrono::steady_clock::now() < until) producer->poll(20);
         producer->poll(0);
-        (void)stop;
 
         std::set<std::string> blocked;
         std::vector<long long> ok;
@@ -321,7 +320,7 @@ void OutboxRelay::Loop() {
             }
             auto rows = impl.FetchUnsent();
             if (!rows.empty()) {
-                auto ok = impl.Publish(rows, stop_);
+                auto ok = impl.Publish(rows);
                 impl.MarkPublished(ok);
                 if (ok.size() < rows.size()) {
                     std::this_thread::sleep_for(settings_.retry_backoff);

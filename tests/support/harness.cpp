@@ -1,15 +1,27 @@
 #include "harness.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
+#include <grpc/health/v1/health.grpc.pb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "crm/common/crypto.hpp"
+#include "crm/common/identity.hpp"
 
 namespace crm::test {
 
@@ -131,27 +143,6 @@ void StackCommand(const std::string& verb) {
     INFO("running " << cmd);
     REQUIRE(std::system(cmd.c_str()) == 0);
 }
-
-}  // namespace crm::test
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <grpc/health/v1/health.grpc.pb.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstring>
-#include <thread>
-
-#include "crm/common/identity.hpp"
-
-extern char** environ;
-
-namespace crm::test {
 
 ChildProcess::ChildProcess(const std::string& path, const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env, const std::string& log_path) {

@@ -54,10 +54,6 @@ std::string QueryScalar(const std::string& service, const std::string& sql);
 // Runs `deploy/local/stack <verb>` (e.g. kafka-stop); fails the test on a non-zero exit.
 void StackCommand(const std::string& verb);
 
-}  // namespace crm::test
-
-namespace crm::test {
-
 // A process started by a test (e.g. a second service instance), killed on destruction if still running.
 class ChildProcess {
   public:
