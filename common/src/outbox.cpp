@@ -4,8 +4,11 @@
 #include <google/protobuf/util/time_util.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
@@ -75,28 +78,38 @@ class Wakeup : public pqxx::notification_receiver {
 };
 
 struct Delivery {
-    bool done = false;
     bool ok = false;
     std::string error;
 };
 
+// Delivery reports, keyed by outbox row id (the message's opaque value: no pointer into memory that could be gone
+// when a late report arrives). Reports arrive on the relay thread inside producer->poll().
 class DeliveryReports : public RdKafka::DeliveryReportCb {
   public:
     void dr_cb(RdKafka::Message& message) override {
-        auto* d = static_cast<Delivery*>(message.msg_opaque());
-        if (!d) return;
-        d->done = true;
-        d->ok = message.err() == RdKafka::ERR_NO_ERROR;
-        if (!d->ok) d->error = RdKafka::err2str(message.err());
+        const auto id = static_cast<long long>(reinterpret_cast<intptr_t>(message.msg_opaque()));
+        in_flight.erase(id);
+        Delivery& d = done[id];
+        d.ok = message.err() == RdKafka::ERR_NO_ERROR;
+        d.error = d.ok ? std::string() : RdKafka::err2str(message.err());
     }
+
+    std::unordered_set<long long> in_flight;       // produced, no report yet
+    std::unordered_map<long long, Delivery> done;  // reported, not yet taken by Publish
 };
 
 class KafkaEvents : public RdKafka::EventCb {
   public:
+    bool fatal = false;
+
     void event_cb(RdKafka::Event& event) override {
         if (event.type() == RdKafka::Event::EVENT_ERROR) {
             // Broker-down errors repeat every few seconds; they are warnings: the outbox keeps the events.
-            log::Warn("kafka producer", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
+            // A fatal error (idempotence can no longer be guaranteed) needs a new producer.
+            if (event.fatal()) fatal = true;
+            log::Warn("kafka producer", {{"error", RdKafka::err2str(event.err())},
+                                         {"detail", event.str()},
+                                         {"fatal", event.fatal() ? "true" : "false"}});
         }
     }
 };
@@ -202,66 +215,83 @@ struct OutboxRelay::Impl {
 
     // Publishes rows and returns the ids that may be marked published: delivered, and no earlier event of the
     // same aggregate failed in this batch (that one is retried first, so per-aggregate order is kept).
+    // A row still held by the producer from an earlier batch (its report is late) is not produced again; its late
+    // report is used when the row comes round again.
     std::vector<long long> Publish(const std::vector<Row>& rows) {
-        std::vector<Delivery> results(rows.size());
-        for (size_t i = 0; i < rows.size(); ++i) {
-            const Row& row = rows[i];
-            for (;;) {
-                RdKafka::Headers* headers = RdKafka::Headers::create();
-                headers->add("ce_specversion", "1.0");
-                headers->add("ce_id", row.event_id);
-                headers->add("ce_type", row.type);
-                headers->add("ce_source", "/crm/" + metrics.service());
-                headers->add("ce_subject", row.key);
-                headers->add("crm_tenant", row.tenant);
-                headers->add("content-type", "application/x-protobuf");
-                RdKafka::ErrorCode err =
-                    producer->produce(row.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                      const_cast<char*>(row.envelope.data()), row.envelope.size(), row.key.data(),
-                                      row.key.size(), 0, headers, &results[i]);
-                if (err == RdKafka::ERR_NO_ERROR) break;
-                delete headers;  // ownership passes to librdkafka only on success
-                if (err == RdKafka::ERR__QUEUE_FULL) {
-                    producer->poll(50);
-                    continue;
-                }
-                results[i].done = true;
-                results[i].error = RdKafka::err2str(err);
-                break;
+        for (const Row& row : rows) {
+            if (reports.in_flight.count(row.id)) continue;
+            auto earlier = reports.done.find(row.id);
+            if (earlier != reports.done.end()) {
+                if (earlier->second.ok) continue;  // delivered late after an earlier batch gave up waiting
+                reports.done.erase(earlier);
             }
+            Produce(row);
         }
-        // Every message gets a report within message.timeout.ms; wait for all of them (even when stopping) so that
-        // nothing is produced twice by this process.
+        // Every message gets a report within about message.timeout.ms; wait for this batch's reports.
         const auto until = std::chrono::steady_clock::now() + settings.message_timeout + std::chrono::seconds(5);
-        while (producer->outq_len() > 0 && std::chrono::steady_clock::now() < until) producer->poll(20);
+        auto pending = [&] {
+            return std::any_of(rows.begin(), rows.end(), [&](const Row& r) { return reports.in_flight.count(r.id); });
+        };
+        while (pending() && std::chrono::steady_clock::now() < until) producer->poll(20);
         producer->poll(0);
 
         std::set<std::string> blocked;
         std::vector<long long> ok;
+        std::string why;
         const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-        for (size_t i = 0; i < rows.size(); ++i) {
-            if (results[i].ok && !blocked.count(rows[i].key)) {
-                ok.push_back(rows[i].id);
+        for (const Row& row : rows) {
+            auto report = reports.done.find(row.id);
+            const bool delivered = report != reports.done.end() && report->second.ok;
+            if (delivered && !blocked.count(row.key)) {
+                ok.push_back(row.id);
                 published.Increment();
-                delay.Observe(std::max(0.0, now - rows[i].created_epoch));
-            } else {
-                blocked.insert(rows[i].key);
-                if (!results[i].ok) failed.Increment();
+                delay.Observe(std::max(0.0, now - row.created_epoch));
+                reports.done.erase(report);
+                continue;
+            }
+            blocked.insert(row.key);
+            if (report != reports.done.end() && !report->second.ok) {
+                failed.Increment();
+                if (why.empty()) why = report->second.error;
+            } else if (!delivered && why.empty()) {
+                why = "no delivery report yet";
             }
         }
         if (ok.size() < rows.size()) {
-            std::string why;
-            for (const auto& r : results) {
-                if (!r.ok && !r.error.empty()) {
-                    why = r.error;
-                    break;
-                }
-            }
             log::Warn("outbox publish incomplete; will retry", {{"published", std::to_string(ok.size())},
                                                                 {"unsent", std::to_string(rows.size() - ok.size())},
                                                                 {"error", why}});
         }
         return ok;
+    }
+
+    void Produce(const Row& row) {
+        void* opaque = reinterpret_cast<void*>(static_cast<intptr_t>(row.id));
+        for (;;) {
+            RdKafka::Headers* headers = RdKafka::Headers::create();
+            headers->add("ce_specversion", "1.0");
+            headers->add("ce_id", row.event_id);
+            headers->add("ce_type", row.type);
+            headers->add("ce_source", "/crm/" + metrics.service());
+            headers->add("ce_subject", row.key);
+            headers->add("crm_tenant", row.tenant);
+            headers->add("content-type", "application/x-protobuf");
+            RdKafka::ErrorCode err =
+                producer->produce(row.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                  const_cast<char*>(row.envelope.data()), row.envelope.size(), row.key.data(),
+                                  row.key.size(), 0, headers, opaque);
+            if (err == RdKafka::ERR_NO_ERROR) {
+                reports.in_flight.insert(row.id);
+                return;
+            }
+            delete headers;  // ownership passes to librdkafka only on success
+            if (err == RdKafka::ERR__QUEUE_FULL) {
+                producer->poll(50);
+                continue;
+            }
+            reports.done[row.id] = Delivery{false, RdKafka::err2str(err)};
+            return;
+        }
     }
 
     void MarkPublished(const std::vector<long long>& ids) {
@@ -322,6 +352,15 @@ void OutboxRelay::Loop() {
             if (!rows.empty()) {
                 auto ok = impl.Publish(rows);
                 impl.MarkPublished(ok);
+                if (impl.events.fatal) {
+                    // Unsent rows stay in the outbox; a fresh producer (new idempotence epoch) sends them again.
+                    log::Error("kafka producer failed fatally; recreating it");
+                    impl.producer.reset();
+                    impl.reports.in_flight.clear();
+                    impl.reports.done.clear();
+                    impl.events.fatal = false;
+                    impl.MakeProducer();
+                }
                 if (ok.size() < rows.size()) {
                     std::this_thread::sleep_for(settings_.retry_backoff);
                     continue;

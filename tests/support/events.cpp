@@ -20,6 +20,7 @@ std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer() {
     conf->set("enable.partition.eof", "false", err);
     conf->set("session.timeout.ms", "6000", err);
     conf->set("heartbeat.interval.ms", "500", err);
+    conf->set("log_level", "2", err);  // the outage tests stop the broker on purpose: no connection noise
     std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!c) FAIL("cannot create Kafka consumer: " << err);
     return c;
