@@ -46,6 +46,31 @@ CREATE POLICY relay_update ON crm_outbox FOR UPDATE
 CREATE POLICY relay_delete ON crm_outbox FOR DELETE
     USING (current_setting('crm.relay', true) = 'on');
 )SQL"},
+    // Events a consumer has applied (consumer.hpp): the row is inserted in the transaction of the effect, so a
+    // redelivered event finds it and is skipped. Tenant-scoped like the outbox; the hourly cleanup of old rows sets
+    // crm.maintenance = 'on' in its own transaction.
+    {"crm_0002_processed_events", R"SQL(
+CREATE TABLE crm_processed_events (
+    consumer        text NOT NULL,
+    event_id        uuid NOT NULL,
+    tenant_id       text NOT NULL,
+    topic           text NOT NULL,
+    kafka_partition integer NOT NULL,
+    kafka_offset    bigint NOT NULL,
+    processed_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (consumer, event_id)
+);
+CREATE INDEX crm_processed_events_age ON crm_processed_events (consumer, processed_at);
+ALTER TABLE crm_processed_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_processed_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON crm_processed_events
+    USING (tenant_id = current_setting('crm.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
+CREATE POLICY maintenance_select ON crm_processed_events FOR SELECT
+    USING (current_setting('crm.maintenance', true) = 'on');
+CREATE POLICY maintenance_delete ON crm_processed_events FOR DELETE
+    USING (current_setting('crm.maintenance', true) = 'on');
+)SQL"},
 };
 
 std::string ReadFile(const std::filesystem::path& path) {
