@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "crm/common/consumer.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
@@ -59,6 +60,7 @@ struct ServiceApp::Impl {
     std::unique_ptr<Db> db;
     std::unique_ptr<Outbox> outbox;
     std::unique_ptr<OutboxRelay> relay;
+    std::vector<std::unique_ptr<EventConsumer>> consumers;
     std::vector<std::shared_ptr<grpc::Service>> services;
     std::vector<std::function<void(grpc::ServerBuilder&)>> builder_hooks;
     std::vector<std::function<void()>> start_hooks;
@@ -97,6 +99,19 @@ void ServiceApp::ConfigureBuilder(std::function<void(grpc::ServerBuilder&)> fn) 
 }
 void ServiceApp::OnShutdown(std::function<void()> fn) { impl_->shutdown_hooks.push_back(std::move(fn)); }
 void ServiceApp::OnStart(std::function<void()> fn) { impl_->start_hooks.push_back(std::move(fn)); }
+
+ConsumerSettings ServiceApp::ConsumerDefaults() const {
+    if (!options_.uses_kafka) throw std::logic_error("service declared uses_kafka = false");
+    ConsumerSettings s;
+    s.brokers = config_.Get("CRM_KAFKA_BROKERS");
+    s.group_id = "crm-" + options_.name;
+    return s;
+}
+
+EventConsumer& ServiceApp::AddConsumer(std::unique_ptr<EventConsumer> consumer) {
+    impl_->consumers.push_back(std::move(consumer));
+    return *impl_->consumers.back();
+}
 
 int ServiceApp::MigrateOnly() {
     MigrationSettings m;
@@ -140,6 +155,7 @@ int ServiceApp::Run() {
         impl_->relay = std::make_unique<OutboxRelay>(rs, impl_->metrics);
         impl_->relay->Start();
     }
+    for (auto& consumer : impl_->consumers) consumer->Start();
     for (auto& hook : impl_->start_hooks) hook();
     log::Info("serving", {{"grpc", config_.Get("CRM_GRPC_LISTEN")}, {"metrics", config_.Get("CRM_METRICS_LISTEN")}});
 
@@ -156,6 +172,7 @@ int ServiceApp::Run() {
     const auto grace = std::chrono::seconds(config_.GetInt("CRM_SHUTDOWN_GRACE_SECONDS", 0, 600));
     server->Shutdown(std::chrono::system_clock::now() + grace);  // stop accepting, drain, then cancel the rest
     server->Wait();
+    for (auto& consumer : impl_->consumers) consumer->Stop();
     for (auto it = impl_->shutdown_hooks.rbegin(); it != impl_->shutdown_hooks.rend(); ++it) (*it)();
     if (impl_->relay) impl_->relay->Stop();
     log::Info("stopped");

@@ -9,7 +9,8 @@
 // It reads and validates configuration from the environment (--help lists it), sets up JSON logs, metrics
 // (/metrics), migrations (--migrate-only runs only them), the PostgreSQL pool, the outbox relay, the gRPC server with
 // health checking and reflection, and on SIGTERM/SIGINT: reports NOT_SERVING, stops accepting calls, drains the
-// calls in flight (bounded), stops the relay after its last batch is acknowledged, and exits 0.
+// calls in flight (bounded), stops the event consumers (message in hand finished, offsets committed), stops the relay
+// after its last batch is acknowledged, and exits 0.
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,9 +26,12 @@ class ServerBuilder;
 namespace crm::common {
 
 class Db;
+class EventConsumer;
 class Metrics;
 class Outbox;
 class RpcRuntime;
+
+struct ConsumerSettings;
 
 struct ServiceOptions {
     std::string name;       // "contacts"
@@ -57,8 +61,13 @@ class ServiceApp {
     void ConfigureBuilder(std::function<void(grpc::ServerBuilder&)> fn);
     // Runs at shutdown, after the server stopped accepting calls, in reverse order of registration.
     void OnShutdown(std::function<void()> fn);
-    // Background work that starts once the server is up (schedulers, consumers); stopped through OnShutdown.
+    // Background work that starts once the server is up (schedulers); stopped through OnShutdown.
     void OnStart(std::function<void()> fn);
+    // Event consumers (consumer.hpp): started once the server is up, stopped on SIGTERM after the calls in flight
+    // drained and before the shutdown hooks and the outbox relay. ConsumerDefaults() has the brokers of
+    // CRM_KAFKA_BROKERS and the group "crm-<name>"; the caller adds topics and tuning.
+    ConsumerSettings ConsumerDefaults() const;
+    EventConsumer& AddConsumer(std::unique_ptr<EventConsumer> consumer);
 
     int Run();          // serves until SIGTERM/SIGINT; returns the exit code
     int MigrateOnly();  // applies migrations and returns
