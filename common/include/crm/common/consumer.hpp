@@ -18,8 +18,11 @@
 // - A failing message is retried with exponential backoff; after max_attempts it is published, with its key,
 //   value and headers and crm_dlq_* headers describing the failure, to "<topic>.dlq" by an idempotent producer,
 //   and once the broker acknowledged it, its offset is committed and consumption goes on. An envelope that cannot
-//   be parsed or lacks a usable event id or tenant goes to the DLQ at once. While the database is unreachable the
-//   message is retried without counting attempts (the message is not at fault).
+//   be parsed or lacks a usable event id or tenant goes to the DLQ at once. While a dependency is unavailable
+//   (connection lost, ApiError UNAVAILABLE) the message is retried without counting attempts (it is not at fault);
+//   should that outlast max_poll_interval, the consumer rejoins its group and redelivered messages are skipped.
+// - Logs carry ids, types, topics and offsets only; exception texts (which may quote data) go only into the DLQ
+//   headers.
 // - Rebalance: offsets of finished messages are committed before partitions are given up. Stop(): the message in
 //   hand is finished (or, when it is waiting for a retry, left for redelivery), offsets are committed, the consumer
 //   leaves the group.
