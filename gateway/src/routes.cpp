@@ -4,13 +4,8 @@
 #include <utility>
 
 namespace crm::gateway {
-namespace {
 
-constexpr size_t kMaxPathBytes = 256;
-constexpr size_t kMaxPackageBytes = 128;
-constexpr size_t kMaxTargetBytes = 256;
-
-bool IsIdentifier(std::string_view s) {
+bool IsProtoIdentifier(std::string_view s) {
     if (s.empty()) return false;
     for (size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
@@ -21,12 +16,18 @@ bool IsIdentifier(std::string_view s) {
     return true;
 }
 
+namespace {
+
+constexpr size_t kMaxPathBytes = 256;
+constexpr size_t kMaxPackageBytes = 128;
+constexpr size_t kMaxTargetBytes = 256;
+
 bool IsDottedName(std::string_view s) {
     if (s.empty()) return false;
     size_t start = 0;
     while (true) {
         const size_t dot = s.find('.', start);
-        if (!IsIdentifier(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start))) {
+        if (!IsProtoIdentifier(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start))) {
             return false;
         }
         if (dot == std::string_view::npos) return true;
@@ -102,7 +103,7 @@ std::optional<MethodPath> ParseMethodPath(std::string_view path) {
     MethodPath out;
     out.service = rest.substr(0, slash);
     out.method = rest.substr(slash + 1);
-    if (!IsIdentifier(out.method) || !IsDottedName(out.service)) return std::nullopt;
+    if (!IsProtoIdentifier(out.method) || !IsDottedName(out.service)) return std::nullopt;
     const size_t last_dot = out.service.rfind('.');
     if (last_dot == std::string_view::npos) return std::nullopt;  // a service outside any package is never routed
     out.package = out.service.substr(0, last_dot);

@@ -41,6 +41,9 @@ struct MethodPath {
 // bytes, or holds characters a proto identifier cannot.
 std::optional<MethodPath> ParseMethodPath(std::string_view path);
 
+// A proto identifier: [A-Za-z_][A-Za-z0-9_]*.
+bool IsProtoIdentifier(std::string_view name);
+
 // A proto package name: dot-separated identifiers ([A-Za-z_][A-Za-z0-9_]*), at most 128 bytes.
 bool IsValidPackage(std::string_view package);
 
