@@ -5,18 +5,40 @@
 
 #include "crm/common/config.hpp"
 #include "proxy.hpp"
+#include "redis_limiter.hpp"
 
 namespace crm::common {
 class ServiceApp;
 }
+namespace google::protobuf {
+class ServiceDescriptor;
+}
 
 namespace crm::gateway {
 
-// CRM_JWT_*, CRM_ROUTES, CRM_GATEWAY_DEFAULT_DEADLINE_MS, CRM_REDIS_URL (besides the standard service variables).
+// CRM_JWT_*, CRM_ROUTES, CRM_GATEWAY_DEFAULT_DEADLINE_MS, CRM_GATEWAY_POLICY_FILE, CRM_RATE_LIMIT_*, CRM_REDIS_*
+// (besides the standard service variables).
 std::vector<common::EnvVar> ConfigVars();
 
-// Validates the gateway variables of a loaded configuration. Throws common::ConfigError listing every problem.
-ProxySettings SettingsFromConfig(const common::Config& config);
+// The services whose descriptors are linked into the binary (the ones reflection describes): the policy's exact
+// method names are checked against them.
+class LinkedDescriptors final : public MethodCatalog {
+  public:
+    bool HasService(std::string_view service) const override;
+    bool HasMethod(std::string_view service, std::string_view method) const override;
+
+  private:
+    static const google::protobuf::ServiceDescriptor* Find(std::string_view service);
+};
+
+struct GatewaySettings {
+    ProxySettings proxy;  // everything but the limiter, which Register creates from `redis`
+    RedisSettings redis;
+};
+
+// Validates the gateway variables of a loaded configuration and loads the policy file. Throws common::ConfigError
+// listing every problem (the policy's included). Does no network I/O.
+GatewaySettings SettingsFromConfig(const common::Config& config);
 
 // Creates the proxy and registers it as the server's generic service (every method the server does not implement
 // itself: health and reflection are the gateway's own).

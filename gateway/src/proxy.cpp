@@ -1,6 +1,8 @@
 #include "proxy.hpp"
 
 #include <google/protobuf/descriptor.h>
+#include <google/rpc/error_details.pb.h>
+#include <google/rpc/status.pb.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
@@ -34,6 +36,8 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxDynamicLabels = 256;
 constexpr size_t kMaxLoggedPathBytes = 200;
 constexpr int kMaxReconnectBackoffMs = 2000;
+// At most one warning per this period while the rate limiter is unavailable.
+constexpr auto kLimiterWarnPeriod = std::chrono::seconds(10);
 
 Metadata ToMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md) {
     Metadata out;
@@ -58,6 +62,26 @@ bool IsServerFault(grpc::StatusCode code) {
            code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DATA_LOSS;
 }
 
+// A refusal by the gateway itself, with google.rpc details as the services send them: ErrorInfo (a stable reason,
+// domain crm.gateway) and, when given, RetryInfo.
+grpc::Status Refusal(grpc::StatusCode code, const std::string& message, const std::string& reason,
+                     std::chrono::milliseconds retry_delay = std::chrono::milliseconds(0)) {
+    google::rpc::Status details;
+    details.set_code(static_cast<int>(code));
+    details.set_message(message);
+    google::rpc::ErrorInfo info;
+    info.set_reason(reason);
+    info.set_domain("crm.gateway");
+    details.add_details()->PackFrom(info);
+    if (retry_delay.count() > 0) {
+        google::rpc::RetryInfo retry;
+        retry.mutable_retry_delay()->set_seconds(retry_delay.count() / 1000);
+        retry.mutable_retry_delay()->set_nanos(static_cast<int>(retry_delay.count() % 1000) * 1000000);
+        details.add_details()->PackFrom(retry);
+    }
+    return grpc::Status(code, message, details.SerializeAsString());
+}
+
 }  // namespace
 
 struct Proxy::Core {
@@ -68,6 +92,11 @@ struct Proxy::Core {
     prometheus::Family<prometheus::Counter>& requests;
     prometheus::Family<prometheus::Counter>& auth_failures;
     prometheus::Family<prometheus::Histogram>& upstream_seconds;
+    prometheus::Family<prometheus::Counter>& authz_denied;
+    prometheus::Family<prometheus::Counter>& ratelimited;
+    prometheus::Counter& ratelimit_fail_open;
+    prometheus::Histogram& limiter_seconds;
+    std::atomic<SteadyClock::rep> next_limiter_warning{0};
 
     std::mutex labels_mutex;
     std::set<std::string, std::less<>> dynamic_labels;
@@ -90,7 +119,27 @@ struct Proxy::Core {
           upstream_seconds(prometheus::BuildHistogram()
                                .Name("crm_gateway_upstream_seconds")
                                .Help("Duration of backend calls made by the gateway, by service and method.")
-                               .Register(metrics.registry())) {
+                               .Register(metrics.registry())),
+          authz_denied(
+              prometheus::BuildCounter()
+                  .Name("crm_gateway_authz_denied_total")
+                  .Help("Authenticated calls refused by the policy (PERMISSION_DENIED), by service and method.")
+                  .Register(metrics.registry())),
+          ratelimited(prometheus::BuildCounter()
+                          .Name("crm_gateway_ratelimited_total")
+                          .Help("Calls refused because the tenant's rate limit was exceeded, by service.")
+                          .Register(metrics.registry())),
+          ratelimit_fail_open(prometheus::BuildCounter()
+                                  .Name("crm_gateway_ratelimit_fail_open_total")
+                                  .Help("Calls served without the revocation and rate-limit check because the rate "
+                                        "limiter (Redis) was unavailable (CRM_RATE_LIMIT_FAIL_MODE=open).")
+                                  .Register(metrics.registry())
+                                  .Add({})),
+          limiter_seconds(prometheus::BuildHistogram()
+                              .Name("crm_gateway_ratelimit_check_seconds")
+                              .Help("Duration of the revocation and rate-limit check (one Redis round trip).")
+                              .Register(metrics.registry())
+                              .Add({}, common::Metrics::LatencyBuckets())) {
         grpc::ChannelArguments args;
         const int connect_ms = static_cast<int>(settings.connect_timeout.count());
         // The minimum reconnect backoff is also the connect timeout of each attempt.
@@ -132,6 +181,19 @@ struct Proxy::Core {
             return {std::move(service), std::move(method)};
         }
         return {"other", "other"};
+    }
+
+    // Logs that the limiter is unavailable, at most once per kLimiterWarnPeriod across all calls.
+    void WarnLimiterUnavailable(const std::string& error) {
+        const auto now = SteadyClock::now().time_since_epoch().count();
+        auto next = next_limiter_warning.load(std::memory_order_relaxed);
+        if (now < next) return;
+        const auto period = std::chrono::duration_cast<SteadyClock::duration>(kLimiterWarnPeriod).count();
+        if (!next_limiter_warning.compare_exchange_strong(next, now + period)) return;
+        const bool open = settings.fail_mode == FailMode::kOpen;
+        common::log::Warn(open ? "rate limiter unavailable: serving calls without revocation and rate-limit checks"
+                               : "rate limiter unavailable: refusing calls (CRM_RATE_LIMIT_FAIL_MODE=closed)",
+                          {{"error", error}, {"fail_mode", open ? "open" : "closed"}});
     }
 
     void CallStarted() { active.fetch_add(1, std::memory_order_relaxed); }
@@ -235,6 +297,7 @@ class ProxyCall {
         tenant_ = jwt.claims.tenant;
         user_ = jwt.claims.subject;
         labels_ = core_->LabelsFor(*path, /*authenticated=*/true);
+        if (!Admit(*path, jwt.claims)) return;
 
         common::Identity identity;
         identity.tenant_id = jwt.claims.tenant;
@@ -254,6 +317,60 @@ class ProxyCall {
         upstream_started_ = true;
         up_.StartCall();
         down_.StartRead(&request_);
+    }
+
+    // Authorization by the policy, then one limiter round trip for revocation and the tenant's bucket (only when the
+    // call is permitted: a refused call takes no token). Precedence: revoked (401), not permitted (403), limiter
+    // unavailable in closed mode (503), rate limited (429). False when the call was refused and finished.
+    bool Admit(const MethodPath& path, const JwtClaims& claims) {
+        const ProxySettings& s = core_->settings;
+        const bool permitted = s.policy.Allows(path.service, path.method, claims.roles);
+        LimitQuery query;
+        if (!claims.jti.empty()) query.revoked_key = RevokedJtiKey(claims.jti);
+        if (permitted) {
+            query.buckets.push_back(
+                {TenantBucketKey(claims.tenant), s.policy.TenantLimit(claims.tenant).value_or(s.default_rate_limit)});
+        }
+        LimitDecision decision;
+        if (s.limiter && (!query.revoked_key.empty() || !query.buckets.empty())) {
+            const auto started = SteadyClock::now();
+            decision = s.limiter->Check(query);
+            core_->limiter_seconds.Observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
+        }
+        if (decision.verdict == LimitVerdict::kRevoked) {
+            auth_failure_ = "revoked";
+            auth_detail_ = "jti revoked";
+            core_->auth_failures.Add({{"reason", auth_failure_}}).Increment();
+            FinishEarly(Refusal(grpc::StatusCode::UNAUTHENTICATED, "token revoked", "TOKEN_REVOKED"));
+            return false;
+        }
+        if (!permitted) {
+            core_->authz_denied.Add({{"service", labels_.service}, {"method", labels_.method}}).Increment();
+            FinishEarly(Refusal(grpc::StatusCode::PERMISSION_DENIED, "permission denied", "PERMISSION_DENIED"));
+            return false;
+        }
+        switch (decision.verdict) {
+            case LimitVerdict::kUnavailable:
+                limiter_error_ = decision.error;
+                core_->WarnLimiterUnavailable(decision.error);
+                if (s.fail_mode == FailMode::kClosed) {
+                    FinishEarly(Refusal(grpc::StatusCode::UNAVAILABLE, "service unavailable, retry later",
+                                        "RATE_LIMITER_UNAVAILABLE"));
+                    return false;
+                }
+                core_->ratelimit_fail_open.Increment();
+                return true;
+            case LimitVerdict::kRateLimited: {
+                core_->ratelimited.Add({{"service", labels_.service}}).Increment();
+                const auto seconds = (decision.retry_after.count() + 999) / 1000;
+                ctx_->AddTrailingMetadata("retry-after", std::to_string(std::max<long long>(1, seconds)));
+                FinishEarly(Refusal(grpc::StatusCode::RESOURCE_EXHAUSTED, "rate limit exceeded, retry later",
+                                    "RATE_LIMITED", decision.retry_after));
+                return false;
+            }
+            default:
+                return true;
+        }
     }
 
     // --- request path ---
@@ -402,6 +519,7 @@ class ProxyCall {
             fields.emplace_back("auth_detail", auth_detail_);
         }
         if (!upstream_error_.empty()) fields.emplace_back("upstream_error", upstream_error_);
+        if (!limiter_error_.empty()) fields.emplace_back("limiter_error", limiter_error_);
         common::log::Write(level, "rpc", fields);
     }
 
@@ -430,6 +548,7 @@ class ProxyCall {
     std::string auth_failure_;
     std::string auth_detail_;
     std::string upstream_error_;
+    std::string limiter_error_;  // the limiter was unavailable (served in open mode, refused in closed mode)
     Labels labels_;
     const Backend* backend_ = nullptr;
     bool upstream_started_ = false;

@@ -1,4 +1,8 @@
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
 #include <map>
 
 #include "crm/common/service.hpp"
@@ -22,16 +26,27 @@ Config Load(std::map<std::string, std::string> env) {
     return c;
 }
 
+const std::string kLocalPolicy = std::string(CRM_SOURCE_DIR) + "/deploy/local/gateway-policy.json";
+
 std::map<std::string, std::string> Env() {
     return {{"CRM_INTERNAL_KEY", "internal-key-0123456789abcdef-0123"},
             {"CRM_JWT_HS256_SECRET", "jwt-secret-0123456789abcdef-012345"},
-            {"CRM_ROUTES", "crm.contacts.v1=127.0.0.1:50051"}};
+            {"CRM_ROUTES", "crm.contacts.v1=127.0.0.1:50051"},
+            {"CRM_GATEWAY_POLICY_FILE", kLocalPolicy}};
 }
+
+// A policy file in the temporary directory, removed at the end of the test.
+struct TempPolicy {
+    std::string path = "/tmp/crm-gateway-policy-test-" + std::to_string(::getpid()) + ".json";
+    explicit TempPolicy(const std::string& text) { std::ofstream(path) << text; }
+    ~TempPolicy() { std::remove(path.c_str()); }
+};
 
 }  // namespace
 
 TEST_CASE("defaults of the gateway settings") {
-    auto s = crm::gateway::SettingsFromConfig(Load(Env()));
+    auto g = crm::gateway::SettingsFromConfig(Load(Env()));
+    const auto& s = g.proxy;
     CHECK(s.jwt.issuer == "crm-local");
     CHECK(s.jwt.audience == "crm-api");
     CHECK(s.jwt.leeway == std::chrono::seconds(30));
@@ -39,6 +54,91 @@ TEST_CASE("defaults of the gateway settings") {
     CHECK(s.internal_key == "internal-key-0123456789abcdef-0123");
     REQUIRE(s.routes.routes().size() == 1);
     CHECK(s.routes.routes()[0].target == "127.0.0.1:50051");
+    CHECK(s.default_rate_limit == crm::gateway::RateLimit{50, 100});
+    CHECK(s.fail_mode == crm::gateway::FailMode::kOpen);
+    CHECK(s.limiter == nullptr);  // Register creates it
+    CHECK(s.policy.Allows("crm.contacts.v1.ContactsService", "GetContact", {"read_only"}));
+    CHECK(g.redis.host == "127.0.0.1");
+    CHECK(g.redis.port == 6379);
+    CHECK(g.redis.database == 0);
+    CHECK(g.redis.timeout == std::chrono::milliseconds(50));
+    CHECK(g.redis.pool_size == 8);
+}
+
+TEST_CASE("rate-limit and Redis settings") {
+    auto env = Env();
+    env["CRM_RATE_LIMIT_DEFAULT"] = "0.5:3";
+    env["CRM_RATE_LIMIT_FAIL_MODE"] = "closed";
+    env["CRM_REDIS_URL"] = "redis://:s3cret@redis.crm.svc:6380/2";
+    env["CRM_REDIS_TIMEOUT_MS"] = "20";
+    env["CRM_REDIS_POOL_SIZE"] = "4";
+    auto g = crm::gateway::SettingsFromConfig(Load(env));
+    CHECK(g.proxy.default_rate_limit == crm::gateway::RateLimit{0.5, 3});
+    CHECK(g.proxy.fail_mode == crm::gateway::FailMode::kClosed);
+    CHECK(g.redis.host == "redis.crm.svc");
+    CHECK(g.redis.port == 6380);
+    CHECK(g.redis.password == "s3cret");
+    CHECK(g.redis.database == 2);
+    CHECK(g.redis.timeout == std::chrono::milliseconds(20));
+    CHECK(g.redis.pool_size == 4);
+    CHECK(g.redis.Describe() == "redis.crm.svc:6380/2");
+}
+
+TEST_CASE("Redis URLs") {
+    using crm::gateway::RedisSettings;
+    auto s = RedisSettings::FromUrl("redis://localhost");
+    CHECK(s.host == "localhost");
+    CHECK(s.port == 6379);
+    CHECK(s.username.empty());
+    CHECK(s.password.empty());
+    s = RedisSettings::FromUrl("redis://gateway:pa:ss@10.0.0.1:7000/15");
+    CHECK(s.username == "gateway");
+    CHECK(s.password == "pa:ss");
+    CHECK(s.host == "10.0.0.1");
+    CHECK(s.port == 7000);
+    CHECK(s.database == 15);
+    s = RedisSettings::FromUrl("redis://[::1]:6390");
+    CHECK(s.host == "::1");
+    CHECK(s.port == 6390);
+    CHECK(s.Describe() == "[::1]:6390/0");
+    for (const char* bad : {"", "127.0.0.1:6379", "rediss://h:6379", "http://h", "redis://", "redis://:6379",
+                            "redis://h:0", "redis://h:65536", "redis://h:port", "redis://h/16", "redis://h/x",
+                            "redis://secret@h", "redis://:@h", "redis://[::1", "redis://[::1]x", "redis://h h"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(RedisSettings::FromUrl(bad), std::invalid_argument);
+    }
+    try {
+        RedisSettings::FromUrl("redis://user:topsecret@h:bad");
+        FAIL("expected invalid_argument");
+    } catch (const std::invalid_argument& e) {
+        CHECK_THAT(e.what(), !Catch::Contains("topsecret"));
+    }
+}
+
+TEST_CASE("the policy file is required and its problems are configuration errors, all of them") {
+    auto env = Env();
+    env.erase("CRM_GATEWAY_POLICY_FILE");
+    CHECK_THROWS_AS(Load(env), ConfigError);
+
+    TempPolicy policy(R"({"rules": [{"roles": ["admin", "root"], "methods": ["crm.contacts.v1.ContactsService/Get*",
+                          "crm.contacts.v1.ContactsService/GetContacts"]}]})");
+    env = Env();
+    env["CRM_GATEWAY_POLICY_FILE"] = policy.path;
+    env["CRM_ROUTES"] = "nonsense";
+    try {
+        crm::gateway::SettingsFromConfig(Load(env));
+        FAIL("expected ConfigError");
+    } catch (const ConfigError& e) {
+        const std::string m = e.what();
+        CHECK_THAT(m, Catch::Contains("CRM_ROUTES"));
+        CHECK_THAT(m, Catch::Contains("CRM_GATEWAY_POLICY_FILE " + policy.path + ": rules[0].roles[1]: unknown role"));
+        CHECK_THAT(m, Catch::Contains("rules[0].methods[0]: \"crm.contacts.v1.ContactsService/Get*\" is not a method"));
+        // The contacts descriptors are linked into this test, as into the gateway: a misspelt method is caught.
+        CHECK_THAT(m, Catch::Contains("rules[0].methods[1]: crm.contacts.v1.ContactsService has no method"));
+    }
+    env["CRM_GATEWAY_POLICY_FILE"] = "/nonexistent/policy.json";
+    CHECK_THROWS_WITH(crm::gateway::SettingsFromConfig(Load(env)),
+                      Catch::Contains("cannot read /nonexistent/policy.json"));
 }
 
 TEST_CASE("the JWT secret and the routes are required") {
@@ -56,6 +156,11 @@ TEST_CASE("every gateway problem is reported at once") {
     env["CRM_ROUTES"] = "crm.contacts.v1";
     env["CRM_JWT_LEEWAY_SECONDS"] = "9999";
     env["CRM_GATEWAY_DEFAULT_DEADLINE_MS"] = "soon";
+    env["CRM_RATE_LIMIT_DEFAULT"] = "fast";
+    env["CRM_RATE_LIMIT_FAIL_MODE"] = "maybe";
+    env["CRM_REDIS_URL"] = "redis://:hunter2@h:99999";
+    env["CRM_REDIS_TIMEOUT_MS"] = "0";
+    env["CRM_REDIS_POOL_SIZE"] = "1000";
     try {
         crm::gateway::SettingsFromConfig(Load(env));
         FAIL("expected ConfigError");
@@ -65,7 +170,13 @@ TEST_CASE("every gateway problem is reported at once") {
         CHECK_THAT(m, Catch::Contains("CRM_ROUTES"));
         CHECK_THAT(m, Catch::Contains("CRM_JWT_LEEWAY_SECONDS"));
         CHECK_THAT(m, Catch::Contains("CRM_GATEWAY_DEFAULT_DEADLINE_MS"));
+        CHECK_THAT(m, Catch::Contains("CRM_RATE_LIMIT_DEFAULT"));
+        CHECK_THAT(m, Catch::Contains("CRM_RATE_LIMIT_FAIL_MODE"));
+        CHECK_THAT(m, Catch::Contains("CRM_REDIS_URL"));
+        CHECK_THAT(m, Catch::Contains("CRM_REDIS_TIMEOUT_MS"));
+        CHECK_THAT(m, Catch::Contains("CRM_REDIS_POOL_SIZE"));
         CHECK_THAT(m, !Catch::Contains("too-short"));  // secrets are never echoed
+        CHECK_THAT(m, !Catch::Contains("hunter2"));
     }
 }
 

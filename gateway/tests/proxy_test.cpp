@@ -1,7 +1,10 @@
 // The proxy inside one process: a fake backend (a generic service with echo, failing, streaming and hanging
-// methods) and the gateway, both on loopback ports picked by the kernel, called through a generic client.
+// methods) and the gateway, both on loopback ports picked by the kernel, called through a generic client. A fake
+// rate limiter stands in for Redis (redis_limiter_test.cpp tests the real one).
 #include "proxy.hpp"
 
+#include <google/rpc/error_details.pb.h>
+#include <google/rpc/status.pb.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -21,8 +24,13 @@
 #include "crm/common/metrics.hpp"
 
 using namespace std::chrono_literals;
+using crm::gateway::FailMode;
+using crm::gateway::LimitDecision;
+using crm::gateway::LimitQuery;
+using crm::gateway::Policy;
 using crm::gateway::Proxy;
 using crm::gateway::ProxySettings;
+using crm::gateway::RateLimiter;
 using crm::gateway::RouteTable;
 using nlohmann::json;
 using Metadata = std::multimap<std::string, std::string>;
@@ -291,6 +299,32 @@ struct Options {
     Metadata extra{};
 };
 
+// Answers every check with `next` and records the queries.
+class FakeLimiter final : public RateLimiter {
+  public:
+    LimitDecision Check(const LimitQuery& query) override {
+        std::lock_guard lock(mutex);
+        queries.push_back(query);
+        return next;
+    }
+    std::vector<LimitQuery> Queries() {
+        std::lock_guard lock(mutex);
+        return queries;
+    }
+    std::mutex mutex;
+    LimitDecision next;
+    std::vector<LimitQuery> queries;
+};
+
+// sales_rep and admin may call every method of test.echo.v1, read_only only Echo; tenant acme has a plan.
+const char kPolicy[] = R"({
+  "rules": [
+    {"roles": ["admin", "sales_rep"], "methods": ["test.echo.v1.*"]},
+    {"roles": ["read_only"], "methods": ["test.echo.v1.Echo/Echo"]}
+  ],
+  "rate_limits": {"plans": {"gold": "7:9"}, "tenants": {"acme": "gold"}}
+})";
+
 // The gateway in front of a fake backend.
 struct Fixture {
     FakeBackend backend;
@@ -302,7 +336,8 @@ struct Fixture {
     std::unique_ptr<grpc::Server> gateway;
     std::unique_ptr<grpc::GenericStub> stub;
 
-    explicit Fixture(std::chrono::milliseconds default_deadline = 15000ms, bool backend_up = true) {
+    explicit Fixture(std::chrono::milliseconds default_deadline = 15000ms, bool backend_up = true,
+                     std::shared_ptr<RateLimiter> limiter = nullptr, FailMode fail_mode = FailMode::kOpen) {
         std::string target;
         if (backend_up) {
             backend_server = Serve(&backend, &backend_port);
@@ -315,6 +350,9 @@ struct Fixture {
         s.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
         s.internal_key = kInternalKey;
         s.default_deadline = default_deadline;
+        s.policy = Policy::Parse(kPolicy);
+        s.limiter = std::move(limiter);
+        s.fail_mode = fail_mode;
         proxy = std::make_unique<Proxy>(std::move(s), metrics);
         gateway = Serve(proxy->service(), &gateway_port);
         stub = std::make_unique<grpc::GenericStub>(
@@ -571,4 +609,155 @@ TEST_CASE("many concurrent calls") {
     }
     CHECK(ok + failed == 200);
     CHECK(f.proxy->WaitIdle(2s));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Authorization, revocation and rate limits.
+
+namespace {
+
+// The google.rpc details of a status: ErrorInfo reason and RetryInfo delay (-1 ms when absent).
+struct Details {
+    std::string reason;
+    std::chrono::milliseconds retry{-1};
+};
+Details ParseDetails(const grpc::Status& status) {
+    Details out;
+    google::rpc::Status st;
+    REQUIRE(st.ParseFromString(status.error_details()));
+    CHECK(st.code() == static_cast<int>(status.error_code()));
+    for (const auto& any : st.details()) {
+        google::rpc::ErrorInfo info;
+        google::rpc::RetryInfo retry;
+        if (any.UnpackTo(&info)) {
+            out.reason = info.reason();
+            CHECK(info.domain() == "crm.gateway");
+        } else if (any.UnpackTo(&retry)) {
+            out.retry =
+                std::chrono::milliseconds(retry.retry_delay().seconds() * 1000 + retry.retry_delay().nanos() / 1000000);
+        }
+    }
+    return out;
+}
+
+int BackendCalls(Fixture& f) {
+    std::lock_guard lock(f.backend.state.mutex);
+    return f.backend.state.calls;
+}
+
+}  // namespace
+
+TEST_CASE("a role the policy does not grant is PERMISSION_DENIED before the backend") {
+    Fixture f;
+    auto ok = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint({{"roles", {"read_only"}}})});
+    CHECK(ok.status.ok());
+    struct Case {
+        std::string method;
+        nlohmann::json roles;
+    };
+    for (const auto& c : std::vector<Case>{{"Stream", {"read_only"}},
+                                           {"Echo", json::array()},
+                                           {"Echo", {"superuser", "analyst"}},
+                                           {"Fail", {"read_only", "marketer"}}}) {
+        CAPTURE(c.method, c.roles.dump());
+        const double before =
+            f.CounterValue("crm_gateway_authz_denied_total", {{"service", "test.echo.v1.Echo"}, {"method", c.method}});
+        auto r = f.Call("/test.echo.v1.Echo/" + c.method, {"x"}, {.token = Mint({{"roles", c.roles}})});
+        CHECK(r.status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+        CHECK(r.status.error_message() == "permission denied");
+        CHECK(ParseDetails(r.status).reason == "PERMISSION_DENIED");
+        CHECK(crm::common::IsUuid(Get(r.initial, "x-request-id") + Get(r.trailing, "x-request-id")));
+        CHECK(f.CounterValue("crm_gateway_authz_denied_total",
+                             {{"service", "test.echo.v1.Echo"}, {"method", c.method}}) == before + 1);
+    }
+    CHECK(BackendCalls(f) == 1);
+}
+
+TEST_CASE("one limiter check per call: the jti and the tenant's bucket, with the tenant's plan or the default") {
+    auto limiter = std::make_shared<FakeLimiter>();
+    Fixture f(15000ms, true, limiter);
+    REQUIRE(f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint({{"jti", "j-1"}})}).status.ok());
+    REQUIRE(f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint({{"tenant", "globex"}})}).status.ok());
+    // Refused by the policy: the revocation is still checked (401 beats 403), but no token is taken.
+    auto denied =
+        f.Call("/test.echo.v1.Echo/Stream", {"x"}, {.token = Mint({{"jti", "j-2"}, {"roles", {"read_only"}}})});
+    CHECK(denied.status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    // Refused by the policy and no jti: nothing to ask.
+    denied = f.Call("/test.echo.v1.Echo/Stream", {"x"}, {.token = Mint({{"roles", {"read_only"}}})});
+    CHECK(denied.status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+
+    const auto q = limiter->Queries();
+    REQUIRE(q.size() == 3);
+    CHECK(q[0].revoked_key == "crm:revoked:jti:j-1");
+    REQUIRE(q[0].buckets.size() == 1);
+    CHECK(q[0].buckets[0].key == "crm:ratelimit:tenant:acme");
+    CHECK(q[0].buckets[0].limit == crm::gateway::RateLimit{7, 9});
+    CHECK(q[1].revoked_key.empty());
+    REQUIRE(q[1].buckets.size() == 1);
+    CHECK(q[1].buckets[0].key == "crm:ratelimit:tenant:globex");
+    CHECK(q[1].buckets[0].limit == crm::gateway::RateLimit{50, 100});
+    CHECK(q[2].revoked_key == "crm:revoked:jti:j-2");
+    CHECK(q[2].buckets.empty());
+}
+
+TEST_CASE("a revoked token is UNAUTHENTICATED, even for a method its roles do not grant") {
+    auto limiter = std::make_shared<FakeLimiter>();
+    limiter->next = LimitDecision::Revoked();
+    Fixture f(15000ms, true, limiter);
+    const double before = f.CounterValue("crm_gateway_auth_failures_total", {{"reason", "revoked"}});
+    for (const char* method : {"Echo", "Stream"}) {
+        auto r = f.Call(std::string("/test.echo.v1.Echo/") + method, {"x"},
+                        {.token = Mint({{"jti", "j-1"}, {"roles", {"read_only"}}})});
+        CHECK(r.status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+        CHECK(r.status.error_message() == "token revoked");
+        CHECK(ParseDetails(r.status).reason == "TOKEN_REVOKED");
+    }
+    CHECK(f.CounterValue("crm_gateway_auth_failures_total", {{"reason", "revoked"}}) == before + 2);
+    CHECK(BackendCalls(f) == 0);
+}
+
+TEST_CASE("a rate-limited call is RESOURCE_EXHAUSTED with RetryInfo and retry-after") {
+    auto limiter = std::make_shared<FakeLimiter>();
+    limiter->next = LimitDecision::RateLimited(2500ms);
+    Fixture f(15000ms, true, limiter);
+    auto r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()});
+    CHECK(r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+    CHECK(r.status.error_message() == "rate limit exceeded, retry later");
+    const auto d = ParseDetails(r.status);
+    CHECK(d.reason == "RATE_LIMITED");
+    CHECK(d.retry == 2500ms);
+    CHECK(Get(r.trailing, "retry-after") == "3");  // whole seconds, rounded up
+    CHECK(crm::common::IsUuid(Get(r.initial, "x-request-id") + Get(r.trailing, "x-request-id")));
+    CHECK(f.CounterValue("crm_gateway_ratelimited_total", {{"service", "test.echo.v1.Echo"}}) == 1);
+
+    limiter->next = LimitDecision::RateLimited(40ms);
+    r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()});
+    CHECK(ParseDetails(r.status).retry == 40ms);
+    CHECK(Get(r.trailing, "retry-after") == "1");  // never 0
+    CHECK(BackendCalls(f) == 0);
+}
+
+TEST_CASE("limiter unavailable: open mode serves the call and counts it, closed mode refuses it") {
+    SECTION("open") {
+        auto limiter = std::make_shared<FakeLimiter>();
+        limiter->next = LimitDecision::Unavailable("redis: Connection refused");
+        Fixture f(15000ms, true, limiter, FailMode::kOpen);
+        for (int i = 0; i < 3; ++i) CHECK(f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()}).status.ok());
+        CHECK(f.CounterValue("crm_gateway_ratelimit_fail_open_total", {}) == 3);
+        CHECK(BackendCalls(f) == 3);
+        // The policy still applies.
+        auto r = f.Call("/test.echo.v1.Echo/Stream", {"x"}, {.token = Mint({{"jti", "j"}, {"roles", {"read_only"}}})});
+        CHECK(r.status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    }
+    SECTION("closed") {
+        auto limiter = std::make_shared<FakeLimiter>();
+        limiter->next = LimitDecision::Unavailable("redis: Connection refused");
+        Fixture f(15000ms, true, limiter, FailMode::kClosed);
+        auto r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()});
+        CHECK(r.status.error_code() == grpc::StatusCode::UNAVAILABLE);
+        CHECK(r.status.error_message() == "service unavailable, retry later");
+        CHECK(ParseDetails(r.status).reason == "RATE_LIMITER_UNAVAILABLE");
+        CHECK(f.CounterValue("crm_gateway_ratelimit_fail_open_total", {}) == 0);
+        CHECK(BackendCalls(f) == 0);
+    }
 }

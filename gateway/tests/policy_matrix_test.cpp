@@ -1,0 +1,130 @@
+// The role matrix: the policies that ship (deploy/local/gateway-policy.json and the ConfigMap in
+// k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of the contacts service
+// (enumerated from its descriptor, so a new RPC fails this test until the table says who may call it).
+#include <crm/contacts/v1/contacts.pb.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "gateway.hpp"
+#include "policy.hpp"
+
+using crm::gateway::kKnownRoles;
+using crm::gateway::LinkedDescriptors;
+using crm::gateway::Policy;
+
+namespace {
+
+constexpr char kService[] = "crm.contacts.v1.ContactsService";
+
+// Columns in the order of kKnownRoles.
+// clang-format off
+//                                                admin mgr  rep  mkt  sup  tech anl  ro
+const std::map<std::string, std::array<int, 8>> kContactsMatrix = {
+    {"GetContact",                  /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
+    {"ListContacts",                /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
+    {"SearchContacts",              /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
+    {"GetCompany",                  /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
+    {"ListCompanies",               /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
+    {"ListCustomFieldDefinitions",  /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
+    {"FindDuplicates",              /* read */   {1,    1,   1,   1,   1,   0,   1,   1}},
+    {"CreateContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"UpdateContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"DeleteContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"MergeContacts",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"UpdateContactConsent",        /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"CreateCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"UpdateCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"DeleteCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
+    {"EraseContact",                /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
+    {"ExportContactData",           /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
+    {"CreateCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
+    {"DeleteCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
+};
+// clang-format on
+
+std::string ReadFile(const std::string& path) {
+    std::ifstream in(path);
+    REQUIRE(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The JSON of the `policy.json: |` block scalar in the gateway ConfigMap.
+std::string K8sPolicyJson() {
+    std::istringstream in(ReadFile(std::string(CRM_SOURCE_DIR) + "/k8s/base/gateway.yaml"));
+    std::string line;
+    std::string json;
+    bool inside = false;
+    while (std::getline(in, line)) {
+        if (!inside) {
+            inside = line == "  policy.json: |";
+            continue;
+        }
+        if (!line.empty() && line.rfind("    ", 0) != 0) break;  // the block ends at the first less indented line
+        json += (line.empty() ? "" : line.substr(4)) + "\n";
+    }
+    REQUIRE(!json.empty());
+    return json;
+}
+
+std::vector<std::string> ContactsMethods() {
+    const auto* service =
+        crm::contacts::v1::GetContactRequest::descriptor()->file()->FindServiceByName("ContactsService");
+    REQUIRE(service != nullptr);
+    std::vector<std::string> out;
+    for (int i = 0; i < service->method_count(); ++i) out.push_back(service->method(i)->name());
+    return out;
+}
+
+void CheckMatrix(const Policy& policy) {
+    const auto methods = ContactsMethods();
+    CHECK(methods.size() == kContactsMatrix.size());  // the table has no rows for RPCs that do not exist
+    for (const auto& method : methods) {
+        INFO("method " << method);
+        auto row = kContactsMatrix.find(method);
+        REQUIRE(row != kContactsMatrix.end());  // every RPC has a row
+        for (size_t r = 0; r < kKnownRoles.size(); ++r) {
+            const std::string role(kKnownRoles[r]);
+            INFO("role " << role);
+            CHECK(policy.Allows(kService, method, {role}) == (row->second[r] == 1));
+        }
+        CHECK_FALSE(policy.Allows(kService, method, {}));                      // a token without roles
+        CHECK_FALSE(policy.Allows(kService, method, {"superuser", "Admin"}));  // roles the gateway does not know
+        CHECK(policy.Allows(kService, method, {"read_only", "admin"}));        // any granted role suffices
+    }
+    // Default deny: a service the policy does not name is for administrators only (their "*" rule).
+    CHECK(policy.Allows("crm.leads.v1.LeadsService", "GetLead", {"admin"}));
+    for (size_t r = 1; r < kKnownRoles.size(); ++r) {
+        CHECK_FALSE(policy.Allows("crm.leads.v1.LeadsService", "GetLead", {std::string(kKnownRoles[r])}));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("role matrix: the local policy file grants exactly the table") {
+    const LinkedDescriptors catalog;
+    const auto policy = Policy::Load(std::string(CRM_SOURCE_DIR) + "/deploy/local/gateway-policy.json", &catalog);
+    CheckMatrix(policy);
+    // The plans the integration tests and the benchmark rely on.
+    CHECK(policy.TenantLimit("rl-0123456789ab") == crm::gateway::RateLimit{0.2, 5});
+    CHECK(policy.TenantLimit("bench1700000000").has_value());
+}
+
+TEST_CASE("role matrix: the Kubernetes ConfigMap grants exactly the table") {
+    const LinkedDescriptors catalog;
+    CheckMatrix(Policy::Parse(K8sPolicyJson(), &catalog));
+}
+
+TEST_CASE("role matrix: the linked descriptors catch a misspelt method in a policy") {
+    const LinkedDescriptors catalog;
+    CHECK_THROWS_WITH(
+        Policy::Parse(
+            R"({"rules": [{"roles": ["admin"], "methods": ["crm.contacts.v1.ContactsService/GetContacts"]}]})",
+            &catalog),
+        Catch::Contains("crm.contacts.v1.ContactsService has no method \"GetContacts\""));
+}
