@@ -50,7 +50,7 @@ std::vector<common::EnvVar> ConfigVars() {
 GatewaySettings SettingsFromConfig(const common::Config& config) {
     std::vector<std::string> problems;
     GatewaySettings g;
-    ProxySettings& s = g.proxy;
+    AdmissionSettings& s = g.admission;
     s.internal_key = config.Get("CRM_INTERNAL_KEY");
     s.jwt.secret = config.Get("CRM_JWT_HS256_SECRET");
     s.jwt.issuer = config.Get("CRM_JWT_ISSUER");
@@ -68,9 +68,10 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
         }
     };
     s.jwt.leeway = std::chrono::seconds(integer("CRM_JWT_LEEWAY_SECONDS", 0, 300, 30));
-    s.default_deadline = std::chrono::milliseconds(integer("CRM_GATEWAY_DEFAULT_DEADLINE_MS", 100, 600000, 15000));
+    g.proxy.default_deadline =
+        std::chrono::milliseconds(integer("CRM_GATEWAY_DEFAULT_DEADLINE_MS", 100, 600000, 15000));
     try {
-        s.routes = RouteTable::Parse(config.Get("CRM_ROUTES"));
+        g.proxy.routes = RouteTable::Parse(config.Get("CRM_ROUTES"));
     } catch (const std::invalid_argument& e) {
         problems.push_back(std::string("CRM_ROUTES: ") + e.what());
     }
@@ -115,10 +116,12 @@ void Register(common::ServiceApp& app) {
     for (const auto& r : settings.proxy.routes.routes()) {
         common::log::Info("route", {{"package", r.package}, {"target", r.target}});
     }
-    common::log::Info("rate limiter", {{"redis", settings.redis.Describe()},
-                                       {"fail_mode", settings.proxy.fail_mode == FailMode::kOpen ? "open" : "closed"}});
-    settings.proxy.limiter = std::make_shared<RedisRateLimiter>(settings.redis);
-    auto proxy = std::make_shared<Proxy>(std::move(settings.proxy), app.metrics());
+    common::log::Info("rate limiter",
+                      {{"redis", settings.redis.Describe()},
+                       {"fail_mode", settings.admission.fail_mode == FailMode::kOpen ? "open" : "closed"}});
+    settings.admission.limiter = std::make_shared<RedisRateLimiter>(settings.redis);
+    auto admission = std::make_shared<const Admission>(std::move(settings.admission), app.metrics());
+    auto proxy = std::make_shared<Proxy>(std::move(settings.proxy), admission);
     app.ConfigureBuilder(
         [proxy](grpc::ServerBuilder& builder) { builder.RegisterCallbackGenericService(proxy->service()); });
     // The server has stopped and drained by now; calls still finishing their backend side release the proxy state.

@@ -32,7 +32,8 @@ class LinkedDescriptors final : public MethodCatalog {
 };
 
 struct GatewaySettings {
-    ProxySettings proxy;  // everything but the limiter, which Register creates from `redis`
+    ProxySettings proxy;
+    AdmissionSettings admission;  // everything but the limiter, which Register creates from `redis`
     RedisSettings redis;
 };
 

@@ -46,14 +46,14 @@ struct TempPolicy {
 
 TEST_CASE("defaults of the gateway settings") {
     auto g = crm::gateway::SettingsFromConfig(Load(Env()));
-    const auto& s = g.proxy;
+    const auto& s = g.admission;
     CHECK(s.jwt.issuer == "crm-local");
     CHECK(s.jwt.audience == "crm-api");
     CHECK(s.jwt.leeway == std::chrono::seconds(30));
-    CHECK(s.default_deadline == std::chrono::milliseconds(15000));
+    CHECK(g.proxy.default_deadline == std::chrono::milliseconds(15000));
     CHECK(s.internal_key == "internal-key-0123456789abcdef-0123");
-    REQUIRE(s.routes.routes().size() == 1);
-    CHECK(s.routes.routes()[0].target == "127.0.0.1:50051");
+    REQUIRE(g.proxy.routes.routes().size() == 1);
+    CHECK(g.proxy.routes.routes()[0].target == "127.0.0.1:50051");
     CHECK(s.default_rate_limit == crm::gateway::RateLimit{50, 100});
     CHECK(s.fail_mode == crm::gateway::FailMode::kOpen);
     CHECK(s.limiter == nullptr);  // Register creates it
@@ -73,8 +73,8 @@ TEST_CASE("rate-limit and Redis settings") {
     env["CRM_REDIS_TIMEOUT_MS"] = "20";
     env["CRM_REDIS_POOL_SIZE"] = "4";
     auto g = crm::gateway::SettingsFromConfig(Load(env));
-    CHECK(g.proxy.default_rate_limit == crm::gateway::RateLimit{0.5, 3});
-    CHECK(g.proxy.fail_mode == crm::gateway::FailMode::kClosed);
+    CHECK(g.admission.default_rate_limit == crm::gateway::RateLimit{0.5, 3});
+    CHECK(g.admission.fail_mode == crm::gateway::FailMode::kClosed);
     CHECK(g.redis.host == "redis.crm.svc");
     CHECK(g.redis.port == 6380);
     CHECK(g.redis.password == "s3cret");

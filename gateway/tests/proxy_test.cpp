@@ -347,13 +347,15 @@ struct Fixture {
         }
         ProxySettings s;
         s.routes = RouteTable::Parse("test.echo.v1=" + target);
-        s.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
-        s.internal_key = kInternalKey;
         s.default_deadline = default_deadline;
-        s.policy = Policy::Parse(kPolicy);
-        s.limiter = std::move(limiter);
-        s.fail_mode = fail_mode;
-        proxy = std::make_unique<Proxy>(std::move(s), metrics);
+        crm::gateway::AdmissionSettings a;
+        a.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
+        a.internal_key = kInternalKey;
+        a.policy = Policy::Parse(kPolicy);
+        a.limiter = std::move(limiter);
+        a.fail_mode = fail_mode;
+        proxy = std::make_unique<Proxy>(std::move(s),
+                                        std::make_shared<const crm::gateway::Admission>(std::move(a), metrics));
         gateway = Serve(proxy->service(), &gateway_port);
         stub = std::make_unique<grpc::GenericStub>(
             grpc::CreateChannel("127.0.0.1:" + std::to_string(gateway_port), grpc::InsecureChannelCredentials()));

@@ -1,0 +1,248 @@
+// The admission component without any transport: a header list in, a decision out. A fake limiter stands in for
+// Redis (redis_limiter_test.cpp tests the real one). Calls come from several threads at once, as the HTTP server's
+// worker threads and the gRPC callback threads will make them.
+#include "admission.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/log.hpp"
+#include "crm/common/metrics.hpp"
+
+using namespace std::chrono_literals;
+using crm::gateway::Admission;
+using crm::gateway::AdmissionRequest;
+using crm::gateway::AdmissionSettings;
+using crm::gateway::LimitDecision;
+using crm::gateway::LimitQuery;
+using crm::gateway::Metadata;
+using nlohmann::json;
+
+namespace {
+
+const bool kQuietLogs = [] {
+    crm::common::log::Init("gateway-test", crm::common::log::Level::kWarn);
+    return true;
+}();
+
+const std::string kJwtSecret = "jwt-secret-0123456789abcdef-0123456789";
+const std::string kInternalKey = "internal-key-0123456789abcdef-012345";
+const std::string kTrace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+std::string Mint(json claims = json::object()) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    json base{{"iss", "crm-local"},     {"aud", "crm-api"}, {"sub", "user-1"}, {"tenant", "acme"},
+              {"roles", {"sales_rep"}}, {"exp", now + 300}, {"nbf", now - 5},  {"iat", now - 5}};
+    base.update(claims);
+    const std::string input = crm::common::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                              crm::common::Base64UrlEncode(base.dump());
+    return input + "." + crm::common::Base64UrlEncode(crm::common::HmacSha256(kJwtSecret, input));
+}
+
+class FakeLimiter final : public crm::gateway::RateLimiter {
+  public:
+    LimitDecision Check(const LimitQuery& query) override {
+        std::lock_guard lock(mutex);
+        queries.push_back(query);
+        return next;
+    }
+    std::mutex mutex;
+    LimitDecision next;
+    std::vector<LimitQuery> queries;
+};
+
+const char kPolicy[] = R"({
+  "rules": [
+    {"roles": ["admin", "sales_rep"], "methods": ["crm.contacts.v1.*"]},
+    {"roles": ["read_only"], "methods": ["crm.contacts.v1.ContactsService/GetContact"]}
+  ],
+  "rate_limits": {"plans": {"gold": "7:9"}, "tenants": {"acme": "gold"}}
+})";
+
+struct Fixture {
+    crm::common::Metrics metrics{"gateway-test"};
+    std::shared_ptr<FakeLimiter> limiter = std::make_shared<FakeLimiter>();
+    std::unique_ptr<Admission> admission;
+
+    explicit Fixture(crm::gateway::FailMode mode = crm::gateway::FailMode::kOpen) {
+        AdmissionSettings s;
+        s.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
+        s.internal_key = kInternalKey;
+        s.policy = crm::gateway::Policy::Parse(kPolicy);
+        s.limiter = limiter;
+        s.fail_mode = mode;
+        admission = std::make_unique<Admission>(std::move(s), metrics);
+    }
+
+    crm::gateway::AdmissionResult Admit(const std::string& method, const Metadata& headers) {
+        return admission->Admit(AdmissionRequest{method, crm::gateway::LookupIn(headers), "ipv4:127.0.0.1:1"},
+                                std::chrono::system_clock::now());
+    }
+};
+
+std::map<std::string, std::string> AsMap(const Metadata& md) { return {md.begin(), md.end()}; }
+
+const std::string kGet = "crm.contacts.v1.ContactsService/GetContact";
+
+}  // namespace
+
+TEST_CASE("admitted: the verified identity, the request id and the signed backend metadata") {
+    Fixture f;
+    const auto r = f.Admit(kGet, {{"authorization", "Bearer " + Mint({{"jti", "j-1"}})},
+                                  {"x-request-id", "req-42"},
+                                  {"traceparent", kTrace},
+                                  {"x-crm-tenant", "evil"}});
+    REQUIRE(r.admitted());
+    CHECK(r.request_id == "req-42");
+    CHECK(r.credential == "jwt");
+    CHECK(r.identity.tenant_id == "acme");
+    CHECK(r.identity.user_id == "user-1");
+    CHECK(r.identity.roles == std::vector<std::string>{"sales_rep"});
+    CHECK(r.traceparent == kTrace);
+    CHECK(r.labels.service == "crm.contacts.v1.ContactsService");
+    // The backend verifies what the gateway signed; the client's x-crm-tenant never reaches it.
+    const auto md = AsMap(r.backend_metadata);
+    const auto identity = crm::common::VerifyIdentity(md, kInternalKey, std::chrono::system_clock::now());
+    CHECK(identity.tenant_id == "acme");
+    CHECK(identity.request_id == "req-42");
+    CHECK(md.at("traceparent") == kTrace);
+    CHECK(md.count("authorization") == 0);
+    // One limiter round trip: the jti and the tenant's bucket with its plan.
+    REQUIRE(f.limiter->queries.size() == 1);
+    CHECK(f.limiter->queries[0].revoked_key == "crm:revoked:jti:j-1");
+    REQUIRE(f.limiter->queries[0].buckets.size() == 1);
+    CHECK(f.limiter->queries[0].buckets[0].limit == crm::gateway::RateLimit{7, 9});
+}
+
+TEST_CASE("the method may be given with or without its leading slash") {
+    Fixture f;
+    const Metadata h{{"authorization", "Bearer " + Mint()}};
+    CHECK(f.Admit("/" + kGet, h).admitted());
+    CHECK(f.Admit(kGet, h).admitted());
+    const auto bad = f.Admit("not a method", h);
+    REQUIRE_FALSE(bad.admitted());
+    CHECK(bad.refusal->code == grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_CASE("refusals carry the code, the client message and a stable reason") {
+    Fixture f;
+    SECTION("no credential") {
+        const auto r = f.Admit(kGet, {});
+        REQUIRE_FALSE(r.admitted());
+        CHECK(r.refusal->code == grpc::StatusCode::UNAUTHENTICATED);
+        CHECK(r.refusal->message == "missing bearer token");
+        CHECK(r.auth_failure == "missing_token");
+        CHECK(crm::common::IsUuid(r.request_id));
+        CHECK(r.backend_metadata.empty());
+    }
+    SECTION("two authorization headers") {
+        const auto r = f.Admit(kGet, {{"authorization", "Bearer " + Mint()}, {"authorization", "Bearer " + Mint()}});
+        REQUIRE_FALSE(r.admitted());
+        CHECK(r.refusal->code == grpc::StatusCode::UNAUTHENTICATED);
+        CHECK(r.auth_failure == "malformed");
+    }
+    SECTION("a forged token") {
+        std::string token = Mint();
+        token.back() = token.back() == 'A' ? 'B' : 'A';
+        const auto r = f.Admit(kGet, {{"authorization", "Bearer " + token}});
+        REQUIRE_FALSE(r.admitted());
+        CHECK(r.refusal->code == grpc::StatusCode::UNAUTHENTICATED);
+        CHECK(r.refusal->message == "invalid or expired token");
+        CHECK(r.auth_failure == "bad_signature");
+        CHECK(f.limiter->queries.empty());
+    }
+    SECTION("a role the policy does not grant") {
+        const auto r = f.Admit("crm.contacts.v1.ContactsService/DeleteContact",
+                               {{"authorization", "Bearer " + Mint({{"roles", {"read_only"}}})}});
+        REQUIRE_FALSE(r.admitted());
+        CHECK(r.refusal->code == grpc::StatusCode::PERMISSION_DENIED);
+        CHECK(r.refusal->reason == "PERMISSION_DENIED");
+        CHECK(r.identity.tenant_id == "acme");  // authenticated: the log names the caller
+    }
+    SECTION("revoked beats not permitted") {
+        f.limiter->next = LimitDecision::Revoked();
+        const auto r = f.Admit("crm.contacts.v1.ContactsService/DeleteContact",
+                               {{"authorization", "Bearer " + Mint({{"roles", {"read_only"}}, {"jti", "j"}})}});
+        REQUIRE_FALSE(r.admitted());
+        CHECK(r.refusal->code == grpc::StatusCode::UNAUTHENTICATED);
+        CHECK(r.refusal->reason == "TOKEN_REVOKED");
+        CHECK(r.auth_failure == "revoked");
+    }
+    SECTION("rate limited") {
+        f.limiter->next = LimitDecision::RateLimited(2500ms);
+        const auto r = f.Admit(kGet, {{"authorization", "Bearer " + Mint()}});
+        REQUIRE_FALSE(r.admitted());
+        CHECK(r.refusal->code == grpc::StatusCode::RESOURCE_EXHAUSTED);
+        CHECK(r.refusal->reason == "RATE_LIMITED");
+        CHECK(r.refusal->retry_after == 2500ms);
+        CHECK(r.refusal->RetryAfterSeconds() == 3);
+    }
+}
+
+TEST_CASE("limiter unavailable: open mode admits, closed mode refuses UNAVAILABLE") {
+    Fixture open(crm::gateway::FailMode::kOpen);
+    open.limiter->next = LimitDecision::Unavailable("down");
+    const auto a = open.Admit(kGet, {{"authorization", "Bearer " + Mint()}});
+    CHECK(a.admitted());
+    CHECK(a.limiter_error == "down");
+
+    Fixture closed(crm::gateway::FailMode::kClosed);
+    closed.limiter->next = LimitDecision::Unavailable("down");
+    const auto r = closed.Admit(kGet, {{"authorization", "Bearer " + Mint()}});
+    REQUIRE_FALSE(r.admitted());
+    CHECK(r.refusal->code == grpc::StatusCode::UNAVAILABLE);
+    CHECK(r.refusal->reason == "RATE_LIMITER_UNAVAILABLE");
+}
+
+TEST_CASE("admission is usable from many threads at once") {
+    Fixture f;
+    const std::string good = Mint();
+    std::atomic<int> admitted{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 200; ++i) {
+                const Metadata h{{"authorization", "Bearer " + (i % 2 == 0 ? good : std::string("x.y.z"))},
+                                 {"x-request-id", "t" + std::to_string(t) + "-" + std::to_string(i)}};
+                const auto r = f.Admit(kGet, h);
+                if (r.request_id != h[1].second) refused += 1000;  // never someone else's id
+                (r.admitted() ? admitted : refused)++;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(admitted == 800);
+    CHECK(refused == 800);
+    CHECK(f.limiter->queries.size() == 800);
+}
+
+TEST_CASE("RecordCall counts by service, method and code") {
+    Fixture f;
+    const auto r = f.Admit(kGet, {{"authorization", "Bearer " + Mint()}});
+    f.admission->RecordCall({.admission = &r,
+                             .method = kGet,
+                             .peer = "ipv4:127.0.0.1:1",
+                             .transport = "http",
+                             .code = grpc::StatusCode::NOT_FOUND,
+                             .duration = 3ms,
+                             .upstream = {},
+                             .upstream_error = {}});
+    double value = 0;
+    for (const auto& fam : f.metrics.registry().Collect()) {
+        if (fam.name != "crm_gateway_requests_total") continue;
+        for (const auto& m : fam.metric) {
+            std::map<std::string, std::string> labels;
+            for (const auto& l : m.label) labels[l.name] = l.value;
+            if (labels["service"] == "crm.contacts.v1.ContactsService" && labels["method"] == "GetContact" &&
+                labels["code"] == "NOT_FOUND") {
+                value = m.counter.value;
+            }
+        }
+    }
+    CHECK(value == 1);
+}
