@@ -64,6 +64,7 @@ struct Admission::State {
 
     prometheus::Family<prometheus::Counter>& requests;
     prometheus::Family<prometheus::Counter>& auth_failures;
+    prometheus::Family<prometheus::Counter>& authenticated;
     prometheus::Family<prometheus::Histogram>& upstream_seconds;
     prometheus::Family<prometheus::Counter>& authz_denied;
     prometheus::Family<prometheus::Counter>& ratelimited;
@@ -83,7 +84,12 @@ struct Admission::State {
                        .Register(metrics.registry())),
           auth_failures(prometheus::BuildCounter()
                             .Name("crm_gateway_auth_failures_total")
-                            .Help("Calls refused as unauthenticated, by reason.")
+                            .Help("Calls refused as unauthenticated, by credential type (jwt, api_key, none) "
+                                  "and reason.")
+                            .Register(metrics.registry())),
+          authenticated(prometheus::BuildCounter()
+                            .Name("crm_gateway_authenticated_total")
+                            .Help("Calls whose credential was verified, by credential type (jwt, api_key).")
                             .Register(metrics.registry())),
           upstream_seconds(prometheus::BuildHistogram()
                                .Name("crm_gateway_upstream_seconds")
@@ -145,7 +151,8 @@ struct Admission::State {
                                std::string reason) const {
         r.auth_failure = std::move(failure);
         r.auth_detail = std::move(detail);
-        auth_failures.Add({{"reason", r.auth_failure}}).Increment();
+        auth_failures.Add({{"credential", r.credential.empty() ? "none" : r.credential}, {"reason", r.auth_failure}})
+            .Increment();
         r.refusal = Refusal{grpc::StatusCode::UNAUTHENTICATED, std::move(message), std::move(reason), {}};
     }
 
@@ -244,6 +251,7 @@ AdmissionResult Admission::Admit(const AdmissionRequest& request, std::chrono::s
         s.RefuseUnauthenticated(r, jwt.reason(), jwt.detail, "invalid or expired token", "CREDENTIALS_INVALID");
         return r;
     }
+    s.authenticated.Add({{"credential", r.credential}}).Increment();
     r.identity.tenant_id = std::move(jwt.claims.tenant);
     r.identity.user_id = std::move(jwt.claims.subject);
     r.identity.roles = std::move(jwt.claims.roles);

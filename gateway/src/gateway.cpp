@@ -3,10 +3,13 @@
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/server_builder.h>
 
+#include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <string>
 
 #include "crm/common/log.hpp"
+#include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
 #include "redis_limiter.hpp"
 
@@ -23,11 +26,97 @@ const google::protobuf::ServiceDescriptor* LinkedDescriptors::Find(std::string_v
     return google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(std::string(service));
 }
 
+namespace {
+
+// CRM_JWT_ISSUERS: every problem is listed, with the index of the issuer it concerns.
+std::vector<JwtIssuer> ParseIssuers(const std::string& text, const JwksSettings& defaults,
+                                    std::vector<std::string>& problems) {
+    std::vector<JwtIssuer> out;
+    if (text.empty()) return out;
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception&) {
+        problems.push_back("CRM_JWT_ISSUERS: not valid JSON");
+        return out;
+    }
+    if (!doc.is_array() || doc.empty()) {
+        problems.push_back("CRM_JWT_ISSUERS: must be a non-empty JSON array of issuers");
+        return out;
+    }
+    std::set<std::string> seen;
+    for (size_t i = 0; i < doc.size(); ++i) {
+        const auto& e = doc[i];
+        const std::string where = "CRM_JWT_ISSUERS[" + std::to_string(i) + "]";
+        if (!e.is_object()) {
+            problems.push_back(where + ": must be an object");
+            continue;
+        }
+        for (const auto& [key, value] : e.items()) {
+            if (key != "issuer" && key != "audience" && key != "algorithms" && key != "jwks") {
+                problems.push_back(where + ": unknown key " + key);
+            }
+        }
+        auto text_of = [&](const char* key) -> std::string {
+            auto it = e.find(key);
+            if (it == e.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+                problems.push_back(where + "." + key + ": a non-empty string is required");
+                return {};
+            }
+            return it->get<std::string>();
+        };
+        JwtIssuer issuer;
+        issuer.issuer = text_of("issuer");
+        issuer.audience = text_of("audience");
+        const std::string source = text_of("jwks");
+        if (!issuer.issuer.empty() && !seen.insert(issuer.issuer).second) {
+            problems.push_back(where + ".issuer: " + issuer.issuer + " is named twice");
+        }
+        auto algs = e.find("algorithms");
+        if (algs == e.end() || !algs->is_array() || algs->empty()) {
+            problems.push_back(where + ".algorithms: a non-empty array of RS256 and/or ES256 is required");
+        } else {
+            for (const auto& a : *algs) {
+                const auto alg = a.is_string() ? ParseJwtAlgorithm(a.get<std::string>()) : std::nullopt;
+                if (!alg || *alg == JwtAlgorithm::kHS256) {
+                    problems.push_back(where + ".algorithms: " + a.dump() +
+                                       " is not RS256 or ES256 (HS256 only for CRM_JWT_HS256_SECRET)");
+                } else {
+                    issuer.algorithms.push_back(*alg);
+                }
+            }
+        }
+        if (!source.empty()) {
+            JwksSettings js = defaults;
+            js.source = source;
+            try {
+                issuer.keys = std::make_shared<JwksCache>(js);
+            } catch (const std::invalid_argument& ex) {
+                problems.push_back(where + ".jwks: " + ex.what());
+            }
+        }
+        out.push_back(std::move(issuer));
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<common::EnvVar> ConfigVars() {
     return {
-        {"CRM_JWT_HS256_SECRET", "HS256 key that verifies client JWTs (at least 32 characters)", "", true, true},
-        {"CRM_JWT_ISSUER", "required \"iss\" of client JWTs", "crm-local"},
-        {"CRM_JWT_AUDIENCE", "required \"aud\" of client JWTs", "crm-api"},
+        {"CRM_JWT_HS256_SECRET",
+         "HS256 key of the development issuer CRM_JWT_ISSUER (at least 32 characters; empty: no HS256 issuer, then "
+         "CRM_JWT_ISSUERS must name one)",
+         "", false, true},
+        {"CRM_JWT_ISSUER", "\"iss\" of the HS256 development issuer", "crm-local"},
+        {"CRM_JWT_AUDIENCE", "required \"aud\" of the HS256 development issuer's JWTs", "crm-api"},
+        {"CRM_JWT_ISSUERS",
+         "further JWT issuers with public keys, a JSON array: [{\"issuer\":\"https://idp\",\"audience\":\"crm-api\","
+         "\"algorithms\":[\"RS256\",\"ES256\"],\"jwks\":\"https://idp/jwks.json\" or \"/path/jwks.json\"}]",
+         ""},
+        {"CRM_JWKS_REFRESH_SECONDS", "period of JWKS refreshes (10..86400)", "300"},
+        {"CRM_JWKS_MIN_REFRESH_SECONDS", "at most one refresh per this period caused by unknown kids (1..3600)", "10"},
+        {"CRM_JWKS_FETCH_TIMEOUT_MS", "bound on fetching a JWKS URL (100..30000)", "2000"},
         {"CRM_JWT_LEEWAY_SECONDS", "clock skew tolerated on exp, nbf and iat (0..300)", "30"},
         {"CRM_ROUTES", "backends by proto package: pkg=host:port,... e.g. crm.contacts.v1=127.0.0.1:50051", "", true},
         {"CRM_GATEWAY_DEFAULT_DEADLINE_MS", "deadline of backend calls when the client sets none (100..600000)",
@@ -55,7 +144,9 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
     s.jwt.secret = config.Get("CRM_JWT_HS256_SECRET");
     s.jwt.issuer = config.Get("CRM_JWT_ISSUER");
     s.jwt.audience = config.Get("CRM_JWT_AUDIENCE");
-    if (s.jwt.secret.size() < 32) problems.push_back("CRM_JWT_HS256_SECRET: must be at least 32 characters");
+    if (!s.jwt.secret.empty() && s.jwt.secret.size() < 32) {
+        problems.push_back("CRM_JWT_HS256_SECRET: must be at least 32 characters");
+    }
     if (s.jwt.secret == s.internal_key) {
         problems.push_back("CRM_JWT_HS256_SECRET: must differ from CRM_INTERNAL_KEY (one key per purpose)");
     }
@@ -68,6 +159,19 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
         }
     };
     s.jwt.leeway = std::chrono::seconds(integer("CRM_JWT_LEEWAY_SECONDS", 0, 300, 30));
+    JwksSettings jwks;
+    jwks.refresh_interval = std::chrono::seconds(integer("CRM_JWKS_REFRESH_SECONDS", 10, 86400, 300));
+    jwks.min_refresh_interval = std::chrono::seconds(integer("CRM_JWKS_MIN_REFRESH_SECONDS", 1, 3600, 10));
+    jwks.fetch_timeout = std::chrono::milliseconds(integer("CRM_JWKS_FETCH_TIMEOUT_MS", 100, 30000, 2000));
+    s.jwt.issuers = ParseIssuers(config.Get("CRM_JWT_ISSUERS"), jwks, problems);
+    if (s.jwt.secret.empty() && s.jwt.issuers.empty()) {
+        problems.push_back("CRM_JWT_HS256_SECRET or CRM_JWT_ISSUERS: at least one JWT issuer must be configured");
+    }
+    for (const auto& i : s.jwt.issuers) {
+        if (!s.jwt.secret.empty() && i.issuer == s.jwt.issuer) {
+            problems.push_back("CRM_JWT_ISSUERS: issuer " + i.issuer + " is also CRM_JWT_ISSUER");
+        }
+    }
     g.proxy.default_deadline =
         std::chrono::milliseconds(integer("CRM_GATEWAY_DEFAULT_DEADLINE_MS", 100, 600000, 15000));
     try {
@@ -111,6 +215,40 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
     return g;
 }
 
+namespace {
+
+// First load of every issuer's JWKS, then periodic refreshes; outcomes and key counts as metrics. An issuer whose
+// keys cannot be loaded at start does not stop the gateway (its tokens are refused until a refresh works).
+void StartJwks(const JwtSettings& jwt, common::Metrics& metrics) {
+    auto& refreshes = prometheus::BuildCounter()
+                          .Name("crm_gateway_jwks_refreshes_total")
+                          .Help("JWKS loads by issuer and outcome (ok, failed).")
+                          .Register(metrics.registry());
+    auto& keys = prometheus::BuildGauge()
+                     .Name("crm_gateway_jwks_keys")
+                     .Help("Public keys loaded from the issuer's JWKS.")
+                     .Register(metrics.registry());
+    for (const auto& issuer : jwt.issuers) {
+        auto* cache = dynamic_cast<JwksCache*>(issuer.keys.get());
+        if (cache == nullptr) continue;
+        auto& ok = refreshes.Add({{"issuer", issuer.issuer}, {"outcome", "ok"}});
+        auto& failed = refreshes.Add({{"issuer", issuer.issuer}, {"outcome", "failed"}});
+        auto& loaded = keys.Add({{"issuer", issuer.issuer}});
+        const std::string name = issuer.issuer;
+        cache->SetObserver([&ok, &failed, &loaded, name](bool good, size_t count, const std::string& error) {
+            (good ? ok : failed).Increment();
+            loaded.Set(static_cast<double>(count));
+            if (!good) common::log::Warn("JWKS refresh failed", {{"issuer", name}, {"error", error}});
+        });
+        if (cache->Refresh()) {
+            common::log::Info("JWKS loaded", {{"issuer", issuer.issuer}, {"keys", std::to_string(cache->size())}});
+        }
+        cache->StartRefresher();
+    }
+}
+
+}  // namespace
+
 void Register(common::ServiceApp& app) {
     GatewaySettings settings = SettingsFromConfig(app.config());
     for (const auto& r : settings.proxy.routes.routes()) {
@@ -120,6 +258,7 @@ void Register(common::ServiceApp& app) {
                       {{"redis", settings.redis.Describe()},
                        {"fail_mode", settings.admission.fail_mode == FailMode::kOpen ? "open" : "closed"}});
     settings.admission.limiter = std::make_shared<RedisRateLimiter>(settings.redis);
+    StartJwks(settings.admission.jwt, app.metrics());
     auto admission = std::make_shared<const Admission>(std::move(settings.admission), app.metrics());
     auto proxy = std::make_shared<Proxy>(std::move(settings.proxy), admission);
     app.ConfigureBuilder(

@@ -1,7 +1,9 @@
 #include "jwt.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <utility>
@@ -18,6 +20,7 @@ constexpr int kMaxJsonDepth = 8;
 constexpr size_t kMaxSubjectBytes = 256;
 constexpr size_t kMaxJtiBytes = 128;
 constexpr size_t kMaxRoleBytes = 32;
+constexpr size_t kMaxKidBytes = 256;
 constexpr std::int64_t kMaxNumericDate = 253402300799;  // 9999-12-31T23:59:59Z
 
 struct Refused {
@@ -108,11 +111,16 @@ bool IsValidRole(std::string_view role) {
     return true;
 }
 
-void CheckHeader(const json& header) {
+struct Header {
+    JwtAlgorithm alg;
+    std::string kid;
+};
+
+Header CheckHeader(const json& header) {
     auto alg = header.find("alg");
-    if (alg == header.end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256") {
-        Refuse(JwtFailure::kBadAlgorithm, "alg must be HS256");
-    }
+    std::optional<JwtAlgorithm> parsed;
+    if (alg != header.end() && alg->is_string()) parsed = ParseJwtAlgorithm(alg->get_ref<const std::string&>());
+    if (!parsed) Refuse(JwtFailure::kBadAlgorithm, "alg must be HS256, RS256 or ES256");
     if (auto typ = header.find("typ"); typ != header.end()) {
         // Media type names compare case-insensitively (RFC 7515 section 4.1.9); only "JWT" is accepted.
         if (!typ->is_string()) Refuse(JwtFailure::kBadHeader, "typ must be JWT");
@@ -123,6 +131,14 @@ void CheckHeader(const json& header) {
     }
     // No extension is understood, so a critical one can never be honoured (RFC 7515 section 4.1.11).
     if (header.contains("crit")) Refuse(JwtFailure::kBadHeader, "crit is not supported");
+    Header out{*parsed, {}};
+    if (auto kid = header.find("kid"); kid != header.end()) {
+        if (!kid->is_string() || kid->get_ref<const std::string&>().size() > kMaxKidBytes) {
+            Refuse(JwtFailure::kBadHeader, "kid must be a string of at most 256 bytes");
+        }
+        out.kid = kid->get<std::string>();
+    }
+    return out;
 }
 
 const json& Required(const json& claims, const char* name) {
@@ -131,13 +147,35 @@ const json& Required(const json& claims, const char* name) {
     return *it;
 }
 
-JwtClaims CheckClaims(const json& claims, const JwtSettings& settings, std::chrono::system_clock::time_point now) {
-    const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    const std::int64_t leeway = settings.leeway.count();
-
+// The issuer named by the (not yet verified) payload: it only selects which configuration checks the token.
+const JwtIssuer& FindIssuer(const json& claims, const std::vector<JwtIssuer>& issuers) {
     const json& iss = Required(claims, "iss");
     if (!iss.is_string()) Refuse(JwtFailure::kInvalidClaim, "iss must be a string");
-    if (iss.get_ref<const std::string&>() != settings.issuer) Refuse(JwtFailure::kWrongIssuer, "iss");
+    for (const auto& i : issuers) {
+        if (i.issuer == iss.get_ref<const std::string&>()) return i;
+    }
+    Refuse(JwtFailure::kWrongIssuer, "iss");
+}
+
+void CheckSignature(const JwtIssuer& issuer, const Header& header, std::string_view signing_input,
+                    const std::string& signature) {
+    if (std::find(issuer.algorithms.begin(), issuer.algorithms.end(), header.alg) == issuer.algorithms.end()) {
+        Refuse(JwtFailure::kBadAlgorithm, "alg not pinned for the issuer");
+    }
+    if (header.alg == JwtAlgorithm::kHS256) {
+        const std::string expected = common::HmacSha256(issuer.hs256_secret, signing_input);
+        if (!common::ConstantTimeEquals(expected, signature)) Refuse(JwtFailure::kBadSignature, "signature mismatch");
+        return;
+    }
+    const auto key = issuer.keys->Find(header.kid, header.alg);
+    if (!key) Refuse(JwtFailure::kUnknownKey, header.kid.empty() ? "no kid and not exactly one key" : "unknown kid");
+    if (!key->Verify(header.alg, signing_input, signature)) Refuse(JwtFailure::kBadSignature, "signature mismatch");
+}
+
+JwtClaims CheckClaims(const json& claims, const JwtIssuer& settings, std::chrono::seconds leeway_s,
+                      std::chrono::system_clock::time_point now) {
+    const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    const std::int64_t leeway = leeway_s.count();
 
     const json& aud = Required(claims, "aud");
     bool audience_ok = false;
@@ -166,6 +204,7 @@ JwtClaims CheckClaims(const json& claims, const JwtSettings& settings, std::chro
 
     JwtClaims out;
     out.expires_at = exp;
+    out.issuer = settings.issuer;
 
     const json& sub = Required(claims, "sub");
     if (!sub.is_string()) Refuse(JwtFailure::kInvalidClaim, "sub must be a string");
@@ -217,6 +256,8 @@ const char* JwtFailureName(JwtFailure failure) {
             return "bad_header";
         case JwtFailure::kBadSignature:
             return "bad_signature";
+        case JwtFailure::kUnknownKey:
+            return "unknown_key";
         case JwtFailure::kExpired:
             return "expired";
         case JwtFailure::kNotYetValid:
@@ -233,12 +274,28 @@ const char* JwtFailureName(JwtFailure failure) {
     return "unknown";
 }
 
-JwtVerifier::JwtVerifier(JwtSettings settings) : settings_(std::move(settings)) {
-    if (settings_.secret.size() < 32) throw std::invalid_argument("the HS256 secret must be at least 32 bytes");
-    if (settings_.issuer.empty()) throw std::invalid_argument("the JWT issuer must not be empty");
-    if (settings_.audience.empty()) throw std::invalid_argument("the JWT audience must not be empty");
-    if (settings_.leeway.count() < 0 || settings_.leeway.count() > 300) {
+JwtVerifier::JwtVerifier(JwtSettings settings) : leeway_(settings.leeway) {
+    if (leeway_.count() < 0 || leeway_.count() > 300) {
         throw std::invalid_argument("the JWT leeway must be between 0 and 300 seconds");
+    }
+    if (!settings.secret.empty()) {
+        issuers_.push_back({settings.issuer, settings.audience, {JwtAlgorithm::kHS256}, settings.secret, nullptr});
+    }
+    for (auto& i : settings.issuers) issuers_.push_back(std::move(i));
+    if (issuers_.empty()) throw std::invalid_argument("no JWT issuer is configured");
+    std::set<std::string> names;
+    for (const auto& i : issuers_) {
+        if (i.issuer.empty()) throw std::invalid_argument("the JWT issuer must not be empty");
+        if (i.audience.empty()) throw std::invalid_argument("the JWT audience of " + i.issuer + " must not be empty");
+        if (!names.insert(i.issuer).second)
+            throw std::invalid_argument("the JWT issuer " + i.issuer + " is named twice");
+        if (i.algorithms.empty()) throw std::invalid_argument("the JWT issuer " + i.issuer + " pins no algorithm");
+        const bool hs = std::find(i.algorithms.begin(), i.algorithms.end(), JwtAlgorithm::kHS256) != i.algorithms.end();
+        if (hs && i.algorithms.size() > 1) {
+            throw std::invalid_argument("the JWT issuer " + i.issuer + " mixes HS256 with public-key algorithms");
+        }
+        if (hs && i.hs256_secret.size() < 32) throw std::invalid_argument("the HS256 secret must be at least 32 bytes");
+        if (!hs && !i.keys) throw std::invalid_argument("the JWT issuer " + i.issuer + " has no key source");
     }
 }
 
@@ -256,19 +313,20 @@ JwtResult JwtVerifier::Verify(std::string_view token, std::chrono::system_clock:
         const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
         const std::string_view signature_b64 = token.substr(dot2 + 1);
 
-        // The header is read only to pin the algorithm; nothing in it selects a key or an algorithm.
-        CheckHeader(ParseObject(DecodeSegment(header_b64, "header is not base64url"), "header is not a JSON object"));
+        // The header only says which of the known algorithms and which key id; the issuer's configuration decides
+        // whether that algorithm is acceptable and where the key comes from.
+        const Header header = CheckHeader(
+            ParseObject(DecodeSegment(header_b64, "header is not base64url"), "header is not a JSON object"));
 
         if (payload_b64.empty()) Refuse(JwtFailure::kMalformed, "empty payload");
         const std::string signature = DecodeSegment(signature_b64, "signature is not base64url");
-        const std::string signing_input(token.substr(0, dot2));
-        const std::string expected = common::HmacSha256(settings_.secret, signing_input);
-        if (!common::ConstantTimeEquals(expected, signature)) Refuse(JwtFailure::kBadSignature, "signature mismatch");
-
-        // Only now is the payload trusted enough to be parsed.
+        // The payload is parsed (strictly: no duplicate keys, bounded depth, 8 KiB at most) before the signature is
+        // checked, only to read iss; no other claim is looked at before the signature verifies.
         const json claims =
             ParseObject(DecodeSegment(payload_b64, "payload is not base64url"), "payload is not a JSON object");
-        result.claims = CheckClaims(claims, settings_, now);
+        const JwtIssuer& issuer = FindIssuer(claims, issuers_);
+        CheckSignature(issuer, header, token.substr(0, dot2), signature);
+        result.claims = CheckClaims(claims, issuer, leeway_, now);
     } catch (const Refused& r) {
         result.failure = r.failure;
         result.detail = r.detail;

@@ -141,10 +141,10 @@ TEST_CASE("the policy file is required and its problems are configuration errors
                       Catch::Contains("cannot read /nonexistent/policy.json"));
 }
 
-TEST_CASE("the JWT secret and the routes are required") {
+TEST_CASE("a JWT issuer and the routes are required") {
     auto env = Env();
     env.erase("CRM_JWT_HS256_SECRET");
-    CHECK_THROWS_AS(Load(env), ConfigError);
+    CHECK_THROWS_WITH(crm::gateway::SettingsFromConfig(Load(env)), Catch::Contains("at least one JWT issuer"));
     env = Env();
     env.erase("CRM_ROUTES");
     CHECK_THROWS_AS(Load(env), ConfigError);
@@ -190,8 +190,51 @@ TEST_CASE("secrets are marked secret for --help and logs") {
     for (const auto& v : crm::gateway::ConfigVars()) {
         if (v.name == "CRM_JWT_HS256_SECRET") {
             CHECK(v.secret);
-            CHECK(v.required);
+            CHECK_FALSE(v.required);  // a deployment may trust only public-key issuers (CRM_JWT_ISSUERS)
         }
         if (v.name == "CRM_ROUTES") CHECK(v.required);
+    }
+}
+
+TEST_CASE("public-key issuers from CRM_JWT_ISSUERS") {
+    auto env = Env();
+    env["CRM_JWT_ISSUERS"] =
+        R"([{"issuer":"https://idp.example","audience":"crm-api","algorithms":["RS256","ES256"],)"
+        R"("jwks":"/etc/crm/jwks.json"},{"issuer":"https://b.example","audience":"x","algorithms":["ES256"],)"
+        R"("jwks":"https://b.example/jwks"}])";
+    env["CRM_JWKS_REFRESH_SECONDS"] = "60";
+    auto g = crm::gateway::SettingsFromConfig(Load(env));
+    REQUIRE(g.admission.jwt.issuers.size() == 2);
+    const auto& i = g.admission.jwt.issuers[0];
+    CHECK(i.issuer == "https://idp.example");
+    CHECK(i.algorithms == std::vector<crm::gateway::JwtAlgorithm>{crm::gateway::JwtAlgorithm::kRS256,
+                                                                  crm::gateway::JwtAlgorithm::kES256});
+    REQUIRE(i.keys != nullptr);
+    const auto* cache = dynamic_cast<const crm::gateway::JwksCache*>(i.keys.get());
+    REQUIRE(cache != nullptr);
+    CHECK(cache->settings().refresh_interval == std::chrono::seconds(60));
+    CHECK(cache->size() == 0);  // nothing loaded before Register: no I/O here
+
+    // Only public-key issuers: no HS256 secret needed.
+    env.erase("CRM_JWT_HS256_SECRET");
+    CHECK_NOTHROW(crm::gateway::SettingsFromConfig(Load(env)));
+
+    for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
+             {"{", "not valid JSON"},
+             {"[]", "non-empty JSON array"},
+             {R"([{"issuer":"a","audience":"b","algorithms":["HS256"],"jwks":"/k"}])", "is not RS256 or ES256"},
+             {R"([{"issuer":"a","audience":"b","algorithms":["none"],"jwks":"/k"}])", "is not RS256 or ES256"},
+             {R"([{"issuer":"a","audience":"b","algorithms":["RS256"],"jwks":"relative"}])", ".jwks:"},
+             {R"([{"issuer":"a","algorithms":["RS256"],"jwks":"/k"}])", ".audience: a non-empty string"},
+             {R"([{"issuer":"a","audience":"b","algorithms":["RS256"],"jwks":"/k","x":1}])", "unknown key x"},
+             {R"([{"issuer":"crm-local","audience":"b","algorithms":["RS256"],"jwks":"/k"}])",
+              "is also CRM_JWT_ISSUER"},
+             {R"([{"issuer":"a","audience":"b","algorithms":["RS256"],"jwks":"/k"},)"
+              R"({"issuer":"a","audience":"b","algorithms":["RS256"],"jwks":"/k"}])",
+              "named twice"}}) {
+        auto e = Env();
+        e["CRM_JWT_ISSUERS"] = bad;
+        CAPTURE(bad);
+        CHECK_THROWS_WITH(crm::gateway::SettingsFromConfig(Load(e)), Catch::Contains(message));
     }
 }
