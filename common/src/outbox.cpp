@@ -216,16 +216,23 @@ struct OutboxRelay::Impl {
     // Publishes rows and returns the ids that may be marked published: delivered, and no earlier event of the
     // same aggregate failed in this batch (that one is retried first, so per-aggregate order is kept).
     // A row still held by the producer from an earlier batch (its report is late) is not produced again; its late
-    // report is used when the row comes round again.
+    // report is used when the row comes round again. Nor is any later row of the same aggregate produced while an
+    // earlier one is held or was refused at once: the held one may still fail (message timeout) after the later one
+    // was delivered, and producing it again would put the aggregate's events out of order in Kafka.
     std::vector<long long> Publish(const std::vector<Row>& rows) {
+        std::set<std::string> held_keys;
         for (const Row& row : rows) {
-            if (reports.in_flight.count(row.id)) continue;
+            if (held_keys.count(row.key)) continue;
+            if (reports.in_flight.count(row.id)) {
+                held_keys.insert(row.key);
+                continue;
+            }
             auto earlier = reports.done.find(row.id);
             if (earlier != reports.done.end()) {
                 if (earlier->second.ok) continue;  // delivered late after an earlier batch gave up waiting
                 reports.done.erase(earlier);
             }
-            Produce(row);
+            if (!Produce(row)) held_keys.insert(row.key);
         }
         // Every message gets a report within about message.timeout.ms; wait for this batch's reports.
         const auto until = std::chrono::steady_clock::now() + settings.message_timeout + std::chrono::seconds(5);
@@ -265,7 +272,8 @@ struct OutboxRelay::Impl {
         return ok;
     }
 
-    void Produce(const Row& row) {
+    // False when librdkafka refused the message at once (its failure is recorded as the row's report).
+    bool Produce(const Row& row) {
         void* opaque = reinterpret_cast<void*>(static_cast<intptr_t>(row.id));
         for (;;) {
             RdKafka::Headers* headers = RdKafka::Headers::create();
@@ -282,7 +290,7 @@ struct OutboxRelay::Impl {
                                   row.key.size(), 0, headers, opaque);
             if (err == RdKafka::ERR_NO_ERROR) {
                 reports.in_flight.insert(row.id);
-                return;
+                return true;
             }
             delete headers;  // ownership passes to librdkafka only on success
             if (err == RdKafka::ERR__QUEUE_FULL) {
@@ -290,7 +298,7 @@ struct OutboxRelay::Impl {
                 continue;
             }
             reports.done[row.id] = Delivery{false, RdKafka::err2str(err)};
-            return;
+            return false;
         }
     }
 
