@@ -1,0 +1,577 @@
+#include "domain/kpis.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <tuple>
+
+namespace crm::analytics::domain {
+
+namespace {
+
+constexpr Micros kForever = std::numeric_limits<Micros>::max();
+
+template <class T>
+void Overlay(T& target, const std::optional<T>& value) {
+    if (value) target = *value;
+}
+template <class T>
+void Overlay(std::optional<T>& target, const std::optional<T>& value) {
+    if (value) target = value;
+}
+
+int Rank(const RecordVersion&) { return 0; }
+int Rank(const LeadVersion& v) { return v.status == LeadStatus::kConverted ? 1 : 0; }
+int Rank(const OpportunityVersion& v) {
+    return v.deleted_at ? 2 : (v.status && *v.status != DealStatus::kOpen ? 1 : 0);
+}
+
+// Versions of one aggregate in version order (within one version: the closing event last), an event delivered twice
+// (same event id) kept once.
+template <class V, class IdOf>
+std::vector<std::vector<V>> GroupByAggregate(std::vector<V> versions, IdOf id_of) {
+    std::sort(versions.begin(), versions.end(), [&](const V& a, const V& b) {
+        return std::make_tuple(std::cref(id_of(a)), a.version, Rank(a), std::cref(a.event_id)) <
+               std::make_tuple(std::cref(id_of(b)), b.version, Rank(b), std::cref(b.event_id));
+    });
+    std::vector<std::vector<V>> out;
+    for (auto& v : versions) {
+        if (!out.empty() && id_of(out.back().front()) == id_of(v)) {
+            const auto& group = out.back();
+            if (std::any_of(group.begin(), group.end(), [&](const V& x) { return x.event_id == v.event_id; })) {
+                continue;
+            }
+            out.back().push_back(std::move(v));
+        } else {
+            out.push_back({std::move(v)});
+        }
+    }
+    return out;
+}
+
+template <class Segment>
+const Segment* SegmentAt(const std::vector<Segment>& segments, Micros t) {
+    // Segments are in version order; occurred_at normally grows with it, but clocks may disagree: take the last
+    // version whose valid_from <= t.
+    const Segment* found = nullptr;
+    for (const auto& s : segments) {
+        if (s.valid_from <= t) found = &s;
+    }
+    return found;
+}
+
+bool Matches(const Filter& f, const OpportunityState& s) {
+    if (s.deleted_at) return false;  // deleted deals count nowhere
+    return (f.pipeline_id.empty() || f.pipeline_id == s.pipeline_id) &&
+           (f.owner_id.empty() || f.owner_id == s.owner_id) && (f.source.empty() || f.source == s.source) &&
+           (f.campaign_id.empty() || f.campaign_id == s.campaign_id);
+}
+
+bool Matches(const Filter& f, const LeadState& s) {
+    return (f.owner_id.empty() || f.owner_id == s.owner_id) && (f.source.empty() || f.source == s.source) &&
+           (f.campaign_id.empty() || f.campaign_id == s.campaign_id);
+}
+
+bool InPeriod(Micros t, const Period& p) { return t >= p.start && t < p.end; }
+
+// Days since 1970-01-01 of a civil date and back (H. Hinnant's algorithms).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = static_cast<int64_t>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// The period's facts are judged by the state just before its end, or now when that is earlier.
+Micros Cutoff(const Period& period, Micros now) { return std::min(period.end - 1, now); }
+
+// Deals (won or lost) closed in the period, as StateAt(cutoff) says.
+template <class F>
+void ForEachClosed(const Dataset& data, const Period& period, Micros now, const Filter& filter, F&& fn) {
+    const Micros cutoff = Cutoff(period, now);
+    for (const auto& opp : data.opportunities) {
+        const OpportunitySegment* s = opp.At(cutoff);
+        if (!s || s->state.status == DealStatus::kOpen || !Matches(filter, s->state)) continue;
+        const Micros closed = opp.CloseTime(*s);
+        if (InPeriod(closed, period)) fn(opp, *s, closed);
+    }
+}
+
+}  // namespace
+
+Micros CivilDayStart(int64_t year, unsigned month, unsigned day) {
+    return DaysFromCivil(year, month, day) * kMicrosPerDay;
+}
+
+int64_t RoundedDiv(__int128 num, int64_t den) {
+    const bool negative = num < 0;
+    const __int128 a = negative ? -num : num;
+    const __int128 q = (a + den / 2) / den;  // half away from zero
+    return static_cast<int64_t>(negative ? -q : q);
+}
+
+const char* ToString(RecordKind kind) { return kind == RecordKind::kContact ? "contact" : "company"; }
+const char* ToString(LeadStatus s) {
+    switch (s) {
+        case LeadStatus::kOpen:
+            return "OPEN";
+        case LeadStatus::kConverted:
+            return "CONVERTED";
+        case LeadStatus::kDisqualified:
+            return "DISQUALIFIED";
+    }
+    return "OPEN";
+}
+const char* ToString(DealStatus s) {
+    switch (s) {
+        case DealStatus::kOpen:
+            return "OPEN";
+        case DealStatus::kWon:
+            return "WON";
+        case DealStatus::kLost:
+            return "LOST";
+    }
+    return "OPEN";
+}
+std::optional<RecordKind> RecordKindFrom(const std::string& t) {
+    if (t == "contact") return RecordKind::kContact;
+    if (t == "company") return RecordKind::kCompany;
+    return std::nullopt;
+}
+std::optional<LeadStatus> LeadStatusFrom(const std::string& t) {
+    if (t == "OPEN") return LeadStatus::kOpen;
+    if (t == "CONVERTED") return LeadStatus::kConverted;
+    if (t == "DISQUALIFIED") return LeadStatus::kDisqualified;
+    return std::nullopt;
+}
+std::optional<DealStatus> DealStatusFrom(const std::string& t) {
+    if (t == "OPEN") return DealStatus::kOpen;
+    if (t == "WON") return DealStatus::kWon;
+    if (t == "LOST") return DealStatus::kLost;
+    return std::nullopt;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Folding
+
+const OpportunitySegment* OpportunityTimeline::At(Micros t) const { return SegmentAt(segments, t); }
+
+Micros OpportunityTimeline::CloseTime(const OpportunitySegment& segment) const {
+    if (segment.state.closed_at) return *segment.state.closed_at;
+    Micros start = segment.valid_from;
+    const auto* first = segments.data();
+    for (auto* s = &segment; s >= first && s->state.status == segment.state.status; --s) start = s->valid_from;
+    return start;
+}
+
+const LeadSegment* LeadTimeline::At(Micros t) const { return SegmentAt(segments, t); }
+
+Micros LeadTimeline::ConversionTime(const LeadSegment& segment) const {
+    if (segment.state.converted_at) return *segment.state.converted_at;
+    Micros start = segment.valid_from;
+    const auto* first = segments.data();
+    for (auto* s = &segment; s >= first && s->state.status == LeadStatus::kConverted; --s) start = s->valid_from;
+    return start;
+}
+
+std::vector<LeadTimeline> FoldLeads(std::vector<LeadVersion> versions) {
+    std::vector<LeadTimeline> out;
+    for (auto& group :
+         GroupByAggregate(std::move(versions), [](const LeadVersion& v) -> const std::string& { return v.lead_id; })) {
+        LeadTimeline t;
+        t.id = group.front().lead_id;
+        t.created_at = group.front().occurred_at;
+        bool created_stated = false;
+        LeadState state;
+        for (const auto& v : group) {
+            if (v.created_at && !created_stated) {
+                t.created_at = *v.created_at;
+                created_stated = true;
+            }
+            Overlay(state.source, v.source);
+            Overlay(state.campaign_id, v.campaign_id);
+            Overlay(state.owner_id, v.owner_id);
+            Overlay(state.status, v.status);
+            Overlay(state.first_response_at, v.first_response_at);
+            Overlay(state.response_due_at, v.response_due_at);
+            Overlay(state.converted_at, v.converted_at);
+            if (!t.segments.empty()) t.segments.back().valid_to = v.occurred_at;
+            t.segments.push_back({v.occurred_at, kForever, state});
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+std::vector<OpportunityTimeline> FoldOpportunities(std::vector<OpportunityVersion> versions,
+                                                   const std::vector<LeadTimeline>& leads) {
+    std::map<std::string, const LeadTimeline*> lead_by_id;
+    for (const auto& l : leads) lead_by_id[l.id] = &l;
+    std::vector<OpportunityTimeline> out;
+    for (auto& group : GroupByAggregate(
+             std::move(versions), [](const OpportunityVersion& v) -> const std::string& { return v.opportunity_id; })) {
+        OpportunityTimeline t;
+        t.id = group.front().opportunity_id;
+        t.created_at = group.front().occurred_at;
+        bool created_stated = false;
+        OpportunityState state;
+        for (const auto& v : group) {
+            if (v.created_at && !created_stated) {
+                t.created_at = *v.created_at;
+                created_stated = true;
+            }
+            Overlay(state.pipeline_id, v.pipeline_id);
+            Overlay(state.stage_id, v.stage_id);
+            Overlay(state.stage_name, v.stage_name);
+            Overlay(state.probability_bp, v.probability_bp);
+            Overlay(state.status, v.status);
+            Overlay(state.amount_minor, v.amount_minor);
+            Overlay(state.currency_code, v.currency_code);
+            Overlay(state.owner_id, v.owner_id);
+            Overlay(state.expected_close_at, v.expected_close_at);
+            Overlay(state.closed_at, v.closed_at);
+            Overlay(state.deleted_at, v.deleted_at);
+            Overlay(state.lead_id, v.lead_id);
+            Overlay(state.source, v.source);
+            Overlay(state.campaign_id, v.campaign_id);
+            if (state.status == DealStatus::kOpen) state.closed_at.reset();  // reopened
+            if (!t.segments.empty()) t.segments.back().valid_to = v.occurred_at;
+            t.segments.push_back({v.occurred_at, kForever, state});
+        }
+        // Attribution from the lead the deal came from, when the deal does not state its own.
+        for (auto& s : t.segments) {
+            auto it = lead_by_id.find(s.state.lead_id);
+            if (it == lead_by_id.end() || it->second->segments.empty()) continue;
+            const LeadState& lead = it->second->segments.back().state;
+            if (s.state.source.empty()) s.state.source = lead.source;
+            if (s.state.campaign_id.empty()) s.state.campaign_id = lead.campaign_id;
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+std::vector<Micros> RecordCreations(const std::vector<RecordVersion>& versions, RecordKind kind) {
+    std::vector<RecordVersion> of_kind;
+    for (const auto& v : versions) {
+        if (v.kind == kind) of_kind.push_back(v);
+    }
+    std::vector<Micros> out;
+    for (const auto& group : GroupByAggregate(
+             std::move(of_kind), [](const RecordVersion& v) -> const std::string& { return v.record_id; })) {
+        std::optional<Micros> created;
+        for (const auto& v : group) {
+            if (v.created_at && !created) created = v.created_at;
+        }
+        out.push_back(created.value_or(group.front().occurred_at));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Dataset BuildDataset(Facts facts) {
+    Dataset d;
+    d.contact_creations = RecordCreations(facts.records, RecordKind::kContact);
+    d.company_creations = RecordCreations(facts.records, RecordKind::kCompany);
+    d.leads = FoldLeads(std::move(facts.leads));
+    d.opportunities = FoldOpportunities(std::move(facts.opportunities), d.leads);
+    return d;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// KPIs
+
+Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter) {
+    Kpis k;
+    k.as_of = as_of;
+    const Micros cutoff = Cutoff(period, now);
+
+    // Pipeline by stage at as_of.
+    {
+        using Key = std::tuple<std::string, std::string, std::string>;  // pipeline, stage, currency
+        struct Acc {
+            std::string stage_name;
+            int64_t count = 0;
+            int64_t value = 0;
+            __int128 weighted = 0;
+        };
+        std::map<Key, Acc> acc;
+        for (const auto& opp : data.opportunities) {
+            const OpportunitySegment* s = opp.At(as_of);
+            if (!s || s->state.status != DealStatus::kOpen || !Matches(filter, s->state)) continue;
+            Acc& a = acc[{s->state.pipeline_id, s->state.stage_id, s->state.currency_code}];
+            if (!s->state.stage_name.empty()) a.stage_name = s->state.stage_name;
+            a.count += 1;
+            a.value += s->state.amount_minor;
+            a.weighted += static_cast<__int128>(s->state.amount_minor) * s->state.probability_bp;
+        }
+        for (const auto& [key, a] : acc) {
+            k.pipeline.push_back({std::get<0>(key), std::get<1>(key), a.stage_name, std::get<2>(key), a.count, a.value,
+                                  RoundedDiv(a.weighted, 10000)});
+        }
+    }
+
+    // Deals closed in the period: win rate, deal size, sales cycle.
+    std::map<std::string, DealSizeRow> sizes;
+    int64_t won = 0, lost = 0;
+    __int128 cycle_total = 0;
+    ForEachClosed(data, period, now, filter,
+                  [&](const OpportunityTimeline& opp, const OpportunitySegment& s, Micros closed) {
+                      if (s.state.status == DealStatus::kLost) {
+                          ++lost;
+                          return;
+                      }
+                      ++won;
+                      DealSizeRow& row = sizes[s.state.currency_code];
+                      row.currency_code = s.state.currency_code;
+                      row.won_count += 1;
+                      row.won_value_minor += s.state.amount_minor;
+                      cycle_total += closed - opp.created_at;
+                  });
+    k.win_rate = {won, won + lost};
+    for (auto& [currency, row] : sizes) {
+        row.average_minor = RoundedDiv(row.won_value_minor, row.won_count);
+        k.deal_sizes.push_back(row);
+    }
+    k.sales_cycle_won_count = won;
+    k.sales_cycle_total_seconds = RoundedDiv(cycle_total, kMicrosPerSecond);
+    k.sales_cycle_average_seconds = won ? RoundedDiv(cycle_total, won * kMicrosPerSecond) : 0;
+
+    // Time in stage: stays (runs of open segments in one pipeline and stage) that ended in the period.
+    {
+        using Key = std::pair<std::string, std::string>;
+        struct Acc {
+            std::string stage_name;
+            int64_t exits = 0;
+            __int128 total = 0;
+        };
+        std::map<Key, Acc> acc;
+        for (const auto& opp : data.opportunities) {
+            const auto& segs = opp.segments;
+            size_t i = 0;
+            while (i < segs.size()) {
+                if (segs[i].state.status != DealStatus::kOpen) {
+                    ++i;
+                    continue;
+                }
+                size_t j = i + 1;
+                while (j < segs.size() && segs[j].state.status == DealStatus::kOpen &&
+                       segs[j].state.pipeline_id == segs[i].state.pipeline_id &&
+                       segs[j].state.stage_id == segs[i].state.stage_id) {
+                    ++j;
+                }
+                if (j < segs.size()) {  // the stay ended when segment j began
+                    const Micros exit = segs[j].valid_from;
+                    const OpportunityState& st = segs[j - 1].state;
+                    if (InPeriod(exit, period) && exit <= cutoff + 1 && Matches(filter, st)) {
+                        Acc& a = acc[{st.pipeline_id, st.stage_id}];
+                        if (!st.stage_name.empty()) a.stage_name = st.stage_name;
+                        a.exits += 1;
+                        a.total += exit - segs[i].valid_from;
+                    }
+                }
+                i = j;
+            }
+        }
+        for (const auto& [key, a] : acc) {
+            k.time_in_stage.push_back({key.first, key.second, a.stage_name, a.exits,
+                                       RoundedDiv(a.total, kMicrosPerSecond),
+                                       RoundedDiv(a.total, a.exits * kMicrosPerSecond)});
+        }
+    }
+
+    // Leads created in the period: conversion by source and campaign, response time, SLA.
+    {
+        std::map<std::pair<std::string, std::string>, Ratio> conv;
+        __int128 response_total = 0;
+        for (const auto& lead : data.leads) {
+            if (!InPeriod(lead.created_at, period)) continue;
+            const LeadSegment* s = lead.At(cutoff);
+            if (!s || !Matches(filter, s->state)) continue;
+            Ratio& r = conv[{s->state.source, s->state.campaign_id}];
+            r.denominator += 1;
+            k.lead_conversion_total.denominator += 1;
+            if (s->state.status == LeadStatus::kConverted && lead.ConversionTime(*s) < period.end) {
+                r.numerator += 1;
+                k.lead_conversion_total.numerator += 1;
+            }
+            const auto& responded = s->state.first_response_at;
+            if (responded && *responded <= cutoff) {
+                k.lead_responses += 1;
+                response_total += *responded - lead.created_at;
+            }
+            if (const auto& due = s->state.response_due_at) {
+                if (responded && *responded <= cutoff) {
+                    k.lead_sla_attainment.denominator += 1;
+                    if (*responded <= *due) k.lead_sla_attainment.numerator += 1;
+                } else if (*due <= cutoff) {
+                    k.lead_sla_attainment.denominator += 1;  // overdue without a response
+                }
+            }
+        }
+        for (const auto& [key, r] : conv) k.lead_conversion.push_back({key.first, key.second, r});
+        k.lead_response_total_seconds = RoundedDiv(response_total, kMicrosPerSecond);
+        k.lead_response_average_seconds =
+            k.lead_responses ? RoundedDiv(response_total, k.lead_responses * kMicrosPerSecond) : 0;
+    }
+
+    // New contacts and companies.
+    auto count_in = [&](const std::vector<Micros>& creations) {
+        return static_cast<int64_t>(std::lower_bound(creations.begin(), creations.end(), period.end) -
+                                    std::lower_bound(creations.begin(), creations.end(), period.start));
+    };
+    k.new_contacts = count_in(data.contact_creations);
+    k.new_companies = count_in(data.company_creations);
+
+    // Forecast (open at the start, expected to close in the period) vs actual (won in the period).
+    {
+        std::map<std::string, ForecastRow> rows;
+        std::map<std::string, __int128> weighted;
+        for (const auto& opp : data.opportunities) {
+            const OpportunitySegment* s = opp.At(period.start);
+            if (!s || s->state.status != DealStatus::kOpen || !s->state.expected_close_at ||
+                !InPeriod(*s->state.expected_close_at, period) || !Matches(filter, s->state)) {
+                continue;
+            }
+            ForecastRow& row = rows[s->state.currency_code];
+            row.currency_code = s->state.currency_code;
+            row.forecast_value_minor += s->state.amount_minor;
+            weighted[s->state.currency_code] += static_cast<__int128>(s->state.amount_minor) * s->state.probability_bp;
+        }
+        for (const auto& size : k.deal_sizes) {
+            ForecastRow& row = rows[size.currency_code];
+            row.currency_code = size.currency_code;
+            row.actual_won_minor = size.won_value_minor;
+        }
+        for (auto& [currency, row] : rows) {
+            row.forecast_weighted_minor = RoundedDiv(weighted[currency], 10000);
+            k.forecast.push_back(row);
+        }
+    }
+    return k;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Time series
+
+Micros BucketStart(Granularity g, Micros t) {
+    const int64_t day = FloorDiv(t, kMicrosPerDay);
+    switch (g) {
+        case Granularity::kDay:
+            return day * kMicrosPerDay;
+        case Granularity::kWeek: {
+            // 1970-01-01 was a Thursday: Monday-based weekday = (day + 3) mod 7.
+            const int64_t weekday = ((day + 3) % 7 + 7) % 7;
+            return (day - weekday) * kMicrosPerDay;
+        }
+        case Granularity::kMonth: {
+            int64_t y;
+            unsigned m, d;
+            CivilFromDays(day, y, m, d);
+            return DaysFromCivil(y, m, 1) * kMicrosPerDay;
+        }
+    }
+    return day * kMicrosPerDay;
+}
+
+Micros NextBucket(Granularity g, Micros bucket_start) {
+    switch (g) {
+        case Granularity::kDay:
+            return bucket_start + kMicrosPerDay;
+        case Granularity::kWeek:
+            return bucket_start + 7 * kMicrosPerDay;
+        case Granularity::kMonth: {
+            int64_t y;
+            unsigned m, d;
+            CivilFromDays(FloorDiv(bucket_start, kMicrosPerDay), y, m, d);
+            if (++m > 12) {
+                m = 1;
+                ++y;
+            }
+            return DaysFromCivil(y, m, 1) * kMicrosPerDay;
+        }
+    }
+    return bucket_start + kMicrosPerDay;
+}
+
+std::vector<Micros> Buckets(Granularity g, const Period& period) {
+    std::vector<Micros> out;
+    if (period.end <= period.start) return out;
+    for (Micros b = BucketStart(g, period.start); b < period.end; b = NextBucket(g, b)) out.push_back(b);
+    return out;
+}
+
+std::vector<SeriesPoint> ComputeSeries(const Dataset& data, Metric metric, Granularity g, const Period& period,
+                                       Micros now, const Filter& filter) {
+    std::vector<SeriesPoint> out;
+    for (const Micros start : Buckets(g, period)) {
+        const Period bucket{start, NextBucket(g, start)};
+        SeriesPoint p{start, 0, {}};
+        switch (metric) {
+            case Metric::kNewContacts:
+            case Metric::kNewCompanies: {
+                const auto& c = metric == Metric::kNewContacts ? data.contact_creations : data.company_creations;
+                p.count = std::lower_bound(c.begin(), c.end(), bucket.end) -
+                          std::lower_bound(c.begin(), c.end(), bucket.start);
+                break;
+            }
+            case Metric::kLeadsCreated:
+            case Metric::kLeadsConverted: {
+                const Micros cutoff = Cutoff(bucket, now);
+                for (const auto& lead : data.leads) {
+                    const LeadSegment* s = lead.At(cutoff);
+                    if (!s || !Matches(filter, s->state)) continue;
+                    if (metric == Metric::kLeadsCreated) {
+                        p.count += InPeriod(lead.created_at, bucket);
+                    } else {
+                        p.count +=
+                            s->state.status == LeadStatus::kConverted && InPeriod(lead.ConversionTime(*s), bucket);
+                    }
+                }
+                break;
+            }
+            case Metric::kDealsWon:
+            case Metric::kDealsLost: {
+                const DealStatus want = metric == Metric::kDealsWon ? DealStatus::kWon : DealStatus::kLost;
+                ForEachClosed(data, bucket, now, filter,
+                              [&](const OpportunityTimeline&, const OpportunitySegment& s, Micros) {
+                                  if (s.state.status != want) return;
+                                  p.count += 1;
+                                  p.amounts[s.state.currency_code] += s.state.amount_minor;
+                              });
+                break;
+            }
+            case Metric::kOpenPipeline: {
+                const Micros at = Cutoff(bucket, now);
+                for (const auto& opp : data.opportunities) {
+                    const OpportunitySegment* s = opp.At(at);
+                    if (!s || s->state.status != DealStatus::kOpen || !Matches(filter, s->state)) continue;
+                    p.count += 1;
+                    p.amounts[s->state.currency_code] += s->state.amount_minor;
+                }
+                break;
+            }
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+}  // namespace crm::analytics::domain

@@ -1,0 +1,203 @@
+#pragma once
+// KPI math over the facts of one tenant: pure functions, no I/O, unit-tested in tests/kpis_test.cpp.
+//
+// Folding. An aggregate's versions are sorted by version number (not by arrival), and each version's stated fields
+// overwrite the state of the previous one. Two events of one version (sales publishes OpportunityStageChanged and
+// OpportunityWon in one transaction) are folded stage change first, closing event last. The result is a timeline of
+// segments: version v is the state from its occurred_at (valid_from) until the next version's occurred_at (valid_to).
+// StateAt(t) is the last segment with valid_from <= t. Duplicated versions (same number) are folded once.
+//
+// Money is summed per currency in int64 minor units (weighted sums in 128-bit) and never converted; averages and
+// weighted values are rounded once, half away from zero. Ratios keep their exact counts.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "domain/facts.hpp"
+
+namespace crm::analytics::domain {
+
+constexpr Micros kMicrosPerSecond = 1000000;
+constexpr Micros kMicrosPerDay = 86400 * kMicrosPerSecond;
+
+struct Period {
+    Micros start = 0;  // inclusive
+    Micros end = 0;    // exclusive
+};
+
+struct Filter {
+    std::string pipeline_id;
+    std::string owner_id;
+    std::string source;
+    std::string campaign_id;
+};
+
+// 00:00 UTC of a civil date (proleptic Gregorian).
+Micros CivilDayStart(int64_t year, unsigned month, unsigned day);
+
+// num / den rounded half away from zero; den > 0.
+int64_t RoundedDiv(__int128 num, int64_t den);
+
+// ------------------------------------------------------------------------------------------------------------------
+// Folded aggregates
+
+struct OpportunityState {
+    std::string pipeline_id, stage_id, stage_name, currency_code, owner_id, lead_id, source, campaign_id;
+    int probability_bp = 0;
+    DealStatus status = DealStatus::kOpen;
+    int64_t amount_minor = 0;
+    std::optional<Micros> expected_close_at;
+    std::optional<Micros> closed_at;
+    std::optional<Micros> deleted_at;
+};
+
+struct OpportunitySegment {
+    Micros valid_from = 0;
+    Micros valid_to = 0;  // INT64_MAX for the current version
+    OpportunityState state;
+};
+
+struct OpportunityTimeline {
+    std::string id;
+    Micros created_at = 0;  // the first stated created_at, else the first version's occurred_at
+    std::vector<OpportunitySegment> segments;
+
+    // The segment in force at t (valid_from <= t < valid_to), or nullptr before the first version.
+    const OpportunitySegment* At(Micros t) const;
+    // When the deal closed, for a segment with a closed status: its stated closed_at, else the start of the run of
+    // segments with that status that the segment belongs to.
+    Micros CloseTime(const OpportunitySegment& segment) const;
+};
+
+struct LeadState {
+    std::string source, campaign_id, owner_id;
+    LeadStatus status = LeadStatus::kOpen;
+    std::optional<Micros> first_response_at;
+    std::optional<Micros> response_due_at;
+    std::optional<Micros> converted_at;
+};
+
+struct LeadSegment {
+    Micros valid_from = 0;
+    Micros valid_to = 0;
+    LeadState state;
+};
+
+struct LeadTimeline {
+    std::string id;
+    Micros created_at = 0;
+    std::vector<LeadSegment> segments;
+
+    const LeadSegment* At(Micros t) const;
+    // When a converted lead was converted: the stated converted_at, else the start of its converted run.
+    Micros ConversionTime(const LeadSegment& segment) const;
+};
+
+// Lead source and campaign by lead id, for opportunities that do not state their own.
+using LeadAttribution = std::map<std::string, std::pair<std::string, std::string>>;
+
+std::vector<LeadTimeline> FoldLeads(std::vector<LeadVersion> versions);
+std::vector<OpportunityTimeline> FoldOpportunities(std::vector<OpportunityVersion> versions,
+                                                   const std::vector<LeadTimeline>& leads);
+// Creation time of every record of a kind: the first stated created_at, else the first version's occurred_at.
+std::vector<Micros> RecordCreations(const std::vector<RecordVersion>& versions, RecordKind kind);
+
+// ------------------------------------------------------------------------------------------------------------------
+// KPIs
+
+struct Ratio {
+    int64_t numerator = 0;
+    int64_t denominator = 0;
+    bool operator==(const Ratio&) const = default;
+};
+
+struct PipelineRow {
+    std::string pipeline_id, stage_id, stage_name, currency_code;
+    int64_t count = 0;
+    int64_t value_minor = 0;
+    int64_t weighted_value_minor = 0;
+    bool operator==(const PipelineRow&) const = default;
+};
+
+struct DealSizeRow {
+    std::string currency_code;
+    int64_t won_count = 0;
+    int64_t won_value_minor = 0;
+    int64_t average_minor = 0;
+    bool operator==(const DealSizeRow&) const = default;
+};
+
+struct StageDurationRow {
+    std::string pipeline_id, stage_id, stage_name;
+    int64_t exits = 0;
+    int64_t total_seconds = 0;
+    int64_t average_seconds = 0;
+    bool operator==(const StageDurationRow&) const = default;
+};
+
+struct LeadConversionRow {
+    std::string source, campaign_id;
+    Ratio conversion;  // converted / created
+    bool operator==(const LeadConversionRow&) const = default;
+};
+
+struct ForecastRow {
+    std::string currency_code;
+    int64_t forecast_weighted_minor = 0;
+    int64_t forecast_value_minor = 0;
+    int64_t actual_won_minor = 0;
+    bool operator==(const ForecastRow&) const = default;
+};
+
+struct Kpis {
+    Micros as_of = 0;
+    std::vector<PipelineRow> pipeline;
+    Ratio win_rate;
+    std::vector<DealSizeRow> deal_sizes;
+    int64_t sales_cycle_won_count = 0;
+    int64_t sales_cycle_total_seconds = 0;
+    int64_t sales_cycle_average_seconds = 0;
+    std::vector<StageDurationRow> time_in_stage;
+    std::vector<LeadConversionRow> lead_conversion;
+    Ratio lead_conversion_total;
+    int64_t lead_responses = 0;
+    int64_t lead_response_total_seconds = 0;
+    int64_t lead_response_average_seconds = 0;
+    Ratio lead_sla_attainment;
+    int64_t new_contacts = 0;
+    int64_t new_companies = 0;
+    std::vector<ForecastRow> forecast;
+};
+
+// The folded facts of one tenant.
+struct Dataset {
+    std::vector<Micros> contact_creations;
+    std::vector<Micros> company_creations;
+    std::vector<LeadTimeline> leads;
+    std::vector<OpportunityTimeline> opportunities;
+};
+Dataset BuildDataset(Facts facts);
+
+// Period KPIs look at the state just before period.end (or at `now` when that is earlier); the pipeline at as_of.
+Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter);
+
+enum class Granularity { kDay, kWeek, kMonth };
+enum class Metric { kNewContacts, kNewCompanies, kLeadsCreated, kLeadsConverted, kDealsWon, kDealsLost, kOpenPipeline };
+
+// Start of the UTC day / ISO week (Monday) / month containing t, and the start of the next bucket.
+Micros BucketStart(Granularity g, Micros t);
+Micros NextBucket(Granularity g, Micros bucket_start);
+// Bucket starts covering the period: from the bucket of period.start to the bucket of period.end - 1.
+std::vector<Micros> Buckets(Granularity g, const Period& period);
+
+struct SeriesPoint {
+    Micros bucket_start = 0;
+    int64_t count = 0;
+    std::map<std::string, int64_t> amounts;  // currency -> minor units (money metrics)
+    bool operator==(const SeriesPoint&) const = default;
+};
+// One point per bucket; each bucket is computed as GetKpis would compute that bucket as a period.
+std::vector<SeriesPoint> ComputeSeries(const Dataset& data, Metric metric, Granularity g, const Period& period,
+                                       Micros now, const Filter& filter);
+
+}  // namespace crm::analytics::domain
