@@ -271,7 +271,7 @@ TEST_CASE("EVALSHA is used, and EVAL once after the server lost its scripts") {
     CHECK(redis.Calls("evalsha") == 5);  // the first answered NOSCRIPT
 }
 
-TEST_CASE("a password in the URL is sent with AUTH; a wrong one makes the limiter unavailable") {
+TEST_CASE("a password in the URL is sent with AUTH and a wrong one makes the limiter unavailable") {
     RedisServer redis(FreePort(), {"--requirepass", "pa55word"});
     auto settings = RedisSettings::FromUrl("redis://:pa55word@127.0.0.1:" + std::to_string(redis.port()) + "/3");
     settings.timeout = 1000ms;
