@@ -1,5 +1,7 @@
 #include "storage/repository.hpp"
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 namespace crm::analytics::storage {
@@ -13,40 +15,55 @@ using domain::Micros;
 #define CRM_AT(param) "(timestamptz 'epoch' + " param "::bigint * interval '1 microsecond')"
 #define CRM_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-constexpr Sql kInsertRecord{"analytics_insert_record", R"SQL(
+// Facts are inserted in batches: one statement per read model and batch, the rows as a JSON array (times as
+// microseconds since the epoch, null = not stated by the event).
+constexpr Sql kInsertRecords{"analytics_insert_records", R"SQL(
 INSERT INTO analytics_record_versions (tenant_id, kind, record_id, version, event_id, occurred_at, created_at, deleted_at)
-VALUES ($1, $2, $3::uuid, $4, $5::uuid, )SQL" CRM_AT("$6") ", " CRM_AT("$7") ", " CRM_AT("$8") R"SQL()
+SELECT $1, x.kind, x.record_id, x.version, x.event_id, )SQL" CRM_AT("x.occurred_at") ", " CRM_AT("x.created_at") ", "
+    CRM_AT("x.deleted_at") R"SQL(
+FROM jsonb_to_recordset($2::jsonb) AS x(kind text, record_id uuid, version bigint, event_id uuid, occurred_at bigint,
+    created_at bigint, deleted_at bigint)
 ON CONFLICT DO NOTHING
 )SQL"};
 
-constexpr Sql kInsertLead{"analytics_insert_lead", R"SQL(
+constexpr Sql kInsertLeads{"analytics_insert_leads", R"SQL(
 INSERT INTO analytics_lead_versions (tenant_id, lead_id, version, event_id, occurred_at, source, campaign_id, owner_id,
     status, created_at, first_response_at, response_due_at, converted_at)
-VALUES ($1, $2::uuid, $3, $4::uuid, )SQL" CRM_AT("$5") R"SQL(, $6, $7, $8, $9, )SQL" CRM_AT("$10") ", "
-    CRM_AT("$11") ", " CRM_AT("$12") ", " CRM_AT("$13") R"SQL()
+SELECT $1, x.lead_id, x.version, x.event_id, )SQL" CRM_AT("x.occurred_at") R"SQL(, x.source, x.campaign_id, x.owner_id,
+    x.status, )SQL" CRM_AT("x.created_at") ", " CRM_AT("x.first_response_at") ", " CRM_AT("x.response_due_at") ", "
+    CRM_AT("x.converted_at") R"SQL(
+FROM jsonb_to_recordset($2::jsonb) AS x(lead_id uuid, version bigint, event_id uuid, occurred_at bigint, source text,
+    campaign_id text, owner_id text, status text, created_at bigint, first_response_at bigint, response_due_at bigint,
+    converted_at bigint)
 ON CONFLICT DO NOTHING
 )SQL"};
 
-constexpr Sql kInsertOpportunity{"analytics_insert_opportunity", R"SQL(
+constexpr Sql kInsertOpportunities{"analytics_insert_opportunities", R"SQL(
 INSERT INTO analytics_opportunity_versions (tenant_id, opportunity_id, version, event_id, occurred_at, pipeline_id,
     stage_id, stage_name, probability_bp, status, amount_minor, currency_code, owner_id, expected_close_at, created_at,
     closed_at, deleted_at, lead_id, source, campaign_id)
-VALUES ($1, $2::uuid, $3, $4::uuid, )SQL" CRM_AT("$5") R"SQL(, $6, $7, $8, $9::integer, $10, $11::bigint, $12, $13, )SQL"
-    CRM_AT("$14") ", " CRM_AT("$15") ", " CRM_AT("$16") ", " CRM_AT("$17") R"SQL(, $18, $19, $20)
+SELECT $1, x.opportunity_id, x.version, x.event_id, )SQL" CRM_AT("x.occurred_at") R"SQL(, x.pipeline_id, x.stage_id,
+    x.stage_name, x.probability_bp, x.status, x.amount_minor, x.currency_code, x.owner_id, )SQL"
+    CRM_AT("x.expected_close_at") ", " CRM_AT("x.created_at") ", " CRM_AT("x.closed_at") ", " CRM_AT("x.deleted_at")
+    R"SQL(, x.lead_id, x.source, x.campaign_id
+FROM jsonb_to_recordset($2::jsonb) AS x(opportunity_id uuid, version bigint, event_id uuid, occurred_at bigint,
+    pipeline_id text, stage_id text, stage_name text, probability_bp integer, status text, amount_minor bigint,
+    currency_code text, owner_id text, expected_close_at bigint, created_at bigint, closed_at bigint,
+    deleted_at bigint, lead_id text, source text, campaign_id text)
 ON CONFLICT DO NOTHING
 )SQL"};
 
 constexpr Sql kLoadRecords{"analytics_load_records", R"SQL(
 SELECT kind, record_id::text, version, event_id::text, )SQL" CRM_MICROS("occurred_at") ", " CRM_MICROS("created_at") ", "
     CRM_MICROS("deleted_at") R"SQL(
-FROM analytics_record_versions WHERE tenant_id = $1 ORDER BY kind, record_id, version, event_id
+FROM analytics_record_versions WHERE tenant_id = $1
 )SQL"};
 
 constexpr Sql kLoadLeads{"analytics_load_leads", R"SQL(
 SELECT lead_id::text, version, event_id::text, )SQL" CRM_MICROS("occurred_at") R"SQL(, source, campaign_id, owner_id,
     status, )SQL" CRM_MICROS("created_at") ", " CRM_MICROS("first_response_at") ", " CRM_MICROS("response_due_at") ", "
     CRM_MICROS("converted_at") R"SQL(
-FROM analytics_lead_versions WHERE tenant_id = $1 ORDER BY lead_id, version, event_id
+FROM analytics_lead_versions WHERE tenant_id = $1
 )SQL"};
 
 constexpr Sql kLoadOpportunities{"analytics_load_opportunities", R"SQL(
@@ -54,7 +71,7 @@ SELECT opportunity_id::text, version, event_id::text, )SQL" CRM_MICROS("occurred
     stage_name, probability_bp, status, amount_minor, currency_code, owner_id, )SQL" CRM_MICROS("expected_close_at") ", "
     CRM_MICROS("created_at") ", " CRM_MICROS("closed_at") ", " CRM_MICROS("deleted_at") R"SQL(, lead_id, source,
     campaign_id
-FROM analytics_opportunity_versions WHERE tenant_id = $1 ORDER BY opportunity_id, version, event_id
+FROM analytics_opportunity_versions WHERE tenant_id = $1
 )SQL"};
 
 constexpr Sql kDeleteRecords{"analytics_delete_records", "DELETE FROM analytics_record_versions WHERE tenant_id = $1"};
@@ -68,24 +85,26 @@ constexpr Sql kTryConsumerLock{"analytics_try_consumer_lock",
 constexpr Sql kRebuildLock{"analytics_rebuild_lock", "SELECT pg_advisory_xact_lock(1851880001, hashtext($1))"};
 // clang-format on
 
-// Parameters: text or SQL NULL (libpqxx 6 takes const char* nullptr as NULL).
-class Param {
-  public:
-    Param() = default;
-    explicit Param(std::string text) : value_(std::move(text)) {}
-    const char* get() const { return value_ ? value_->c_str() : nullptr; }
+constexpr size_t kBatchRows = 1000;
 
-  private:
-    std::optional<std::string> value_;
-};
-
-Param P(const std::optional<std::string>& v) { return v ? Param(*v) : Param(); }
-Param P(const std::optional<Micros>& v) { return v ? Param(std::to_string(*v)) : Param(); }
-Param P(const std::optional<int>& v) { return v ? Param(std::to_string(*v)) : Param(); }
-Param P(const std::optional<int64_t>& v, int) { return v ? Param(std::to_string(*v)) : Param(); }
+template <class T>
+nlohmann::json J(const std::optional<T>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 template <class E>
-Param PStatus(const std::optional<E>& v) {
-    return v ? Param(domain::ToString(*v)) : Param();
+nlohmann::json JStatus(const std::optional<E>& v) {
+    return v ? nlohmann::json(domain::ToString(*v)) : nlohmann::json(nullptr);
+}
+
+// Runs `sql` once per batch of rows made by `row`.
+template <class V, class Row>
+void InsertBatches(common::Db& db, pqxx::work& tx, const Sql& sql, const std::string& tenant,
+                   const std::vector<V>& facts, Row row) {
+    for (size_t i = 0; i < facts.size(); i += kBatchRows) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (size_t j = i; j < std::min(facts.size(), i + kBatchRows); ++j) rows.push_back(row(facts[j]));
+        db.Exec(tx, sql, tenant, rows.dump());
+    }
 }
 
 std::optional<std::string> OptText(const pqxx::field& f) {
@@ -100,23 +119,47 @@ std::optional<int64_t> OptInt(const pqxx::field& f) {
 }  // namespace
 
 void Apply(common::Db& db, pqxx::work& tx, const std::string& tenant, const domain::Facts& facts) {
-    for (const auto& r : facts.records) {
-        db.Exec(tx, kInsertRecord, tenant, domain::ToString(r.kind), r.record_id, r.version, r.event_id,
-                std::to_string(r.occurred_at), P(r.created_at).get(), P(r.deleted_at).get());
-    }
-    for (const auto& l : facts.leads) {
-        db.Exec(tx, kInsertLead, tenant, l.lead_id, l.version, l.event_id, std::to_string(l.occurred_at),
-                P(l.source).get(), P(l.campaign_id).get(), P(l.owner_id).get(), PStatus(l.status).get(),
-                P(l.created_at).get(), P(l.first_response_at).get(), P(l.response_due_at).get(),
-                P(l.converted_at).get());
-    }
-    for (const auto& o : facts.opportunities) {
-        db.Exec(tx, kInsertOpportunity, tenant, o.opportunity_id, o.version, o.event_id, std::to_string(o.occurred_at),
-                P(o.pipeline_id).get(), P(o.stage_id).get(), P(o.stage_name).get(), P(o.probability_bp).get(),
-                PStatus(o.status).get(), P(o.amount_minor, 0).get(), P(o.currency_code).get(), P(o.owner_id).get(),
-                P(o.expected_close_at).get(), P(o.created_at).get(), P(o.closed_at).get(), P(o.deleted_at).get(),
-                P(o.lead_id).get(), P(o.source).get(), P(o.campaign_id).get());
-    }
+    InsertBatches(db, tx, kInsertRecords, tenant, facts.records, [](const domain::RecordVersion& r) {
+        return nlohmann::json{
+            {"kind", domain::ToString(r.kind)}, {"record_id", r.record_id},     {"version", r.version},
+            {"event_id", r.event_id},           {"occurred_at", r.occurred_at}, {"created_at", J(r.created_at)},
+            {"deleted_at", J(r.deleted_at)}};
+    });
+    InsertBatches(db, tx, kInsertLeads, tenant, facts.leads, [](const domain::LeadVersion& l) {
+        return nlohmann::json{{"lead_id", l.lead_id},
+                              {"version", l.version},
+                              {"event_id", l.event_id},
+                              {"occurred_at", l.occurred_at},
+                              {"source", J(l.source)},
+                              {"campaign_id", J(l.campaign_id)},
+                              {"owner_id", J(l.owner_id)},
+                              {"status", JStatus(l.status)},
+                              {"created_at", J(l.created_at)},
+                              {"first_response_at", J(l.first_response_at)},
+                              {"response_due_at", J(l.response_due_at)},
+                              {"converted_at", J(l.converted_at)}};
+    });
+    InsertBatches(db, tx, kInsertOpportunities, tenant, facts.opportunities, [](const domain::OpportunityVersion& o) {
+        return nlohmann::json{{"opportunity_id", o.opportunity_id},
+                              {"version", o.version},
+                              {"event_id", o.event_id},
+                              {"occurred_at", o.occurred_at},
+                              {"pipeline_id", J(o.pipeline_id)},
+                              {"stage_id", J(o.stage_id)},
+                              {"stage_name", J(o.stage_name)},
+                              {"probability_bp", J(o.probability_bp)},
+                              {"status", JStatus(o.status)},
+                              {"amount_minor", J(o.amount_minor)},
+                              {"currency_code", J(o.currency_code)},
+                              {"owner_id", J(o.owner_id)},
+                              {"expected_close_at", J(o.expected_close_at)},
+                              {"created_at", J(o.created_at)},
+                              {"closed_at", J(o.closed_at)},
+                              {"deleted_at", J(o.deleted_at)},
+                              {"lead_id", J(o.lead_id)},
+                              {"source", J(o.source)},
+                              {"campaign_id", J(o.campaign_id)}};
+    });
 }
 
 domain::Facts Load(common::Db& db, pqxx::work& tx, const std::string& tenant) {

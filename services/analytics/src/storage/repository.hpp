@@ -13,7 +13,7 @@ namespace crm::analytics::storage {
 // changes nothing.
 void Apply(common::Db& db, pqxx::work& tx, const std::string& tenant, const domain::Facts& facts);
 
-// Every fact of the tenant, in key order.
+// Every fact of the tenant, in no particular order (the KPI fold and the rebuild comparison sort).
 domain::Facts Load(common::Db& db, pqxx::work& tx, const std::string& tenant);
 
 // Deletes every fact of the tenant (the rebuild's swap, inside its transaction).
