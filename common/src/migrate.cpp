@@ -157,6 +157,8 @@ std::vector<std::string> RunMigrations(const MigrationSettings& settings) {
             tx.exec("GRANT USAGE ON SCHEMA public TO " + role);
             tx.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role);
             tx.exec("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role);
+            // Functions a migration revoked from PUBLIC (e.g. a SECURITY DEFINER lookup) are for the application role.
+            tx.exec("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO " + role);
             tx.exec("REVOKE ALL ON schema_migrations FROM " + role);
             tx.commit();
         } else {

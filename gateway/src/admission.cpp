@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
@@ -35,7 +36,7 @@ std::string AsPath(std::string_view method) {
 Metadata Relevant(const HeaderLookup& lookup) {
     Metadata out;
     if (!lookup) return out;
-    for (const char* name : {kAuthorization, kRequestIdHeader, kTraceparent}) {
+    for (const char* name : {kAuthorization, kApiKeyHeader, kRequestIdHeader, kTraceparent}) {
         for (std::string_view v : lookup(name)) out.emplace_back(name, std::string(v));
     }
     return out;
@@ -156,16 +157,87 @@ struct Admission::State {
         r.refusal = Refusal{grpc::StatusCode::UNAUTHENTICATED, std::move(message), std::move(reason), {}};
     }
 
+    void AdmitJwt(AdmissionResult& r, const MethodPath& path, const Metadata& client,
+                  std::chrono::system_clock::time_point now) const {
+        const Bearer bearer = ExtractBearer(client);
+        if (bearer.error != BearerError::kNone) {
+            r.labels = Labels(path, /*authenticated=*/false);
+            const bool missing = bearer.error == BearerError::kMissing;
+            RefuseUnauthenticated(r, missing ? "missing_token" : "malformed", "authorization header",
+                                  missing ? "missing bearer token" : "invalid or expired token",
+                                  missing ? "CREDENTIALS_MISSING" : "CREDENTIALS_INVALID");
+            return;
+        }
+        r.credential = "jwt";
+        JwtResult jwt = verifier.Verify(bearer.token, now);
+        if (!jwt.ok()) {
+            r.labels = Labels(path, /*authenticated=*/false);
+            RefuseUnauthenticated(r, jwt.reason(), jwt.detail, "invalid or expired token", "CREDENTIALS_INVALID");
+            return;
+        }
+        authenticated.Add({{"credential", r.credential}}).Increment();
+        r.identity.tenant_id = std::move(jwt.claims.tenant);
+        r.identity.user_id = std::move(jwt.claims.subject);
+        r.identity.roles = std::move(jwt.claims.roles);
+        r.labels = Labels(path, /*authenticated=*/true);
+        Authorize(r, path, jwt.claims.jti.empty() ? std::string() : RevokedJtiKey(jwt.claims.jti), std::nullopt);
+    }
+
+    void AdmitApiKey(AdmissionResult& r, const MethodPath& path, const std::string& key) const {
+        auto refuse = [&](const char* failure, const char* detail) {
+            r.labels = Labels(path, /*authenticated=*/false);
+            RefuseUnauthenticated(r, failure, detail, "invalid API key", "CREDENTIALS_INVALID");
+        };
+        const auto parsed = ParseApiKey(key);
+        if (!parsed) return refuse("malformed", "not an API key");
+        if (!settings.api_keys) return refuse("api_keys_disabled", "API keys are not enabled");
+        std::optional<ApiKeyRecord> record;
+        try {
+            record = settings.api_keys->Find(parsed->id);
+        } catch (const std::exception& e) {
+            // Cannot tell a good key from a bad one: refuse, retryably, and say why in the log.
+            r.labels = Labels(path, /*authenticated=*/false);
+            r.auth_failure = "store_unavailable";
+            r.auth_detail = e.what();
+            auth_failures.Add({{"credential", "api_key"}, {"reason", r.auth_failure}}).Increment();
+            r.refusal = Refusal{
+                grpc::StatusCode::UNAVAILABLE, "service unavailable, retry later", "API_KEY_STORE_UNAVAILABLE", {}};
+            return;
+        }
+        // The hash is compared even for an unknown id (against a fixed value), so timing tells nothing.
+        static const std::string kNoHash(32, '\0');
+        const bool match =
+            common::ConstantTimeEquals(ApiKeySecretHash(parsed->secret), record ? record->secret_sha256 : kNoHash);
+        if (!record) return refuse("unknown_key", "no such key id");
+        if (!match) return refuse("bad_signature", "secret mismatch");
+        if (record->revoked) {
+            r.labels = Labels(path, /*authenticated=*/false);
+            RefuseUnauthenticated(r, "revoked", "api key revoked", "API key revoked", "API_KEY_REVOKED");
+            return;
+        }
+        authenticated.Add({{"credential", r.credential}}).Increment();
+        r.identity.tenant_id = record->tenant_id;
+        r.identity.user_id = "api-key:" + record->id;
+        r.identity.key_id = record->id;
+        r.identity.roles = record->roles;
+        r.labels = Labels(path, /*authenticated=*/true);
+        Authorize(r, path, RevokedApiKeyKey(record->id),
+                  Bucket{ApiKeyBucketKey(record->id), record->limit.value_or(settings.default_api_key_limit)});
+        if (r.admitted()) settings.api_keys->Used(record->tenant_id, record->id);
+    }
+
     // Authorization by the policy, then one limiter round trip for revocation and the tenant's bucket (only when the
     // call is permitted: a refused call takes no token).
-    void Authorize(AdmissionResult& r, const MethodPath& path, const std::string& jti) const {
+    void Authorize(AdmissionResult& r, const MethodPath& path, std::string revoked_key,
+                   std::optional<Bucket> key_bucket) const {
         const bool permitted = settings.policy.Allows(path.service, path.method, r.identity.roles);
         LimitQuery query;
-        if (!jti.empty()) query.revoked_key = RevokedJtiKey(jti);
+        query.revoked_key = std::move(revoked_key);
         if (permitted) {
             const std::string& tenant = r.identity.tenant_id;
             query.buckets.push_back(
                 {TenantBucketKey(tenant), settings.policy.TenantLimit(tenant).value_or(settings.default_rate_limit)});
+            if (key_bucket) query.buckets.push_back(std::move(*key_bucket));
         }
         LimitDecision decision;
         if (settings.limiter && (!query.revoked_key.empty() || !query.buckets.empty())) {
@@ -174,7 +246,11 @@ struct Admission::State {
             limiter_seconds.Observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
         }
         if (decision.verdict == LimitVerdict::kRevoked) {
-            RefuseUnauthenticated(r, "revoked", "jti revoked", "token revoked", "TOKEN_REVOKED");
+            if (r.credential == "api_key") {
+                RefuseUnauthenticated(r, "revoked", "api key revoked", "API key revoked", "API_KEY_REVOKED");
+            } else {
+                RefuseUnauthenticated(r, "revoked", "jti revoked", "token revoked", "TOKEN_REVOKED");
+            }
             return;
         }
         if (!permitted) {
@@ -235,29 +311,28 @@ AdmissionResult Admission::Admit(const AdmissionRequest& request, std::chrono::s
         return r;
     }
 
-    const Bearer bearer = ExtractBearer(client);
-    if (bearer.error != BearerError::kNone) {
-        r.labels = s.Labels(*path, /*authenticated=*/false);
-        const bool missing = bearer.error == BearerError::kMissing;
-        s.RefuseUnauthenticated(r, missing ? "missing_token" : "malformed", "authorization header",
-                                missing ? "missing bearer token" : "invalid or expired token",
-                                missing ? "CREDENTIALS_MISSING" : "CREDENTIALS_INVALID");
-        return r;
+    int api_key_headers = 0;
+    const std::string* api_key = nullptr;
+    bool has_authorization = false;
+    for (const auto& [k, v] : client) {
+        if (k == kApiKeyHeader) {
+            ++api_key_headers;
+            api_key = &v;
+        }
+        if (k == kAuthorization) has_authorization = true;
     }
-    r.credential = "jwt";
-    JwtResult jwt = s.verifier.Verify(bearer.token, now);
-    if (!jwt.ok()) {
-        r.labels = s.Labels(*path, /*authenticated=*/false);
-        s.RefuseUnauthenticated(r, jwt.reason(), jwt.detail, "invalid or expired token", "CREDENTIALS_INVALID");
-        return r;
+    if (api_key_headers > 0) {
+        r.credential = "api_key";
+        if (api_key_headers > 1 || has_authorization) {
+            // Two credentials: refuse rather than guess which one the caller meant.
+            r.labels = s.Labels(*path, /*authenticated=*/false);
+            s.RefuseUnauthenticated(r, "malformed", "several credentials", "invalid API key", "CREDENTIALS_INVALID");
+            return r;
+        }
+        s.AdmitApiKey(r, *path, *api_key);
+    } else {
+        s.AdmitJwt(r, *path, client, now);
     }
-    s.authenticated.Add({{"credential", r.credential}}).Increment();
-    r.identity.tenant_id = std::move(jwt.claims.tenant);
-    r.identity.user_id = std::move(jwt.claims.subject);
-    r.identity.roles = std::move(jwt.claims.roles);
-    r.labels = s.Labels(*path, /*authenticated=*/true);
-
-    s.Authorize(r, *path, jwt.claims.jti);
     if (!r.admitted()) return r;
 
     r.backend_metadata = UpstreamMetadata(client, r.identity, s.settings.internal_key, now);

@@ -2,9 +2,11 @@
 // Admission of one call, independent of the transport (the gRPC proxy and the HTTP/JSON server both use it):
 //
 //   request id (the client's x-request-id when valid, else a new one)
-//   -> credential: "authorization: Bearer <JWT>" verified (signature, algorithm, iss/aud/exp/nbf)
+//   -> credential: "authorization: Bearer <JWT>" verified (signature, algorithm, iss/aud/exp/nbf), or
+//      "x-api-key: <key>" found by its id and its secret's hash compared in constant time (never both)
 //   -> authorization by the policy (roles per method, default deny)
-//   -> one limiter round trip: jti revocation and the tenant's token bucket (only for a permitted call)
+//   -> one limiter round trip: jti (or API key) revocation, the tenant's token bucket and the key's (only for a
+//      permitted call)
 //   -> admitted: the verified identity, and the metadata for the backend (identity signed with the internal key,
 //      the client's traceparent when valid); or refused: status code, client message, stable reason, retry-after.
 //
@@ -25,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api_keys.hpp"
 #include "crm/common/identity.hpp"
 #include "headers.hpp"
 #include "jwt.hpp"
@@ -44,6 +47,10 @@ struct AdmissionSettings {
     RateLimit default_rate_limit{50, 100};  // for tenants the policy does not name
     std::shared_ptr<RateLimiter> limiter;   // revocation and rate limits; null: neither is checked
     FailMode fail_mode = FailMode::kOpen;   // when the limiter is unavailable
+    // API keys ("x-api-key"); null: keys are refused. Calls with a key draw from the tenant's bucket and the key's
+    // (its own limit, else default_api_key_limit).
+    std::shared_ptr<ApiKeyStore> api_keys;
+    RateLimit default_api_key_limit{20, 40};
 };
 
 // Every value of a request header by its lower-case name, in order; empty when absent.

@@ -3,11 +3,15 @@
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/server_builder.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
+#include "api_keys_service.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
@@ -129,6 +133,13 @@ std::vector<common::EnvVar> ConfigVars() {
         {"CRM_RATE_LIMIT_FAIL_MODE",
          "when Redis is unavailable: open (serve without rate limits and revocation checks) or closed (UNAVAILABLE)",
          "open"},
+        {"CRM_API_KEY_CACHE_MS",
+         "how long a replica caches an API key lookup (100..300000); with Redis down, the bound on a revocation "
+         "reaching the other replicas",
+         "30000"},
+        {"CRM_API_KEY_RATE_LIMIT_DEFAULT", "token bucket of API keys created without their own limit: rate:burst",
+         "20:40"},
+        {"CRM_API_KEY_LAST_USE_FLUSH_SECONDS", "period of the batched last_use_time writes (1..3600)", "30"},
         {"CRM_REDIS_URL", "Redis for rate limits and revoked tokens: redis://[[user]:password@]host[:port][/db]",
          "redis://127.0.0.1:6379"},
         {"CRM_REDIS_TIMEOUT_MS", "bound on connecting and on each Redis command (5..1000)", "50"},
@@ -194,6 +205,14 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
             "whole number 1..1000000), got '" +
             config.Get("CRM_RATE_LIMIT_DEFAULT") + "'");
     }
+    g.api_key_cache.ttl = std::chrono::milliseconds(integer("CRM_API_KEY_CACHE_MS", 100, 300000, 30000));
+    g.api_key_flush = std::chrono::seconds(integer("CRM_API_KEY_LAST_USE_FLUSH_SECONDS", 1, 3600, 30));
+    if (auto limit = RateLimit::Parse(config.Get("CRM_API_KEY_RATE_LIMIT_DEFAULT"))) {
+        s.default_api_key_limit = *limit;
+    } else {
+        problems.push_back("CRM_API_KEY_RATE_LIMIT_DEFAULT: must be rate_per_second:burst, got '" +
+                           config.Get("CRM_API_KEY_RATE_LIMIT_DEFAULT") + "'");
+    }
     const std::string& fail_mode = config.Get("CRM_RATE_LIMIT_FAIL_MODE");
     if (fail_mode == "open" || fail_mode == "closed") {
         s.fail_mode = fail_mode == "open" ? FailMode::kOpen : FailMode::kClosed;
@@ -247,6 +266,44 @@ void StartJwks(const JwtSettings& jwt, common::Metrics& metrics) {
     }
 }
 
+// Writes the API keys' last uses in batches: every `period`, and once more at shutdown.
+void StartLastUseFlusher(common::ServiceApp& app, std::shared_ptr<CachedApiKeyStore> keys,
+                         std::chrono::seconds period) {
+    struct Flusher {
+        std::mutex mutex;
+        std::condition_variable wake;
+        bool stop = false;
+        std::thread thread;
+    };
+    auto f = std::make_shared<Flusher>();
+    auto flush = [keys] {
+        try {
+            keys->Flush();
+        } catch (const std::exception& e) {
+            common::log::Warn("api key last-use flush failed; kept for the next one", {{"error", e.what()}});
+        }
+    };
+    app.OnStart([f, flush, period] {
+        f->thread = std::thread([f, flush, period] {
+            std::unique_lock lock(f->mutex);
+            while (!f->wake.wait_for(lock, period, [&] { return f->stop; })) {
+                lock.unlock();
+                flush();
+                lock.lock();
+            }
+        });
+    });
+    app.OnShutdown([f, flush] {
+        {
+            std::lock_guard lock(f->mutex);
+            f->stop = true;
+        }
+        f->wake.notify_all();
+        if (f->thread.joinable()) f->thread.join();
+        flush();
+    });
+}
+
 }  // namespace
 
 void Register(common::ServiceApp& app) {
@@ -257,10 +314,18 @@ void Register(common::ServiceApp& app) {
     common::log::Info("rate limiter",
                       {{"redis", settings.redis.Describe()},
                        {"fail_mode", settings.admission.fail_mode == FailMode::kOpen ? "open" : "closed"}});
-    settings.admission.limiter = std::make_shared<RedisRateLimiter>(settings.redis);
+    auto limiter = std::make_shared<RedisRateLimiter>(settings.redis);
+    settings.admission.limiter = limiter;
     StartJwks(settings.admission.jwt, app.metrics());
+    auto keys = MakeApiKeyStore(app.db(), settings.api_key_cache);
+    settings.admission.api_keys = keys;
     auto admission = std::make_shared<const Admission>(std::move(settings.admission), app.metrics());
     auto proxy = std::make_shared<Proxy>(std::move(settings.proxy), admission);
+    // A revocation marker outlives every replica's cached copy of the key.
+    const auto marker_ttl =
+        std::chrono::duration_cast<std::chrono::seconds>(settings.api_key_cache.ttl) * 2 + std::chrono::seconds(60);
+    app.AddService(MakeApiKeysService({marker_ttl}, app.db(), admission, keys, limiter));
+    StartLastUseFlusher(app, keys, settings.api_key_flush);
     app.ConfigureBuilder(
         [proxy](grpc::ServerBuilder& builder) { builder.RegisterCallbackGenericService(proxy->service()); });
     // The server has stopped and drained by now; calls still finishing their backend side release the proxy state.

@@ -35,6 +35,8 @@ struct GatewaySettings {
     ProxySettings proxy;
     AdmissionSettings admission;  // everything but the limiter, which Register creates from `redis`
     RedisSettings redis;
+    ApiKeyCacheSettings api_key_cache;
+    std::chrono::seconds api_key_flush{30};  // last_use_time batches
 };
 
 // Validates the gateway variables of a loaded configuration and loads the policy file. Throws common::ConfigError

@@ -4,12 +4,13 @@
 #include "gateway.hpp"
 
 int main(int argc, char** argv) {
-    return crm::common::RunService({.name = "gateway",
-                                    .grpc_port = 50050,
-                                    .metrics_port = 9150,
-                                    .uses_database = false,
-                                    .uses_kafka = false,
-                                    .extra_vars = crm::gateway::ConfigVars(),
-                                    .summary = "CRM API gateway: JWT authentication, routing by gRPC service, proxy"},
-                                   argc, argv, [](crm::common::ServiceApp& app) { crm::gateway::Register(app); });
+    return crm::common::RunService(
+        {.name = "gateway",
+         .grpc_port = 50050,
+         .metrics_port = 9150,
+         .uses_database = true,  // API keys (gateway/migrations)
+         .uses_kafka = false,
+         .extra_vars = crm::gateway::ConfigVars(),
+         .summary = "CRM API gateway: JWT and API key authentication, authorization, rate limits, routing, proxy"},
+        argc, argv, [](crm::common::ServiceApp& app) { crm::gateway::Register(app); });
 }

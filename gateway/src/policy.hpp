@@ -34,8 +34,10 @@
 
 namespace crm::gateway {
 
-inline constexpr std::array<std::string_view, 8> kKnownRoles = {
-    "admin", "sales_manager", "sales_rep", "marketer", "support_agent", "technician", "analyst", "read_only"};
+// web_form: per-tenant public web-form API keys (lead capture), granted only the web-form submission methods.
+inline constexpr std::array<std::string_view, 9> kKnownRoles = {"admin",    "sales_manager", "sales_rep",
+                                                                "marketer", "support_agent", "technician",
+                                                                "analyst",  "read_only",     "web_form"};
 
 // A set of known roles as bits (bit i = kKnownRoles[i]).
 using RoleSet = std::uint32_t;

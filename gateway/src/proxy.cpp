@@ -48,7 +48,9 @@ struct Backend {
 
 // A refusal by the gateway itself, with google.rpc details as the services send them: ErrorInfo (a stable reason,
 // domain crm.gateway) and, when given, RetryInfo.
-grpc::Status ToStatus(const Refusal& refusal) {
+}  // namespace
+
+grpc::Status ToGrpcStatus(const Refusal& refusal) {
     google::rpc::Status details;
     details.set_code(static_cast<int>(refusal.code));
     details.set_message(refusal.message);
@@ -65,7 +67,7 @@ grpc::Status ToStatus(const Refusal& refusal) {
     return grpc::Status(refusal.code, refusal.message, details.SerializeAsString());
 }
 
-}  // namespace
+namespace {}  // namespace
 
 struct Proxy::Core {
     ProxySettings settings;
@@ -197,7 +199,7 @@ class ProxyCall {
             // Unknown services keep a plain status (no gateway ErrorInfo): that is what a server without the service
             // answers.
             FinishEarly(refusal.code == grpc::StatusCode::UNIMPLEMENTED ? grpc::Status(refusal.code, refusal.message)
-                                                                        : ToStatus(refusal));
+                                                                        : ToGrpcStatus(refusal));
             return;
         }
 

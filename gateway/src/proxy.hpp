@@ -13,7 +13,8 @@
 
 namespace grpc {
 class CallbackGenericService;
-}
+class Status;
+}  // namespace grpc
 
 namespace crm::gateway {
 
@@ -23,6 +24,10 @@ struct ProxySettings {
     // Bound on establishing a backend connection; calls fail UNAVAILABLE (no wait-for-ready) when it is down.
     std::chrono::milliseconds connect_timeout{1000};
 };
+
+// A gateway refusal as a gRPC status with google.rpc details: ErrorInfo (reason, domain crm.gateway) and, with a
+// retry delay, RetryInfo.
+grpc::Status ToGrpcStatus(const Refusal& refusal);
 
 class Proxy {
   public:

@@ -17,6 +17,10 @@ namespace crm::gateway {
 // call then draws from both at once.
 inline std::string RevokedJtiKey(std::string_view jti) { return "crm:revoked:jti:" + std::string(jti); }
 inline std::string TenantBucketKey(std::string_view tenant) { return "crm:ratelimit:tenant:" + std::string(tenant); }
+// Revoked API keys are marked by the gateway that revokes them, for as long as other replicas may still hold the key
+// in their caches; the database's revoke_time is authoritative after that.
+inline std::string RevokedApiKeyKey(std::string_view id) { return "crm:revoked:apikey:" + std::string(id); }
+inline std::string ApiKeyBucketKey(std::string_view id) { return "crm:ratelimit:key:" + std::string(id); }
 
 struct Bucket {
     std::string key;
@@ -52,6 +56,8 @@ class RateLimiter {
     virtual ~RateLimiter() = default;
     // Never throws; bounded by the store's timeout.
     virtual LimitDecision Check(const LimitQuery& query) = 0;
+    // Sets a marker (a revocation) that Check's revoked_key sees, for ttl. False when the store did not take it.
+    virtual bool Mark(const std::string& key, std::chrono::seconds ttl) = 0;
 };
 
 // What the gateway does with a call when the store is unavailable: serve it (open) or refuse it UNAVAILABLE (closed).

@@ -320,4 +320,17 @@ LimitDecision RedisRateLimiter::Check(const LimitQuery& query) {
     return LimitDecision::RateLimited(std::chrono::milliseconds(std::max<long long>(1, reply->element[2]->integer)));
 }
 
+bool RedisRateLimiter::Mark(const std::string& key, std::chrono::seconds ttl) {
+    std::string error;
+    Context c = impl_->Acquire(error);
+    if (!c) return false;
+    Reply reply = Command(c.get(), {"SET", key, "1", "EX", std::to_string(std::max<long long>(1, ttl.count()))});
+    if (!reply) {
+        impl_->Discard(std::move(c));
+        return false;
+    }
+    impl_->Release(std::move(c));
+    return reply->type == REDIS_REPLY_STATUS;
+}
+
 }  // namespace crm::gateway

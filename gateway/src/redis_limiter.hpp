@@ -41,6 +41,7 @@ class RedisRateLimiter final : public RateLimiter {
     RedisRateLimiter& operator=(const RedisRateLimiter&) = delete;
 
     LimitDecision Check(const LimitQuery& query) override;
+    bool Mark(const std::string& key, std::chrono::seconds ttl) override;
 
     // The script, for tests and operators (redis-cli EVAL).
     static std::string_view Script();

@@ -51,6 +51,12 @@ class FakeLimiter final : public crm::gateway::RateLimiter {
         queries.push_back(query);
         return next;
     }
+    bool Mark(const std::string& key, std::chrono::seconds) override {
+        std::lock_guard lock(mutex);
+        marks.push_back(key);
+        return true;
+    }
+    std::vector<std::string> marks;
     std::mutex mutex;
     LimitDecision next;
     std::vector<LimitQuery> queries;

@@ -23,11 +23,11 @@ constexpr char kService[] = "crm.analytics.v1.AnalyticsService";
 
 // Columns in the order of kKnownRoles.
 // clang-format off
-//                                                admin mgr  rep  mkt  sup  tech anl  ro
-const std::map<std::string, std::array<int, 8>> kAnalyticsMatrix = {
-    {"GetKpis",                     /* read */   {1,    1,   0,   0,   0,   0,   1,   0}},
-    {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0}},
-    {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
+//                                                admin mgr  rep  mkt  sup  tech anl  ro   wf
+const std::map<std::string, std::array<int, 9>> kAnalyticsMatrix = {
+    {"GetKpis",                     /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0}},
+    {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0}},
+    {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on
 

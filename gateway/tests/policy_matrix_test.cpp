@@ -2,6 +2,7 @@
 // k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of the contacts service
 // (enumerated from its descriptor, so a new RPC fails this test until the table says who may call it).
 #include <crm/contacts/v1/contacts.pb.h>
+#include <crm/gateway/v1/api_keys.pb.h>
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -22,27 +23,27 @@ constexpr char kService[] = "crm.contacts.v1.ContactsService";
 
 // Columns in the order of kKnownRoles.
 // clang-format off
-//                                                admin mgr  rep  mkt  sup  tech anl  ro
-const std::map<std::string, std::array<int, 8>> kContactsMatrix = {
-    {"GetContact",                  /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
-    {"ListContacts",                /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
-    {"SearchContacts",              /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
-    {"GetCompany",                  /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
-    {"ListCompanies",               /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
-    {"ListCustomFieldDefinitions",  /* read */   {1,    1,   1,   1,   1,   1,   1,   1}},
-    {"FindDuplicates",              /* read */   {1,    1,   1,   1,   1,   0,   1,   1}},
-    {"CreateContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"UpdateContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"DeleteContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"MergeContacts",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"UpdateContactConsent",        /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"CreateCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"UpdateCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"DeleteCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0}},
-    {"EraseContact",                /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
-    {"ExportContactData",           /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
-    {"CreateCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
-    {"DeleteCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0}},
+//                                                admin mgr  rep  mkt  sup  tech anl  ro   wf
+const std::map<std::string, std::array<int, 9>> kContactsMatrix = {
+    {"GetContact",                  /* read */   {1,    1,   1,   1,   1,   1,   1,   1,   0}},
+    {"ListContacts",                /* read */   {1,    1,   1,   1,   1,   1,   1,   1,   0}},
+    {"SearchContacts",              /* read */   {1,    1,   1,   1,   1,   1,   1,   1,   0}},
+    {"GetCompany",                  /* read */   {1,    1,   1,   1,   1,   1,   1,   1,   0}},
+    {"ListCompanies",               /* read */   {1,    1,   1,   1,   1,   1,   1,   1,   0}},
+    {"ListCustomFieldDefinitions",  /* read */   {1,    1,   1,   1,   1,   1,   1,   1,   0}},
+    {"FindDuplicates",              /* read */   {1,    1,   1,   1,   1,   0,   1,   1,   0}},
+    {"CreateContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"UpdateContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"DeleteContact",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"MergeContacts",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"UpdateContactConsent",        /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"CreateCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"UpdateCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"DeleteCompany",               /* write */  {1,    1,   1,   1,   1,   0,   0,   0,   0}},
+    {"EraseContact",                /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
+    {"ExportContactData",           /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
+    {"CreateCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
+    {"DeleteCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on
 
@@ -81,7 +82,27 @@ std::vector<std::string> ContactsMethods() {
     return out;
 }
 
+// The gateway's own admin service: administrators only (of their own tenant: the tenant comes from the identity).
+constexpr char kApiKeysService[] = "crm.gateway.v1.ApiKeysService";
+
+void CheckApiKeysMatrix(const Policy& policy) {
+    const auto* service =
+        crm::gateway::v1::CreateApiKeyRequest::descriptor()->file()->FindServiceByName("ApiKeysService");
+    REQUIRE(service != nullptr);
+    REQUIRE(service->method_count() == 4);
+    for (int i = 0; i < service->method_count(); ++i) {
+        const std::string method = service->method(i)->name();
+        INFO("method " << method);
+        CHECK(policy.Allows(kApiKeysService, method, {"admin"}));
+        for (size_t r = 1; r < kKnownRoles.size(); ++r) {
+            INFO("role " << kKnownRoles[r]);
+            CHECK_FALSE(policy.Allows(kApiKeysService, method, {std::string(kKnownRoles[r])}));
+        }
+    }
+}
+
 void CheckMatrix(const Policy& policy) {
+    CheckApiKeysMatrix(policy);
     const auto methods = ContactsMethods();
     CHECK(methods.size() == kContactsMatrix.size());  // the table has no rows for RPCs that do not exist
     for (const auto& method : methods) {

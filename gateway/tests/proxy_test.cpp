@@ -307,6 +307,12 @@ class FakeLimiter final : public RateLimiter {
         queries.push_back(query);
         return next;
     }
+    bool Mark(const std::string& key, std::chrono::seconds) override {
+        std::lock_guard lock(mutex);
+        marks.push_back(key);
+        return true;
+    }
+    std::vector<std::string> marks;
     std::vector<LimitQuery> Queries() {
         std::lock_guard lock(mutex);
         return queries;

@@ -259,6 +259,28 @@ TEST_CASE("a revoked jti is refused in the same round trip and takes no token") 
     CHECK(redis.Calls("evalsha") + redis.Calls("eval") == 0);
 }
 
+TEST_CASE("a revoked API key: the marker Mark sets is seen by Check, with the key's and the tenant's buckets") {
+    RedisServer redis(FreePort());
+    RedisRateLimiter limiter(Settings(redis.port()));
+    LimitQuery q;
+    q.revoked_key = crm::gateway::RevokedApiKeyKey("k-1");
+    q.buckets = {{crm::gateway::TenantBucketKey("acme"), {100, 100}},
+                 {crm::gateway::ApiKeyBucketKey("k-1"), {0.001, 2}}};
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kAllowed);
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kAllowed);
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kRateLimited);  // the key's bucket, not the tenant's
+    REQUIRE(limiter.Mark(crm::gateway::RevokedApiKeyKey("k-1"), std::chrono::seconds(120)));
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kRevoked);
+    const long ttl = std::stol(redis.Command({"TTL", "crm:revoked:apikey:k-1"}));
+    CHECK(ttl > 110);
+    CHECK(ttl <= 120);
+}
+
+TEST_CASE("Mark on a server that is down reports failure") {
+    RedisRateLimiter limiter(Settings(FreePort()));
+    CHECK_FALSE(limiter.Mark("crm:revoked:apikey:x", std::chrono::seconds(10)));
+}
+
 TEST_CASE("EVALSHA is used, and EVAL once after the server lost its scripts") {
     RedisServer redis(FreePort());
     RedisRateLimiter limiter(Settings(redis.port()));

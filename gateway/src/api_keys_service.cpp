@@ -1,0 +1,327 @@
+#include "api_keys_service.hpp"
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include <set>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/db.hpp"
+#include "crm/common/errors.hpp"
+#include "crm/common/log.hpp"
+#include "crm/common/paging.hpp"
+#include "crm/common/rpc.hpp"
+#include "crm/gateway/v1/api_keys.grpc.pb.h"
+#include "proxy.hpp"
+
+namespace crm::gateway {
+namespace {
+
+namespace gv1 = crm::gateway::v1;
+using common::Sql;
+
+constexpr int kMaxPageSize = 200;
+constexpr size_t kMaxDisplayName = 200;
+constexpr size_t kMaxRequestId = 64;
+constexpr char kServiceName[] = "crm.gateway.v1.ApiKeysService";
+
+namespace sql {
+// Columns of a key as the service returns it; times as microseconds since the epoch.
+#define CRM_API_KEY_COLUMNS                                                                  \
+    "id::text, display_name, array_to_string(roles, ','), rate_per_second, burst, creator, " \
+    "(extract(epoch FROM create_time) * 1000000)::bigint, "                                  \
+    "coalesce((extract(epoch FROM revoke_time) * 1000000)::bigint, 0), "                     \
+    "coalesce((extract(epoch FROM last_use_time) * 1000000)::bigint, 0), "                   \
+    "(extract(epoch FROM create_time) * 1000000)::bigint::text"
+
+const Sql kFindForAuth{"api_key_for_auth",
+                       "SELECT tenant_id, id::text, encode(secret_sha256, 'hex'), array_to_string(roles, ','), "
+                       "rate_per_second, burst, revoke_time IS NOT NULL FROM api_key_for_auth($1::uuid)"};
+const Sql kInsert{"insert_api_key",
+                  "INSERT INTO api_keys (tenant_id, id, secret_sha256, display_name, roles, rate_per_second, burst, "
+                  "creator, request_id) VALUES ($1, $2::uuid, decode($3, 'hex'), $4, string_to_array($5, ','), $6, "
+                  "$7, $8, $9) ON CONFLICT (tenant_id, request_id) WHERE request_id <> '' DO NOTHING "
+                  "RETURNING " CRM_API_KEY_COLUMNS};
+const Sql kByRequest{"api_key_by_request",
+                     "SELECT " CRM_API_KEY_COLUMNS " FROM api_keys WHERE tenant_id = $1 AND request_id = $2"};
+const Sql kGet{"get_api_key", "SELECT " CRM_API_KEY_COLUMNS " FROM api_keys WHERE tenant_id = $1 AND id = $2::uuid"};
+const Sql kList{"list_api_keys",
+                "SELECT " CRM_API_KEY_COLUMNS
+                " FROM api_keys WHERE tenant_id = $1 AND (create_time, id) < (to_timestamp($2::bigint / 1000000.0), "
+                "$3::uuid) AND ($4::boolean IS FALSE OR revoke_time IS NULL) ORDER BY create_time DESC, id DESC "
+                "LIMIT $5"};
+const Sql kRevoke{"revoke_api_key",
+                  "UPDATE api_keys SET revoke_time = coalesce(revoke_time, now()) WHERE tenant_id = $1 AND "
+                  "id = $2::uuid RETURNING " CRM_API_KEY_COLUMNS};
+const Sql kTouch{"touch_api_key",
+                 "UPDATE api_keys SET last_use_time = greatest(coalesce(last_use_time, '-infinity'), "
+                 "to_timestamp($3::bigint / 1000000.0)) WHERE tenant_id = $1 AND id = $2::uuid"};
+#undef CRM_API_KEY_COLUMNS
+}  // namespace sql
+
+std::vector<std::string> Split(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size() && !text.empty()) {
+        const size_t comma = text.find(',', start);
+        out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string Join(const std::vector<std::string>& roles) {
+    std::string out;
+    for (const auto& r : roles) out += (out.empty() ? "" : ",") + r;
+    return out;
+}
+
+std::string FromHex(const std::string& hex) {
+    std::string out;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+std::string ToHex(std::string_view bytes) {
+    static const char* kDigits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out.push_back(kDigits[c >> 4]);
+        out.push_back(kDigits[c & 15]);
+    }
+    return out;
+}
+
+void SetTime(long long micros, google::protobuf::Timestamp* t) {
+    *t = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(micros);
+}
+
+// A row in CRM_API_KEY_COLUMNS order; the last column (create time as text) is the paging key.
+gv1::ApiKey ReadKey(const pqxx::row& row) {
+    gv1::ApiKey k;
+    k.set_id(row[0].as<std::string>());
+    k.set_display_name(row[1].as<std::string>());
+    for (auto& r : Split(row[2].as<std::string>())) k.add_roles(std::move(r));
+    if (row[4].as<int>() > 0) {
+        k.mutable_rate_limit()->set_rate_per_second(row[3].as<double>());
+        k.mutable_rate_limit()->set_burst(row[4].as<int>());
+    }
+    k.set_key_prefix(ApiKeyPrefix(k.id()));
+    k.set_creator(row[5].as<std::string>());
+    SetTime(row[6].as<long long>(), k.mutable_create_time());
+    if (const auto revoked = row[7].as<long long>(); revoked != 0) SetTime(revoked, k.mutable_revoke_time());
+    if (const auto used = row[8].as<long long>(); used != 0) SetTime(used, k.mutable_last_use_time());
+    return k;
+}
+
+void RequireKeyId(const std::string& id) {
+    if (id.empty()) throw common::ApiError::InvalidArgument("id", "required");
+    if (!common::IsUuid(id)) throw common::ApiError::InvalidArgument("id", "must be a UUID");
+}
+
+class Service final : public gv1::ApiKeysService::Service {
+  public:
+    Service(ApiKeysServiceSettings settings, common::Db& db, std::shared_ptr<const Admission> admission,
+            std::shared_ptr<ApiKeyStore> store, std::shared_ptr<RateLimiter> limiter)
+        : settings_(settings),
+          db_(db),
+          admission_(std::move(admission)),
+          store_(std::move(store)),
+          limiter_(std::move(limiter)) {}
+
+    grpc::Status CreateApiKey(grpc::ServerContext* sc, const gv1::CreateApiKeyRequest* req,
+                              gv1::CreateApiKeyResponse* resp) override {
+        return Handle(sc, "CreateApiKey", [&](const common::RequestContext& rc) {
+            const auto& in = req->api_key();
+            common::Violations v;
+            if (in.display_name().empty()) v.Add("api_key.display_name", "required");
+            if (in.display_name().size() > kMaxDisplayName) v.Add("api_key.display_name", "at most 200 characters");
+            if (in.roles().empty()) v.Add("api_key.roles", "at least one role is required");
+            if (in.roles().size() > static_cast<int>(kMaxRoles)) v.Add("api_key.roles", "at most 16 roles");
+            std::vector<std::string> roles(in.roles().begin(), in.roles().end());
+            std::set<std::string> unique(roles.begin(), roles.end());
+            if (unique.size() != roles.size()) v.Add("api_key.roles", "duplicate roles");
+            for (const auto& p : ApiKeyRoleProblems(roles)) v.Add("api_key.roles", p);
+            const auto& limit = in.rate_limit();
+            if (limit.rate_per_second() != 0 || limit.burst() != 0) {
+                if (!(limit.rate_per_second() > 0 && limit.rate_per_second() <= 100000)) {
+                    v.Add("api_key.rate_limit.rate_per_second", "must be > 0 and <= 100000");
+                }
+                if (limit.burst() < 1 || limit.burst() > 100000) v.Add("api_key.rate_limit.burst", "must be 1..100000");
+            }
+            if (req->request_id().size() > kMaxRequestId ||
+                (!req->request_id().empty() && !common::IsValidRequestId(req->request_id()))) {
+                v.Add("request_id", "at most 64 printable characters without spaces");
+            }
+            v.ThrowIfAny();
+            const NewApiKey key = GenerateApiKey();
+            const bool created = db_.InTenant(rc, [&](pqxx::work& tx) {
+                auto rows =
+                    db_.Exec(tx, sql::kInsert, rc.tenant_id, key.id, ToHex(key.secret_sha256), in.display_name(),
+                             Join(roles), limit.rate_per_second(), limit.burst(), rc.user_id, req->request_id());
+                if (rows.empty()) {  // a retry of an earlier create: its key, without the secret
+                    *resp->mutable_api_key() =
+                        ReadKey(db_.Exec(tx, sql::kByRequest, rc.tenant_id, req->request_id()).at(0));
+                    return false;
+                }
+                *resp->mutable_api_key() = ReadKey(rows[0]);
+                return true;
+            });
+            if (created) {
+                resp->set_key(key.key);
+                common::log::Info("api key created", {{"tenant", rc.tenant_id},
+                                                      {"key_id", key.id},
+                                                      {"user", rc.user_id},
+                                                      {"request_id", rc.request_id}});
+            }
+        });
+    }
+
+    grpc::Status GetApiKey(grpc::ServerContext* sc, const gv1::GetApiKeyRequest* req,
+                           gv1::GetApiKeyResponse* resp) override {
+        return Handle(sc, "GetApiKey", [&](const common::RequestContext& rc) {
+            RequireKeyId(req->id());
+            db_.InTenant(rc, [&](pqxx::work& tx) {
+                auto rows = db_.Exec(tx, sql::kGet, rc.tenant_id, req->id());
+                if (rows.empty()) throw common::ApiError::NotFound("api key", req->id());
+                *resp->mutable_api_key() = ReadKey(rows[0]);
+            });
+        });
+    }
+
+    grpc::Status ListApiKeys(grpc::ServerContext* sc, const gv1::ListApiKeysRequest* req,
+                             gv1::ListApiKeysResponse* resp) override {
+        return Handle(sc, "ListApiKeys", [&](const common::RequestContext& rc) {
+            const int size = common::ResolvePageSize(req->page_size(), 50, kMaxPageSize);
+            const std::string scope = std::string("ListApiKeys:") + (req->active_only() ? "active" : "all");
+            auto keys = common::DecodePageToken(req->page_token(), scope, 2);
+            if (keys.empty()) keys = {"9223372036854775807", "ffffffff-ffff-ffff-ffff-ffffffffffff"};
+            db_.InTenant(rc, [&](pqxx::work& tx) {
+                auto rows = db_.Exec(tx, sql::kList, rc.tenant_id, keys[0], keys[1], req->active_only(), size + 1);
+                for (int i = 0; i < static_cast<int>(rows.size()) && i < size; ++i) {
+                    *resp->add_api_keys() = ReadKey(rows[i]);
+                }
+                if (static_cast<int>(rows.size()) > size) {
+                    const auto& last = rows[size - 1];
+                    resp->set_next_page_token(
+                        common::EncodePageToken(scope, {last[9].as<std::string>(), last[0].as<std::string>()}));
+                }
+            });
+        });
+    }
+
+    grpc::Status RevokeApiKey(grpc::ServerContext* sc, const gv1::RevokeApiKeyRequest* req,
+                              gv1::RevokeApiKeyResponse* resp) override {
+        return Handle(sc, "RevokeApiKey", [&](const common::RequestContext& rc) {
+            RequireKeyId(req->id());
+            db_.InTenant(rc, [&](pqxx::work& tx) {
+                auto rows = db_.Exec(tx, sql::kRevoke, rc.tenant_id, req->id());
+                if (rows.empty()) throw common::ApiError::NotFound("api key", req->id());
+                *resp->mutable_api_key() = ReadKey(rows[0]);
+            });
+            // Every replica checks this marker on each call with the key (same Redis round trip as the rate limit);
+            // after its TTL, their caches have reloaded the row and see revoke_time.
+            store_->Invalidate(req->id());
+            if (!limiter_ || !limiter_->Mark(RevokedApiKeyKey(req->id()), settings_.revocation_marker_ttl)) {
+                common::log::Warn(
+                    "api key revoked, but the revocation marker could not be set in Redis: other "
+                    "gateway replicas accept the key until their cache entry expires",
+                    {{"key_id", req->id()}, {"tenant", rc.tenant_id}});
+            }
+            common::log::Info("api key revoked",
+                              {{"tenant", rc.tenant_id}, {"key_id", req->id()}, {"user", rc.user_id}});
+        });
+    }
+
+  private:
+    // Admission as for proxied calls, then the handler; exceptions map to statuses once; one metric and log line.
+    template <class F>
+    grpc::Status Handle(grpc::ServerContext* sc, const char* method, F&& fn) {
+        const auto start = std::chrono::steady_clock::now();
+        Metadata md;
+        for (const auto& [k, v] : sc->client_metadata()) {
+            md.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+        }
+        const std::string full = std::string(kServiceName) + "/" + method;
+        const std::string peer = sc->peer();
+        const AdmissionResult a = admission_->Admit({full, LookupIn(md), peer}, std::chrono::system_clock::now());
+        sc->AddInitialMetadata(kRequestIdHeader, a.request_id);
+        grpc::Status status;
+        if (!a.admitted()) {
+            if (a.refusal->retry_after.count() > 0) {
+                sc->AddTrailingMetadata("retry-after", std::to_string(a.refusal->RetryAfterSeconds()));
+            }
+            status = ToGrpcStatus(*a.refusal);
+        } else {
+            try {
+                common::RequestContext rc;
+                static_cast<common::Identity&>(rc) = a.identity;
+                rc.deadline = sc->deadline();
+                fn(static_cast<const common::RequestContext&>(rc));
+                status = grpc::Status::OK;
+            } catch (...) {
+                status = common::RpcRuntime::ToStatus(std::current_exception(), "gateway");
+            }
+        }
+        admission_->RecordCall({.admission = &a,
+                                .method = full,
+                                .peer = peer,
+                                .transport = "grpc",
+                                .code = status.error_code(),
+                                .duration = std::chrono::steady_clock::now() - start,
+                                .upstream = {},
+                                .upstream_error = {}});
+        return status;
+    }
+
+    ApiKeysServiceSettings settings_;
+    common::Db& db_;
+    std::shared_ptr<const Admission> admission_;
+    std::shared_ptr<ApiKeyStore> store_;
+    std::shared_ptr<RateLimiter> limiter_;
+};
+
+}  // namespace
+
+std::shared_ptr<CachedApiKeyStore> MakeApiKeyStore(common::Db& db, ApiKeyCacheSettings settings) {
+    auto loader = [&db](const std::string& id) -> std::optional<ApiKeyRecord> {
+        return db.InTenant(std::string(), [&](pqxx::work& tx) -> std::optional<ApiKeyRecord> {
+            auto rows = db.Exec(tx, sql::kFindForAuth, id);
+            if (rows.empty()) return std::nullopt;
+            const auto& row = rows[0];
+            ApiKeyRecord r;
+            r.tenant_id = row[0].as<std::string>();
+            r.id = row[1].as<std::string>();
+            r.secret_sha256 = FromHex(row[2].as<std::string>());
+            r.roles = Split(row[3].as<std::string>());
+            if (row[5].as<int>() > 0) r.limit = RateLimit{row[4].as<double>(), static_cast<double>(row[5].as<int>())};
+            r.revoked = row[6].as<bool>();
+            return r;
+        });
+    };
+    auto writer =
+        [&db](const std::map<std::pair<std::string, std::string>, std::chrono::system_clock::time_point>& uses) {
+            std::map<std::string, std::vector<std::pair<std::string, long long>>> by_tenant;
+            for (const auto& [k, t] : uses) {
+                by_tenant[k.first].emplace_back(
+                    k.second, std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+            }
+            for (const auto& [tenant, list] : by_tenant) {
+                db.InTenant(tenant, [&](pqxx::work& tx) {
+                    for (const auto& [id, micros] : list) db.Exec(tx, sql::kTouch, tenant, id, micros);
+                });
+            }
+        };
+    return std::make_shared<CachedApiKeyStore>(settings, std::move(loader), std::move(writer));
+}
+
+std::shared_ptr<grpc::Service> MakeApiKeysService(ApiKeysServiceSettings settings, common::Db& db,
+                                                  std::shared_ptr<const Admission> admission,
+                                                  std::shared_ptr<ApiKeyStore> store,
+                                                  std::shared_ptr<RateLimiter> limiter) {
+    return std::make_shared<Service>(settings, db, std::move(admission), std::move(store), std::move(limiter));
+}
+
+}  // namespace crm::gateway
