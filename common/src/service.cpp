@@ -16,6 +16,7 @@
 #include "crm/common/migrate.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/common/rpc.hpp"
+#include "crm/common/tls.hpp"
 
 namespace crm::common {
 
@@ -27,6 +28,11 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
         {"CRM_INTERNAL_KEY", "key shared with the gateway that signs caller identity (at least 32 characters)", "",
          true, true},
         {"CRM_GRPC_MAX_MESSAGE_BYTES", "largest request message accepted", "4194304"},
+        {"CRM_GRPC_MAX_METADATA_BYTES", "largest request metadata (headers) accepted, in bytes (1024..1048576)",
+         "16384"},
+        {"CRM_TLS_CERT_FILE", "PEM certificate chain: serve TLS instead of plaintext (with CRM_TLS_KEY_FILE)", ""},
+        {"CRM_TLS_KEY_FILE", "PEM private key of CRM_TLS_CERT_FILE", ""},
+        {"CRM_TLS_CLIENT_CA_FILE", "PEM CA: require client certificates signed by it (mutual TLS)", ""},
         {"CRM_SHUTDOWN_GRACE_SECONDS", "how long SIGTERM waits for calls in flight", "10"},
     };
     if (o.uses_database) {
@@ -132,8 +138,19 @@ int ServiceApp::Run() {
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     int bound_port = 0;
-    builder.AddListeningPort(config_.Get("CRM_GRPC_LISTEN"), grpc::InsecureServerCredentials(), &bound_port);
+    const TlsFiles tls{config_.Get("CRM_TLS_CERT_FILE"), config_.Get("CRM_TLS_KEY_FILE"),
+                       config_.Get("CRM_TLS_CLIENT_CA_FILE")};
+    std::shared_ptr<grpc::ServerCredentials> credentials;
+    try {
+        credentials = MakeServerCredentials(tls);
+    } catch (const std::exception& e) {
+        log::Error("invalid TLS configuration (CRM_TLS_*)", {{"error", e.what()}});
+        return 2;
+    }
+    builder.AddListeningPort(config_.Get("CRM_GRPC_LISTEN"), credentials, &bound_port);
     builder.SetMaxReceiveMessageSize(static_cast<int>(config_.GetInt("CRM_GRPC_MAX_MESSAGE_BYTES", 1024, 64 << 20)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                               static_cast<int>(config_.GetInt("CRM_GRPC_MAX_METADATA_BYTES", 1024, 1 << 20)));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
     for (auto& s : impl_->services) builder.RegisterService(s.get());
@@ -157,7 +174,9 @@ int ServiceApp::Run() {
     }
     for (auto& consumer : impl_->consumers) consumer->Start();
     for (auto& hook : impl_->start_hooks) hook();
-    log::Info("serving", {{"grpc", config_.Get("CRM_GRPC_LISTEN")}, {"metrics", config_.Get("CRM_METRICS_LISTEN")}});
+    log::Info("serving", {{"grpc", config_.Get("CRM_GRPC_LISTEN")},
+                          {"tls", tls.empty() ? "off" : (tls.ca_file.empty() ? "on" : "mutual")},
+                          {"metrics", config_.Get("CRM_METRICS_LISTEN")}});
 
     // SIGTERM/SIGINT were blocked in every thread by RunService; wait for one here.
     sigset_t signals;

@@ -140,6 +140,11 @@ std::vector<common::EnvVar> ConfigVars() {
         {"CRM_API_KEY_RATE_LIMIT_DEFAULT", "token bucket of API keys created without their own limit: rate:burst",
          "20:40"},
         {"CRM_API_KEY_LAST_USE_FLUSH_SECONDS", "period of the batched last_use_time writes (1..3600)", "30"},
+        {"CRM_UPSTREAM_TLS_CA_FILE",
+         "PEM CA: call the services over TLS, trusting it (empty: plaintext, with the signed identity only)", ""},
+        {"CRM_UPSTREAM_TLS_CERT_FILE", "PEM client certificate presented to the services (mutual TLS)", ""},
+        {"CRM_UPSTREAM_TLS_KEY_FILE", "PEM private key of CRM_UPSTREAM_TLS_CERT_FILE", ""},
+        {"CRM_UPSTREAM_TLS_SERVER_NAME", "name checked in the services' certificates instead of the route host", ""},
         {"CRM_REDIS_URL", "Redis for rate limits and revoked tokens: redis://[[user]:password@]host[:port][/db]",
          "redis://127.0.0.1:6379"},
         {"CRM_REDIS_TIMEOUT_MS", "bound on connecting and on each Redis command (5..1000)", "50"},
@@ -212,6 +217,28 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
     } else {
         problems.push_back("CRM_API_KEY_RATE_LIMIT_DEFAULT: must be rate_per_second:burst, got '" +
                            config.Get("CRM_API_KEY_RATE_LIMIT_DEFAULT") + "'");
+    }
+    g.proxy.upstream_tls = {config.Get("CRM_UPSTREAM_TLS_CERT_FILE"), config.Get("CRM_UPSTREAM_TLS_KEY_FILE"),
+                            config.Get("CRM_UPSTREAM_TLS_CA_FILE")};
+    g.proxy.upstream_server_name = config.Get("CRM_UPSTREAM_TLS_SERVER_NAME");
+    if (!g.proxy.upstream_tls.empty()) {
+        if (g.proxy.upstream_tls.ca_file.empty()) {
+            problems.push_back("CRM_UPSTREAM_TLS_CA_FILE: required when a client certificate is configured");
+        }
+        if (g.proxy.upstream_tls.cert_file.empty() != g.proxy.upstream_tls.key_file.empty()) {
+            problems.push_back("CRM_UPSTREAM_TLS_CERT_FILE and CRM_UPSTREAM_TLS_KEY_FILE: set both or neither");
+        }
+        for (const auto* f :
+             {&g.proxy.upstream_tls.ca_file, &g.proxy.upstream_tls.cert_file, &g.proxy.upstream_tls.key_file}) {
+            if (f->empty()) continue;
+            try {
+                common::ReadPemFile(*f);
+            } catch (const std::runtime_error& e) {
+                problems.push_back(std::string("CRM_UPSTREAM_TLS_*: ") + e.what());
+            }
+        }
+    } else if (!g.proxy.upstream_server_name.empty()) {
+        problems.push_back("CRM_UPSTREAM_TLS_SERVER_NAME: only meaningful with CRM_UPSTREAM_TLS_CA_FILE");
     }
     const std::string& fail_mode = config.Get("CRM_RATE_LIMIT_FAIL_MODE");
     if (fail_mode == "open" || fail_mode == "closed") {

@@ -89,10 +89,12 @@ struct Proxy::Core {
         args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
         // Backends are trusted and bound their own responses (page caps); the gateway passes them through.
         args.SetMaxReceiveMessageSize(-1);
+        if (!settings.upstream_server_name.empty()) args.SetSslTargetNameOverride(settings.upstream_server_name);
+        const auto credentials = common::MakeChannelCredentials(settings.upstream_tls);
         for (const auto& route : settings.routes.routes()) {
             Backend b;
             b.route = route;
-            b.channel = grpc::CreateCustomChannel(route.target, grpc::InsecureChannelCredentials(), args);
+            b.channel = grpc::CreateCustomChannel(route.target, credentials, args);
             b.channel->GetState(/*try_to_connect=*/true);
             b.stub = std::make_unique<grpc::GenericStub>(b.channel);
             backends.emplace(route.package, std::move(b));

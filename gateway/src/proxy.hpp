@@ -9,6 +9,7 @@
 #include <string>
 
 #include "admission.hpp"
+#include "crm/common/tls.hpp"
 #include "routes.hpp"
 
 namespace grpc {
@@ -23,6 +24,11 @@ struct ProxySettings {
     std::chrono::milliseconds default_deadline{15000};  // for calls whose client set no deadline
     // Bound on establishing a backend connection; calls fail UNAVAILABLE (no wait-for-ready) when it is down.
     std::chrono::milliseconds connect_timeout{1000};
+    // Toward the services: plaintext when empty, else TLS trusting upstream_tls.ca_file, presenting its
+    // cert_file/key_file when set (mutual TLS). upstream_server_name overrides the name checked in their certificates
+    // (when the route targets are addresses, not the names in the certificates).
+    common::TlsFiles upstream_tls;
+    std::string upstream_server_name;
 };
 
 // A gateway refusal as a gRPC status with google.rpc details: ErrorInfo (reason, domain crm.gateway) and, with a

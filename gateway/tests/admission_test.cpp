@@ -77,7 +77,7 @@ struct Fixture {
 
     explicit Fixture(crm::gateway::FailMode mode = crm::gateway::FailMode::kOpen) {
         AdmissionSettings s;
-        s.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
+        s.jwt = {kJwtSecret, "crm-local", "crm-api", 30s, {}};
         s.internal_key = kInternalKey;
         s.policy = crm::gateway::Policy::Parse(kPolicy);
         s.limiter = limiter;

@@ -238,3 +238,25 @@ TEST_CASE("public-key issuers from CRM_JWT_ISSUERS") {
         CHECK_THROWS_WITH(crm::gateway::SettingsFromConfig(Load(e)), Catch::Contains(message));
     }
 }
+
+TEST_CASE("TLS toward the services: files checked at start, settings consistent") {
+    auto env = Env();
+    CHECK(crm::gateway::SettingsFromConfig(Load(env)).proxy.upstream_tls.empty());  // plaintext by default
+
+    env["CRM_UPSTREAM_TLS_CA_FILE"] = "/nonexistent/ca.pem";
+    CHECK_THROWS_WITH(crm::gateway::SettingsFromConfig(Load(env)), Catch::Contains("cannot read /nonexistent/ca.pem"));
+
+    TempPolicy ca("-----BEGIN CERTIFICATE-----\n");  // any readable, non-empty file
+    env["CRM_UPSTREAM_TLS_CA_FILE"] = ca.path;
+    env["CRM_UPSTREAM_TLS_SERVER_NAME"] = "contacts.crm.svc";
+    const auto g = crm::gateway::SettingsFromConfig(Load(env));
+    CHECK(g.proxy.upstream_tls.ca_file == ca.path);
+    CHECK(g.proxy.upstream_server_name == "contacts.crm.svc");
+
+    env["CRM_UPSTREAM_TLS_CERT_FILE"] = ca.path;  // a certificate without its key
+    CHECK_THROWS_WITH(crm::gateway::SettingsFromConfig(Load(env)), Catch::Contains("set both or neither"));
+
+    auto plain = Env();
+    plain["CRM_UPSTREAM_TLS_SERVER_NAME"] = "contacts";
+    CHECK_THROWS_WITH(crm::gateway::SettingsFromConfig(Load(plain)), Catch::Contains("only meaningful"));
+}

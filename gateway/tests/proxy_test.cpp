@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "crm/common/identity.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "crm/common/tls.hpp"
 
 using namespace std::chrono_literals;
 using crm::gateway::FailMode;
@@ -212,9 +214,10 @@ class FakeBackend final : public grpc::CallbackGenericService {
     BackendState state;
 };
 
-std::unique_ptr<grpc::Server> Serve(grpc::CallbackGenericService* service, int* port) {
+std::unique_ptr<grpc::Server> Serve(grpc::CallbackGenericService* service, int* port,
+                                    std::shared_ptr<grpc::ServerCredentials> credentials = nullptr) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), port);
+    builder.AddListeningPort("127.0.0.1:0", credentials ? credentials : grpc::InsecureServerCredentials(), port);
     builder.RegisterCallbackGenericService(service);
     auto server = builder.BuildAndStart();
     REQUIRE(server);
@@ -355,7 +358,7 @@ struct Fixture {
         s.routes = RouteTable::Parse("test.echo.v1=" + target);
         s.default_deadline = default_deadline;
         crm::gateway::AdmissionSettings a;
-        a.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
+        a.jwt = {kJwtSecret, "crm-local", "crm-api", 30s, {}};
         a.internal_key = kInternalKey;
         a.policy = Policy::Parse(kPolicy);
         a.limiter = std::move(limiter);
@@ -768,4 +771,112 @@ TEST_CASE("limiter unavailable: open mode serves the call and counts it, closed 
         CHECK(f.CounterValue("crm_gateway_ratelimit_fail_open_total", {}) == 0);
         CHECK(BackendCalls(f) == 0);
     }
+}
+
+namespace {
+
+// A CA and certificates it signs, made with the openssl command line when the test runs (never committed).
+struct TestPki {
+    std::string dir = "/tmp/crm-gateway-tls-" + std::to_string(::getpid());
+    TestPki() {
+        REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
+        std::ofstream(dir + "/make.sh") << R"SH(set -e
+cd "$(dirname "$0")"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 \
+    -subj /CN=crm-test-ca 2>/dev/null
+for n in server client;
+        do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj /CN=crm-$n \
+        2>/dev/null
+    printf 'subjectAltName=DNS:backend.crm.test,DNS:gateway.crm.test\n' > $n.ext
+    openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out $n.pem -extfile $n.ext \
+        2>/dev/null
+done
+)SH";
+        REQUIRE(std::system(("bash " + dir + "/make.sh").c_str()) == 0);
+    }
+    ~TestPki() { (void)std::system(("rm -rf " + dir).c_str()); }
+    std::string Path(const std::string& name) const { return dir + "/" + name; }
+};
+
+}  // namespace
+
+TEST_CASE("TLS: clients over TLS to the gateway, the gateway over mutual TLS to the backend") {
+    TestPki pki;
+    FakeBackend backend;
+    int backend_port = 0;
+    // The backend requires a client certificate signed by the CA.
+    auto backend_server =
+        Serve(&backend, &backend_port,
+              crm::common::MakeServerCredentials({pki.Path("server.pem"), pki.Path("server.key"), pki.Path("ca.pem")}));
+    crm::common::Metrics metrics{"gateway-test"};
+    auto admission = [&] {
+        crm::gateway::AdmissionSettings a;
+        a.jwt = {kJwtSecret, "crm-local", "crm-api", 30s, {}};
+        a.internal_key = kInternalKey;
+        a.policy = Policy::Parse(kPolicy);
+        return std::make_shared<const crm::gateway::Admission>(std::move(a), metrics);
+    }();
+    auto make_proxy = [&](crm::common::TlsFiles upstream) {
+        ProxySettings s;
+        s.routes = RouteTable::Parse("test.echo.v1=127.0.0.1:" + std::to_string(backend_port));
+        s.upstream_tls = std::move(upstream);
+        s.upstream_server_name = "backend.crm.test";
+        return std::make_unique<Proxy>(std::move(s), admission);
+    };
+    auto call = [&](grpc::GenericStub& stub) {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Mint());
+        ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+        grpc::ByteBuffer request = ToBuffer("hello"), response;
+        std::promise<grpc::Status> done;
+        stub.UnaryCall(&ctx, "/test.echo.v1.Echo/Echo", grpc::StubOptions(), &request, &response,
+                       [&](grpc::Status st) { done.set_value(st); });
+        auto status = done.get_future().get();
+        return std::make_pair(status, status.ok() ? ToString(response) : std::string());
+    };
+
+    // Mutual TLS toward the backend, TLS toward the client.
+    auto proxy = make_proxy({pki.Path("client.pem"), pki.Path("client.key"), pki.Path("ca.pem")});
+    int gateway_port = 0;
+    auto gateway = Serve(proxy->service(), &gateway_port,
+                         crm::common::MakeServerCredentials({pki.Path("server.pem"), pki.Path("server.key"), ""}));
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("gateway.crm.test");
+    auto tls_channel =
+        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(gateway_port),
+                                  crm::common::MakeChannelCredentials({"", "", pki.Path("ca.pem")}), args);
+    grpc::GenericStub tls_stub(tls_channel);
+    auto [ok, echoed] = call(tls_stub);
+    CHECK(ok.ok());
+    CHECK(echoed == "hello");
+
+    // A plaintext client cannot talk to the TLS listener.
+    grpc::GenericStub plain_stub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(gateway_port), grpc::InsecureChannelCredentials()));
+    CHECK(call(plain_stub).first.error_code() == grpc::StatusCode::UNAVAILABLE);
+
+    // A gateway without a client certificate is refused by the backend (UNAVAILABLE, never the backend's data).
+    auto no_cert = make_proxy({"", "", pki.Path("ca.pem")});
+    int port2 = 0;
+    auto gateway2 = Serve(no_cert->service(), &port2);
+    grpc::GenericStub stub2(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port2), grpc::InsecureChannelCredentials()));
+    const auto refused = call(stub2).first;
+    CHECK(refused.error_code() == grpc::StatusCode::UNAVAILABLE);
+    CHECK(refused.error_message() == "service unavailable, retry later");
+
+    // Settings are checked: a key without its certificate, a missing file.
+    CHECK_THROWS_AS(crm::common::MakeServerCredentials({pki.Path("server.pem"), "", ""}), std::runtime_error);
+    CHECK_THROWS_AS(crm::common::MakeChannelCredentials({"", pki.Path("client.key"), pki.Path("ca.pem")}),
+                    std::runtime_error);
+    CHECK_THROWS_WITH(crm::common::MakeChannelCredentials({"", "", pki.Path("missing.pem")}),
+                      Catch::Contains("missing.pem"));
+
+    for (auto* server : {gateway.get(), gateway2.get(), backend_server.get()}) {
+        server->Shutdown(std::chrono::system_clock::now() + 1s);
+        server->Wait();
+    }
+    CHECK(proxy->WaitIdle(3s));
+    CHECK(no_cert->WaitIdle(3s));
 }
