@@ -1,8 +1,9 @@
 // The role matrix: the policies that ship (deploy/local/gateway-policy.json and the ConfigMap in
-// k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of the contacts service
-// (enumerated from its descriptor, so a new RPC fails this test until the table says who may call it).
+// k8s/base/gateway.yaml) against tables written out here, for every role and every RPC of the contacts and leads
+// services (enumerated from their descriptors, so a new RPC fails this test until its table says who may call it).
 #include <crm/contacts/v1/contacts.pb.h>
 #include <crm/gateway/v1/api_keys.pb.h>
+#include <crm/leads/v1/leads.pb.h>
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -45,6 +46,31 @@ const std::map<std::string, std::array<int, 9>> kContactsMatrix = {
     {"CreateCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
     {"DeleteCustomFieldDefinition", /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
 };
+
+constexpr char kLeadsService[] = "crm.leads.v1.LeadsService";
+//                                              admin mgr  rep  mkt  sup  tech anl  ro   wf
+const std::map<std::string, std::array<int, 9>> kLeadsMatrix = {
+    {"GetLead",                /* read */      {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"ListLeads",              /* read */      {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"GetScoringRules",        /* read */      {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"GetAssignmentConfig",    /* read */      {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"PredictLeadConversion",  /* read */      {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"GetWebForm",             /* read */      {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"CreateLead",             /* capture */   {1,    1,   1,   1,   0,   0,   0,   0,   0}},
+    {"ImportLeads",            /* capture */   {1,    1,   1,   1,   0,   0,   0,   0,   0}},
+    {"RecordEngagement",       /* capture */   {1,    1,   1,   1,   0,   0,   0,   0,   0}},
+    {"UpdateLead",             /* work */      {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"ChangeLeadStatus",       /* work */      {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"AssignLead",             /* work */      {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"ConvertLead",            /* work */      {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"UpdateScoringRules",     /* config */    {1,    1,   0,   1,   0,   0,   0,   0,   0}},
+    {"UpsertWebForm",          /* config */    {1,    1,   0,   1,   0,   0,   0,   0,   0}},
+    {"UpdateAssignmentConfig", /* config */    {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"TrainScoringModel",      /* config */    {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    // The public web form: API keys with the web_form role, and nothing else for that role.
+    {"IssueWebFormToken",      /* web form */  {1,    0,   0,   0,   0,   0,   0,   0,   1}},
+    {"SubmitWebForm",          /* web form */  {1,    0,   0,   0,   0,   0,   0,   0,   1}},
+};
 // clang-format on
 
 std::string ReadFile(const std::string& path) {
@@ -73,13 +99,30 @@ std::string K8sPolicyJson() {
     return json;
 }
 
-std::vector<std::string> ContactsMethods() {
-    const auto* service =
-        crm::contacts::v1::GetContactRequest::descriptor()->file()->FindServiceByName("ContactsService");
+std::vector<std::string> MethodsOf(const google::protobuf::FileDescriptor* file, const char* name) {
+    const auto* service = file->FindServiceByName(name);
     REQUIRE(service != nullptr);
     std::vector<std::string> out;
     for (int i = 0; i < service->method_count(); ++i) out.push_back(service->method(i)->name());
     return out;
+}
+
+void CheckServiceMatrix(const Policy& policy, const char* service, const std::vector<std::string>& methods,
+                        const std::map<std::string, std::array<int, 9>>& matrix) {
+    CHECK(methods.size() == matrix.size());  // the table has no rows for RPCs that do not exist
+    for (const auto& method : methods) {
+        INFO("method " << service << "/" << method);
+        auto row = matrix.find(method);
+        REQUIRE(row != matrix.end());  // every RPC has a row
+        for (size_t r = 0; r < kKnownRoles.size(); ++r) {
+            const std::string role(kKnownRoles[r]);
+            INFO("role " << role);
+            CHECK(policy.Allows(service, method, {role}) == (row->second[r] == 1));
+        }
+        CHECK_FALSE(policy.Allows(service, method, {}));                      // a token without roles
+        CHECK_FALSE(policy.Allows(service, method, {"superuser", "Admin"}));  // roles the gateway does not know
+        CHECK(policy.Allows(service, method, {"read_only", "admin"}));        // any granted role suffices
+    }
 }
 
 // The gateway's own admin service: administrators only (of their own tenant: the tenant comes from the identity).
@@ -103,25 +146,15 @@ void CheckApiKeysMatrix(const Policy& policy) {
 
 void CheckMatrix(const Policy& policy) {
     CheckApiKeysMatrix(policy);
-    const auto methods = ContactsMethods();
-    CHECK(methods.size() == kContactsMatrix.size());  // the table has no rows for RPCs that do not exist
-    for (const auto& method : methods) {
-        INFO("method " << method);
-        auto row = kContactsMatrix.find(method);
-        REQUIRE(row != kContactsMatrix.end());  // every RPC has a row
-        for (size_t r = 0; r < kKnownRoles.size(); ++r) {
-            const std::string role(kKnownRoles[r]);
-            INFO("role " << role);
-            CHECK(policy.Allows(kService, method, {role}) == (row->second[r] == 1));
-        }
-        CHECK_FALSE(policy.Allows(kService, method, {}));                      // a token without roles
-        CHECK_FALSE(policy.Allows(kService, method, {"superuser", "Admin"}));  // roles the gateway does not know
-        CHECK(policy.Allows(kService, method, {"read_only", "admin"}));        // any granted role suffices
-    }
+    CheckServiceMatrix(policy, kService,
+                       MethodsOf(crm::contacts::v1::GetContactRequest::descriptor()->file(), "ContactsService"),
+                       kContactsMatrix);
+    CheckServiceMatrix(policy, kLeadsService,
+                       MethodsOf(crm::leads::v1::GetLeadRequest::descriptor()->file(), "LeadsService"), kLeadsMatrix);
     // Default deny: a service the policy does not name is for administrators only (their "*" rule).
-    CHECK(policy.Allows("crm.leads.v1.LeadsService", "GetLead", {"admin"}));
+    CHECK(policy.Allows("crm.marketing.v1.MarketingService", "GetCampaign", {"admin"}));
     for (size_t r = 1; r < kKnownRoles.size(); ++r) {
-        CHECK_FALSE(policy.Allows("crm.leads.v1.LeadsService", "GetLead", {std::string(kKnownRoles[r])}));
+        CHECK_FALSE(policy.Allows("crm.marketing.v1.MarketingService", "GetCampaign", {std::string(kKnownRoles[r])}));
     }
 }
 
