@@ -1,8 +1,10 @@
-// crm-bench: a closed-loop load client for ContactsService. It drives CreateContact or GetContact at a fixed
+// crm-bench: a closed-loop load client for ContactsService (and LeadsService.ConvertLead, --rpc convert). It drives
+// CreateContact or GetContact at a fixed
 // concurrency for a fixed time, either through the gateway (with a bearer token) or directly to the service (with
 // identity metadata signed by the internal key, as the gateway would), and prints one JSON line with throughput
 // and latency percentiles. tests/bench/run.sh runs it in every mode together with a pgbench baseline.
 #include <crm/contacts/v1/contacts.grpc.pb.h>
+#include <crm/leads/v1/leads.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "crm/common/identity.hpp"
 
 namespace cv1 = crm::contacts::v1;
+namespace lv1 = crm::leads::v1;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -25,17 +28,17 @@ namespace {
 struct Options {
     std::string target;
     std::string mode = "gateway";  // gateway | direct
-    std::string rpc = "create";    // create | get | list | search
+    std::string rpc = "create";    // create | get | list | search | convert
     int concurrency = 8;
     double seconds = 10;
     std::string token;         // gateway mode
     std::string internal_key;  // direct mode
     std::string tenant = "bench";
-    int preload = 200;  // contacts created before a get run
+    int preload = 200;  // contacts created before a get run; qualified leads before a convert run
 };
 
 [[noreturn]] void Usage() {
-    std::cerr << "usage: crm-bench --target HOST:PORT [--mode gateway|direct] [--rpc create|get|list|search] "
+    std::cerr << "usage: crm-bench --target HOST:PORT [--mode gateway|direct] [--rpc create|get|list|search|convert] "
                  "[--concurrency N]\n"
                  "                 [--seconds S] [--token JWT] [--internal-key KEY] [--tenant T] [--preload N]\n";
     std::exit(2);
@@ -71,8 +74,8 @@ Options Parse(int argc, char** argv) {
             Usage();
     }
     if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct") ||
-        (o.rpc != "create" && o.rpc != "get" && o.rpc != "list" && o.rpc != "search") || o.concurrency < 1 ||
-        o.seconds <= 0) {
+        (o.rpc != "create" && o.rpc != "get" && o.rpc != "list" && o.rpc != "search" && o.rpc != "convert") ||
+        o.concurrency < 1 || o.seconds <= 0) {
         Usage();
     }
     if (o.mode == "gateway" && o.token.empty()) Usage();
@@ -142,6 +145,43 @@ bool Search(cv1::ContactsService::Stub& stub, const Options& o, std::mt19937_64&
     return stub.SearchContacts(&ctx, req, &resp).ok();
 }
 
+// A qualified lead with a company, ready to convert (CreateLead + two status changes).
+bool QualifiedLead(lv1::LeadsService::Stub& stub, const Options& o, std::mt19937_64& rng, std::string* id) {
+    lv1::CreateLeadRequest req;
+    const std::string n = std::to_string(rng());
+    req.mutable_lead()->set_given_name("Bench" + n.substr(0, 6));
+    req.mutable_lead()->set_family_name("Lead" + n.substr(6, 6));
+    req.mutable_lead()->set_email("lead." + n + "@load.example");
+    req.mutable_lead()->set_company_name("Bench Co " + n.substr(0, 4));
+    lv1::CreateLeadResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    if (!stub.CreateLead(&ctx, req, &resp).ok()) return false;
+    for (auto status : {lv1::LEAD_STATUS_WORKING, lv1::LEAD_STATUS_QUALIFIED}) {
+        lv1::ChangeLeadStatusRequest move;
+        move.set_id(resp.lead().id());
+        move.set_status(status);
+        lv1::ChangeLeadStatusResponse moved;
+        grpc::ClientContext mctx;
+        Authorize(mctx, o);
+        if (!stub.ChangeLeadStatus(&mctx, move, &moved).ok()) return false;
+    }
+    *id = resp.lead().id();
+    return true;
+}
+
+// Converts a lead: leads calls contacts for the company and the person, then marks the lead converted.
+bool Convert(lv1::LeadsService::Stub& stub, const Options& o, const std::string& id) {
+    lv1::ConvertLeadRequest req;
+    req.set_id(id);
+    lv1::ConvertLeadResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    grpc::Status s = stub.ConvertLead(&ctx, req, &resp);
+    if (!s.ok()) std::cerr << "convert failed: " << s.error_code() << " " << s.error_message() << "\n";
+    return s.ok();
+}
+
 double Percentile(std::vector<double>& sorted, double p) {
     if (sorted.empty()) return 0;
     size_t idx = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
@@ -173,6 +213,25 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (o.rpc == "convert") {  // a pool of qualified leads, prepared in parallel before the clock starts
+        ids.resize(static_cast<size_t>(o.preload));
+        std::atomic<int> next{0};
+        std::atomic<bool> failed{false};
+        std::vector<std::thread> preparers;
+        for (int t = 0; t < o.concurrency; ++t) {
+            preparers.emplace_back([&, t] {
+                auto stub = lv1::LeadsService::NewStub(channels[t % channels.size()]);
+                std::mt19937_64 rng(std::random_device{}());
+                for (int i = next++; i < o.preload && !failed; i = next++) {
+                    if (!QualifiedLead(*stub, o, rng, &ids[static_cast<size_t>(i)])) failed = true;
+                }
+            });
+        }
+        for (auto& th : preparers) th.join();
+        if (failed) return 1;
+    }
+    std::atomic<size_t> next_lead{0};
+
     std::atomic<bool> go{false};
     std::atomic<long> errors{0};
     std::vector<std::vector<double>> latencies(o.concurrency);
@@ -182,6 +241,7 @@ int main(int argc, char** argv) {
     for (int t = 0; t < o.concurrency; ++t) {
         threads.emplace_back([&, t] {
             auto stub = cv1::ContactsService::NewStub(channels[t % channels.size()]);
+            auto leads = lv1::LeadsService::NewStub(channels[t % channels.size()]);
             std::mt19937_64 rng(std::random_device{}());
             while (!go.load()) std::this_thread::yield();
             std::string page_token;
@@ -194,7 +254,11 @@ int main(int argc, char** argv) {
                     ok = Get(*stub, o, ids[rng() % ids.size()]);
                 else if (o.rpc == "list")
                     ok = List(*stub, o, page_token);
-                else
+                else if (o.rpc == "convert") {
+                    const size_t i = next_lead++;
+                    if (i >= ids.size()) break;  // the pool is used up
+                    ok = Convert(*leads, o, ids[i]);
+                } else
                     ok = Search(*stub, o, rng);
                 const auto t1 = Clock::now();
                 if (ok) {

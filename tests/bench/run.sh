@@ -8,19 +8,22 @@
 # and prints throughput, p50/p99 and the ratios gateway/direct and direct/pgbench, plus idle and loaded RSS of the
 # gateway, the service and PostgreSQL. Then, at scale: it seeds one tenant with --scale contacts (default 100,000)
 # and another with 1,000, and drives ListContacts (keyset paging) and SearchContacts (prefix) on both; the ratio
-# large/small shows whether the cost grows with the data (index-backed: about 1).
-#   usage: tests/bench/run.sh [--seconds S] [--concurrency N] [--scale N (0 = skip)]
+# large/small shows whether the cost grows with the data (index-backed: about 1). Last, ConvertLead through the
+# gateway (leads calls contacts twice per conversion: company and person) on a pool of --convert qualified leads.
+#   usage: tests/bench/run.sh [--seconds S] [--concurrency N] [--scale N (0 = skip)] [--convert N (0 = skip)]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=10
 concurrency=8
 scale=100000
+convert=2000
 while (($#)); do
     case $1 in
         --seconds) seconds=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
         --scale) scale=$2; shift 2 ;;
-        *) echo "usage: $0 [--seconds S] [--concurrency N] [--scale N]" >&2; exit 2 ;;
+        --convert) convert=$2; shift 2 ;;
+        *) echo "usage: $0 [--seconds S] [--concurrency N] [--scale N] [--convert N]" >&2; exit 2 ;;
     esac
 done
 eval "$("$repo/deploy/local/stack" env)"
@@ -125,6 +128,13 @@ if ((scale > 0)); then
                 tee -a "$work/results.jsonl"
         done
     done
+fi
+
+# ConvertLead: a pool of qualified leads is prepared first (not timed); the run ends when the time is up or the pool
+# is used up.
+if ((convert > 0)); then
+    "$bench" --target "$CRM_TEST_GATEWAY" --mode gateway --token "$token" --rpc convert --preload "$convert" \
+        --concurrency "$concurrency" --seconds "$seconds" | tee -a "$work/results.jsonl"
 fi
 
 python3 - "$work/results.jsonl" "$idle_gw" "$idle_svc" "$idle_pg" "$peak_gw" "$peak_svc" "$peak_pg" <<'PY'
