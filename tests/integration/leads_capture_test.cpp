@@ -1,6 +1,7 @@
 // Leads capture through the gateway: CreateLead (idempotent, dedup by email), bad input, tenant isolation on every
-// RPC, events with their envelope, bulk import with a result per row, and the public web form (called directly
-// with a signed identity until API keys exist in the gateway).
+// RPC, events with their envelope, bulk import with a result per row, and the public web form (directly with a
+// signed web_form identity for the bot and consent rules, and end to end through the gateway with a web_form API key).
+#include <crm/gateway/v1/api_keys.grpc.pb.h>
 #include <crm/leads/events/v1/events.pb.h>
 
 #include <catch2/catch.hpp>
@@ -503,4 +504,77 @@ TEST_CASE("leads: web form submissions need consent and a fresh, unused, slow en
     REQUIRE(events.size() == 2);
     CHECK(events[0].envelope.event_type() == "crm.leads.events.v1.LeadCreated");
     CHECK(events[1].envelope.event_type() == "crm.leads.events.v1.LeadEngagementRecorded");
+}
+
+TEST_CASE(
+    "leads: the web form through the gateway with a web_form API key: the key fixes the tenant, grants only "
+    "the form, and its own rate limit applies",
+    "[integration][leads][webform][api_keys]") {
+    namespace gv1 = crm::gateway::v1;
+    const std::string tenant = UniqueTenant();
+    const std::string admin_token = TokenFor(tenant);
+    LeadsClient admin(admin_token);
+    DefineForm(admin, "newsletter", 1);
+
+    auto keys = gv1::ApiKeysService::NewStub(GatewayChannel());
+    auto create_key = [&](double rate, int burst) {
+        gv1::CreateApiKeyRequest req;
+        req.mutable_api_key()->set_display_name("website form");
+        req.mutable_api_key()->add_roles("web_form");
+        if (burst > 0) {
+            req.mutable_api_key()->mutable_rate_limit()->set_rate_per_second(rate);
+            req.mutable_api_key()->mutable_rate_limit()->set_burst(burst);
+        }
+        gv1::CreateApiKeyResponse resp;
+        grpc::ClientContext ctx;
+        Prepare(ctx, admin_token);
+        const grpc::Status s = keys->CreateApiKey(&ctx, req, &resp);
+        INFO(s.error_message());
+        REQUIRE(s.ok());
+        return resp.key();
+    };
+    const std::string key = create_key(0, 0);
+    const std::map<std::string, std::string> with_key = {{"x-api-key", key}};
+    LeadsClient site("");  // no bearer token: the API key is the credential
+
+    lv1::IssueWebFormTokenRequest issue;
+    issue.set_form_id("newsletter");
+    auto token = site.IssueWebFormToken(issue, with_key);
+    INFO(token.status.error_message());
+    REQUIRE(token.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    const std::string email = Email("subscriber");
+    auto submitted = site.SubmitWebForm(Submission("newsletter", token.response.form_token(), email), with_key);
+    INFO(submitted.status.error_message());
+    REQUIRE(submitted.ok());
+    CHECK(submitted.response.created());
+
+    // The lead belongs to the key's tenant.
+    lv1::GetLeadRequest get;
+    get.set_id(submitted.response.lead_id());
+    auto lead = admin.GetLead(get);
+    REQUIRE(lead.ok());
+    CHECK(lead.response.lead().email() == email);
+    CHECK(lead.response.lead().capture_channel() == lv1::CAPTURE_CHANNEL_WEB_FORM);
+
+    // The key grants the form and nothing else.
+    CHECK(site.GetLead(get, with_key).status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    lv1::CreateLeadRequest create;
+    create.mutable_lead()->set_email(Email("direct"));
+    CHECK(site.CreateLead(create, with_key).status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    lv1::GetWebFormRequest get_form;
+    get_form.set_id("newsletter");
+    CHECK(site.GetWebForm(get_form, with_key).status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(CountLeads(tenant) == "1");
+
+    // A key with a tight limit (burst 2, 0.1/s) is throttled by the gateway: the form's rate limit.
+    const std::map<std::string, std::string> tight = {{"x-api-key", create_key(0.1, 2)}};
+    int ok = 0, throttled = 0;
+    for (int i = 0; i < 4; ++i) {
+        auto r = site.IssueWebFormToken(issue, tight);
+        if (r.ok()) ++ok;
+        if (r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++throttled;
+    }
+    CHECK(ok == 2);
+    CHECK(throttled == 2);
 }
