@@ -4,6 +4,7 @@
 #include <grpcpp/server_builder.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -149,6 +150,16 @@ std::vector<common::EnvVar> ConfigVars() {
          "redis://127.0.0.1:6379"},
         {"CRM_REDIS_TIMEOUT_MS", "bound on connecting and on each Redis command (5..1000)", "50"},
         {"CRM_REDIS_POOL_SIZE", "Redis connections kept open (1..256)", "8"},
+        {"CRM_HTTP_LISTEN", "HTTP/JSON listener host:port (empty: no HTTP/JSON)", "127.0.0.1:50080"},
+        {"CRM_HTTP_THREADS", "HTTP/JSON I/O threads (1..64)", "2"},
+        {"CRM_HTTP_MAX_BODY_BYTES", "largest HTTP request body, else 413 (1024..67108864)", "4194304"},
+        {"CRM_HTTP_MAX_HEADER_BYTES", "largest HTTP request line + headers, else 431 (1024..1048576)", "16384"},
+        {"CRM_HTTP_MAX_URL_BYTES", "longest HTTP request target, else 414 (256..65536)", "8192"},
+        {"CRM_HTTP_IDLE_TIMEOUT_MS", "keep-alive HTTP connection closed after this idle time (1000..3600000)", "60000"},
+        {"CRM_HTTP_CORS_ORIGINS",
+         "origins allowed by CORS, comma separated (https://app.example.com,http://localhost:3000), * for any; "
+         "empty: no CORS",
+         ""},
     };
 }
 
@@ -253,6 +264,32 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
     }
     g.redis.timeout = std::chrono::milliseconds(integer("CRM_REDIS_TIMEOUT_MS", 5, 1000, 50));
     g.redis.pool_size = static_cast<int>(integer("CRM_REDIS_POOL_SIZE", 1, 256, 8));
+    g.http.listen = config.Get("CRM_HTTP_LISTEN");
+    if (!g.http.listen.empty() && g.http.listen.rfind(':') == std::string::npos) {
+        problems.push_back("CRM_HTTP_LISTEN: must be host:port, got '" + g.http.listen + "'");
+    }
+    g.http.threads = static_cast<int>(integer("CRM_HTTP_THREADS", 1, 64, 2));
+    g.http.limits.max_body_bytes = static_cast<size_t>(integer("CRM_HTTP_MAX_BODY_BYTES", 1024, 64 << 20, 4 << 20));
+    g.http.limits.max_header_bytes = static_cast<size_t>(integer("CRM_HTTP_MAX_HEADER_BYTES", 1024, 1 << 20, 16384));
+    g.http.limits.max_url_bytes = static_cast<size_t>(integer("CRM_HTTP_MAX_URL_BYTES", 256, 65536, 8192));
+    g.http.idle_timeout = std::chrono::milliseconds(integer("CRM_HTTP_IDLE_TIMEOUT_MS", 1000, 3600000, 60000));
+    g.http_gateway.default_deadline = g.proxy.default_deadline;
+    for (std::string_view rest = config.Get("CRM_HTTP_CORS_ORIGINS"); !rest.empty();) {
+        const size_t comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (item.empty()) continue;
+        const bool origin = (item.rfind("http://", 0) == 0 || item.rfind("https://", 0) == 0) &&
+                            item.find('/', item.find("//") + 2) == std::string_view::npos;
+        if (item != "*" && !origin) {
+            problems.push_back("CRM_HTTP_CORS_ORIGINS: '" + std::string(item) +
+                               "' is not * or an origin (scheme://host[:port], no path)");
+            continue;
+        }
+        g.http_gateway.cors_origins.emplace_back(item);
+    }
     if (!problems.empty()) {
         std::string message = "invalid configuration:";
         for (const auto& p : problems) message += "\n  - " + p;  // the format of Config::Check
@@ -347,6 +384,7 @@ void Register(common::ServiceApp& app) {
     auto keys = MakeApiKeyStore(app.db(), settings.api_key_cache);
     settings.admission.api_keys = keys;
     auto admission = std::make_shared<const Admission>(std::move(settings.admission), app.metrics());
+    const std::vector<Route> proxy_routes = settings.proxy.routes.routes();
     auto proxy = std::make_shared<Proxy>(std::move(settings.proxy), admission);
     // A revocation marker outlives every replica's cached copy of the key.
     const auto marker_ttl =
@@ -362,6 +400,32 @@ void Register(common::ServiceApp& app) {
                               {{"calls", std::to_string(proxy->active_calls())}});
         }
     });
+    if (settings.http.listen.empty()) return;
+
+    // HTTP/JSON: routes from the google.api.http rules of the linked descriptors, calls over the proxy's channels.
+    HttpRouteTable routes = HttpRouteTable::FromLinkedDescriptors();  // throws on a bad rule: fail at start
+    for (const auto& name : routes.unmapped()) common::log::Warn("RPC without an HTTP rule", {{"rpc", name}});
+    for (const auto& r : routes.routes()) {
+        if (!proxy->channel(r.package)) {
+            common::log::Warn("HTTP route without a backend (answers 503)",
+                              {{"route", r.http_method + " " + r.path.text()}, {"package", r.package}});
+        }
+    }
+    common::log::Info("http routes", {{"count", std::to_string(routes.routes().size())}});
+    std::map<std::string, std::string, std::less<>> targets;
+    for (const auto& r : proxy_routes) targets.emplace(r.package, r.target);
+    auto handler = std::make_shared<HttpGateway>(
+        std::move(settings.http_gateway), std::move(routes), admission,
+        [&](std::string_view package) {
+            const auto t = targets.find(package);
+            return BackendChannel{proxy->channel(package), t == targets.end() ? "" : t->second};
+        },
+        app.metrics());
+    auto server = std::make_shared<HttpServer>(settings.http, handler);
+    server->Start();  // binds now: a taken port fails the start
+    common::log::Info("serving HTTP/JSON", {{"http", settings.http.listen}});
+    // Runs before the proxy's hook (reverse order): answers in flight are written, then the connections close.
+    app.OnShutdown([server] { server->Stop(std::chrono::seconds(5)); });
 }
 
 }  // namespace crm::gateway

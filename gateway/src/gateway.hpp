@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "crm/common/config.hpp"
+#include "http_gateway.hpp"
+#include "http_server.hpp"
 #include "proxy.hpp"
 #include "redis_limiter.hpp"
 
@@ -16,7 +18,8 @@ class ServiceDescriptor;
 
 namespace crm::gateway {
 
-// CRM_JWT_*, CRM_ROUTES, CRM_GATEWAY_DEFAULT_DEADLINE_MS, CRM_GATEWAY_POLICY_FILE, CRM_RATE_LIMIT_*, CRM_REDIS_*
+// CRM_JWT_*, CRM_ROUTES, CRM_GATEWAY_DEFAULT_DEADLINE_MS, CRM_GATEWAY_POLICY_FILE, CRM_RATE_LIMIT_*, CRM_REDIS_*,
+// CRM_HTTP_*
 // (besides the standard service variables).
 std::vector<common::EnvVar> ConfigVars();
 
@@ -37,6 +40,8 @@ struct GatewaySettings {
     RedisSettings redis;
     ApiKeyCacheSettings api_key_cache;
     std::chrono::seconds api_key_flush{30};  // last_use_time batches
+    HttpServerSettings http;           // HTTP/JSON listener (CRM_HTTP_*); listen empty: no HTTP/JSON
+    HttpGatewaySettings http_gateway;  // CORS, deadlines of transcoded calls
 };
 
 // Validates the gateway variables of a loaded configuration and loads the policy file. Throws common::ConfigError

@@ -409,6 +409,11 @@ grpc::CallbackGenericService* Proxy::service() { return service_.get(); }
 
 int Proxy::active_calls() const { return core_->active.load(); }
 
+std::shared_ptr<grpc::Channel> Proxy::channel(std::string_view package) const {
+    const Backend* b = core_->Find(package);
+    return b == nullptr ? nullptr : b->channel;
+}
+
 bool Proxy::WaitIdle(std::chrono::milliseconds timeout) {
     std::unique_lock lock(core_->idle_mutex);
     return core_->idle.wait_for(lock, timeout, [&] { return core_->active.load() == 0; });

@@ -14,7 +14,11 @@
 
 namespace grpc {
 class CallbackGenericService;
+<<<<<<< HEAD
 class Status;
+=======
+class Channel;
+>>>>>>> 8904269 (gateway: HTTP/JSON transcoding for every annotated RPC (google.api.http rules from the linked descriptors))
 }  // namespace grpc
 
 namespace crm::gateway {
@@ -48,6 +52,10 @@ class Proxy {
 
     // Calls in flight (downstream reactor not yet done).
     int active_calls() const;
+
+    // The backend channel of a routed package (shared with the HTTP/JSON transcoder, so that both transports reuse
+    // the same connections), null when the package is not routed.
+    std::shared_ptr<grpc::Channel> channel(std::string_view package) const;
 
     // After the server has shut down: waits until every call has released its state. False on timeout.
     bool WaitIdle(std::chrono::milliseconds timeout);
