@@ -1,8 +1,11 @@
-// crm-bench: a closed-loop load client for ContactsService (and LeadsService.ConvertLead, --rpc convert). It drives
-// CreateContact or GetContact at a fixed
-// concurrency for a fixed time, either through the gateway (with a bearer token) or directly to the service (with
-// identity metadata signed by the internal key, as the gateway would), and prints one JSON line with throughput
-// and latency percentiles. tests/bench/run.sh runs it in every mode together with a pgbench baseline.
+// crm-bench: a load client for ContactsService (and LeadsService.ConvertLead, --rpc convert). It drives CreateContact,
+// GetContact, ListContacts, SearchContacts or ConvertLead for a fixed time, either through the gateway over gRPC (with
+// a bearer token), through the gateway over HTTP/JSON (--mode http, GET /v1/contacts/{id} etc. on keep-alive
+// connections; contacts RPCs), or directly to the service (with identity metadata signed by the internal key, as the
+// gateway would), and prints one JSON line with throughput and latency percentiles. Closed loop by default (each of
+// --concurrency workers sends its next call when the last one answered: maximum throughput); with --rate R, open
+// loop at a fixed offered load of R calls/s (call i is due at start + i/R, and its latency counts from when it was
+// due, so a stall is not hidden). tests/bench/run.sh and tests/bench/gateway.sh run it in every mode.
 #include <crm/contacts/v1/contacts.grpc.pb.h>
 #include <crm/leads/v1/leads.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
@@ -18,6 +21,7 @@
 
 #include "crm/common/crypto.hpp"
 #include "crm/common/identity.hpp"
+#include "http_client.hpp"
 
 namespace cv1 = crm::contacts::v1;
 namespace lv1 = crm::leads::v1;
@@ -27,7 +31,7 @@ namespace {
 
 struct Options {
     std::string target;
-    std::string mode = "gateway";  // gateway | direct
+    std::string mode = "gateway";  // gateway | direct | http
     std::string rpc = "create";    // create | get | list | search | convert
     int concurrency = 8;
     double seconds = 10;
@@ -35,12 +39,15 @@ struct Options {
     std::string internal_key;  // direct mode
     std::string tenant = "bench";
     int preload = 200;  // contacts created before a get run; qualified leads before a convert run
+    double rate = 0;    // > 0: open loop at this many calls per second
 };
 
 [[noreturn]] void Usage() {
-    std::cerr << "usage: crm-bench --target HOST:PORT [--mode gateway|direct] [--rpc create|get|list|search|convert] "
-                 "[--concurrency N]\n"
-                 "                 [--seconds S] [--token JWT] [--internal-key KEY] [--tenant T] [--preload N]\n";
+    std::cerr
+        << "usage: crm-bench --target HOST:PORT [--mode gateway|direct|http] [--rpc create|get|list|search|convert] "
+           "[--concurrency N]\n"
+           "                 [--seconds S] [--rate CALLS_PER_S] [--token JWT] [--internal-key KEY] [--tenant T] "
+           "[--preload N]\n";
     std::exit(2);
 }
 
@@ -70,15 +77,18 @@ Options Parse(int argc, char** argv) {
             o.tenant = next();
         else if (a == "--preload")
             o.preload = std::stoi(next());
+        else if (a == "--rate")
+            o.rate = std::stod(next());
         else
             Usage();
     }
-    if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct") ||
+    if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct" && o.mode != "http") || o.rate < 0 ||
+        (o.mode == "http" && o.rpc == "convert") ||
         (o.rpc != "create" && o.rpc != "get" && o.rpc != "list" && o.rpc != "search" && o.rpc != "convert") ||
         o.concurrency < 1 || o.seconds <= 0) {
         Usage();
     }
-    if (o.mode == "gateway" && o.token.empty()) Usage();
+    if ((o.mode == "gateway" || o.mode == "http") && o.token.empty()) Usage();
     if (o.mode == "direct" && o.internal_key.empty()) Usage();
     return o;
 }
@@ -182,6 +192,69 @@ bool Convert(lv1::LeadsService::Stub& stub, const Options& o, const std::string&
     return s.ok();
 }
 
+// The same calls over HTTP/JSON through the gateway, on one keep-alive connection per worker.
+class HttpCalls {
+  public:
+    HttpCalls(const Options& o) : o_(o), client_(o.target) {}
+
+    bool Create(std::mt19937_64& rng, std::string* id) {
+        const std::string n = std::to_string(rng());
+        const nlohmann::json body = {{"givenName", "Bench" + n.substr(0, 6)},
+                                     {"familyName", "Load" + n.substr(6, 6)},
+                                     {"email", "bench." + n + "@load.example"}};
+        auto r = Send("POST", "/v1/contacts", body.dump());
+        if (r.status != 200) {
+            std::cerr << "create failed: HTTP " << r.status << " " << r.body.substr(0, 200) << "\n";
+            return false;
+        }
+        if (id) *id = nlohmann::json::parse(r.body)["contact"]["id"].get<std::string>();
+        return true;
+    }
+    bool Get(const std::string& id) { return Send("GET", "/v1/contacts/" + id).status == 200; }
+    bool List(std::string& token) {
+        auto r = Send("GET", "/v1/contacts?page_size=50" + (token.empty() ? "" : "&page_token=" + Escape(token)));
+        if (r.status != 200) return false;
+        const auto j = nlohmann::json::parse(r.body);
+        token = j.contains("nextPageToken") ? j["nextPageToken"].get<std::string>() : "";
+        return true;
+    }
+    bool Search(std::mt19937_64& rng) {
+        static const char* kPrefixes[] = {"given", "family", "p"};
+        const std::string q = std::string(kPrefixes[rng() % 3]) + std::to_string(rng() % 1000);
+        return Send("GET", "/v1/contacts:search?page_size=20&query=" + q).status == 200;
+    }
+
+  private:
+    static std::string Escape(const std::string& s) {
+        std::string out;
+        for (unsigned char c : s) {
+            if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                out += static_cast<char>(c);
+            } else {
+                char buf[4];
+                std::snprintf(buf, sizeof buf, "%%%02X", c);
+                out += buf;
+            }
+        }
+        return out;
+    }
+    crm::test::HttpReply Send(const std::string& method, const std::string& target, const std::string& body = {}) {
+        std::vector<std::pair<std::string, std::string>> headers = {{"authorization", "Bearer " + o_.token},
+                                                                    {"x-server-timeout", "10"}};
+        if (!body.empty()) headers.emplace_back("content-type", "application/json");
+        try {
+            return client_.Send(method, target, headers, body);
+        } catch (const std::exception& e) {
+            client_.Close();
+            crm::test::HttpReply failed;
+            failed.body = e.what();
+            return failed;
+        }
+    }
+    const Options& o_;
+    crm::test::HttpClient client_;
+};
+
 double Percentile(std::vector<double>& sorted, double p) {
     if (sorted.empty()) return 0;
     size_t idx = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
@@ -205,10 +278,11 @@ int main(int argc, char** argv) {
     std::vector<std::string> ids;
     if (o.rpc == "get") {
         auto stub = cv1::ContactsService::NewStub(channels[0]);
+        HttpCalls http(o);
         std::mt19937_64 rng(std::random_device{}());
         for (int i = 0; i < o.preload; ++i) {
             std::string id;
-            if (!Create(*stub, o, rng, &id)) return 1;
+            if (!(o.mode == "http" ? http.Create(rng, &id) : Create(*stub, o, rng, &id))) return 1;
             ids.push_back(id);
         }
     }
@@ -242,24 +316,38 @@ int main(int argc, char** argv) {
         threads.emplace_back([&, t] {
             auto stub = cv1::ContactsService::NewStub(channels[t % channels.size()]);
             auto leads = lv1::LeadsService::NewStub(channels[t % channels.size()]);
+            HttpCalls http(o);
+            const bool over_http = o.mode == "http";
             std::mt19937_64 rng(std::random_device{}());
             while (!go.load()) std::this_thread::yield();
             std::string page_token;
-            while (Clock::now() < stop) {
-                const auto t0 = Clock::now();
+            // Open loop: this worker sends calls t, t + N, t + 2N, ... each at its due time start + i / rate.
+            const auto interval =
+                o.rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / o.rate))
+                           : Clock::duration::zero();
+            for (long n = t;; n += o.concurrency) {
+                auto t0 = Clock::now();
+                if (o.rate > 0) {
+                    const auto due = start + interval * n;
+                    if (due >= stop) break;
+                    std::this_thread::sleep_until(due);
+                    t0 = due;
+                } else if (t0 >= stop) {
+                    break;
+                }
                 bool ok = false;
                 if (o.rpc == "create")
-                    ok = Create(*stub, o, rng, nullptr);
+                    ok = over_http ? http.Create(rng, nullptr) : Create(*stub, o, rng, nullptr);
                 else if (o.rpc == "get")
-                    ok = Get(*stub, o, ids[rng() % ids.size()]);
+                    ok = over_http ? http.Get(ids[rng() % ids.size()]) : Get(*stub, o, ids[rng() % ids.size()]);
                 else if (o.rpc == "list")
-                    ok = List(*stub, o, page_token);
+                    ok = over_http ? http.List(page_token) : List(*stub, o, page_token);
                 else if (o.rpc == "convert") {
                     const size_t i = next_lead++;
                     if (i >= ids.size()) break;  // the pool is used up
                     ok = Convert(*leads, o, ids[i]);
                 } else
-                    ok = Search(*stub, o, rng);
+                    ok = over_http ? http.Search(rng) : Search(*stub, o, rng);
                 const auto t1 = Clock::now();
                 if (ok) {
                     latencies[t].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
@@ -269,7 +357,7 @@ int main(int argc, char** argv) {
             }
         });
     }
-    start = Clock::now();
+    start = Clock::now() + std::chrono::milliseconds(20);
     stop = start + duration;
     go.store(true);
     for (auto& th : threads) th.join();
@@ -281,6 +369,7 @@ int main(int argc, char** argv) {
     nlohmann::json out = {{"mode", o.mode},
                           {"rpc", o.rpc},
                           {"concurrency", o.concurrency},
+                          {"offered_rps", o.rate},
                           {"requests", all.size()},
                           {"errors", errors.load()},
                           {"seconds", elapsed},
