@@ -18,6 +18,7 @@
 #include "crm/common/metrics.hpp"
 #include "headers.hpp"
 #include "openapi.hpp"
+#include "proxy.hpp"
 #include "transcoder.hpp"
 
 namespace crm::gateway {
@@ -72,23 +73,8 @@ bool HeaderSafe(std::string_view value) {
                        [](char c) { return c == '\t' || (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f); });
 }
 
-// google.rpc.Status details of a refusal by the gateway itself, as the gRPC path sends them.
-std::string RefusalDetails(const Refusal& refusal) {
-    google::rpc::Status details;
-    details.set_code(static_cast<int>(refusal.code));
-    details.set_message(refusal.message);
-    google::rpc::ErrorInfo info;
-    info.set_reason(refusal.reason);
-    info.set_domain("crm.gateway");
-    details.add_details()->PackFrom(info);
-    if (refusal.retry_after.count() > 0) {
-        google::rpc::RetryInfo retry;
-        retry.mutable_retry_delay()->set_seconds(refusal.retry_after.count() / 1000);
-        retry.mutable_retry_delay()->set_nanos(static_cast<int>(refusal.retry_after.count() % 1000) * 1000000);
-        details.add_details()->PackFrom(retry);
-    }
-    return details.SerializeAsString();
-}
+// google.rpc.Status details of a refusal by the gateway itself, exactly as the gRPC path sends them.
+std::string RefusalDetails(const Refusal& refusal) { return ToGrpcStatus(refusal).error_details(); }
 
 // X-Server-Timeout: seconds, decimal ("2", "0.5"). Nothing when absent; a negative duration when malformed.
 std::optional<std::chrono::milliseconds> ClientTimeout(const HttpRequest& request) {

@@ -14,11 +14,8 @@
 
 namespace grpc {
 class CallbackGenericService;
-<<<<<<< HEAD
-class Status;
-=======
 class Channel;
->>>>>>> 8904269 (gateway: HTTP/JSON transcoding for every annotated RPC (google.api.http rules from the linked descriptors))
+class Status;
 }  // namespace grpc
 
 namespace crm::gateway {

@@ -55,6 +55,7 @@ class FakeLimiter final : public RateLimiter {
         std::lock_guard lock(mutex);
         return next;
     }
+    bool Mark(const std::string&, std::chrono::seconds) override { return true; }
     std::mutex mutex;
     LimitDecision next;
 };

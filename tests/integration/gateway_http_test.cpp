@@ -5,6 +5,7 @@
 // keep-alive, a backend that is down (503) and Redis down (served, like gRPC).
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -111,6 +112,18 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
     ContactsClient grpc_client(token);
     std::map<std::string, std::string> ids;
     const std::string email = "ada." + Uuid().substr(0, 8) + "@example.com";
+    const auto day = [] {  // today and tomorrow, 00:00 UTC, RFC 3339
+        const auto now = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+        auto format = [](std::chrono::system_clock::time_point t) {
+            const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+            std::tm tm{};
+            gmtime_r(&tt, &tm);
+            char buf[32];
+            std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            return std::string(buf);
+        };
+        return std::make_pair(format(now), format(now + std::chrono::days(1)));
+    }();
 
     // One scenario per route, run in this order (later ones use what earlier ones created).
     const std::vector<std::pair<std::string, std::function<void()>>> scenarios = {
@@ -184,6 +197,35 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              CHECK(j["contact"]["customFields"]["tier"] == "gold");
              CHECK(j["contact"]["state"] == "CONTACT_STATE_ACTIVE");
              ids["etag"] = j["contact"]["etag"];
+         }},
+        // Analytics reads the contacts events from Kafka: the two contacts and the company created above show up.
+        {"GET /v1/analytics/kpis",
+         [&] {
+             json j;
+             for (int i = 0; i < 120; ++i) {
+                 j = Ok(Call("GET", "/v1/analytics/kpis?startTime=" + day.first + "&end_time=" + day.second, token));
+                 if (j.value("newContacts", "0") == "2" && j.value("newCompanies", "0") == "1") break;
+                 std::this_thread::sleep_for(250ms);
+             }
+             CHECK(j.value("newContacts", "0") == "2");
+             CHECK(j.value("newCompanies", "0") == "1");
+         }},
+        {"GET /v1/analytics/timeseries",
+         [&] {
+             const json j = Ok(Call("GET",
+                                    "/v1/analytics/timeseries?metric=METRIC_NEW_CONTACTS&granularity=GRANULARITY_DAY"
+                                    "&startTime=" +
+                                        day.first + "&endTime=" + day.second,
+                                    token));
+             CHECK(j["metric"] == "METRIC_NEW_CONTACTS");
+             CHECK(j["granularity"] == "GRANULARITY_DAY");
+         }},
+        {"POST /v1/analytics/projections:rebuild",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/analytics/projections:rebuild", token,
+                                    R"({"scope":"REBUILD_SCOPE_TENANT","validateOnly":true})"));
+             CHECK(j["tenantsRebuilt"] == "1");
+             CHECK(j["tenants"][0]["tenantId"] == tenant);
          }},
         {"GET /v1/contacts",
          [&] {
