@@ -24,6 +24,9 @@ constexpr char kSalesAddr[] = "CRM_LEADS_SALES_ADDR";
 constexpr char kCallTimeout[] = "CRM_LEADS_CALL_TIMEOUT_MS";
 constexpr char kSlaInterval[] = "CRM_LEADS_SLA_SCAN_INTERVAL_MS";
 constexpr char kFailpoint[] = "CRM_LEADS_FAILPOINT";
+constexpr char kUpstreamCa[] = "CRM_LEADS_UPSTREAM_TLS_CA_FILE";
+constexpr char kUpstreamCert[] = "CRM_LEADS_UPSTREAM_TLS_CERT_FILE";
+constexpr char kUpstreamKey[] = "CRM_LEADS_UPSTREAM_TLS_KEY_FILE";
 
 // Finds leads whose first-touch deadline passed without a touch and publishes LeadSlaBreached once per lead. Safe with
 // any number of replicas: the breach is an UPDATE ... WHERE sla_breach_time IS NULL of a row locked with SKIP LOCKED,
@@ -102,6 +105,12 @@ std::vector<common::EnvVar> ConfigVars() {
         {kCallTimeout, "deadline of each call to contacts and sales, in milliseconds (bounded by the caller's)",
          "5000"},
         {kSlaInterval, "how often the SLA scheduler looks for passed first-touch deadlines, in milliseconds", "5000"},
+        {kUpstreamCa,
+         "PEM CA trusted for TLS calls to contacts and sales; TLS when this or a client certificate is set, "
+         "plaintext when all three are empty",
+         ""},
+        {kUpstreamCert, "PEM client certificate presented to contacts and sales (mutual TLS)", ""},
+        {kUpstreamKey, "PEM private key of CRM_LEADS_UPSTREAM_TLS_CERT_FILE", ""},
         {kFailpoint, "test only: convert_after_contacts makes the process exit after the contacts calls of ConvertLead",
          ""}};
 }
@@ -118,6 +127,10 @@ void Register(common::ServiceApp& app) {
     settings.failpoint = config.Get(kFailpoint);
     if (!settings.failpoint.empty() && settings.failpoint != "convert_after_contacts") {
         throw common::ConfigError(std::string(kFailpoint) + " must be empty or convert_after_contacts");
+    }
+    settings.upstream_tls = {config.Get(kUpstreamCert), config.Get(kUpstreamKey), config.Get(kUpstreamCa)};
+    if (settings.upstream_tls.cert_file.empty() != settings.upstream_tls.key_file.empty()) {
+        throw common::ConfigError(std::string(kUpstreamCert) + " and " + kUpstreamKey + ": set both or neither");
     }
     const auto interval = std::chrono::milliseconds(config.GetInt(kSlaInterval, 100, 3600000));
     auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox());

@@ -152,13 +152,12 @@ class LeadsService final : public v1::LeadsService::Service {
     LeadsService(common::RpcRuntime& rpc, common::Metrics& metrics, std::shared_ptr<storage::Repository> repository,
                  Settings settings)
         : rpc_(rpc), metrics_(metrics), repo_(std::move(repository)), settings_(std::move(settings)) {
+        const auto credentials = common::MakeChannelCredentials(settings_.upstream_tls);
         if (!settings_.contacts_addr.empty()) {
-            contacts_ = cv1::ContactsService::NewStub(
-                grpc::CreateChannel(settings_.contacts_addr, grpc::InsecureChannelCredentials()));
+            contacts_ = cv1::ContactsService::NewStub(grpc::CreateChannel(settings_.contacts_addr, credentials));
         }
         if (!settings_.sales_addr.empty()) {
-            sales_ = sv1::SalesService::NewStub(
-                grpc::CreateChannel(settings_.sales_addr, grpc::InsecureChannelCredentials()));
+            sales_ = sv1::SalesService::NewStub(grpc::CreateChannel(settings_.sales_addr, credentials));
         }
     }
 

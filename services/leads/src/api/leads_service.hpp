@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "crm/common/tls.hpp"
+
 namespace grpc {
 class Service;
 }
@@ -22,10 +24,11 @@ class Repository;
 namespace crm::leads::api {
 
 struct Settings {
-    std::string internal_key;    // signs the identity of outbound calls
-    std::string form_token_key;  // signs web-form tokens
-    std::string contacts_addr;   // host:port of crm.contacts.v1
-    std::string sales_addr;      // host:port of crm.sales.v1 ("" = opportunities cannot be created)
+    std::string internal_key;       // signs the identity of outbound calls
+    std::string form_token_key;     // signs web-form tokens
+    std::string contacts_addr;      // host:port of crm.contacts.v1
+    std::string sales_addr;         // host:port of crm.sales.v1 ("" = opportunities cannot be created)
+    common::TlsFiles upstream_tls;  // empty = plaintext calls to contacts and sales
     std::chrono::milliseconds call_timeout{5000};
     std::string failpoint;  // test only: "convert_after_contacts" exits the process after the contacts calls
 };
