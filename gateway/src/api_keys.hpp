@@ -68,8 +68,9 @@ class ApiKeyStore {
 };
 
 struct ApiKeyCacheSettings {
-    std::chrono::milliseconds ttl{30000};  // bound on how long a replica may use a stale record
-    size_t max_entries = 100000;           // the cache is cleared when it grows past this
+    std::chrono::milliseconds ttl{30000};            // bound on how long a replica may use a stale record
+    size_t max_entries = 100000;                     // the cache is cleared when it grows past this
+    std::chrono::milliseconds lookup_timeout{1000};  // bound on one database lookup (a cache miss)
 };
 
 // An ApiKeyStore over a loader (the database), caching records and misses for the TTL and gathering uses. Flush()

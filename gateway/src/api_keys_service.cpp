@@ -286,8 +286,12 @@ class Service final : public gv1::ApiKeysService::Service {
 }  // namespace
 
 std::shared_ptr<CachedApiKeyStore> MakeApiKeyStore(common::Db& db, ApiKeyCacheSettings settings) {
-    auto loader = [&db](const std::string& id) -> std::optional<ApiKeyRecord> {
-        return db.InTenant(std::string(), [&](pqxx::work& tx) -> std::optional<ApiKeyRecord> {
+    auto loader = [&db, timeout = settings.lookup_timeout](const std::string& id) -> std::optional<ApiKeyRecord> {
+        // On a call's path (a cache miss): bounded well below the services' statement cap. No tenant is set: the
+        // function is the only read, and it returns one key id's row.
+        common::RequestContext rc;
+        rc.deadline = std::chrono::system_clock::now() + timeout;
+        return db.InTenant(rc, [&](pqxx::work& tx) -> std::optional<ApiKeyRecord> {
             auto rows = db.Exec(tx, sql::kFindForAuth, id);
             if (rows.empty()) return std::nullopt;
             const auto& row = rows[0];

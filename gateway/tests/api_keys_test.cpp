@@ -76,7 +76,7 @@ TEST_CASE("API key cache: hits within the TTL, misses cached too, invalidation, 
     int loads = 0;
     std::optional<ApiKeyRecord> stored = ApiKeyRecord{"acme", "id-1", std::string(32, 'h'), {"read_only"}, {}, false};
     CachedApiKeyStore store(
-        {200ms, 1000},
+        {200ms, 1000, 1000ms},
         [&](const std::string& id) -> std::optional<ApiKeyRecord> {
             ++loads;
             if (id == "id-1") return stored;
@@ -101,7 +101,7 @@ TEST_CASE("API key cache: hits within the TTL, misses cached too, invalidation, 
 TEST_CASE("API key cache: a failing database is not cached") {
     bool down = true;
     CachedApiKeyStore store(
-        {10s, 1000},
+        {10s, 1000, 1000ms},
         [&](const std::string&) -> std::optional<ApiKeyRecord> {
             if (down) throw std::runtime_error("db down");
             return ApiKeyRecord{"acme", "k", std::string(32, 'h'), {"read_only"}, {}, false};
@@ -116,7 +116,7 @@ TEST_CASE("last uses are written in batches, the latest per key, and kept when t
     std::vector<Uses> batches;
     bool fail = false;
     CachedApiKeyStore store(
-        {1s, 1000}, [](const std::string&) { return std::nullopt; },
+        {1s, 1000, 1000ms}, [](const std::string&) { return std::nullopt; },
         [&](const Uses& u) {
             if (fail) throw std::runtime_error("db down");
             batches.push_back(u);
@@ -143,7 +143,7 @@ TEST_CASE("admission with an API key: identity with the key id, the key's bucket
     ApiKeyRecord record{"acme", key.id, key.secret_sha256, {"read_only"}, crm::gateway::RateLimit{2, 3}, false};
     std::vector<Uses> written;
     auto store = std::make_shared<CachedApiKeyStore>(
-        crm::gateway::ApiKeyCacheSettings{10s, 1000},
+        crm::gateway::ApiKeyCacheSettings{10s, 1000, 1000ms},
         [&](const std::string& id) -> std::optional<ApiKeyRecord> {
             if (id == key.id) return record;
             return std::nullopt;
