@@ -40,8 +40,8 @@ struct GatewaySettings {
     RedisSettings redis;
     ApiKeyCacheSettings api_key_cache;
     std::chrono::seconds api_key_flush{30};  // last_use_time batches
-    HttpServerSettings http;           // HTTP/JSON listener (CRM_HTTP_*); listen empty: no HTTP/JSON
-    HttpGatewaySettings http_gateway;  // CORS, deadlines of transcoded calls
+    HttpServerSettings http;                 // HTTP/JSON listener (CRM_HTTP_*); listen empty: no HTTP/JSON
+    HttpGatewaySettings http_gateway;        // CORS, deadlines of transcoded calls
 };
 
 // Validates the gateway variables of a loaded configuration and loads the policy file. Throws common::ConfigError
