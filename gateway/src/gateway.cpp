@@ -1,8 +1,11 @@
 #include "gateway.hpp"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/descriptor_database.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -107,6 +110,29 @@ std::vector<JwtIssuer> ParseIssuers(const std::string& text, const JwksSettings&
 
 }  // namespace
 
+std::vector<std::string> SafeToRetry() {
+    namespace pb = google::protobuf;
+    std::vector<std::string> files;
+    pb::DescriptorPool::internal_generated_database()->FindAllFileNames(&files);
+    std::vector<std::string> methods;
+    for (const auto& name : files) {
+        const auto* file = pb::DescriptorPool::generated_pool()->FindFileByName(name);
+        if (file == nullptr) continue;
+        for (int s = 0; s < file->service_count(); ++s) {
+            const auto* service = file->service(s);
+            for (int m = 0; m < service->method_count(); ++m) {
+                const auto* method = service->method(m);
+                const auto level = method->options().idempotency_level();
+                if (method->client_streaming() || method->server_streaming()) continue;
+                if (level != pb::MethodOptions::NO_SIDE_EFFECTS && level != pb::MethodOptions::IDEMPOTENT) continue;
+                methods.push_back(service->full_name() + "/" + method->name());
+            }
+        }
+    }
+    std::sort(methods.begin(), methods.end());
+    return methods;
+}
+
 std::vector<common::EnvVar> ConfigVars() {
     return {
         {"CRM_JWT_HS256_SECRET",
@@ -124,6 +150,10 @@ std::vector<common::EnvVar> ConfigVars() {
         {"CRM_JWKS_FETCH_TIMEOUT_MS", "bound on fetching a JWKS URL (100..30000)", "2000"},
         {"CRM_JWT_LEEWAY_SECONDS", "clock skew tolerated on exp, nbf and iat (0..300)", "30"},
         {"CRM_ROUTES", "backends by proto package: pkg=host:port,... e.g. crm.contacts.v1=127.0.0.1:50051", "", true},
+        {"CRM_GATEWAY_RETRY_ATTEMPTS",
+         "attempts in all for methods without side effects (idempotency_level in the protos) when a backend answers "
+         "UNAVAILABLE (1..5; 1: no retries); other methods are sent once",
+         "3"},
         {"CRM_GATEWAY_DEFAULT_DEADLINE_MS", "deadline of backend calls when the client sets none (100..600000)",
          "15000"},
         {"CRM_GATEWAY_POLICY_FILE",
@@ -201,6 +231,8 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
     }
     g.proxy.default_deadline =
         std::chrono::milliseconds(integer("CRM_GATEWAY_DEFAULT_DEADLINE_MS", 100, 600000, 15000));
+    g.proxy.retry_attempts = static_cast<int>(integer("CRM_GATEWAY_RETRY_ATTEMPTS", 1, 5, 3));
+    g.proxy.retryable_methods = SafeToRetry();
     try {
         g.proxy.routes = RouteTable::Parse(config.Get("CRM_ROUTES"));
     } catch (const std::invalid_argument& e) {

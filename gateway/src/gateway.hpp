@@ -1,6 +1,7 @@
 #pragma once
 // Wiring of the gateway process: its configuration variables and their translation into ProxySettings. The only
 // place that reads configuration.
+#include <string>
 #include <vector>
 
 #include "crm/common/config.hpp"
@@ -33,6 +34,10 @@ class LinkedDescriptors final : public MethodCatalog {
   private:
     static const google::protobuf::ServiceDescriptor* Find(std::string_view service);
 };
+
+// The unary methods of the linked descriptors whose proto declares `option idempotency_level = NO_SIDE_EFFECTS`
+// (or IDEMPOTENT), as "pkg.Service/Method": the only ones the proxy retries (ProxySettings::retryable_methods).
+std::vector<std::string> SafeToRetry();
 
 struct GatewaySettings {
     ProxySettings proxy;

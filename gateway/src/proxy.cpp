@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
@@ -69,6 +70,34 @@ grpc::Status ToGrpcStatus(const Refusal& refusal) {
 
 namespace {}  // namespace
 
+std::string RetryServiceConfig(const ProxySettings& settings, std::string_view package) {
+    if (settings.retry_attempts < 2) return {};
+    nlohmann::json names = nlohmann::json::array();
+    for (const std::string& m : settings.retryable_methods) {
+        const auto slash = m.find('/');
+        if (slash == std::string::npos) continue;
+        const std::string service = m.substr(0, slash);
+        // The method's service must be in the route's package (pkg.Service, not a deeper package).
+        if (service.size() <= package.size() || service.compare(0, package.size(), package) != 0 ||
+            service[package.size()] != '.' || service.find('.', package.size() + 1) != std::string::npos) {
+            continue;
+        }
+        names.push_back({{"service", service}, {"method", m.substr(slash + 1)}});
+    }
+    if (names.empty()) return {};
+    const double initial = std::chrono::duration<double>(settings.retry_initial_backoff).count();
+    char initial_text[32], max_text[32];
+    std::snprintf(initial_text, sizeof initial_text, "%.3fs", initial);
+    std::snprintf(max_text, sizeof max_text, "%.3fs", initial * 4);
+    nlohmann::json policy = {{"maxAttempts", settings.retry_attempts},
+                             {"initialBackoff", initial_text},
+                             {"maxBackoff", max_text},
+                             {"backoffMultiplier", 2},
+                             {"retryableStatusCodes", {"UNAVAILABLE"}}};
+    nlohmann::json config = {{"methodConfig", {{{"name", names}, {"retryPolicy", policy}}}}};
+    return config.dump();
+}
+
 struct Proxy::Core {
     ProxySettings settings;
     std::shared_ptr<const Admission> admission;
@@ -94,7 +123,11 @@ struct Proxy::Core {
         for (const auto& route : settings.routes.routes()) {
             Backend b;
             b.route = route;
-            b.channel = grpc::CreateCustomChannel(route.target, credentials, args);
+            grpc::ChannelArguments route_args = args;
+            if (auto config = RetryServiceConfig(settings, route.package); !config.empty()) {
+                route_args.SetServiceConfigJSON(config);
+            }
+            b.channel = grpc::CreateCustomChannel(route.target, credentials, route_args);
             b.channel->GetState(/*try_to_connect=*/true);
             b.stub = std::make_unique<grpc::GenericStub>(b.channel);
             backends.emplace(route.package, std::move(b));

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "admission.hpp"
 #include "crm/common/tls.hpp"
@@ -30,7 +32,18 @@ struct ProxySettings {
     // (when the route targets are addresses, not the names in the certificates).
     common::TlsFiles upstream_tls;
     std::string upstream_server_name;
+    // Retries only where safe: unary methods without side effects ("pkg.Service/Method", from the protos'
+    // idempotency_level, see SafeToRetry in gateway.hpp) are attempted up to retry_attempts times in all when the
+    // backend answers UNAVAILABLE (it was not reached or refused the call before doing anything). Every other method
+    // is sent once. 1 disables retries.
+    std::vector<std::string> retryable_methods;
+    int retry_attempts = 3;
+    std::chrono::milliseconds retry_initial_backoff{50};
 };
+
+// The channel service config (JSON) that makes the retryable methods under `package` retry on UNAVAILABLE; empty
+// when none of them is under it or retries are off.
+std::string RetryServiceConfig(const ProxySettings& settings, std::string_view package);
 
 // A gateway refusal as a gRPC status with google.rpc details: ErrorInfo (reason, domain crm.gateway) and, with a
 // retry delay, RetryInfo.

@@ -5,6 +5,7 @@
 #include <crm/gateway/v1/api_keys.pb.h>
 #include <crm/leads/v1/leads.pb.h>
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -181,4 +182,20 @@ TEST_CASE("role matrix: the linked descriptors catch a misspelt method in a poli
             R"({"rules": [{"roles": ["admin"], "methods": ["crm.contacts.v1.ContactsService/GetContacts"]}]})",
             &catalog),
         Catch::Contains("crm.contacts.v1.ContactsService has no method \"GetContacts\""));
+}
+
+TEST_CASE("retries: reads declared without side effects are retryable, writes and streams never") {
+    const auto safe = crm::gateway::SafeToRetry();
+    const auto has = [&](const std::string& m) { return std::find(safe.begin(), safe.end(), m) != safe.end(); };
+    for (const char* read :
+         {"crm.contacts.v1.ContactsService/GetContact", "crm.contacts.v1.ContactsService/ListContacts",
+          "crm.contacts.v1.ContactsService/SearchContacts", "crm.leads.v1.LeadsService/GetLead",
+          "crm.gateway.v1.ApiKeysService/ListApiKeys"}) {
+        CHECK(has(read));
+    }
+    for (const char* write : {"crm.contacts.v1.ContactsService/CreateContact",
+                              "crm.contacts.v1.ContactsService/MergeContacts", "crm.leads.v1.LeadsService/ConvertLead",
+                              "crm.leads.v1.LeadsService/ImportLeads", "crm.gateway.v1.ApiKeysService/CreateApiKey"}) {
+        CHECK_FALSE(has(write));
+    }
 }

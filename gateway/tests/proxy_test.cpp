@@ -99,6 +99,7 @@ struct BackendState {
     std::chrono::system_clock::time_point last_deadline;
     bool hang_started = false;
     bool hang_cancelled = false;
+    std::map<std::string, int> flaky_calls;
 
     void Record(grpc::GenericCallbackServerContext* ctx) {
         std::lock_guard lock(mutex);
@@ -200,11 +201,24 @@ class HangReactor final : public grpc::ServerGenericBidiReactor {
     BackendState& state_;
 };
 
+// Refuses the call as a backend that is not ready yet would (UNAVAILABLE, before doing anything).
+class UnavailableReactor final : public grpc::ServerGenericBidiReactor {
+  public:
+    UnavailableReactor() { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not ready")); }
+    void OnDone() override { delete this; }
+};
+
 class FakeBackend final : public grpc::CallbackGenericService {
   public:
     grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
         state.Record(ctx);
         const std::string& m = ctx->method();
+        // The Flaky methods answer UNAVAILABLE to their first call, then echo.
+        if (m == "/test.echo.v1.Echo/FlakyRead" || m == "/test.echo.v1.Echo/FlakyWrite") {
+            std::lock_guard lock(state.mutex);
+            if (++state.flaky_calls[m] == 1) return new UnavailableReactor();
+            return new EchoReactor(ctx);
+        }
         if (m == "/test.echo.v1.Echo/Echo") return new EchoReactor(ctx);
         if (m == "/test.echo.v1.Echo/Stream") return new StreamReactor();
         if (m == "/test.echo.v1.Echo/Fail") return new FailReactor(ctx);
@@ -357,6 +371,7 @@ struct Fixture {
         ProxySettings s;
         s.routes = RouteTable::Parse("test.echo.v1=" + target);
         s.default_deadline = default_deadline;
+        s.retryable_methods = {"test.echo.v1.Echo/FlakyRead", "other.v1.Echo/Echo", "test.echo.v1.sub.Echo/Echo"};
         crm::gateway::AdmissionSettings a;
         a.jwt = {kJwtSecret, "crm-local", "crm-api", 30s, {}};
         a.internal_key = kInternalKey;
@@ -553,6 +568,34 @@ TEST_CASE("a backend that is down gives UNAVAILABLE quickly, without internal ad
         CHECK(r.status.error_message().find("127.0.0.1") == std::string::npos);
         CHECK(r.elapsed < 2000ms);
     }
+}
+
+TEST_CASE("only methods without side effects are retried when the backend answers UNAVAILABLE") {
+    Fixture f;
+    auto read = f.Call("/test.echo.v1.Echo/FlakyRead", {"r"}, {.token = Mint(), .timeout = 5000ms});
+    CHECK(read.status.error_code() == grpc::StatusCode::OK);
+    CHECK(read.responses == std::vector<std::string>{"r"});
+    auto write = f.Call("/test.echo.v1.Echo/FlakyWrite", {"w"}, {.token = Mint(), .timeout = 5000ms});
+    CHECK(write.status.error_code() == grpc::StatusCode::UNAVAILABLE);
+    std::lock_guard lock(f.backend.state.mutex);
+    CHECK(f.backend.state.flaky_calls["/test.echo.v1.Echo/FlakyRead"] == 2);   // refused once, retried once
+    CHECK(f.backend.state.flaky_calls["/test.echo.v1.Echo/FlakyWrite"] == 1);  // never sent twice
+}
+
+TEST_CASE("the retry service config names only the route's own services") {
+    ProxySettings s;
+    s.retryable_methods = {"crm.contacts.v1.ContactsService/GetContact", "crm.contacts.v1x.S/M",
+                           "crm.contacts.v1.sub.S/M", "crm.leads.v1.LeadsService/GetLead", "malformed"};
+    const auto config = nlohmann::json::parse(RetryServiceConfig(s, "crm.contacts.v1"));
+    const auto& names = config["methodConfig"][0]["name"];
+    REQUIRE(names.size() == 1);
+    CHECK(names[0]["service"] == "crm.contacts.v1.ContactsService");
+    CHECK(names[0]["method"] == "GetContact");
+    CHECK(config["methodConfig"][0]["retryPolicy"]["retryableStatusCodes"] == nlohmann::json::array({"UNAVAILABLE"}));
+    CHECK(config["methodConfig"][0]["retryPolicy"]["maxAttempts"] == 3);
+    CHECK(RetryServiceConfig(s, "crm.sales.v1").empty());
+    s.retry_attempts = 1;
+    CHECK(RetryServiceConfig(s, "crm.contacts.v1").empty());
 }
 
 TEST_CASE("the client's deadline reaches the backend") {
