@@ -578,3 +578,30 @@ TEST_CASE(
     CHECK(ok == 2);
     CHECK(throttled == 2);
 }
+
+TEST_CASE("leads: the service drops web-form nonces used more than two days ago and idempotency keys older than a week",
+          "[integration][leads][webform][cleanup]") {
+    const std::string tenant = UniqueTenant();
+    const std::string other = UniqueTenant();
+    auto exec = [](const std::string& sql) { QueryScalar("leads", sql); };
+    exec("INSERT INTO web_form_tokens_used (tenant_id, nonce, use_time) VALUES ('" + tenant +
+         "', 'old', now() - interval '3 days'), ('" + tenant + "', 'recent', now() - interval '1 day'), ('" + other +
+         "', 'old', now() - interval '50 hours')");
+    exec("INSERT INTO idempotency_keys (tenant_id, operation, request_id, resource_id, create_time) VALUES ('" +
+         tenant + "', 'CreateLead', 'old', gen_random_uuid(), now() - interval '8 days'), ('" + tenant +
+         "', 'CreateLead', 'recent', gen_random_uuid(), now() - interval '2 days')");
+    StackCommand("start-apps");  // the cleanup runs when the service starts, then hourly
+
+    auto count = [&](const std::string& table, const std::string& t) {
+        return QueryScalar("leads", "SELECT count(*) FROM " + table + " WHERE tenant_id = '" + t + "'");
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (count("web_form_tokens_used", tenant) != "1" && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    CHECK(QueryScalar("leads", "SELECT string_agg(nonce, ',') FROM web_form_tokens_used WHERE tenant_id = '" + tenant +
+                                   "'") == "recent");
+    CHECK(count("web_form_tokens_used", other) == "0");
+    CHECK(QueryScalar("leads", "SELECT string_agg(request_id, ',') FROM idempotency_keys WHERE tenant_id = '" + tenant +
+                                   "'") == "recent");
+}

@@ -43,7 +43,7 @@ class SlaScheduler {
                         .Add({})),
           scan_errors_(prometheus::BuildCounter()
                            .Name("crm_leads_sla_scan_errors_total")
-                           .Help("SLA scans that failed (database unavailable); the next scan retries.")
+                           .Help("SLA scans or cleanups that failed (database unavailable); the next one retries.")
                            .Register(metrics.registry())
                            .Add({})) {}
 
@@ -72,6 +72,17 @@ class SlaScheduler {
     }
 
     void Scan() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_cleanup_ >= kCleanupInterval) {
+            last_cleanup_ = now;
+            try {
+                const std::int64_t removed = repo_.Cleanup();
+                if (removed > 0) common::log::Info("cleanup", {{"rows_removed", std::to_string(removed)}});
+            } catch (const std::exception& e) {
+                scan_errors_.Increment();
+                common::log::Warn("cleanup failed; retrying at the next interval", {{"error", e.what()}});
+            }
+        }
         try {
             for (const auto& [tenant, id] : repo_.DueSlaLeads(200)) {
                 if (repo_.BreachSla(tenant, id)) {
@@ -85,8 +96,12 @@ class SlaScheduler {
         }
     }
 
+    // Used web-form nonces and old idempotency keys are dropped at start and then hourly.
+    static constexpr std::chrono::hours kCleanupInterval{1};
+
     storage::Repository& repo_;
     std::chrono::milliseconds interval_;
+    std::chrono::steady_clock::time_point last_cleanup_ = std::chrono::steady_clock::now() - kCleanupInterval;
     prometheus::Counter& breaches_;
     prometheus::Counter& scan_errors_;
     std::mutex mutex_;

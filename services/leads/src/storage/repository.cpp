@@ -1003,6 +1003,15 @@ std::vector<std::pair<std::string, std::string>> Repository::DueSlaLeads(int lim
     });
 }
 
+std::int64_t Repository::Cleanup() {
+    return db_.InTenant(std::string(), [&](pqxx::work& tx) {
+        db_.Exec(tx, sql::kMaintenanceOn);
+        const auto tokens = db_.Exec(tx, sql::kDropUsedTokens).affected_rows();
+        const auto keys = db_.Exec(tx, sql::kDropIdempotencyKeys).affected_rows();
+        return static_cast<std::int64_t>(tokens + keys);
+    });
+}
+
 bool Repository::BreachSla(const std::string& tenant, const std::string& id) {
     return db_.InTenant(tenant, [&](pqxx::work& tx) {
         const pqxx::result rows = db_.Exec(tx, sql::kBreachSla, tenant, id);

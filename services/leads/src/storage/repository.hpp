@@ -4,6 +4,7 @@
 // crm.leads.v1 (included only by the API and storage code of this service).
 #include <crm/leads/v1/leads.pb.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,6 +98,9 @@ class Repository {
     // breached by another replica meanwhile, or is locked by a writer right now).
     std::vector<std::pair<std::string, std::string>> DueSlaLeads(int limit);
     bool BreachSla(const std::string& tenant, const std::string& id);
+    // Upkeep across tenants: drops web-form nonces used more than 2 days ago (every token has expired by then) and
+    // idempotency keys older than 7 days. Returns the number of rows removed.
+    std::int64_t Cleanup();
 
   private:
     common::Db& db_;

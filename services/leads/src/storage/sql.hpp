@@ -113,6 +113,10 @@ inline constexpr Sql kDueSla{"leads_sla_due", R"SQL(
 SELECT tenant_id, id::text FROM leads
 WHERE first_touch_deadline <= now() AND first_touch_time IS NULL AND sla_breach_time IS NULL
 ORDER BY first_touch_deadline LIMIT $1)SQL"};
+inline constexpr Sql kDropUsedTokens{"leads_cleanup_form_tokens", R"SQL(
+DELETE FROM web_form_tokens_used WHERE use_time < now() - interval '2 days')SQL"};
+inline constexpr Sql kDropIdempotencyKeys{"leads_cleanup_idempotency_keys", R"SQL(
+DELETE FROM idempotency_keys WHERE create_time < now() - interval '7 days')SQL"};
 inline constexpr Sql kBreachSla{
     "leads_sla_breach",
     "UPDATE leads SET sla_breach_time = now(), version = version + 1, "
