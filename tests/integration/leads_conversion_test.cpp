@@ -62,8 +62,8 @@ TEST_CASE("leads conversion: a new person and company are created once; converti
     LeadsClient api(token);
     ContactsClient contacts(token);
     const std::string email = Email("katherine");
-    const lv1::Lead lead = QualifiedLead(api, email, "NASA Langley");
     EventTap tap("crm.leads.v1");
+    const lv1::Lead lead = QualifiedLead(api, email, "NASA Langley");
 
     lv1::ConvertLeadRequest req;
     req.set_id(lead.id());
@@ -102,11 +102,13 @@ TEST_CASE("leads conversion: a new person and company are created once; converti
     move.set_status(lv1::LEAD_STATUS_WORKING);
     CHECK(api.ChangeLeadStatus(move).status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
 
-    auto events = tap.WaitFor(tenant, 1, std::chrono::seconds(30), std::chrono::seconds(2));
-    REQUIRE(events.size() == 1);  // one LeadConverted, none for the repeated call
-    CHECK(events[0].envelope.event_type() == "crm.leads.events.v1.LeadConverted");
+    // Created, two status changes, converted: one LeadConverted, none for the repeated call.
+    auto events = tap.WaitFor(tenant, 4, std::chrono::seconds(30), std::chrono::seconds(2));
+    REQUIRE(events.size() == 4);
+    CHECK(events[3].envelope.event_type() == "crm.leads.events.v1.LeadConverted");
+    CHECK(events[3].envelope.aggregate_version() == 4);
     lev1::LeadConverted converted;
-    REQUIRE(events[0].envelope.payload().UnpackTo(&converted));
+    REQUIRE(events[3].envelope.payload().UnpackTo(&converted));
     CHECK(converted.contact_id() == conv.contact_id());
     CHECK(converted.company_id() == conv.company_id());
     CHECK(converted.from_status() == lv1::LEAD_STATUS_QUALIFIED);
