@@ -1,0 +1,64 @@
+#pragma once
+// Pipelines and the rules of an opportunity's life: stage layout, default pipeline, which moves are allowed.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crm/common/errors.hpp"
+
+namespace crm::sales::domain {
+
+// Same numbering as crm.sales.v1.ForecastCategory.
+enum class Category { kUnspecified = 0, kPipeline = 1, kBestCase = 2, kCommit = 3, kClosedWon = 4, kClosedLost = 5 };
+// Same numbering as crm.sales.v1.OpportunityStatus.
+enum class DealStatus { kUnspecified = 0, kOpen = 1, kWon = 2, kLost = 3 };
+
+bool IsOpen(Category category);
+const char* CategoryText(Category category);  // "PIPELINE", ... as stored
+Category ParseCategory(const std::string& text);
+const char* StatusText(DealStatus status);  // "OPEN", "WON", "LOST"
+DealStatus ParseStatus(const std::string& text);
+
+struct StageSpec {
+    std::string id;  // empty for a new stage
+    std::string name;
+    int probability = 0;
+    Category category = Category::kUnspecified;
+};
+
+inline constexpr int kMinStages = 5;
+inline constexpr int kMaxStages = 7;
+inline constexpr std::size_t kMaxNameLength = 200;
+inline constexpr std::size_t kMaxTextLength = 4000;
+
+// Stage layout rules: 5 to 7 stages; names 1..200 characters, unique case-insensitively; probability 0..100; a
+// category for every stage; open stages (pipeline, best case, commit) first, then exactly one closed-won stage
+// (probability 100) and one closed-lost stage (probability 0) as the last two. Violations use `prefix`
+// ("pipeline.stages") with the index, e.g. "pipeline.stages[2].probability".
+void ValidateStages(const std::vector<StageSpec>& stages, const std::string& prefix, common::Violations& out);
+
+// The pipeline a tenant gets on first use.
+std::string DefaultPipelineName();
+std::vector<StageSpec> DefaultStages();
+
+// The facts a stage rule needs about an opportunity.
+struct DealState {
+    DealStatus status = DealStatus::kOpen;
+    bool deleted = false;
+    bool has_close_date = false;
+};
+
+// Why a move to `target` is refused (FAILED_PRECONDITION reason and message), or nullopt when it is allowed:
+// a closed or deleted deal does not move; MoveOpportunityStage targets open stages only (won/lost have their own
+// RPCs); a commit stage needs an expected close date.
+struct RuleBreak {
+    std::string reason;
+    std::string message;
+};
+std::optional<RuleBreak> CheckMove(const DealState& deal, Category target);
+// Whether an open, non-deleted deal may be changed (updated, won, lost).
+std::optional<RuleBreak> CheckOpen(const DealState& deal);
+// A field update that leaves a deal in a commit stage without a close date.
+std::optional<RuleBreak> CheckCommitDate(Category current, bool has_close_date);
+
+}  // namespace crm::sales::domain
