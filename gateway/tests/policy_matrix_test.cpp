@@ -1,9 +1,11 @@
 // The role matrix: the policies that ship (deploy/local/gateway-policy.json and the ConfigMap in
-// k8s/base/gateway.yaml) against tables written out here, for every role and every RPC of the contacts and leads
-// services (enumerated from their descriptors, so a new RPC fails this test until its table says who may call it).
+// k8s/base/gateway.yaml) against tables written out here, for every role and every RPC of the contacts, leads and
+// sales services (enumerated from their descriptors, so a new RPC fails this test until its table says who may call
+// it).
 #include <crm/contacts/v1/contacts.pb.h>
 #include <crm/gateway/v1/api_keys.pb.h>
 #include <crm/leads/v1/leads.pb.h>
+#include <crm/sales/v1/sales.pb.h>
 
 #include <algorithm>
 #include <array>
@@ -71,6 +73,51 @@ const std::map<std::string, std::array<int, 9>> kLeadsMatrix = {
     // The public web form: API keys with the web_form role, and nothing else for that role.
     {"IssueWebFormToken",      /* web form */  {1,    0,   0,   0,   0,   0,   0,   0,   1}},
     {"SubmitWebForm",          /* web form */  {1,    0,   0,   0,   0,   0,   0,   0,   1}},
+};
+
+constexpr char kSalesService[] = "crm.sales.v1.SalesService";
+//                                           admin mgr  rep  mkt  sup  tech anl  ro   wf
+const std::map<std::string, std::array<int, 9>> kSalesMatrix = {
+    {"GetPipeline",           /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"GetDefaultPipeline",    /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"ListPipelines",         /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"GetOpportunity",        /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"ListOpportunities",     /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"ListStageHistory",      /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"GetProduct",            /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"ListProducts",          /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"ListPriceBookEntries",  /* read */    {1,    1,   1,   1,   0,   0,   1,   1,   0}},
+    {"GetActivity",           /* read */    {1,    1,   1,   0,   1,   0,   1,   1,   0}},
+    {"ListActivities",        /* read */    {1,    1,   1,   0,   1,   0,   1,   1,   0}},
+    {"GetQuote",              /* read */    {1,    1,   1,   0,   0,   0,   1,   1,   0}},
+    {"ListQuotes",            /* read */    {1,    1,   1,   0,   0,   0,   1,   1,   0}},
+    {"GetSalesSettings",      /* read */    {1,    1,   1,   0,   0,   0,   1,   1,   0}},
+    {"GetForecast",           /* read */    {1,    1,   1,   0,   0,   0,   1,   1,   0}},
+    {"ListForecastSnapshots", /* read */    {1,    1,   1,   0,   0,   0,   1,   1,   0}},
+    {"GetForecastAccuracy",   /* read */    {1,    1,   1,   0,   0,   0,   1,   1,   0}},
+    {"CreateActivity",        /* write */   {1,    1,   1,   0,   1,   0,   0,   0,   0}},
+    {"UpdateActivity",        /* write */   {1,    1,   1,   0,   1,   0,   0,   0,   0}},
+    {"CompleteActivity",      /* write */   {1,    1,   1,   0,   1,   0,   0,   0,   0}},
+    {"CreateOpportunity",     /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"UpdateOpportunity",     /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"MoveOpportunityStage",  /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"WinOpportunity",        /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"LoseOpportunity",       /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"DeleteOpportunity",     /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"CreateQuote",           /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"UpdateQuote",           /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"SubmitQuote",           /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"SendQuote",             /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"AcceptQuote",           /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"RejectQuote",           /* write */   {1,    1,   1,   0,   0,   0,   0,   0,   0}},
+    {"CreatePipeline",        /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"UpdatePipeline",        /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"CreateProduct",         /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"UpdateProduct",         /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"SetPriceBookEntry",     /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"ApproveQuote",          /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"UpdateSalesSettings",   /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
+    {"TakeForecastSnapshot",  /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on
 
@@ -152,6 +199,9 @@ void CheckMatrix(const Policy& policy) {
                        kContactsMatrix);
     CheckServiceMatrix(policy, kLeadsService,
                        MethodsOf(crm::leads::v1::GetLeadRequest::descriptor()->file(), "LeadsService"), kLeadsMatrix);
+    CheckServiceMatrix(policy, kSalesService,
+                       MethodsOf(crm::sales::v1::GetOpportunityRequest::descriptor()->file(), "SalesService"),
+                       kSalesMatrix);
     // Default deny: a service the policy does not name is for administrators only (their "*" rule).
     CHECK(policy.Allows("crm.marketing.v1.MarketingService", "GetCampaign", {"admin"}));
     for (size_t r = 1; r < kKnownRoles.size(); ++r) {
