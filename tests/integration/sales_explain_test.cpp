@@ -1,0 +1,119 @@
+// The list and forecast queries stay index-backed at 100,000 opportunities in one tenant: the service's own SQL
+// (storage/sql.hpp) is EXPLAINed as the application role (non-owner, under the FORCEd row-level security policy),
+// where only leakproof operators can be index conditions. A plan with a sequential scan of opportunities or a sort of
+// the whole filtered set fails the test.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "../support/sales_client.hpp"
+#include "storage/sql.hpp"
+
+using namespace crm::test;
+namespace sql = crm::sales::storage::sql;
+
+namespace {
+
+void Collect(const nlohmann::json& plan, std::vector<std::string>& nodes, std::vector<std::string>& indexes) {
+    nodes.push_back(plan.value("Node Type", "") + " " + plan.value("Relation Name", ""));
+    if (plan.contains("Index Name")) indexes.push_back(plan["Index Name"].get<std::string>());
+    if (plan.contains("Plans")) {
+        for (const auto& child : plan["Plans"]) Collect(child, nodes, indexes);
+    }
+}
+
+struct Plan {
+    std::vector<std::string> nodes, indexes;
+    double ms = 0;
+    std::string text;
+    // A node type, optionally on one relation ("Seq Scan opportunities"); "Sort" matches any sort.
+    bool Has(const std::string& node) const {
+        return std::any_of(nodes.begin(), nodes.end(), [&](const std::string& n) { return n.rfind(node, 0) == 0; });
+    }
+    bool Uses(const std::string& index) const {
+        return std::find(indexes.begin(), indexes.end(), index) != indexes.end();
+    }
+};
+
+// EXPLAIN ANALYZE of a named statement with literal arguments, as the app role with the tenant set.
+Plan Explain(pqxx::connection& conn, const std::string& tenant, const crm::common::Sql& statement,
+             const std::string& args) {
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL ROLE sales_app");
+    tx.exec("SELECT set_config('crm.tenant_id', " + tx.quote(tenant) + ", true), set_config('jit', 'off', true)");
+    tx.exec("PREPARE q AS " + std::string(statement.text));
+    const auto r = tx.exec("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE q(" + args + ")");
+    tx.exec("DEALLOCATE q");
+    Plan plan;
+    plan.text = r[0][0].as<std::string>();
+    const auto json = nlohmann::json::parse(plan.text)[0];
+    Collect(json["Plan"], plan.nodes, plan.indexes);
+    plan.ms = json["Execution Time"].get<double>();
+    return plan;
+}
+
+}  // namespace
+
+TEST_CASE("sales: opportunity lists and the forecast are index-backed at 100k rows (EXPLAIN as the app role)",
+          "[integration][sales][explain]") {
+    const std::string tenant = UniqueTenant("sx");
+    SalesClient api(TokenFor(tenant));
+    const sv1::Pipeline p = api.MustDefaultPipeline();
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_SALES_URL"));
+    {
+        pqxx::work tx(conn);
+        // 100,000 deals over the four open stages, 50 owners and two years of close dates.
+        tx.exec(
+            "INSERT INTO opportunities (tenant_id, id, name, pipeline_id, stage_id, probability, amount_minor, "
+            "currency, expected_close_date, owner_id, create_time) "
+            "SELECT " +
+            tx.quote(tenant) + ", gen_random_uuid(), 'Deal ' || g, " + tx.quote(p.id()) +
+            "::uuid, "
+            "(ARRAY[" +
+            tx.quote(p.stages(0).id()) + ", " + tx.quote(p.stages(1).id()) + ", " + tx.quote(p.stages(2).id()) + ", " +
+            tx.quote(p.stages(3).id()) +
+            "])[1 + g % 4]::uuid, 10, g * 100, "
+            "'EUR', DATE '2030-01-01' + g % 730, 'owner-' || g % 50, now() - g * interval '1 second' "
+            "FROM generate_series(1, 100000) AS g");
+        tx.exec("ANALYZE opportunities");
+        tx.commit();
+    }
+    const std::string t = "'" + tenant + "'";
+    const std::string start = "-62135596800000000, '00000000-0000-0000-0000-000000000000'";
+    struct Case {
+        const char* what;
+        const crm::common::Sql& statement;
+        std::string args;
+        const char* index;
+    };
+    const std::string pipe = "'" + p.id() + "'", stage = "'" + p.stages(2).id() + "'";
+    const Case cases[] = {
+        {"all, by create time", sql::kListOpportunities,
+         t + ", NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, " + start + ", 51",
+         "opportunities_tenant_create"},
+        {"pipeline and stage", sql::kListOpportunities,
+         t + ", " + pipe + ", " + stage + ", NULL, NULL, NULL, NULL, false, NULL, NULL, " + start + ", 51",
+         "opportunities_tenant_stage"},
+        {"owner", sql::kListOpportunities,
+         t + ", NULL, NULL, 'owner-7', NULL, NULL, NULL, false, NULL, NULL, " + start + ", 51",
+         "opportunities_tenant_owner"},
+        {"close-date range by close date", sql::kListOpportunitiesByClose,
+         t + ", NULL, NULL, NULL, NULL, '2030-06-01', '2030-06-30', false, NULL, NULL, '0001-01-01', "
+             "'00000000-0000-0000-0000-000000000000', 51",
+         "opportunities_tenant_close"},
+        {"owner and close dates by close date", sql::kListOpportunitiesByClose,
+         t + ", NULL, NULL, 'owner-7', NULL, '2030-06-01', '2031-06-30', false, NULL, NULL, '0001-01-01', "
+             "'00000000-0000-0000-0000-000000000000', 51",
+         "opportunities_tenant_owner_close"},
+        {"forecast of a month (open deals)", sql::kForecastOpen, t + ", 'EUR', '2030-06-01', '2030-06-30', NULL, NULL",
+         "opportunities_forecast_open"},
+    };
+    for (const auto& c : cases) {
+        const Plan plan = Explain(conn, tenant, c.statement, c.args);
+        INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
+        CHECK_FALSE(plan.Has("Seq Scan opportunities"));
+        CHECK(plan.Uses(c.index));
+        if (std::string(c.what).find("forecast") == std::string::npos) CHECK_FALSE(plan.Has("Sort"));
+    }
+}
