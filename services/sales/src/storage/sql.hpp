@@ -39,10 +39,13 @@ inline constexpr Sql kGetPipelineForUpdate{"sales_pipeline_get_for_update",
 inline constexpr Sql kGetDefaultPipeline{"sales_pipeline_get_default",
     "SELECT " CRM_PIPELINE_COLUMNS " FROM pipelines p WHERE p.tenant_id = $1 AND p.is_default"};
 inline constexpr Sql kInsertPipeline{"sales_pipeline_insert",
-    "INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2::uuid, $3) RETURNING id"};
-// Race-safe default: concurrent first uses meet on the partial unique index; the loser inserts nothing.
+    "INSERT INTO pipelines (tenant_id, id, name, create_time, update_time) "
+    "VALUES ($1, $2::uuid, $3, clock_timestamp(), clock_timestamp()) RETURNING id"};
+// Race-safe default: concurrent first uses meet on the partial unique index; the loser inserts nothing. Pipelines
+// take clock_timestamp() so that the default one, created first in the same transaction, also lists first.
 inline constexpr Sql kInsertDefaultPipeline{"sales_pipeline_insert_default",
-    "INSERT INTO pipelines (tenant_id, id, name, is_default) VALUES ($1, $2::uuid, $3, true) "
+    "INSERT INTO pipelines (tenant_id, id, name, is_default, create_time, update_time) "
+    "VALUES ($1, $2::uuid, $3, true, clock_timestamp(), clock_timestamp()) "
     "ON CONFLICT (tenant_id) WHERE is_default DO NOTHING RETURNING id"};
 inline constexpr Sql kTouchPipeline{"sales_pipeline_touch",
     "UPDATE pipelines SET name = $3, version = version + 1, update_time = now() WHERE tenant_id = $1 AND id = $2::uuid"};
@@ -68,19 +71,23 @@ inline constexpr Sql kFirstStage{"sales_stage_first",
     "AND pipeline_id = $2::uuid ORDER BY position LIMIT 1"};
 
 // --- opportunities -----------------------------------------------------------------------------------------------------
+// The stage's name and category come from scalar subqueries evaluated for the returned rows only: a join would let
+// the planner drive from stages and sort the tenant's whole filtered set instead of reading one index in order.
+#define CRM_STAGE_OF(col) "(SELECT s." col " FROM stages s WHERE s.tenant_id = o.tenant_id AND s.id = o.stage_id)"
+#define CRM_OPPORTUNITY_FROM " FROM opportunities o "
 // Column list read by ReadOpportunity, in this order.
 #define CRM_OPPORTUNITY_COLUMNS                                                                                     \
-    "o.id::text, o.name, o.pipeline_id::text, o.stage_id::text, s.name, o.probability, s.forecast_category, "      \
+    "o.id::text, o.name, o.pipeline_id::text, o.stage_id::text, " CRM_STAGE_OF("name") ", o.probability, "        \
+    CRM_STAGE_OF("forecast_category") ", "                                                                         \
     "o.amount_minor, o.currency, coalesce(o.expected_close_date::text, ''), o.owner_id, "                          \
     "coalesce(o.contact_id::text, ''), coalesce(o.company_id::text, ''), coalesce(o.source_campaign_id::text, ''), " \
     "coalesce(o.lead_id::text, ''), o.description, o.status, o.lost_reason, " CRM_MICROS("o.stage_enter_time") ", " \
     CRM_MICROS("o.create_time") ", " CRM_MICROS("o.update_time") ", " CRM_MICROS("o.close_time") ", "             \
     CRM_MICROS("o.delete_time") ", o.version, coalesce(o.accepted_quote_id::text, '')"
-#define CRM_OPPORTUNITY_FROM " FROM opportunities o JOIN stages s ON s.tenant_id = o.tenant_id AND s.id = o.stage_id "
 inline constexpr Sql kGetOpportunity{"sales_opportunity_get",
     "SELECT " CRM_OPPORTUNITY_COLUMNS CRM_OPPORTUNITY_FROM "WHERE o.tenant_id = $1 AND o.id = $2::uuid"};
 inline constexpr Sql kGetOpportunityForUpdate{"sales_opportunity_get_for_update",
-    "SELECT " CRM_OPPORTUNITY_COLUMNS CRM_OPPORTUNITY_FROM "WHERE o.tenant_id = $1 AND o.id = $2::uuid FOR UPDATE OF o"};
+    "SELECT " CRM_OPPORTUNITY_COLUMNS CRM_OPPORTUNITY_FROM "WHERE o.tenant_id = $1 AND o.id = $2::uuid FOR UPDATE"};
 inline constexpr Sql kInsertOpportunity{"sales_opportunity_insert",
     "INSERT INTO opportunities (tenant_id, id, name, pipeline_id, stage_id, probability, amount_minor, currency, "
     "expected_close_date, owner_id, contact_id, company_id, source_campaign_id, lead_id, description) VALUES "
@@ -244,7 +251,8 @@ inline constexpr Sql kUpsertSettings{"sales_settings_set",
 // --- forecast ----------------------------------------------------------------------------------------------------------
 // $2 currency, $3/$4 first/last day of the period, $5 pipeline (or NULL), $6 owner (or NULL).
 #define CRM_FORECAST_SELECT                                                                                         \
-    "SELECT o.owner_id, o.amount_minor, o.probability, s.forecast_category, o.status" CRM_OPPORTUNITY_FROM         \
+    "SELECT o.owner_id, o.amount_minor, o.probability, " CRM_STAGE_OF("forecast_category") ", o.status"          \
+    CRM_OPPORTUNITY_FROM                                                                                           \
     "WHERE o.tenant_id = $1 AND o.currency = $2 AND o.delete_time IS NULL"                                        \
     " AND ($5::uuid IS NULL OR o.pipeline_id = $5::uuid) AND ($6::text IS NULL OR o.owner_id = $6::text)"
 inline constexpr Sql kForecastOpen{"sales_forecast_open",
