@@ -396,6 +396,234 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                                 {"consentVersion", "v1"}};
              Reached(Call("POST", "/v1/webForms/http-form:submit", token, body.dump()));
          }},
+        // Sales.
+        {"GET /v1/pipelines:default",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/pipelines:default", token));
+             CHECK(j["pipeline"]["isDefault"] == true);
+             REQUIRE(j["pipeline"]["stages"].size() == 6);
+             ids["pipeline"] = j["pipeline"]["id"];
+             ids["stage2"] = j["pipeline"]["stages"][2]["id"];
+         }},
+        {"POST /v1/pipelines",
+         [&] {
+             auto stage = [](const char* name, int probability, const char* category) {
+                 return json{{"name", name}, {"probability", probability}, {"forecastCategory", category}};
+             };
+             const json body = {
+                 {"name", "Partner deals"},
+                 {"stages",
+                  {stage("Intro", 10, "FORECAST_CATEGORY_PIPELINE"), stage("Offer", 50, "FORECAST_CATEGORY_BEST_CASE"),
+                   stage("Signing", 90, "FORECAST_CATEGORY_COMMIT"), stage("Won", 100, "FORECAST_CATEGORY_CLOSED_WON"),
+                   stage("Lost", 0, "FORECAST_CATEGORY_CLOSED_LOST")}}};
+             const json j = Ok(Call("POST", "/v1/pipelines?request_id=" + Uuid(), token, body.dump()));
+             CHECK(j["pipeline"]["stages"].size() == 5);
+             ids["pipeline2"] = j["pipeline"]["id"];
+         }},
+        {"GET /v1/pipelines/{id}",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/pipelines/" + ids["pipeline2"], token));
+             CHECK(j["pipeline"]["name"] == "Partner deals");
+         }},
+        {"GET /v1/pipelines", [&] { CHECK(Ok(Call("GET", "/v1/pipelines", token))["pipelines"].size() == 2); }},
+        {"PATCH /v1/pipelines/{pipeline.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/pipelines/" + ids["pipeline2"] + "?update_mask=name", token,
+                                    json({{"name", "Partners"}}).dump()));
+             CHECK(j["pipeline"]["name"] == "Partners");
+         }},
+        {"POST /v1/opportunities",
+         [&] {
+             const json body = {{"name", "HTTP deal"},
+                                {"amount", {{"amountMinor", "10000"}, {"currencyCode", "EUR"}}},
+                                {"expectedCloseDate", day.first.substr(0, 10)}};
+             const json j = Ok(Call("POST", "/v1/opportunities?request_id=" + Uuid(), token, body.dump()));
+             CHECK(j["opportunity"]["stageName"] == "Qualification");
+             CHECK(j["opportunity"]["amount"]["amountMinor"] == "10000");
+             ids["deal"] = j["opportunity"]["id"];
+             for (const char* name : {"deal_won", "deal_lost"}) {
+                 ids[name] = Ok(Call("POST", "/v1/opportunities", token, body.dump()))["opportunity"]["id"];
+             }
+         }},
+        {"GET /v1/opportunities/{id}",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/opportunities/" + ids["deal"], token));
+             CHECK(j["opportunity"]["name"] == "HTTP deal");
+         }},
+        {"GET /v1/opportunities",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/opportunities?owner_id=test-user&page_size=10", token));
+             CHECK(j["opportunities"].size() == 3);
+         }},
+        {"PATCH /v1/opportunities/{opportunity.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/opportunities/" + ids["deal"] + "?update_mask=description", token,
+                                    json({{"description", "via HTTP"}}).dump()));
+             CHECK(j["opportunity"]["description"] == "via HTTP");
+         }},
+        {"POST /v1/opportunities/{id}:moveStage",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/opportunities/" + ids["deal"] + ":moveStage", token,
+                                    json({{"stageId", ids["stage2"]}}).dump()));
+             CHECK(j["opportunity"]["forecastCategory"] == "FORECAST_CATEGORY_BEST_CASE");
+         }},
+        {"GET /v1/opportunities/{opportunity_id}/stageHistory",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/opportunities/" + ids["deal"] + "/stageHistory", token));
+             CHECK(j["entries"].size() == 2);
+         }},
+        {"POST /v1/opportunities/{id}:win",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/opportunities/" + ids["deal_won"] + ":win", token, "{}"));
+             CHECK(j["opportunity"]["status"] == "OPPORTUNITY_STATUS_WON");
+         }},
+        {"POST /v1/opportunities/{id}:lose",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/opportunities/" + ids["deal_lost"] + ":lose", token,
+                                    json({{"reason", "price"}}).dump()));
+             CHECK(j["opportunity"]["lostReason"] == "price");
+         }},
+        {"POST /v1/activities",
+         [&] {
+             const json body = {
+                 {"type", "ACTIVITY_TYPE_CALL"}, {"subject", "Discovery call"}, {"opportunityId", ids["deal"]}};
+             ids["activity"] = Ok(Call("POST", "/v1/activities", token, body.dump()))["activity"]["id"];
+         }},
+        {"GET /v1/activities/{id}",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/activities/" + ids["activity"], token));
+             CHECK(j["activity"]["subject"] == "Discovery call");
+         }},
+        {"PATCH /v1/activities/{activity.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/activities/" + ids["activity"] + "?update_mask=subject", token,
+                                    json({{"subject", "Discovery call, moved"}}).dump()));
+             CHECK(j["activity"]["version"] == "2");
+         }},
+        {"GET /v1/activities",
+         [&] {
+             const json j =
+                 Ok(Call("GET", "/v1/activities?record_type=RECORD_TYPE_OPPORTUNITY&record_id=" + ids["deal"], token));
+             REQUIRE(j["activities"].size() == 1);
+             CHECK(j["activities"][0]["id"] == ids["activity"]);
+         }},
+        {"POST /v1/activities/{id}:complete",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/activities/" + ids["activity"] + ":complete", token,
+                                    json({{"outcome", "ok"}}).dump()));
+             CHECK(j["activity"]["status"] == "ACTIVITY_STATUS_COMPLETED");
+         }},
+        {"POST /v1/products",
+         [&] {
+             const json body = {{"name", "Widget"}, {"sku", "HTTP-W"}};
+             ids["product"] = Ok(Call("POST", "/v1/products", token, body.dump()))["product"]["id"];
+         }},
+        {"GET /v1/products/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/products/" + ids["product"], token))["product"]["sku"] == "HTTP-W"); }},
+        {"GET /v1/products", [&] { CHECK(Ok(Call("GET", "/v1/products", token))["products"].size() == 1); }},
+        {"PATCH /v1/products/{product.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/products/" + ids["product"] + "?update_mask=description", token,
+                                    json({{"description", "Blue"}}).dump()));
+             CHECK(j["product"]["description"] == "Blue");
+         }},
+        {"PUT /v1/products/{entry.product_id}/prices",
+         [&] {
+             const json body = {{"unitPrice", {{"amountMinor", "1999"}, {"currencyCode", "EUR"}}}};
+             const json j = Ok(Call("PUT", "/v1/products/" + ids["product"] + "/prices", token, body.dump()));
+             CHECK(j["entry"]["unitPrice"]["amountMinor"] == "1999");
+         }},
+        {"GET /v1/priceBookEntries",
+         [&] { CHECK(Ok(Call("GET", "/v1/priceBookEntries?currency_code=EUR", token))["entries"].size() == 1); }},
+        {"POST /v1/quotes",
+         [&] {
+             const json line = {
+                 {"productId", ids["product"]}, {"quantity", "3"}, {"discountPercent", "10"}, {"taxPercent", "7.5"}};
+             const json body = {{"opportunityId", ids["deal"]}, {"title", "Offer"}, {"lineItems", json::array({line})}};
+             const json j = Ok(Call("POST", "/v1/quotes?request_id=" + Uuid(), token, body.dump()));
+             CHECK(j["quote"]["total"]["amountMinor"] == "5802");
+             ids["quote"] = j["quote"]["id"];
+         }},
+        {"GET /v1/quotes/{id}",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/quotes/" + ids["quote"], token));
+             CHECK(j["quote"]["status"] == "QUOTE_STATUS_DRAFT");
+         }},
+        {"GET /v1/quotes",
+         [&] { CHECK(Ok(Call("GET", "/v1/quotes?opportunity_id=" + ids["deal"], token))["quotes"].size() == 1); }},
+        {"PATCH /v1/quotes/{quote.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/quotes/" + ids["quote"] + "?update_mask=title", token,
+                                    json({{"title", "Final offer"}}).dump()));
+             CHECK(j["quote"]["title"] == "Final offer");
+         }},
+        {"POST /v1/quotes/{id}:submit",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/quotes/" + ids["quote"] + ":submit", token, "{}"));
+             CHECK(j["quote"]["status"] == "QUOTE_STATUS_APPROVED");
+         }},
+        // 10% is under the default threshold, so there is nothing to approve: the service's refusal is the answer.
+        {"POST /v1/quotes/{id}:approve",
+         [&] { Reached(Call("POST", "/v1/quotes/" + ids["quote"] + ":approve", token, "{}")); }},
+        {"POST /v1/quotes/{id}:send",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/quotes/" + ids["quote"] + ":send", token, "{}"));
+             CHECK(j["quote"]["status"] == "QUOTE_STATUS_SENT");
+         }},
+        {"POST /v1/quotes/{id}:accept",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/quotes/" + ids["quote"] + ":accept", token,
+                                    json({{"setOpportunityAmount", true}}).dump()));
+             CHECK(j["opportunity"]["amount"]["amountMinor"] == "5802");
+         }},
+        {"POST /v1/quotes/{id}:reject",
+         [&] {
+             Reached(Call("POST", "/v1/quotes/" + ids["quote"] + ":reject", token, json({{"reason", "late"}}).dump()));
+         }},
+        {"GET /v1/salesSettings",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/salesSettings", token));
+             CHECK(j["settings"]["discountApprovalThresholdPercent"] == "20");
+         }},
+        {"PATCH /v1/salesSettings",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/salesSettings", token,
+                                    json({{"discountApprovalThresholdPercent", "12.5"}}).dump()));
+             CHECK(j["settings"]["discountApprovalThresholdPercent"] == "12.5");
+         }},
+        {"GET /v1/forecast",
+         [&] {
+             const json j =
+                 Ok(Call("GET",
+                         "/v1/forecast?period.type=PERIOD_TYPE_MONTH&period.start_date=" + day.first.substr(0, 10) +
+                             "&currency_code=EUR",
+                         token));
+             CHECK(j["totals"]["closedWonAmount"] == "10000");
+         }},
+        {"POST /v1/forecastSnapshots",
+         [&] {
+             const json body = {{"period", {{"type", "PERIOD_TYPE_MONTH"}, {"startDate", day.first.substr(0, 10)}}},
+                                {"currencyCode", "EUR"}};
+             ids["snapshot"] = Ok(Call("POST", "/v1/forecastSnapshots", token, body.dump()))["snapshot"]["id"];
+         }},
+        {"GET /v1/forecastSnapshots",
+         [&] {
+             const json j = Ok(Call("GET",
+                                    "/v1/forecastSnapshots?period.type=PERIOD_TYPE_MONTH&period.start_date=" +
+                                        day.first.substr(0, 10) + "&currency_code=EUR",
+                                    token));
+             CHECK(j["snapshots"].size() >= 1);
+         }},
+        {"GET /v1/forecastSnapshots/{snapshot_id}:accuracy",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/forecastSnapshots/" + ids["snapshot"] + ":accuracy", token));
+             CHECK(j["total"]["actualWonAmount"] == "10000");
+         }},
+        {"DELETE /v1/opportunities/{id}",
+         [&] {
+             const json j = Ok(Call("DELETE", "/v1/opportunities/" + ids["deal_lost"], token));
+             CHECK(j["opportunity"].contains("deleteTime"));
+         }},
         {"DELETE /v1/companies/{id}",
          [&] {
              CHECK(Ok(Call("DELETE", "/v1/companies/" + ids["company"], token))["company"].contains("deleteTime"));
