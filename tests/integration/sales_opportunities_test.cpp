@@ -145,7 +145,7 @@ TEST_CASE("sales: an opportunity's life: stages, rules, history, won", "[integra
     o->mutable_amount()->set_currency_code("EUR");
     o->set_contact_id("6f1c9b7e-2d7a-4c1e-9d65-0c1f5a1e2b3c");
     o->set_company_id("7a2d0c8f-3e8b-4d2f-8e76-1d2a6b2f3c4d");
-    o->set_source_campaign_id("8b3e1d9a-4f9c-4e3a-9f87-2e3b7c3a4d5e");
+    o->set_source_campaign_id("spring-webinar-2026");  // opaque: the sender's own campaign id
     o->set_lead_id("9c4f2eab-5a0d-4f4b-8a98-3f4c8d4b5e6f");
     auto created = api.CreateOpportunity(create);
     INFO(created.status.error_message());
@@ -159,6 +159,7 @@ TEST_CASE("sales: an opportunity's life: stages, rules, history, won", "[integra
     CHECK(deal.owner_id() == "test-user");  // the caller
     CHECK(deal.status() == sv1::OPPORTUNITY_STATUS_OPEN);
     CHECK(deal.lead_id() == "9c4f2eab-5a0d-4f4b-8a98-3f4c8d4b5e6f");
+    CHECK(deal.source_campaign_id() == "spring-webinar-2026");
     CHECK(deal.version() == 1);
 
     // Commit needs a close date.

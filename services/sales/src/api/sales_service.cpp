@@ -147,7 +147,8 @@ void CheckOpportunityFields(Checks& c, const v1::Opportunity& o, const std::stri
     if (touched("owner_id")) c.Text(o.owner_id(), at + ".owner_id", false, kMaxOwnerLength);
     if (touched("contact_id")) c.OptionalId(o.contact_id(), at + ".contact_id");
     if (touched("company_id")) c.OptionalId(o.company_id(), at + ".company_id");
-    if (touched("source_campaign_id")) c.OptionalId(o.source_campaign_id(), at + ".source_campaign_id");
+    if (touched("source_campaign_id"))
+        c.Text(o.source_campaign_id(), at + ".source_campaign_id", false, kMaxOwnerLength);
     if (touched("lead_id")) c.OptionalId(o.lead_id(), at + ".lead_id");
     if (touched("description")) c.Text(o.description(), at + ".description", false, domain::kMaxTextLength);
 }
@@ -164,7 +165,6 @@ void NormalizeIds(v1::Opportunity& o) {
     o.set_stage_id(lower(o.stage_id()));
     o.set_contact_id(lower(o.contact_id()));
     o.set_company_id(lower(o.company_id()));
-    o.set_source_campaign_id(lower(o.source_campaign_id()));
     o.set_lead_id(lower(o.lead_id()));
 }
 

@@ -255,7 +255,7 @@ void WriteOpportunity(common::Db& db, pqxx::work& tx, const std::string& tenant,
     const pqxx::result rows =
         db.Exec(tx, sql::kWriteOpportunity, tenant, o.id(), o.name(), o.probability(), o.amount().amount_minor(),
                 common::NullIfEmpty(o.expected_close_date()), o.owner_id(), common::NullIfEmpty(o.contact_id()),
-                common::NullIfEmpty(o.company_id()), common::NullIfEmpty(o.source_campaign_id()),
+                common::NullIfEmpty(o.company_id()), o.source_campaign_id(),
                 common::NullIfEmpty(o.lead_id()), o.description(), expected_version, version_step,
                 common::NullIfEmpty(o.accepted_quote_id()));
     if (rows.empty()) throw ApiError::Aborted("the opportunity changed concurrently; read it again and retry");
@@ -740,7 +740,7 @@ v1::Opportunity Repository::CreateOpportunity(const RequestContext& rc, const v1
         db_.Exec(tx, sql::kInsertOpportunity, t, id, in.name(), pipeline_id, stage.id, probability,
                  in.amount().amount_minor(), in.amount().currency_code(), common::NullIfEmpty(in.expected_close_date()),
                  owner, common::NullIfEmpty(in.contact_id()), common::NullIfEmpty(in.company_id()),
-                 common::NullIfEmpty(in.source_campaign_id()), common::NullIfEmpty(in.lead_id()), in.description());
+                 in.source_campaign_id(), common::NullIfEmpty(in.lead_id()), in.description());
         db_.Exec(tx, sql::kInsertHistory, t, id, stage.id, stage.name, domain::CategoryText(stage.category),
                  probability, rc.user_id);
         v1::Opportunity created = LoadOpportunity(db_, tx, t, id);

@@ -80,7 +80,7 @@ inline constexpr Sql kFirstStage{"sales_stage_first",
     "o.id::text, o.name, o.pipeline_id::text, o.stage_id::text, " CRM_STAGE_OF("name") ", o.probability, "        \
     CRM_STAGE_OF("forecast_category") ", "                                                                         \
     "o.amount_minor, o.currency, coalesce(o.expected_close_date::text, ''), o.owner_id, "                          \
-    "coalesce(o.contact_id::text, ''), coalesce(o.company_id::text, ''), coalesce(o.source_campaign_id::text, ''), " \
+    "coalesce(o.contact_id::text, ''), coalesce(o.company_id::text, ''), o.source_campaign_id, " \
     "coalesce(o.lead_id::text, ''), o.description, o.status, o.lost_reason, " CRM_MICROS("o.stage_enter_time") ", " \
     CRM_MICROS("o.create_time") ", " CRM_MICROS("o.update_time") ", " CRM_MICROS("o.close_time") ", "             \
     CRM_MICROS("o.delete_time") ", o.version, coalesce(o.accepted_quote_id::text, '')"
@@ -91,12 +91,12 @@ inline constexpr Sql kGetOpportunityForUpdate{"sales_opportunity_get_for_update"
 inline constexpr Sql kInsertOpportunity{"sales_opportunity_insert",
     "INSERT INTO opportunities (tenant_id, id, name, pipeline_id, stage_id, probability, amount_minor, currency, "
     "expected_close_date, owner_id, contact_id, company_id, source_campaign_id, lead_id, description) VALUES "
-    "($1, $2::uuid, $3, $4::uuid, $5::uuid, $6, $7, $8, $9::date, $10, $11::uuid, $12::uuid, $13::uuid, $14::uuid, "
+    "($1, $2::uuid, $3, $4::uuid, $5::uuid, $6, $7, $8, $9::date, $10, $11::uuid, $12::uuid, $13, $14::uuid, "
     "$15)"};
 // Optimistic write of the editable columns ($13 = expected version, $14 = version step).
 inline constexpr Sql kWriteOpportunity{"sales_opportunity_write",
     "UPDATE opportunities SET name = $3, probability = $4, amount_minor = $5, expected_close_date = $6::date, "
-    "owner_id = $7, contact_id = $8::uuid, company_id = $9::uuid, source_campaign_id = $10::uuid, "
+    "owner_id = $7, contact_id = $8::uuid, company_id = $9::uuid, source_campaign_id = $10, "
     "lead_id = $11::uuid, description = $12, accepted_quote_id = $15::uuid, version = version + $14, "
     "update_time = now() WHERE tenant_id = $1 AND id = $2::uuid AND version = $13 RETURNING id"};
 inline constexpr Sql kMoveOpportunity{"sales_opportunity_move",
