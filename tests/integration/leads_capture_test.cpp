@@ -414,7 +414,7 @@ lv1::SubmitWebFormRequest Submission(const std::string& form, const std::string&
 }
 }  // namespace
 
-TEST_CASE("leads: web form submissions need consent and a fresh, unused, slow enough token; bots are refused",
+TEST_CASE("leads: web form submissions need consent and a fresh, unused, slow enough token, and bots are refused",
           "[integration][leads][webform]") {
     const std::string tenant = UniqueTenant();
     LeadsClient admin(TokenFor(tenant));

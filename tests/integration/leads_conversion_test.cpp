@@ -55,7 +55,7 @@ lv1::ConvertLeadRequest WithOpportunity(const std::string& id) {
 }
 }  // namespace
 
-TEST_CASE("leads conversion: a new person and company are created once; converting again returns the first result",
+TEST_CASE("leads conversion: a new person and company are created once, and converting again returns the first result",
           "[integration][leads][conversion]") {
     const std::string tenant = UniqueTenant();
     const std::string token = TokenFor(tenant);

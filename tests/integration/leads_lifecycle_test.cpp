@@ -285,7 +285,7 @@ void CheckFair(const std::map<std::string, int>& counts, size_t members) {
 }
 }  // namespace
 
-TEST_CASE("leads: round-robin is fair, also under concurrent creates; territory rules and capacity apply",
+TEST_CASE("leads: round-robin is fair, also under concurrent creates, and territory rules and capacity apply",
           "[integration][leads][assignment]") {
     const std::string tenant = UniqueTenant();
     LeadsClient api(TokenFor(tenant));
@@ -387,7 +387,7 @@ TEST_CASE("leads: capacity limits skip full reps and AssignLead says when a team
     CHECK(ErrorReason(full.status) == "TEAM_AT_CAPACITY");
 }
 
-TEST_CASE("leads: a passed first-touch deadline emits LeadSlaBreached once; touched leads never",
+TEST_CASE("leads: a passed first-touch deadline emits LeadSlaBreached once, touched leads never",
           "[integration][leads][sla]") {
     const std::string tenant = UniqueTenant();
     LeadsClient api(TokenFor(tenant));
