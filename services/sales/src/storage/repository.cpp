@@ -255,9 +255,8 @@ void WriteOpportunity(common::Db& db, pqxx::work& tx, const std::string& tenant,
     const pqxx::result rows =
         db.Exec(tx, sql::kWriteOpportunity, tenant, o.id(), o.name(), o.probability(), o.amount().amount_minor(),
                 common::NullIfEmpty(o.expected_close_date()), o.owner_id(), common::NullIfEmpty(o.contact_id()),
-                common::NullIfEmpty(o.company_id()), o.source_campaign_id(),
-                common::NullIfEmpty(o.lead_id()), o.description(), expected_version, version_step,
-                common::NullIfEmpty(o.accepted_quote_id()));
+                common::NullIfEmpty(o.company_id()), o.source_campaign_id(), common::NullIfEmpty(o.lead_id()),
+                o.description(), expected_version, version_step, common::NullIfEmpty(o.accepted_quote_id()));
     if (rows.empty()) throw ApiError::Aborted("the opportunity changed concurrently; read it again and retry");
 }
 
