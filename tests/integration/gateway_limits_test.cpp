@@ -31,8 +31,18 @@ TEST_CASE("gateway limits: request metadata over 16 KiB and messages over 4 MiB 
 
     const auto big_header = api.CreateContact(Contact(""), {{"x-padding", std::string(20000, 'a')}});
     CHECK(big_header.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
-    const auto big_message = api.CreateContact(Contact(std::string(5 << 20, 'x')));
-    CHECK(big_message.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+    // The gateway refuses the message while the client is still sending it; on a loaded machine the transport may
+    // reset the stream before the client reads the status (UNAVAILABLE). Never OK, and RESOURCE_EXHAUSTED within a
+    // few attempts.
+    bool exhausted = false;
+    for (int attempt = 0; attempt < 5 && !exhausted; ++attempt) {
+        const auto big_message = api.CreateContact(Contact(std::string(5 << 20, 'x')));
+        INFO(big_message.status.error_message());
+        const auto code = big_message.status.error_code();
+        REQUIRE((code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::UNAVAILABLE));
+        exhausted = code == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    }
+    CHECK(exhausted);
     CHECK(Count(api) == 0);
 
     // Under the limits: served.
