@@ -2,8 +2,6 @@
 // (deploy/local/stack: $CRM_LOCAL_DIR/jwt/jwks.json, private key es256-1.pem beside it): accepted; signed by another
 // key, claiming HS256, or naming an unknown kid: UNAUTHENTICATED; a key added to the JWKS (rotation) is accepted
 // once the gateway refreshed the set on the unknown kid.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
@@ -112,39 +110,6 @@ void WriteAtomically(const std::string& path, const std::string& text) {
 
 grpc::Status List(const std::string& token) { return ContactsClient(token).ListContacts({}).status; }
 
-// GET /metrics of the gateway over plain HTTP/1.0.
-std::string ScrapeGateway() {
-    const std::string address = RequireEnv("CRM_TEST_GATEWAY_METRICS");
-    const auto colon = address.rfind(':');
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-    inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
-    REQUIRE(write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
-    std::string response;
-    char buf[65536];
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
-    close(fd);
-    return response;
-}
-
-// The value of the first sample of `name` whose line holds every given label text; -1 when absent.
-double Sample(const std::string& text, const std::string& name, const std::vector<std::string>& labels) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind(name + "{", 0) != 0) continue;
-        bool all = true;
-        for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
-        if (all) return std::stod(line.substr(line.rfind(' ') + 1));
-    }
-    return -1;
-}
-
 }  // namespace
 
 TEST_CASE("gateway JWKS: an ES256 token verified with the stack's JWKS is served, forgeries are not",
@@ -221,19 +186,20 @@ TEST_CASE("gateway JWKS: a key added to the JWKS (rotation) is accepted after th
 TEST_CASE("gateway JWKS: keys loaded, refreshes and authentication outcomes are in the gateway's metrics",
           "[integration][gateway][jwks]") {
     const std::string issuer = "issuer=\"" + RequireEnv("CRM_TEST_JWT_ES256_ISSUER") + "\"";
-    const std::string before = ScrapeGateway();
+    const std::string before = ScrapeMetrics(RequireEnv("CRM_TEST_GATEWAY_METRICS"));
     const double unknown_before =
-        Sample(before, "crm_gateway_auth_failures_total", {"credential=\"jwt\"", "reason=\"unknown_key\""});
-    const double ok_before = Sample(before, "crm_gateway_authenticated_total", {"credential=\"jwt\""});
-    CHECK(Sample(before, "crm_gateway_jwks_keys", {issuer}) >= 1);
-    CHECK(Sample(before, "crm_gateway_jwks_refreshes_total", {issuer, "outcome=\"ok\""}) >= 1);
+        MetricSample(before, "crm_gateway_auth_failures_total", {"credential=\"jwt\"", "reason=\"unknown_key\""});
+    const double ok_before =
+        std::max(0.0, MetricSample(before, "crm_gateway_authenticated_total", {"credential=\"jwt\""}));
+    CHECK(MetricSample(before, "crm_gateway_jwks_keys", {issuer}) >= 1);
+    CHECK(MetricSample(before, "crm_gateway_jwks_refreshes_total", {issuer, "outcome=\"ok\""}) >= 1);
 
     const std::string tenant = UniqueTenant();
     CHECK(List(Mint(NewKey(), "never-published-" + crm::common::NewUuid(), Claims(tenant))).error_code() ==
           grpc::StatusCode::UNAUTHENTICATED);
     CHECK(List(Mint(LoadKey(RequireEnv("CRM_TEST_JWT_ES256_KEY")), "es256-1", Claims(tenant))).ok());
-    const std::string after = ScrapeGateway();
-    CHECK(Sample(after, "crm_gateway_auth_failures_total", {"credential=\"jwt\"", "reason=\"unknown_key\""}) ==
+    const std::string after = ScrapeMetrics(RequireEnv("CRM_TEST_GATEWAY_METRICS"));
+    CHECK(MetricSample(after, "crm_gateway_auth_failures_total", {"credential=\"jwt\"", "reason=\"unknown_key\""}) ==
           std::max(0.0, unknown_before) + 1);
-    CHECK(Sample(after, "crm_gateway_authenticated_total", {"credential=\"jwt\""}) >= ok_before + 1);
+    CHECK(MetricSample(after, "crm_gateway_authenticated_total", {"credential=\"jwt\""}) >= ok_before + 1);
 }

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <sstream>
 #include <thread>
 
 #include "crm/common/crypto.hpp"
@@ -232,6 +233,37 @@ std::map<std::string, std::string> SignedIdentity(const std::string& tenant, con
         md[k] = v;
     }
     return md;
+}
+
+std::string ScrapeMetrics(const std::string& address) {
+    const auto colon = address.rfind(':');
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+    inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
+    REQUIRE(write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    std::string response;
+    char buf[65536];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+    close(fd);
+    REQUIRE(response.rfind("HTTP/1.", 0) == 0);
+    return response.substr(response.find("\r\n\r\n") + 4);
+}
+
+double MetricSample(const std::string& text, const std::string& name, const std::vector<std::string>& labels) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
+        bool all = true;
+        for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
+        if (all) return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return -1;
 }
 
 }  // namespace crm::test

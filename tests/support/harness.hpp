@@ -73,6 +73,12 @@ class ChildProcess {
 // A free loopback TCP port (bound and released).
 int FreePort();
 
+// GET /metrics of a Prometheus exposition endpoint (host:port) over plain HTTP/1.0: the body.
+std::string ScrapeMetrics(const std::string& address);
+// The value of the first sample of `name` whose line holds every given label text (e.g. "code=\"OK\""); -1 when
+// there is none (a counter that was never touched has no sample yet).
+double MetricSample(const std::string& text, const std::string& name, const std::vector<std::string>& labels = {});
+
 // Waits until a gRPC server answers grpc.health.v1 SERVING, up to the timeout.
 bool WaitServing(const std::string& address, std::chrono::milliseconds timeout);
 
