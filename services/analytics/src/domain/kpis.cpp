@@ -5,6 +5,8 @@
 #include <set>
 #include <tuple>
 
+#include "crm/common/civil_date.hpp"
+
 namespace crm::analytics::domain {
 
 namespace {
@@ -74,29 +76,6 @@ bool Matches(const Filter& f, const LeadState& s) {
 
 bool InPeriod(Micros t, const Period& p) { return t >= p.start && t < p.end; }
 
-// Days since 1970-01-01 of a civil date and back (H. Hinnant's algorithms).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-}
-
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // The period's facts are judged by the state just before its end, or now when that is earlier.
@@ -117,7 +96,7 @@ void ForEachClosed(const Dataset& data, const Period& period, Micros now, const 
 }  // namespace
 
 Micros CivilDayStart(int64_t year, unsigned month, unsigned day) {
-    return DaysFromCivil(year, month, day) * kMicrosPerDay;
+    return common::DaysFromCivil({year, month, day}) * kMicrosPerDay;
 }
 
 int64_t RoundedDiv(__int128 num, int64_t den) {
@@ -482,10 +461,8 @@ Micros BucketStart(Granularity g, Micros t) {
             return (day - weekday) * kMicrosPerDay;
         }
         case Granularity::kMonth: {
-            int64_t y;
-            unsigned m, d;
-            CivilFromDays(day, y, m, d);
-            return DaysFromCivil(y, m, 1) * kMicrosPerDay;
+            const common::CivilDate date = common::CivilFromDays(day);
+            return common::DaysFromCivil({date.year, date.month, 1}) * kMicrosPerDay;
         }
     }
     return day * kMicrosPerDay;
@@ -498,14 +475,13 @@ Micros NextBucket(Granularity g, Micros bucket_start) {
         case Granularity::kWeek:
             return bucket_start + 7 * kMicrosPerDay;
         case Granularity::kMonth: {
-            int64_t y;
-            unsigned m, d;
-            CivilFromDays(FloorDiv(bucket_start, kMicrosPerDay), y, m, d);
-            if (++m > 12) {
-                m = 1;
-                ++y;
+            common::CivilDate date = common::CivilFromDays(FloorDiv(bucket_start, kMicrosPerDay));
+            date.day = 1;
+            if (++date.month > 12) {
+                date.month = 1;
+                ++date.year;
             }
-            return DaysFromCivil(y, m, 1) * kMicrosPerDay;
+            return common::DaysFromCivil(date) * kMicrosPerDay;
         }
     }
     return bucket_start + kMicrosPerDay;

@@ -12,8 +12,6 @@ using Days = long;
 // Parses a strict "YYYY-MM-DD" (years 1900..9999, a real day of the month); nullopt otherwise.
 std::optional<Days> ParseDate(std::string_view text);
 std::string FormatDate(Days days);
-Days DaysFromCivil(int year, unsigned month, unsigned day);
-void CivilFromDays(Days days, int& year, unsigned& month, unsigned& day);
 
 enum class PeriodType { kUnspecified = 0, kMonth = 1, kQuarter = 2 };
 
