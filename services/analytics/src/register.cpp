@@ -23,6 +23,7 @@ namespace {
 constexpr char kTopics[] = "CRM_ANALYTICS_TOPICS";
 constexpr char kMaxAttempts[] = "CRM_ANALYTICS_CONSUMER_MAX_ATTEMPTS";
 constexpr char kRebuildTimeout[] = "CRM_ANALYTICS_REBUILD_TIMEOUT_SECONDS";
+constexpr char kOperatorTenants[] = "CRM_ANALYTICS_OPERATOR_TENANTS";
 
 std::string Join(const std::vector<std::string>& v) {
     std::string out;
@@ -64,6 +65,10 @@ std::vector<common::EnvVar> ConfigVars() {
         {kTopics, "topics the read models are built from (comma separated)", Join(events::DefaultTopics())},
         {kMaxAttempts, "failed attempts of one event before it goes to <topic>.dlq (1..100)", "5"},
         {kRebuildTimeout, "longest a RebuildProjections call reads the log per pass, seconds (1..3600)", "120"},
+        {kOperatorTenants,
+         "tenants whose admins may rebuild every tenant's read models (REBUILD_SCOPE_ALL_TENANTS), comma separated: "
+         "the platform operator's, never a customer's; empty: nobody",
+         ""},
     };
 }
 
@@ -111,6 +116,7 @@ void Register(common::ServiceApp& app) {
     rebuild_settings.kafka = settings.kafka;
     rebuild_settings.kafka.erase("topic.metadata.refresh.interval.ms");
     rebuild_settings.timeout = rebuild_timeout;
+    rebuild_settings.operator_tenants = app.config().GetList(kOperatorTenants);
     app.AddService(api::MakeAnalyticsService(app.rpc(), app.metrics(), db, std::move(rebuild_settings)));
 }
 

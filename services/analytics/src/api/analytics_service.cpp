@@ -4,6 +4,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "crm/common/db.hpp"
@@ -290,6 +291,12 @@ class AnalyticsService final : public v1::AnalyticsService::Service {
             checks.ThrowIfAny();
             // The gateway lets only admins call this; the service checks again (defence in depth).
             if (!rc.HasRole("admin")) throw ApiError::PermissionDenied("RebuildProjections needs the admin role");
+            // Rebuilding every tenant rewrites other tenants' read models: only the platform operator's tenant.
+            const auto& operators = rebuild_settings_.operator_tenants;
+            if (req->scope() == v1::REBUILD_SCOPE_ALL_TENANTS &&
+                std::find(operators.begin(), operators.end(), rc.tenant_id) == operators.end()) {
+                throw ApiError::PermissionDenied("REBUILD_SCOPE_ALL_TENANTS is for the platform operator's tenant");
+            }
             const auto start = std::chrono::steady_clock::now();
             rebuild::RebuildSettings settings = rebuild_settings_;
             const auto remaining = rc.Remaining(settings.timeout);

@@ -31,6 +31,9 @@ struct RebuildSettings {
     std::vector<std::string> topics;
     std::map<std::string, std::string> kafka;
     std::chrono::milliseconds timeout{120000};  // reading the log, per pass
+    // Tenants whose admins may rebuild every tenant (REBUILD_SCOPE_ALL_TENANTS): the platform operator's, never a
+    // customer's (CRM_ANALYTICS_OPERATOR_TENANTS). Empty: nobody may.
+    std::vector<std::string> operator_tenants;
 };
 
 struct ProjectionDiff {
