@@ -2,6 +2,7 @@
 #include <crm/contacts/events/v1/events.pb.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "../support/contacts_client.hpp"
@@ -63,6 +64,77 @@ TEST_CASE("contacts: duplicates are detected on create and by FindDuplicates", "
         CHECK(HasReason(r.response.matches(0), cv1::DUPLICATE_REASON_NAME_SIMILAR));
         CHECK(r.response.matches(0).score() >= 0.5);
     }
+}
+
+TEST_CASE("companies: a second company with the same domain or name is refused with the existing id",
+          "[integration][contacts][dedup]") {
+    const std::string tenant = UniqueTenant();
+    const std::string other_tenant = UniqueTenant();
+    ContactsClient api(TokenFor(tenant));
+    ContactsClient other(TokenFor(other_tenant));
+    EventTap tap("crm.contacts.v1");
+    const auto companies = [&](const std::string& t) {
+        return QueryScalar("contacts", "SELECT count(*) FROM companies WHERE tenant_id = '" + t + "'");
+    };
+    const auto create = [](ContactsClient& client, const std::string& name, const std::string& domain,
+                           const std::string& request_id) {
+        cv1::CreateCompanyRequest req;
+        req.set_request_id(request_id);
+        req.mutable_company()->set_name(name);
+        req.mutable_company()->set_domain(domain);
+        return client.CreateCompany(req);
+    };
+    const std::string first_request = crm::common::NewUuid();
+    auto first = create(api, "Acme", "acme.com", first_request);
+    INFO(first.status.error_message());
+    REQUIRE(first.ok());
+    const std::string acme = first.response.company().id();
+
+    // The same domain written differently, under another name: refused, naming the existing company.
+    auto dup = create(api, "Acme Corporation", "https://www.Acme.com/x", crm::common::NewUuid());
+    CHECK(dup.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK(ErrorReason(dup.status) == "DUPLICATE_COMPANY");
+    CHECK(dup.status.error_message().ends_with(": " + acme));
+    CHECK(companies(tenant) == "1");
+
+    // A retry of the first request returns the first result, not ALREADY_EXISTS.
+    auto retried = create(api, "Acme", "acme.com", first_request);
+    REQUIRE(retried.ok());
+    CHECK(retried.response.company().id() == acme);
+
+    // Another tenant may have the same domain.
+    auto elsewhere = create(other, "Acme", "ACME.com", crm::common::NewUuid());
+    INFO(elsewhere.status.error_message());
+    REQUIRE(elsewhere.ok());
+    CHECK(elsewhere.response.company().id() != acme);
+
+    // Without a domain the name decides, ignoring case and surrounding spaces.
+    auto named = create(api, "Initech", "", crm::common::NewUuid());
+    REQUIRE(named.ok());
+    auto same_name = create(api, "  INITECH ", "", crm::common::NewUuid());
+    CHECK(same_name.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK(same_name.status.error_message().ends_with(": " + named.response.company().id()));
+    // A company with a domain is matched by its domain only; a name without domain elsewhere in the tenant is free.
+    auto with_domain = create(api, "Initech", "initech.example", crm::common::NewUuid());
+    REQUIRE(with_domain.ok());
+    CHECK(companies(tenant) == "3");
+
+    // A deleted company no longer blocks its domain.
+    cv1::DeleteCompanyRequest del;
+    del.set_id(acme);
+    REQUIRE(api.DeleteCompany(del).ok());
+    auto recreated = create(api, "Acme", "acme.com", crm::common::NewUuid());
+    REQUIRE(recreated.ok());
+    CHECK(recreated.response.company().id() != acme);
+
+    // One CompanyCreated per company written, none for the refusals or the retry (3 created + 1 deleted + 1).
+    auto events = tap.WaitFor(tenant, 5, std::chrono::seconds(20), std::chrono::seconds(2));
+    // Events of different companies may arrive in any order (partitioned by aggregate id).
+    REQUIRE(events.size() == 5);
+    std::map<std::string, int> types;
+    for (const auto& e : events) ++types[e.envelope.event_type()];
+    CHECK(types["crm.contacts.events.v1.CompanyCreated"] == 4);
+    CHECK(types["crm.contacts.events.v1.CompanyDeleted"] == 1);
 }
 
 TEST_CASE("contacts: merge keeps the union and tombstones the loser", "[integration][contacts][merge]") {

@@ -75,6 +75,7 @@ TEST_CASE("leads conversion: a new person and company are created once, and conv
     CHECK(crm::common::IsUuid(conv.company_id()));
     CHECK(conv.opportunity_id().empty());
     CHECK_FALSE(conv.contact_existed());
+    CHECK_FALSE(conv.company_existed());
     CHECK(first.response.lead().status() == lv1::LEAD_STATUS_CONVERTED);
     CHECK(first.response.lead().conversion().contact_id() == conv.contact_id());
 
@@ -139,6 +140,44 @@ TEST_CASE("leads conversion: an existing contact with the lead's email is linked
     auto again = api.ConvertLead(req);
     REQUIRE(again.ok());
     CHECK(again.response.conversion().contact_id() == existing.id());
+}
+
+TEST_CASE("leads conversion: an existing company with the lead's company name is linked, not duplicated",
+          "[integration][leads][conversion]") {
+    const std::string tenant = UniqueTenant();
+    const std::string token = TokenFor(tenant);
+    LeadsClient api(token);
+    ContactsClient contacts(token);
+    cv1::CreateCompanyRequest company;
+    company.mutable_company()->set_name("Jet Propulsion Laboratory");
+    auto existing = contacts.CreateCompany(company);
+    INFO(existing.status.error_message());
+    REQUIRE(existing.ok());
+    const std::string email = Email("linked");
+    const lv1::Lead lead = QualifiedLead(api, email, "jet propulsion laboratory");
+
+    lv1::ConvertLeadRequest req;
+    req.set_id(lead.id());
+    auto r = api.ConvertLead(req);
+    INFO(r.status.error_message());
+    REQUIRE(r.ok());
+    const auto& conv = r.response.conversion();
+    CHECK(conv.company_id() == existing.response.company().id());
+    CHECK(conv.company_existed());
+    CHECK_FALSE(conv.contact_existed());
+    CHECK(QueryScalar("contacts", "SELECT count(*) FROM companies WHERE tenant_id = '" + tenant + "'") == "1");
+
+    // The new person belongs to the existing company; converting again returns the same result.
+    cv1::GetContactRequest get;
+    get.set_id(conv.contact_id());
+    auto person = contacts.GetContact(get);
+    REQUIRE(person.ok());
+    CHECK(person.response.contact().company_id() == existing.response.company().id());
+    auto again = api.ConvertLead(req);
+    REQUIRE(again.ok());
+    CHECK(again.response.conversion().company_id() == existing.response.company().id());
+    CHECK(again.response.conversion().company_existed());
+    CHECK(ContactsWithEmail(tenant, email) == "1");
 }
 
 TEST_CASE("leads conversion: only qualified leads convert, and refusals write nothing",

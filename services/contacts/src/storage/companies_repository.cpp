@@ -50,6 +50,17 @@ domain::Company Repository::CreateCompany(const common::RequestContext& rc, cons
             return LoadCompany(db_, tx, tenant, *first);
         }
         CheckCustomFields(db_, tx, tenant, domain::CustomFieldEntity::kCompany, f.custom_fields, "company", true);
+        // Concurrent creates of one domain (or, without a domain, one name) queue here, so the check cannot race.
+        const bool by_domain = !f.domain.empty();
+        db_.Exec(tx, sql::kLockCompanyKey, tenant, by_domain ? "domain:" + f.domain : "name:" + f.name);
+        const pqxx::result existing = by_domain ? db_.Exec(tx, sql::kActiveCompanyByDomain, tenant, f.domain)
+                                                : db_.Exec(tx, sql::kActiveCompanyByName, tenant, f.name);
+        if (!existing.empty()) {
+            throw ApiError::AlreadyExists(std::string("an active company with this ") +
+                                              (by_domain ? "domain" : "name") +
+                                              " exists: " + existing[0][0].as<std::string>(),
+                                          "DUPLICATE_COMPANY");
+        }
         domain::Company created =
             ReadCompany(db_.Exec(tx, sql::kInsertCompany, tenant, id, f.name, f.domain, f.industry, f.owner_id,
                                  JsonArray(f.tags), JsonObject(f.custom_fields))[0]);

@@ -206,6 +206,18 @@ inline constexpr Sql kWriteCompany{"companies_write",
 inline constexpr Sql kGetCompany{"companies_get",
     "SELECT " CRM_COMPANY_COLUMNS " FROM companies co WHERE co.tenant_id = $1 AND co.id = $2::uuid"};
 
+// CreateCompany's duplicate check: the active company with a normalized domain (index companies_tenant_domain) or,
+// for a company without domain, with a name ignoring case (index companies_tenant_name_key).
+inline constexpr Sql kActiveCompanyByDomain{"companies_active_by_domain",
+    "SELECT co.id::text FROM companies co WHERE co.tenant_id = $1 AND co.delete_time IS NULL AND co.domain <> '' "
+    "AND co.domain = $2 ORDER BY co.create_time, co.id LIMIT 1"};
+inline constexpr Sql kActiveCompanyByName{"companies_active_by_name",
+    "SELECT co.id::text FROM companies co WHERE co.tenant_id = $1 AND co.delete_time IS NULL "
+    "AND co.name_key = lower($2) ORDER BY co.create_time, co.id LIMIT 1"};
+// Serializes creates of one company domain or name within a tenant; $1 = tenant, $2 = domain or name (case-folded).
+inline constexpr Sql kLockCompanyKey{"companies_lock_key",
+    "SELECT pg_advisory_xact_lock(hashtextextended('contacts.company:' || $1 || ':' || lower($2), 0))"};
+
 inline constexpr Sql kSoftDeleteCompany{"companies_soft_delete",
     "UPDATE companies AS co SET delete_time = now(), update_time = now(), version = co.version + 1 "
     "WHERE co.tenant_id = $1 AND co.id = $2::uuid AND co.version = $3 RETURNING " CRM_COMPANY_COLUMNS};

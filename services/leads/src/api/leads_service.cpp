@@ -718,8 +718,14 @@ class LeadsService final : public v1::LeadsService::Service {
             grpc::ClientContext ctx;
             Prepare(ctx, rc);
             const grpc::Status s = contacts_->CreateCompany(&ctx, creq, &cresp);
-            if (!s.ok()) ThrowDownstream("contacts", "CreateCompany", s);
-            ids.company_id = cresp.company().id();
+            if (s.ok()) {
+                ids.company_id = cresp.company().id();
+            } else if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+                ids.company_id = ExistingCompany(s);
+                ids.company_existed = true;
+            } else {
+                ThrowDownstream("contacts", "CreateCompany", s);
+            }
         }
         {
             cv1::CreateContactRequest preq;
@@ -760,6 +766,16 @@ class LeadsService final : public v1::LeadsService::Service {
             metrics_.conversion_seconds.Observe(
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         }
+    }
+
+    // The active company that contacts refused to duplicate: its ALREADY_EXISTS message ends with the company's id
+    // ("an active company with this name exists: <id>"), as CreateContact's and CreateLead's duplicates do.
+    static std::string ExistingCompany(const grpc::Status& s) {
+        const std::string& message = s.error_message();
+        const std::size_t colon = message.rfind(": ");
+        std::string id = colon == std::string::npos ? "" : message.substr(colon + 2);
+        if (!common::IsUuid(id)) ThrowDownstream("contacts", "CreateCompany", s);
+        return id;
     }
 
     // The active contact with the lead's exact email (contacts refused a duplicate).
