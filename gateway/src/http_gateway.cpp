@@ -389,8 +389,9 @@ void HttpGateway::Handle(HttpRequest request, std::function<void(HttpResponse)> 
             if (status.ok()) {
                 auto json = ResponseJson(*call->route, ToString(call->response_bytes));
                 if (!json) {
-                    common::log::Error("backend response does not parse as the method's output type",
-                                       {{"rpc", call->route->grpc_path}, {"request_id", call->admission.request_id}});
+                    common::log::Error(
+                        "backend response does not parse as the method's output type or is not valid UTF-8",
+                        {{"rpc", call->route->grpc_path}, {"request_id", call->admission.request_id}});
                     return call->FinishError(grpc::StatusCode::INTERNAL, "internal error", {});
                 }
                 HttpResponse r = call->Json(200, std::move(*json));

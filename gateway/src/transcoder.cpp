@@ -359,6 +359,8 @@ std::optional<std::string> ResponseJson(const HttpRoute& route, const std::strin
                                    ? response->GetReflection()->GetMessage(*response, route.response_field)
                                    : *response;
     if (!pb::util::MessageToJsonString(shown, &out, options).ok()) return std::nullopt;
+    // The JSON printer passes some malformed UTF-8 through (overlong forms such as C1 83): not JSON for a client.
+    if (!ValidUtf8(out)) return std::nullopt;
     return out;
 }
 
@@ -410,7 +412,8 @@ std::string ErrorJson(int grpc_code, std::string_view message, std::string_view 
             google::rpc::Status one;
             *one.add_details() = any;
             std::string json;
-            if (!pb::util::MessageToJsonString(one, &json).ok()) continue;
+            // Left out too: a detail whose strings are not valid UTF-8 (the printer lets overlong forms through).
+            if (!pb::util::MessageToJsonString(one, &json).ok() || !ValidUtf8(json)) continue;
             // {"details":[ X ]} -> X
             const size_t open = json.find('[');
             const size_t close = json.rfind(']');
