@@ -113,31 +113,9 @@ Timestamp Ts(int64_t micros) { return TimeUtil::MicrosecondsToTimestamp(micros);
 // ---------------------------------------------------------------------------------------------------------------
 // Publishing as the outbox relays do
 
-struct Message {
-    std::string topic;
-    std::string key;
-    std::string value;
-    std::string event_id;
-    std::string tenant;
-};
+using Message = OutgoingEvent;
 
-void Publish(const std::vector<Message>& messages) {
-    std::string err;
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    conf->set("bootstrap.servers", RequireEnv("CRM_TEST_KAFKA"), err);
-    conf->set("enable.idempotence", "true", err);
-    std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
-    REQUIRE(p);
-    for (const auto& m : messages) {
-        RdKafka::Headers* hs = RdKafka::Headers::create();
-        hs->add("ce_id", m.event_id);
-        hs->add("crm_tenant", m.tenant);
-        REQUIRE(p->produce(m.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                           const_cast<char*>(m.value.data()), m.value.size(), m.key.data(), m.key.size(), 0, hs,
-                           nullptr) == RdKafka::ERR_NO_ERROR);
-    }
-    REQUIRE(p->flush(30000) == RdKafka::ERR_NO_ERROR);
-}
+void Publish(const std::vector<Message>& messages) { ProduceEvents(messages); }
 
 Message Event(const std::string& tenant, const std::string& topic, const std::string& source,
               const std::string& aggregate_type, const std::string& aggregate_id, int64_t version, int64_t at,

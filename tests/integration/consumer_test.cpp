@@ -102,20 +102,9 @@ std::vector<TestEvent> MakeEvents(const std::string& tenant, int n) {
 
 // Produces as the outbox relay does (idempotent producer, key = aggregate id, CloudEvents headers).
 void Produce(const std::string& topic, const std::vector<TestEvent>& events) {
-    std::string err;
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    conf->set("bootstrap.servers", RequireEnv("CRM_TEST_KAFKA"), err);
-    conf->set("enable.idempotence", "true", err);
-    std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
-    REQUIRE(p);
-    for (const auto& e : events) {
-        RdKafka::Headers* hs = RdKafka::Headers::create();
-        hs->add("ce_id", e.id);
-        hs->add("crm_tenant", e.tenant);
-        REQUIRE(p->produce(topic, e.partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(e.value.data()),
-                           e.value.size(), e.key.data(), e.key.size(), 0, hs, nullptr) == RdKafka::ERR_NO_ERROR);
-    }
-    REQUIRE(p->flush(30000) == RdKafka::ERR_NO_ERROR);
+    std::vector<OutgoingEvent> out;
+    for (const auto& e : events) out.push_back({topic, e.key, e.value, e.id, e.tenant, e.partition});
+    ProduceEvents(out);
 }
 
 // Offsets the group committed on the topic, summed over its partitions.

@@ -102,4 +102,22 @@ std::vector<ReceivedEvent> EventTap::WaitFor(const std::string& tenant, size_t c
     return out;
 }
 
+void ProduceEvents(const std::vector<OutgoingEvent>& events) {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    REQUIRE(conf->set("bootstrap.servers", RequireEnv("CRM_TEST_KAFKA"), err) == RdKafka::Conf::CONF_OK);
+    REQUIRE(conf->set("enable.idempotence", "true", err) == RdKafka::Conf::CONF_OK);
+    std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
+    REQUIRE(p);
+    for (const auto& e : events) {
+        RdKafka::Headers* hs = RdKafka::Headers::create();
+        hs->add("ce_id", e.event_id);
+        hs->add("crm_tenant", e.tenant);
+        const int32_t partition = e.partition < 0 ? RdKafka::Topic::PARTITION_UA : e.partition;
+        REQUIRE(p->produce(e.topic, partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(e.value.data()),
+                           e.value.size(), e.key.data(), e.key.size(), 0, hs, nullptr) == RdKafka::ERR_NO_ERROR);
+    }
+    REQUIRE(p->flush(30000) == RdKafka::ERR_NO_ERROR);
+}
+
 }  // namespace crm::test

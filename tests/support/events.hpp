@@ -23,6 +23,20 @@ struct ReceivedEvent {
     std::map<std::string, std::string> headers;
 };
 
+// An event to put on Kafka as the outbox relays do (for consumer and projection tests).
+struct OutgoingEvent {
+    std::string topic;
+    std::string key;    // the aggregate id
+    std::string value;  // a serialized EventEnvelope (or anything, for poison tests)
+    std::string event_id;
+    std::string tenant;
+    int partition = -1;  // -1: by the key (librdkafka's partitioner)
+};
+
+// Produces the events in order with an idempotent producer, headers ce_id and crm_tenant, and waits until the broker
+// acknowledged every one.
+void ProduceEvents(const std::vector<OutgoingEvent>& events);
+
 class EventTap {
   public:
     explicit EventTap(std::string topic);
