@@ -80,6 +80,7 @@ grpc::Status FromApiError(const ApiError& e, const std::string& service) {
     google::rpc::ErrorInfo info;
     info.set_reason(e.reason());
     info.set_domain("crm." + service);
+    for (const auto& [key, value] : e.metadata()) (*info.mutable_metadata())[key] = value;
     details.add_details()->PackFrom(info);
     if (!e.violations().empty()) {
         google::rpc::BadRequest bad;
@@ -94,6 +95,21 @@ grpc::Status FromApiError(const ApiError& e, const std::string& service) {
 }
 
 }  // namespace
+
+ErrorDetail ReadErrorDetail(const grpc::Status& status) {
+    ErrorDetail out;
+    google::rpc::Status details;
+    if (status.error_details().empty() || !details.ParseFromString(status.error_details())) return out;
+    for (const auto& any : details.details()) {
+        google::rpc::ErrorInfo info;
+        if (any.Is<google::rpc::ErrorInfo>() && any.UnpackTo(&info)) {
+            out.reason = info.reason();
+            out.metadata.insert(info.metadata().begin(), info.metadata().end());
+            break;
+        }
+    }
+    return out;
+}
 
 grpc::Status RpcRuntime::ToStatus(std::exception_ptr error, const std::string& service) {
     if (!error) return grpc::Status::OK;

@@ -47,6 +47,24 @@ TEST_CASE("invalid argument carries every field violation as google.rpc.BadReque
     CHECK(bad.field_violations(1).field() == "contact.phone");
 }
 
+TEST_CASE("metadata of an ApiError travels in ErrorInfo and reads back with ReadErrorDetail") {
+    const auto s = RpcRuntime::ToStatus(
+        std::make_exception_ptr(ApiError::AlreadyExists("a company with this domain exists", "DUPLICATE_COMPANY")
+                                    .With("existing_id", "7f0c4a52-1f7e-4b8e-9a51-0d2c9d0e8a11")
+                                    .With("match", "domain")),
+        "contacts");
+    CHECK(s.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    const ErrorDetail d = ReadErrorDetail(s);
+    CHECK(d.reason == "DUPLICATE_COMPANY");
+    REQUIRE(d.metadata.size() == 2);
+    CHECK(d.metadata.at("existing_id") == "7f0c4a52-1f7e-4b8e-9a51-0d2c9d0e8a11");
+    CHECK(d.metadata.at("match") == "domain");
+    // A status without details (or with garbage in them) reads as empty, never throws.
+    CHECK(ReadErrorDetail(grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "x")).reason.empty());
+    CHECK(
+        ReadErrorDetail(grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "x", "\xff\xff not a proto")).metadata.empty());
+}
+
 TEST_CASE("each ApiError factory maps to its gRPC code") {
     auto code = [](const ApiError& e) { return RpcRuntime::ToStatus(std::make_exception_ptr(e), "x").error_code(); };
     CHECK(code(ApiError::NotFound("contact", "1")) == grpc::StatusCode::NOT_FOUND);

@@ -57,7 +57,7 @@ TEST_CASE("API keys: format, 256-bit secrets, only the hash kept") {
     CHECK(a.key.find(crm::common::Base64UrlEncode(a.secret_sha256)) == std::string::npos);
     CHECK(crm::gateway::ApiKeyPrefix(a.id) == a.key.substr(0, 12));
 
-    for (const std::string bad :
+    for (const std::string& bad :
          {std::string(), std::string("crm_"), a.key.substr(1), a.key + "x", "CRM_" + a.key.substr(4),
           a.key.substr(0, 20) + "G" + a.key.substr(21), a.key.substr(0, 36) + "-" + a.key.substr(37),
           a.key.substr(0, 50) + "+" + a.key.substr(51)}) {

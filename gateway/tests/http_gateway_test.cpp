@@ -123,7 +123,7 @@ struct Fixture {
         if (!backend_up) server->Shutdown();  // the port is closed: nothing listens there
 
         AdmissionSettings a;
-        a.jwt = {kJwtSecret, "crm-local", "crm-api", 30s};
+        a.jwt = {kJwtSecret, "crm-local", "crm-api", 30s, {}};
         a.internal_key = kInternalKey;
         a.policy = Policy::Parse(R"({"rules": [
             {"roles": ["admin"], "methods": ["*"]},

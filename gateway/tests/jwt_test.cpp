@@ -17,7 +17,7 @@ const std::string kSecret = "test-secret-0123456789abcdef-0123456789";
 constexpr std::int64_t kNow = 1'700'000'000;
 const auto kNowTp = std::chrono::system_clock::time_point(std::chrono::seconds(kNow));
 
-JwtSettings Settings() { return JwtSettings{kSecret, "crm-local", "crm-api", std::chrono::seconds(30)}; }
+JwtSettings Settings() { return JwtSettings{kSecret, "crm-local", "crm-api", std::chrono::seconds(30), {}}; }
 
 json Claims() {
     return json{{"iss", "crm-local"},
@@ -326,10 +326,10 @@ TEST_CASE("a failed result carries no claims and no token text") {
 }
 
 TEST_CASE("settings are validated") {
-    CHECK_THROWS_AS(JwtVerifier(JwtSettings{"short", "i", "a"}), std::invalid_argument);
-    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "", "a"}), std::invalid_argument);
-    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", ""}), std::invalid_argument);
-    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(-1)}), std::invalid_argument);
-    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(301)}), std::invalid_argument);
-    CHECK_NOTHROW(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(0)}));
+    CHECK_THROWS_AS(JwtVerifier(JwtSettings{"short", "i", "a", std::chrono::seconds(30), {}}), std::invalid_argument);
+    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "", "a", std::chrono::seconds(30), {}}), std::invalid_argument);
+    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", "", std::chrono::seconds(30), {}}), std::invalid_argument);
+    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(-1), {}}), std::invalid_argument);
+    CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(301), {}}), std::invalid_argument);
+    CHECK_NOTHROW(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(0), {}}));
 }

@@ -31,6 +31,8 @@ TEST_CASE("contacts: duplicates are detected on create and by FindDuplicates", "
         req.mutable_contact()->set_email("JOSE.MULLER@example.com");
         auto r = api.CreateContact(req);
         CHECK(r.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+        CHECK(ErrorReason(r.status) == "DUPLICATE_EMAIL");
+        CHECK(ErrorMetadata(r.status, "existing_id") == original.id());
         req.set_allow_duplicate(true);
         auto allowed = api.CreateContact(req);
         REQUIRE(allowed.ok());
@@ -95,6 +97,7 @@ TEST_CASE("companies: a second company with the same domain or name is refused w
     CHECK(dup.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
     CHECK(ErrorReason(dup.status) == "DUPLICATE_COMPANY");
     CHECK(dup.status.error_message().ends_with(": " + acme));
+    CHECK(ErrorMetadata(dup.status, "existing_id") == acme);  // for programs: leads links a converted lead by it
     CHECK(companies(tenant) == "1");
 
     // A retry of the first request returns the first result, not ALREADY_EXISTS.
@@ -113,7 +116,7 @@ TEST_CASE("companies: a second company with the same domain or name is refused w
     REQUIRE(named.ok());
     auto same_name = create(api, "  INITECH ", "", crm::common::NewUuid());
     CHECK(same_name.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
-    CHECK(same_name.status.error_message().ends_with(": " + named.response.company().id()));
+    CHECK(ErrorMetadata(same_name.status, "existing_id") == named.response.company().id());
     // A company with a domain is matched by its domain only; a name without domain elsewhere in the tenant is free.
     auto with_domain = create(api, "Initech", "initech.example", crm::common::NewUuid());
     REQUIRE(with_domain.ok());
@@ -135,6 +138,35 @@ TEST_CASE("companies: a second company with the same domain or name is refused w
     for (const auto& e : events) ++types[e.envelope.event_type()];
     CHECK(types["crm.contacts.events.v1.CompanyCreated"] == 4);
     CHECK(types["crm.contacts.events.v1.CompanyDeleted"] == 1);
+
+    // Updates are held to the same rule: moving a company onto another's domain, or renaming a company without a
+    // domain to another's name, is refused and changes nothing; a change of its own name's case is not a twin.
+    const auto update = [&](const cv1::Company& company, const std::string& path, const std::string& value) {
+        cv1::UpdateCompanyRequest req;
+        req.mutable_company()->set_id(company.id());
+        if (path == "domain") req.mutable_company()->set_domain(value);
+        if (path == "name") req.mutable_company()->set_name(value);
+        req.mutable_update_mask()->add_paths(path);
+        return api.UpdateCompany(req);
+    };
+    const cv1::Company initech = with_domain.response.company();
+    auto onto_acme = update(initech, "domain", "http://ACME.com/");
+    CHECK(onto_acme.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK(ErrorReason(onto_acme.status) == "DUPLICATE_COMPANY");
+    CHECK(ErrorMetadata(onto_acme.status, "existing_id") == recreated.response.company().id());
+    CHECK(ErrorMetadata(onto_acme.status, "match") == "domain");
+    auto renamed = update(named.response.company(), "name", "Globex");
+    REQUIRE(renamed.ok());
+    auto clash = update(renamed.response.company(), "name", " ACME ");
+    CHECK(clash.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK(ErrorMetadata(clash.status, "existing_id") == recreated.response.company().id());
+    CHECK(ErrorMetadata(clash.status, "match") == "name");
+    CHECK(QueryScalar("contacts", "SELECT name FROM companies WHERE id = '" + named.response.company().id() + "'") ==
+          "Globex");
+    auto own_case = update(initech, "domain", "INITECH.example");
+    CHECK(own_case.ok());
+    CHECK(QueryScalar("contacts", "SELECT domain FROM companies WHERE id = '" + initech.id() + "'") ==
+          "initech.example");
 }
 
 TEST_CASE("contacts: merge keeps the union and tombstones the loser", "[integration][contacts][merge]") {

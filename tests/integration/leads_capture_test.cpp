@@ -66,6 +66,7 @@ TEST_CASE("leads: create normalizes, is idempotent by request_id and refuses an 
     CHECK(dup.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
     CHECK(ErrorReason(dup.status) == "DUPLICATE_LEAD");
     CHECK(dup.status.error_message().find(lead.id()) != std::string::npos);
+    CHECK(ErrorMetadata(dup.status, "existing_id") == lead.id());
     CHECK(CountLeads(tenant) == "1");
 
     // Once the lead is closed (unqualified), the address may come back as a new lead.
@@ -418,7 +419,7 @@ TEST_CASE("leads: web form submissions need consent and a fresh, unused, slow en
           "[integration][leads][webform]") {
     const std::string tenant = UniqueTenant();
     LeadsClient admin(TokenFor(tenant));
-    DefineForm(admin, "contact-us", 1);
+    DefineForm(admin, "contact-us", 2);
     // The role the gateway gives a web-form API key; called directly on the service with a signed identity.
     LeadsClient form(SignedIdentity(tenant, {"web_form"}), DirectChannel("CRM_TEST_LEADS"));
     EventTap tap("crm.leads.v1");
@@ -431,11 +432,11 @@ TEST_CASE("leads: web form submissions need consent and a fresh, unused, slow en
     CHECK(token.response.consent_version() == "2026-01");
     const std::string email = Email("visitor");
 
-    // Too fast: submitted right after rendering.
+    // Too fast: submitted right after rendering (the minimum is 2 s, and token ages are counted in milliseconds).
     auto fast = form.SubmitWebForm(Submission("contact-us", token.response.form_token(), email));
     CHECK(fast.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
     CHECK(ErrorReason(fast.status) == "BOT");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
 
     auto honeypot = Submission("contact-us", token.response.form_token(), email);
     honeypot.set_honeypot("http://spam.example");
@@ -447,11 +448,11 @@ TEST_CASE("leads: web form submissions need consent and a fresh, unused, slow en
     // A token of another tenant's form does not pass here.
     const std::string other_tenant = UniqueTenant();
     LeadsClient other_admin(TokenFor(other_tenant));
-    DefineForm(other_admin, "contact-us", 1);
+    DefineForm(other_admin, "contact-us", 2);
     LeadsClient other_form(SignedIdentity(other_tenant, {"web_form"}), DirectChannel("CRM_TEST_LEADS"));
     auto foreign = other_form.IssueWebFormToken(issue);
     REQUIRE(foreign.ok());
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     CHECK(ErrorReason(form.SubmitWebForm(Submission("contact-us", foreign.response.form_token(), email)).status) ==
           "BOT");
 
@@ -492,7 +493,7 @@ TEST_CASE("leads: web form submissions need consent and a fresh, unused, slow en
     // A second submission of the same person is an engagement on the open lead, not a duplicate lead.
     auto token2 = form.IssueWebFormToken(issue);
     REQUIRE(token2.ok());
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     auto again = form.SubmitWebForm(Submission("contact-us", token2.response.form_token(), email));
     REQUIRE(again.ok());
     CHECK_FALSE(again.response.created());

@@ -216,7 +216,9 @@ TEST_CASE("sales: another tenant's ids are NOT_FOUND on every RPC and change not
     ls.mutable_period()->set_type(sv1::PERIOD_TYPE_MONTH);
     ls.mutable_period()->set_start_date(TodayUtc());
     ls.set_currency_code("EUR");
-    for (const auto& s : other.ListForecastSnapshots(ls).response.snapshots()) CHECK(s.id() != o.snapshot.id());
+    const auto others = other.ListForecastSnapshots(ls);  // kept alive: the loop reads into it
+    REQUIRE(others.ok());
+    for (const auto& s : others.response.snapshots()) CHECK(s.id() != o.snapshot.id());
     sv1::GetForecastRequest f;
     f.mutable_period()->set_type(sv1::PERIOD_TYPE_MONTH);
     f.mutable_period()->set_start_date(TodayUtc());

@@ -121,6 +121,19 @@ std::string ErrorReason(const grpc::Status& status) {
     return "";
 }
 
+std::string ErrorMetadata(const grpc::Status& status, const std::string& key) {
+    google::rpc::Status details;
+    if (!details.ParseFromString(status.error_details())) return "";
+    for (const auto& any : details.details()) {
+        google::rpc::ErrorInfo info;
+        if (any.UnpackTo(&info)) {
+            const auto it = info.metadata().find(key);
+            return it == info.metadata().end() ? "" : it->second;
+        }
+    }
+    return "";
+}
+
 bool HasViolation(const grpc::Status& status, const std::string& field) {
     for (const auto& v : FieldViolations(status)) {
         if (v.field == field) return true;

@@ -45,6 +45,8 @@ void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::map<
 // The field violations (google.rpc.BadRequest) and reason (google.rpc.ErrorInfo) of an error status.
 std::vector<crm::common::FieldViolation> FieldViolations(const grpc::Status& status);
 std::string ErrorReason(const grpc::Status& status);
+// One entry of the ErrorInfo metadata ("" when absent), e.g. ErrorMetadata(s, "existing_id") on a duplicate.
+std::string ErrorMetadata(const grpc::Status& status, const std::string& key);
 bool HasViolation(const grpc::Status& status, const std::string& field);
 
 // Runs a SQL query as the PostgreSQL superuser in a service database (bypasses RLS), returning the first column of

@@ -155,12 +155,12 @@ TEST_CASE("round-robin skips members at capacity and wraps around", "[leads][dom
 
 TEST_CASE("form tokens verify only with the key and unchanged", "[leads][domain]") {
     const std::string key = "0123456789abcdef0123456789abcdef";
-    const std::string token = SignFormToken({"acme", "contact-us", 1700000000, "n1"}, key);
+    const std::string token = SignFormToken({"acme", "contact-us", 1700000000123, "n1"}, key);
     const auto claims = VerifyFormToken(token, key);
     REQUIRE(claims);
     CHECK(claims->tenant == "acme");
     CHECK(claims->form_id == "contact-us");
-    CHECK(claims->issued_unix == 1700000000);
+    CHECK(claims->issued_unix_ms == 1700000000123);
     CHECK(claims->nonce == "n1");
     CHECK_FALSE(VerifyFormToken(token, "another key of the same length 0"));
     std::string tampered = token;

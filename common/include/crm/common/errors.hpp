@@ -4,6 +4,7 @@
 // Anything else thrown becomes INTERNAL with a generic message: exception text and SQL never reach a client.
 #include <grpcpp/support/status_code_enum.h>
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@ class ApiError : public std::runtime_error {
     grpc::StatusCode code() const { return code_; }
     const std::string& reason() const { return reason_; }
     const std::vector<FieldViolation>& violations() const { return violations_; }
+    // Machine-readable facts about the error for callers (ErrorInfo.metadata), e.g. {"existing_id": "<uuid>"} on a
+    // duplicate. Keys are lower_snake_case; values never hold another tenant's data.
+    const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    ApiError&& With(std::string key, std::string value) && {
+        metadata_[std::move(key)] = std::move(value);
+        return std::move(*this);
+    }
 
     static ApiError InvalidArgument(std::vector<FieldViolation> violations);
     static ApiError InvalidArgument(std::string field, std::string description);
@@ -41,6 +49,7 @@ class ApiError : public std::runtime_error {
     grpc::StatusCode code_;
     std::string reason_;
     std::vector<FieldViolation> violations_;
+    std::map<std::string, std::string> metadata_;
 };
 
 // Collects field violations so that a request with several problems gets all of them in one answer.

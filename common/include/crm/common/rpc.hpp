@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <exception>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,14 @@ struct RpcSettings {
     std::string internal_key;  // shared with the gateway, verifies identity metadata
     bool require_identity = true;
 };
+
+// What a status from another service's RpcRuntime says in its ErrorInfo: reason (e.g. "DUPLICATE_COMPANY") and
+// metadata (e.g. "existing_id"); empty when the status carries no such detail.
+struct ErrorDetail {
+    std::string reason;
+    std::map<std::string, std::string> metadata;
+};
+ErrorDetail ReadErrorDetail(const grpc::Status& status);
 
 class RpcRuntime {
   public:

@@ -70,8 +70,6 @@ CustomFields NormalizeCustomFieldMap(const CustomFields& input, std::string_view
     return std::move(check.values);
 }
 
-bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
 }  // namespace
 
 ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSettings& settings, std::string_view prefix,

@@ -39,6 +39,26 @@ void AppendEvent(common::Outbox& outbox, pqxx::work& tx, const common::RequestCo
     outbox.Append(tx, rc, common::NewEvent{kCompanyAggregate, company.id, company.version, payload});
 }
 
+// ALREADY_EXISTS DUPLICATE_COMPANY (ErrorInfo metadata existing_id, match) when another active company of the
+// tenant has the same normalized domain or, for a company without a domain, the same name ignoring case. Concurrent
+// writers of one domain (or name) queue on an advisory lock, so the check cannot race.
+void RefuseDuplicateCompany(common::Db& db, pqxx::work& tx, const std::string& tenant, const domain::CompanyFields& f,
+                            const std::string& self_id) {
+    const bool by_domain = !f.domain.empty();
+    db.Exec(tx, sql::kLockCompanyKey, tenant, by_domain ? "domain:" + f.domain : "name:" + f.name);
+    const pqxx::result rows = by_domain ? db.Exec(tx, sql::kActiveCompanyByDomain, tenant, f.domain)
+                                        : db.Exec(tx, sql::kActiveCompanyByName, tenant, f.name);
+    for (const auto& row : rows) {  // at most two rows: the company being updated may be one of them
+        const std::string id = row[0].as<std::string>();
+        if (id == self_id) continue;
+        throw ApiError::AlreadyExists(
+            std::string("an active company with this ") + (by_domain ? "domain" : "name") + " exists: " + id,
+            "DUPLICATE_COMPANY")
+            .With("existing_id", id)
+            .With("match", by_domain ? "domain" : "name");
+    }
+}
+
 }  // namespace
 
 domain::Company Repository::CreateCompany(const common::RequestContext& rc, const domain::CompanyFields& f,
@@ -50,17 +70,7 @@ domain::Company Repository::CreateCompany(const common::RequestContext& rc, cons
             return LoadCompany(db_, tx, tenant, *first);
         }
         CheckCustomFields(db_, tx, tenant, domain::CustomFieldEntity::kCompany, f.custom_fields, "company", true);
-        // Concurrent creates of one domain (or, without a domain, one name) queue here, so the check cannot race.
-        const bool by_domain = !f.domain.empty();
-        db_.Exec(tx, sql::kLockCompanyKey, tenant, by_domain ? "domain:" + f.domain : "name:" + f.name);
-        const pqxx::result existing = by_domain ? db_.Exec(tx, sql::kActiveCompanyByDomain, tenant, f.domain)
-                                                : db_.Exec(tx, sql::kActiveCompanyByName, tenant, f.name);
-        if (!existing.empty()) {
-            throw ApiError::AlreadyExists(std::string("an active company with this ") +
-                                              (by_domain ? "domain" : "name") +
-                                              " exists: " + existing[0][0].as<std::string>(),
-                                          "DUPLICATE_COMPANY");
-        }
+        RefuseDuplicateCompany(db_, tx, tenant, f, "");
         domain::Company created =
             ReadCompany(db_.Exec(tx, sql::kInsertCompany, tenant, id, f.name, f.domain, f.industry, f.owner_id,
                                  JsonArray(f.tags), JsonObject(f.custom_fields))[0]);
@@ -115,6 +125,10 @@ domain::Company Repository::UpdateCompany(const common::RequestContext& rc,
         }
         const std::vector<std::string> changed = domain::ChangedCompanyPaths(current.fields, f);
         if (changed.empty()) return current;
+        // A new domain, or a new name of a company without one, must not make it a twin of another company.
+        if (f.domain != current.fields.domain || (f.domain.empty() && f.name != current.fields.name)) {
+            RefuseDuplicateCompany(db_, tx, tenant, f, current.id);
+        }
         domain::Company updated = ReadCompany(
             RequireWritten(db_.Exec(tx, sql::kWriteCompany, tenant, current.id, f.name, f.domain, f.industry,
                                     f.owner_id, JsonArray(f.tags), JsonObject(f.custom_fields), current.version),

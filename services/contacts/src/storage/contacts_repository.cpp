@@ -125,7 +125,8 @@ CreateContactResult Repository::CreateContact(const common::RequestContext& rc, 
                 throw ApiError::AlreadyExists(
                     "an active contact with this email exists: " + existing[0][0].as<std::string>() +
                         "; set allow_duplicate to create another",
-                    "DUPLICATE_EMAIL");
+                    "DUPLICATE_EMAIL")
+                    .With("existing_id", existing[0][0].as<std::string>());
             }
         }
         std::vector<domain::DuplicateMatch> duplicates =

@@ -210,10 +210,10 @@ inline constexpr Sql kGetCompany{"companies_get",
 // for a company without domain, with a name ignoring case (index companies_tenant_name_key).
 inline constexpr Sql kActiveCompanyByDomain{"companies_active_by_domain",
     "SELECT co.id::text FROM companies co WHERE co.tenant_id = $1 AND co.delete_time IS NULL AND co.domain <> '' "
-    "AND co.domain = $2 ORDER BY co.create_time, co.id LIMIT 1"};
+    "AND co.domain = $2 ORDER BY co.create_time, co.id LIMIT 2"};
 inline constexpr Sql kActiveCompanyByName{"companies_active_by_name",
     "SELECT co.id::text FROM companies co WHERE co.tenant_id = $1 AND co.delete_time IS NULL "
-    "AND co.name_key = lower($2) ORDER BY co.create_time, co.id LIMIT 1"};
+    "AND co.name_key = lower($2) ORDER BY co.create_time, co.id LIMIT 2"};
 // Serializes creates of one company domain or name within a tenant; $1 = tenant, $2 = domain or name (case-folded).
 inline constexpr Sql kLockCompanyKey{"companies_lock_key",
     "SELECT pg_advisory_xact_lock(hashtextextended('contacts.company:' || $1 || ':' || lower($2), 0))"};

@@ -281,10 +281,10 @@ class LeadsService final : public v1::LeadsService::Service {
                 } catch (const ApiError& e) {
                     if (e.code() != grpc::StatusCode::ALREADY_EXISTS) throw;
                     result->set_outcome(v1::IMPORT_OUTCOME_DUPLICATE);
-                    const auto existing = repo_->OpenLeadByEmail(rc, f.email);
-                    if (existing) {
-                        result->set_lead_id(*existing);
-                        result->set_existing_lead_id(*existing);
+                    const auto existing = e.metadata().find("existing_id");
+                    if (existing != e.metadata().end()) {
+                        result->set_lead_id(existing->second);
+                        result->set_existing_lead_id(existing->second);
                     }
                 }
             }
@@ -526,11 +526,13 @@ class LeadsService final : public v1::LeadsService::Service {
                 throw ApiError::InvalidArgument("form_id", "must match [a-z][a-z0-9_-]{0,62}");
             }
             const v1::WebForm form = repo_->GetWebForm(rc, req->form_id());
-            const std::int64_t now = UnixNow();
+            const std::int64_t now_ms = UnixMillisNow();
             resp->set_form_token(
-                domain::SignFormToken({rc.tenant_id, form.id(), now, common::NewUuid()}, settings_.form_token_key));
-            resp->mutable_issue_time()->set_seconds(now);
-            resp->mutable_expire_time()->set_seconds(now + form.token_ttl_seconds());
+                domain::SignFormToken({rc.tenant_id, form.id(), now_ms, common::NewUuid()}, settings_.form_token_key));
+            resp->mutable_issue_time()->set_seconds(now_ms / 1000);
+            resp->mutable_issue_time()->set_nanos(static_cast<int>(now_ms % 1000) * 1000000);
+            resp->mutable_expire_time()->set_seconds(now_ms / 1000 + form.token_ttl_seconds());
+            resp->mutable_expire_time()->set_nanos(static_cast<int>(now_ms % 1000) * 1000000);
             resp->set_consent_text(form.consent_text());
             resp->set_consent_version(form.consent_version());
         });
@@ -546,15 +548,15 @@ class LeadsService final : public v1::LeadsService::Service {
             const v1::WebForm form = repo_->GetWebForm(rc, req->form_id());
             // Bots first: they learn nothing about validation.
             const auto claims = domain::VerifyFormToken(req->form_token(), settings_.form_token_key);
-            const std::int64_t age = claims ? UnixNow() - claims->issued_unix : 0;
+            const std::int64_t age_ms = claims ? UnixMillisNow() - claims->issued_unix_ms : 0;
             std::string bot;
             if (!req->honeypot().empty()) {
                 bot = "the hidden field was filled";
             } else if (!claims || claims->tenant != rc.tenant_id || claims->form_id != form.id()) {
                 bot = "the form token is not valid for this form";
-            } else if (age < form.min_fill_seconds()) {
+            } else if (age_ms < std::int64_t{form.min_fill_seconds()} * 1000) {
                 bot = "the form was submitted too fast";
-            } else if (age > form.token_ttl_seconds()) {
+            } else if (age_ms > std::int64_t{form.token_ttl_seconds()} * 1000) {
                 bot = "the form token expired; reload the form";
             }
             if (!bot.empty()) {
@@ -624,8 +626,9 @@ class LeadsService final : public v1::LeadsService::Service {
     }
 
   private:
-    static std::int64_t UnixNow() {
-        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    static std::int64_t UnixMillisNow() {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
             .count();
     }
 
@@ -721,7 +724,7 @@ class LeadsService final : public v1::LeadsService::Service {
             if (s.ok()) {
                 ids.company_id = cresp.company().id();
             } else if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-                ids.company_id = ExistingCompany(s);
+                ids.company_id = ExistingId(s, "CreateCompany");
                 ids.company_existed = true;
             } else {
                 ThrowDownstream("contacts", "CreateCompany", s);
@@ -745,7 +748,7 @@ class LeadsService final : public v1::LeadsService::Service {
             if (s.ok()) {
                 ids.contact_id = presp.contact().id();
             } else if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-                ids.contact_id = ExistingContact(rc, lead);
+                ids.contact_id = ExistingId(s, "CreateContact");
                 ids.contact_existed = true;
             } else {
                 ThrowDownstream("contacts", "CreateContact", s);
@@ -768,33 +771,13 @@ class LeadsService final : public v1::LeadsService::Service {
         }
     }
 
-    // The active company that contacts refused to duplicate: its ALREADY_EXISTS message ends with the company's id
-    // ("an active company with this name exists: <id>"), as CreateContact's and CreateLead's duplicates do.
-    static std::string ExistingCompany(const grpc::Status& s) {
-        const std::string& message = s.error_message();
-        const std::size_t colon = message.rfind(": ");
-        std::string id = colon == std::string::npos ? "" : message.substr(colon + 2);
-        if (!common::IsUuid(id)) ThrowDownstream("contacts", "CreateCompany", s);
-        return id;
-    }
-
-    // The active contact with the lead's exact email (contacts refused a duplicate).
-    std::string ExistingContact(const RequestContext& rc, const v1::Lead& lead) {
-        cv1::FindDuplicatesRequest req;
-        req.mutable_candidate()->set_email(lead.email());
-        req.mutable_candidate()->set_given_name(lead.given_name());
-        req.mutable_candidate()->set_family_name(lead.family_name());
-        cv1::FindDuplicatesResponse resp;
-        grpc::ClientContext ctx;
-        Prepare(ctx, rc);
-        const grpc::Status s = contacts_->FindDuplicates(&ctx, req, &resp);
-        if (!s.ok()) ThrowDownstream("contacts", "FindDuplicates", s);
-        for (const auto& match : resp.matches()) {
-            for (int reason : match.reasons()) {
-                if (reason == cv1::DUPLICATE_REASON_EMAIL_EXACT) return match.contact().id();
-            }
-        }
-        throw ApiError::Unavailable("contacts reported a duplicate email but did not return it; retry the conversion");
+    // The active record that contacts refused to duplicate (the same normalized company domain or name, the same
+    // contact email): contacts names it in the ErrorInfo metadata of its ALREADY_EXISTS status.
+    static std::string ExistingId(const grpc::Status& s, const char* method) {
+        const common::ErrorDetail detail = common::ReadErrorDetail(s);
+        const auto it = detail.metadata.find("existing_id");
+        if (it == detail.metadata.end() || !common::IsUuid(it->second)) ThrowDownstream("contacts", method, s);
+        return it->second;
     }
 
     std::string CreateOpportunity(const RequestContext& rc, const v1::Lead& lead, const v1::OpportunitySpec& spec,

@@ -540,7 +540,7 @@ std::optional<size_t> PickRoundRobin(const std::vector<Member>& members, std::in
 
 // --- web-form tokens --------------------------------------------------------------------------------------------
 std::string SignFormToken(const FormTokenClaims& c, std::string_view key) {
-    const std::string payload = c.tenant + "|" + c.form_id + "|" + std::to_string(c.issued_unix) + "|" + c.nonce;
+    const std::string payload = c.tenant + "|" + c.form_id + "|" + std::to_string(c.issued_unix_ms) + "|" + c.nonce;
     const std::string body = common::Base64UrlEncode(payload);
     return body + "." + common::Base64UrlEncode(common::HmacSha256(key, "crm.leads.form-token|" + body));
 }
@@ -571,7 +571,7 @@ std::optional<FormTokenClaims> VerifyFormToken(std::string_view token, std::stri
     if (parts.size() != 4) return std::nullopt;
     FormTokenClaims c{parts[0], parts[1], 0, parts[3]};
     try {
-        c.issued_unix = std::stoll(parts[2]);
+        c.issued_unix_ms = std::stoll(parts[2]);
     } catch (const std::exception&) {
         return std::nullopt;
     }

@@ -138,7 +138,8 @@ std::optional<size_t> PickRoundRobin(const std::vector<Member>& members, std::in
 struct FormTokenClaims {
     std::string tenant;
     std::string form_id;
-    std::int64_t issued_unix = 0;
+    // Milliseconds: with whole seconds a submission 10 ms after issue could pass a 1 s minimum fill time.
+    std::int64_t issued_unix_ms = 0;
     std::string nonce;
 };
 std::string SignFormToken(const FormTokenClaims& claims, std::string_view key);

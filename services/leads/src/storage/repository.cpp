@@ -432,7 +432,8 @@ v1::Lead InsertLead(common::Db& db, common::Outbox& outbox, pqxx::work& tx, cons
         const pqxx::result existing = db.Exec(tx, sql::kOpenLeadByEmail, tenant, f.email);
         if (!existing.empty()) {
             throw ApiError::AlreadyExists("an open lead with this email exists: " + existing[0][0].as<std::string>(),
-                                          "DUPLICATE_LEAD");
+                                          "DUPLICATE_LEAD")
+                .With("existing_id", existing[0][0].as<std::string>());
         }
     }
     v1::Lead lead;
@@ -484,14 +485,6 @@ v1::Lead Repository::CreateLead(const common::RequestContext& rc, const domain::
             return LoadLead(db_, tx, rc.tenant_id, *first);
         }
         return InsertLead(db_, outbox_, tx, rc.tenant_id, rc.request_id, id, f, o);
-    });
-}
-
-std::optional<std::string> Repository::OpenLeadByEmail(const common::RequestContext& rc, const std::string& email) {
-    return db_.InTenant(rc, [&](pqxx::work& tx) -> std::optional<std::string> {
-        const pqxx::result rows = db_.Exec(tx, sql::kOpenLeadByEmail, rc.tenant_id, email);
-        if (rows.empty()) return std::nullopt;
-        return rows[0][0].as<std::string>();
     });
 }
 
@@ -614,7 +607,8 @@ v1::Lead Repository::UpdateLead(const common::RequestContext& rc, const std::str
             const pqxx::result existing = db_.Exec(tx, sql::kOpenLeadByEmail, rc.tenant_id, lead.email());
             if (!existing.empty() && existing[0][0].as<std::string>() != lead.id()) {
                 throw ApiError::AlreadyExists(
-                    "an open lead with this email exists: " + existing[0][0].as<std::string>(), "DUPLICATE_LEAD");
+                    "an open lead with this email exists: " + existing[0][0].as<std::string>(), "DUPLICATE_LEAD")
+                    .With("existing_id", existing[0][0].as<std::string>());
             }
         }
         if (changed.empty()) return lead;

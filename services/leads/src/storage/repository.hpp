@@ -53,11 +53,9 @@ class Repository {
   public:
     Repository(common::Db& db, common::Outbox& outbox);
 
-    // ALREADY_EXISTS (reason DUPLICATE_LEAD, message naming the existing id) when an open lead has the email.
+    // ALREADY_EXISTS (reason DUPLICATE_LEAD, ErrorInfo metadata existing_id) when an open lead has the email.
     v1::Lead CreateLead(const common::RequestContext& rc, const domain::LeadFields& fields,
                         const CreateOptions& options);
-    // The id of an open lead with this email, if any.
-    std::optional<std::string> OpenLeadByEmail(const common::RequestContext& rc, const std::string& email);
     v1::Lead GetLead(const common::RequestContext& rc, const std::string& id);
     LeadPage ListLeads(const common::RequestContext& rc, const ListQuery& query);
     v1::Lead UpdateLead(const common::RequestContext& rc, const std::string& id, const std::vector<std::string>& paths,

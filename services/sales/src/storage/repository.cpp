@@ -606,10 +606,6 @@ v1::ForecastSnapshot InsertSnapshot(common::Db& db, common::Outbox& outbox, pqxx
     return s;
 }
 
-domain::PeriodType PeriodTypeOf(const std::string& text) {
-    return text == "QUARTER" ? domain::PeriodType::kQuarter : domain::PeriodType::kMonth;
-}
-
 }  // namespace
 
 Repository::Repository(common::Db& db, common::Outbox& outbox) : db_(db), outbox_(outbox) {}
