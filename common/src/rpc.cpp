@@ -2,6 +2,7 @@
 
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
+#include <grpcpp/client_context.h>
 
 #include <map>
 #include <mutex>
@@ -95,6 +96,16 @@ grpc::Status FromApiError(const ApiError& e, const std::string& service) {
 }
 
 }  // namespace
+
+void PrepareDownstreamCall(grpc::ClientContext& ctx, const RequestContext& rc, const std::string& internal_key,
+                           std::chrono::milliseconds timeout) {
+    const auto now = std::chrono::system_clock::now();
+    auto deadline = now + timeout;
+    if (rc.deadline < deadline) deadline = rc.deadline;
+    ctx.set_deadline(deadline);
+    const Identity identity{rc.tenant_id, rc.user_id, rc.roles, rc.key_id, rc.request_id};
+    for (const auto& [key, value] : SignIdentity(identity, internal_key, now)) ctx.AddMetadata(key, value);
+}
 
 ErrorDetail ReadErrorDetail(const grpc::Status& status) {
     ErrorDetail out;

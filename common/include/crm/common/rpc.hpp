@@ -19,6 +19,10 @@
 
 #include "crm/common/identity.hpp"
 
+namespace grpc {
+class ClientContext;
+}
+
 namespace crm::common {
 
 class Metrics;
@@ -35,6 +39,12 @@ struct RpcSettings {
     std::string internal_key;  // shared with the gateway, verifies identity metadata
     bool require_identity = true;
 };
+
+// Prepares a call from one service to another on behalf of the caller of `rc`: the caller's identity (tenant, user,
+// roles, key id, request id) signed with the internal key, as the gateway signs it, and a deadline of `timeout`
+// capped by the incoming call's own deadline.
+void PrepareDownstreamCall(grpc::ClientContext& ctx, const RequestContext& rc, const std::string& internal_key,
+                           std::chrono::milliseconds timeout);
 
 // What a status from another service's RpcRuntime says in its ErrorInfo: reason (e.g. "DUPLICATE_COMPANY") and
 // metadata (e.g. "existing_id"); empty when the status carries no such detail.

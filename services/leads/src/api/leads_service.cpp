@@ -663,14 +663,7 @@ class LeadsService final : public v1::LeadsService::Service {
     void Reject(const char* reason) { metrics_.web_form_rejections.Add({{"reason", reason}}).Increment(); }
 
     void Prepare(grpc::ClientContext& ctx, const RequestContext& rc) const {
-        auto deadline = std::chrono::system_clock::now() + settings_.call_timeout;
-        if (rc.deadline < deadline) deadline = rc.deadline;
-        ctx.set_deadline(deadline);
-        common::Identity identity{rc.tenant_id, rc.user_id, rc.roles, rc.key_id, rc.request_id};
-        for (const auto& [k, val] :
-             common::SignIdentity(identity, settings_.internal_key, std::chrono::system_clock::now())) {
-            ctx.AddMetadata(k, val);
-        }
+        common::PrepareDownstreamCall(ctx, rc, settings_.internal_key, settings_.call_timeout);
     }
 
     void Convert(const RequestContext& rc, const v1::ConvertLeadRequest& req, v1::ConvertLeadResponse& resp) {
