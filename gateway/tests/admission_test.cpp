@@ -12,6 +12,7 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "fakes.hpp"
 
 using namespace std::chrono_literals;
 using crm::gateway::Admission;
@@ -33,34 +34,9 @@ const std::string kJwtSecret = "jwt-secret-0123456789abcdef-0123456789";
 const std::string kInternalKey = "internal-key-0123456789abcdef-012345";
 const std::string kTrace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-std::string Mint(json claims = json::object()) {
-    const auto now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    json base{{"iss", "crm-local"},     {"aud", "crm-api"}, {"sub", "user-1"}, {"tenant", "acme"},
-              {"roles", {"sales_rep"}}, {"exp", now + 300}, {"nbf", now - 5},  {"iat", now - 5}};
-    base.update(claims);
-    const std::string input = crm::common::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                              crm::common::Base64UrlEncode(base.dump());
-    return input + "." + crm::common::Base64UrlEncode(crm::common::HmacSha256(kJwtSecret, input));
-}
+std::string Mint(json claims = json::object()) { return crm::gateway::testing::MintHs256(kJwtSecret, claims); }
 
-class FakeLimiter final : public crm::gateway::RateLimiter {
-  public:
-    LimitDecision Check(const LimitQuery& query) override {
-        std::lock_guard lock(mutex);
-        queries.push_back(query);
-        return next;
-    }
-    bool Mark(const std::string& key, std::chrono::seconds) override {
-        std::lock_guard lock(mutex);
-        marks.push_back(key);
-        return true;
-    }
-    std::vector<std::string> marks;
-    std::mutex mutex;
-    LimitDecision next;
-    std::vector<LimitQuery> queries;
-};
+using FakeLimiter = crm::gateway::testing::RecordingLimiter;
 
 const char kPolicy[] = R"({
   "rules": [
@@ -119,10 +95,10 @@ TEST_CASE("admitted: the verified identity, the request id and the signed backen
     CHECK(md.at("traceparent") == kTrace);
     CHECK(md.count("authorization") == 0);
     // One limiter round trip: the jti and the tenant's bucket with its plan.
-    REQUIRE(f.limiter->queries.size() == 1);
-    CHECK(f.limiter->queries[0].revoked_key == "crm:revoked:jti:j-1");
-    REQUIRE(f.limiter->queries[0].buckets.size() == 1);
-    CHECK(f.limiter->queries[0].buckets[0].limit == crm::gateway::RateLimit{7, 9});
+    REQUIRE(f.limiter->Queries().size() == 1);
+    CHECK(f.limiter->Queries()[0].revoked_key == "crm:revoked:jti:j-1");
+    REQUIRE(f.limiter->Queries()[0].buckets.size() == 1);
+    CHECK(f.limiter->Queries()[0].buckets[0].limit == crm::gateway::RateLimit{7, 9});
 }
 
 TEST_CASE("the method may be given with or without its leading slash") {
@@ -163,7 +139,7 @@ TEST_CASE("refusals carry the code, the client message and a stable reason") {
         CHECK(r.refusal->code == grpc::StatusCode::UNAUTHENTICATED);
         CHECK(r.refusal->message == "invalid or expired token");
         CHECK(r.auth_failure == "bad_signature");
-        CHECK(f.limiter->queries.empty());
+        CHECK(f.limiter->Queries().empty());
     }
     SECTION("a role the policy does not grant") {
         const auto r = f.Admit("crm.contacts.v1.ContactsService/DeleteContact",
@@ -174,7 +150,7 @@ TEST_CASE("refusals carry the code, the client message and a stable reason") {
         CHECK(r.identity.tenant_id == "acme");  // authenticated: the log names the caller
     }
     SECTION("revoked beats not permitted") {
-        f.limiter->next = LimitDecision::Revoked();
+        f.limiter->SetNext(LimitDecision::Revoked());
         const auto r = f.Admit("crm.contacts.v1.ContactsService/DeleteContact",
                                {{"authorization", "Bearer " + Mint({{"roles", {"read_only"}}, {"jti", "j"}})}});
         REQUIRE_FALSE(r.admitted());
@@ -183,7 +159,7 @@ TEST_CASE("refusals carry the code, the client message and a stable reason") {
         CHECK(r.auth_failure == "revoked");
     }
     SECTION("rate limited") {
-        f.limiter->next = LimitDecision::RateLimited(2500ms);
+        f.limiter->SetNext(LimitDecision::RateLimited(2500ms));
         const auto r = f.Admit(kGet, {{"authorization", "Bearer " + Mint()}});
         REQUIRE_FALSE(r.admitted());
         CHECK(r.refusal->code == grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -195,13 +171,13 @@ TEST_CASE("refusals carry the code, the client message and a stable reason") {
 
 TEST_CASE("limiter unavailable: open mode admits, closed mode refuses UNAVAILABLE") {
     Fixture open(crm::gateway::FailMode::kOpen);
-    open.limiter->next = LimitDecision::Unavailable("down");
+    open.limiter->SetNext(LimitDecision::Unavailable("down"));
     const auto a = open.Admit(kGet, {{"authorization", "Bearer " + Mint()}});
     CHECK(a.admitted());
     CHECK(a.limiter_error == "down");
 
     Fixture closed(crm::gateway::FailMode::kClosed);
-    closed.limiter->next = LimitDecision::Unavailable("down");
+    closed.limiter->SetNext(LimitDecision::Unavailable("down"));
     const auto r = closed.Admit(kGet, {{"authorization", "Bearer " + Mint()}});
     REQUIRE_FALSE(r.admitted());
     CHECK(r.refusal->code == grpc::StatusCode::UNAVAILABLE);
@@ -227,7 +203,7 @@ TEST_CASE("admission is usable from many threads at once") {
     for (auto& t : threads) t.join();
     CHECK(admitted == 800);
     CHECK(refused == 800);
-    CHECK(f.limiter->queries.size() == 800);
+    CHECK(f.limiter->Queries().size() == 800);
 }
 
 TEST_CASE("RecordCall counts by service, method and code") {

@@ -9,6 +9,7 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "fakes.hpp"
 
 using namespace std::chrono_literals;
 using crm::gateway::ApiKeyRecord;
@@ -26,18 +27,7 @@ const bool kQuietLogs = [] {
 
 using Uses = std::map<std::pair<std::string, std::string>, std::chrono::system_clock::time_point>;
 
-class FakeLimiter final : public crm::gateway::RateLimiter {
-  public:
-    LimitDecision Check(const LimitQuery& query) override {
-        std::lock_guard lock(mutex);
-        queries.push_back(query);
-        return next;
-    }
-    bool Mark(const std::string&, std::chrono::seconds) override { return true; }
-    std::mutex mutex;
-    LimitDecision next;
-    std::vector<LimitQuery> queries;
-};
+using FakeLimiter = crm::gateway::testing::RecordingLimiter;
 
 }  // namespace
 
@@ -176,12 +166,12 @@ TEST_CASE("admission with an API key: identity with the key id, the key's bucket
     const auto verified =
         crm::common::VerifyIdentity(md, "internal-key-0123456789abcdef-012345", std::chrono::system_clock::now());
     CHECK(verified.key_id == key.id);
-    REQUIRE(limiter->queries.size() == 1);
-    CHECK(limiter->queries[0].revoked_key == "crm:revoked:apikey:" + key.id);
-    REQUIRE(limiter->queries[0].buckets.size() == 2);
-    CHECK(limiter->queries[0].buckets[0].key == "crm:ratelimit:tenant:acme");
-    CHECK(limiter->queries[0].buckets[1].key == "crm:ratelimit:key:" + key.id);
-    CHECK(limiter->queries[0].buckets[1].limit == crm::gateway::RateLimit{2, 3});
+    REQUIRE(limiter->Queries().size() == 1);
+    CHECK(limiter->Queries()[0].revoked_key == "crm:revoked:apikey:" + key.id);
+    REQUIRE(limiter->Queries()[0].buckets.size() == 2);
+    CHECK(limiter->Queries()[0].buckets[0].key == "crm:ratelimit:tenant:acme");
+    CHECK(limiter->Queries()[0].buckets[1].key == "crm:ratelimit:key:" + key.id);
+    CHECK(limiter->Queries()[0].buckets[1].limit == crm::gateway::RateLimit{2, 3});
     CHECK(store->Flush() == 1);  // the use was noted
 
     // The key's roles are authorized like a user's.
@@ -211,11 +201,11 @@ TEST_CASE("admission with an API key: identity with the key id, the key's bucket
     }
 
     // Revoked: by the marker in Redis (other replicas) or by the row (after the cache reloaded it).
-    limiter->next = LimitDecision::Revoked();
+    limiter->SetNext(LimitDecision::Revoked());
     auto revoked = admit(get, {{"x-api-key", key.key}});
     REQUIRE_FALSE(revoked.admitted());
     CHECK(revoked.refusal->reason == "API_KEY_REVOKED");
-    limiter->next = {};
+    limiter->SetNext({});
     record.revoked = true;
     store->Invalidate(key.id);
     revoked = admit(get, {{"x-api-key", key.key}});

@@ -20,6 +20,7 @@
 #include "crm/common/identity.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "fakes.hpp"
 #include "http_server.hpp"
 
 using namespace std::chrono_literals;
@@ -40,25 +41,10 @@ const std::string kJwtSecret = "jwt-secret-0123456789abcdef-0123456789";
 const std::string kInternalKey = "internal-key-0123456789abcdef-012345";
 
 std::string Mint(const std::vector<std::string>& roles = {"admin"}, const std::string& tenant = "acme") {
-    const auto now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    const json claims{{"iss", "crm-local"}, {"aud", "crm-api"}, {"sub", "user-1"},
-                      {"tenant", tenant},   {"roles", roles},   {"exp", now + 300}};
-    const std::string input = crm::common::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                              crm::common::Base64UrlEncode(claims.dump());
-    return input + "." + crm::common::Base64UrlEncode(crm::common::HmacSha256(kJwtSecret, input));
+    return crm::gateway::testing::MintHs256(kJwtSecret, {{"roles", roles}, {"tenant", tenant}});
 }
 
-class FakeLimiter final : public RateLimiter {
-  public:
-    LimitDecision Check(const LimitQuery&) override {
-        std::lock_guard lock(mutex);
-        return next;
-    }
-    bool Mark(const std::string&, std::chrono::seconds) override { return true; }
-    std::mutex mutex;
-    LimitDecision next;
-};
+using FakeLimiter = crm::gateway::testing::RecordingLimiter;
 
 // Echoes: GetContact answers a contact whose given_name is the tenant the gateway signed; "slow" sleeps 2 s, "bad"
 // fails with field violations. UpdateContact echoes the contact and puts the mask paths into tags.
@@ -210,11 +196,7 @@ TEST_CASE("http gateway: refusals and backend errors map to HTTP statuses with t
     CHECK(Body(forbidden)["error"]["status"] == "PERMISSION_DENIED");
     CHECK(f.Send("GET", "/v1/contacts/x", Mint({"read_only"})).status == 200);
 
-    {
-        std::lock_guard lock(f.limiter->mutex);
-        f.limiter->next.verdict = LimitVerdict::kRateLimited;
-        f.limiter->next.retry_after = 2500ms;
-    }
+    f.limiter->SetNext(LimitDecision::RateLimited(2500ms));
     const auto limited = f.Send("GET", "/v1/contacts/x", Mint());
     CHECK(limited.status == 429);
     CHECK(limited.Header("retry-after") == "3");
@@ -223,10 +205,7 @@ TEST_CASE("http gateway: refusals and backend errors map to HTTP statuses with t
     bool retry_info = false;
     for (const auto& d : e["details"]) retry_info |= d["@type"] == "type.googleapis.com/google.rpc.RetryInfo";
     CHECK(retry_info);
-    {
-        std::lock_guard lock(f.limiter->mutex);
-        f.limiter->next.verdict = LimitVerdict::kRevoked;
-    }
+    f.limiter->SetNext(LimitDecision::Revoked());
     CHECK(f.Send("GET", "/v1/contacts/x", Mint()).status == 401);
 }
 

@@ -6,16 +6,17 @@
 
 #include <array>
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "gateway.hpp"
 #include "policy.hpp"
+#include "policy_matrix.hpp"
 
-using crm::gateway::kKnownRoles;
 using crm::gateway::LinkedDescriptors;
 using crm::gateway::Policy;
+using crm::gateway::testing::CheckServiceMatrix;
+using crm::gateway::testing::K8sPolicyJson;
+using crm::gateway::testing::MethodsOf;
 
 namespace {
 
@@ -31,48 +32,10 @@ const std::map<std::string, std::array<int, 9>> kAnalyticsMatrix = {
 };
 // clang-format on
 
-std::string ReadFile(const std::string& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::string K8sPolicyJson() {
-    std::istringstream in(ReadFile(std::string(CRM_SOURCE_DIR) + "/k8s/base/gateway.yaml"));
-    std::string line;
-    std::string json;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        if (!inside) {
-            inside = line == "  policy.json: |";
-            continue;
-        }
-        if (!line.empty() && line.rfind("    ", 0) != 0) break;
-        json += (line.empty() ? "" : line.substr(4)) + "\n";
-    }
-    REQUIRE(!json.empty());
-    return json;
-}
-
 void CheckMatrix(const Policy& policy) {
-    const auto* service =
-        crm::analytics::v1::GetKpisRequest::descriptor()->file()->FindServiceByName("AnalyticsService");
-    REQUIRE(service != nullptr);
-    CHECK(static_cast<size_t>(service->method_count()) == kAnalyticsMatrix.size());
-    for (int i = 0; i < service->method_count(); ++i) {
-        const std::string method(service->method(i)->name());
-        INFO("method " << method);
-        auto row = kAnalyticsMatrix.find(method);
-        REQUIRE(row != kAnalyticsMatrix.end());
-        for (size_t r = 0; r < kKnownRoles.size(); ++r) {
-            const std::string role(kKnownRoles[r]);
-            INFO("role " << role);
-            CHECK(policy.Allows(kService, method, {role}) == (row->second[r] == 1));
-        }
-        CHECK_FALSE(policy.Allows(kService, method, {}));
-    }
+    CheckServiceMatrix(policy, kService,
+                       MethodsOf(crm::analytics::v1::GetKpisRequest::descriptor()->file(), "AnalyticsService"),
+                       kAnalyticsMatrix);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // k8s/base/gateway.yaml) against tables written out here, for every role and every RPC of the contacts, leads and
 // sales services (enumerated from their descriptors, so a new RPC fails this test until its table says who may call
 // it).
+#include "policy_matrix.hpp"
+
 #include <crm/contacts/v1/contacts.pb.h>
 #include <crm/gateway/v1/api_keys.pb.h>
 #include <crm/leads/v1/leads.pb.h>
@@ -10,9 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "gateway.hpp"
 #include "policy.hpp"
@@ -20,6 +20,9 @@
 using crm::gateway::kKnownRoles;
 using crm::gateway::LinkedDescriptors;
 using crm::gateway::Policy;
+using crm::gateway::testing::CheckServiceMatrix;
+using crm::gateway::testing::K8sPolicyJson;
+using crm::gateway::testing::MethodsOf;
 
 namespace {
 
@@ -120,58 +123,6 @@ const std::map<std::string, std::array<int, 9>> kSalesMatrix = {
     {"TakeForecastSnapshot",  /* manager */ {1,    1,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on
-
-std::string ReadFile(const std::string& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// The JSON of the `policy.json: |` block scalar in the gateway ConfigMap.
-std::string K8sPolicyJson() {
-    std::istringstream in(ReadFile(std::string(CRM_SOURCE_DIR) + "/k8s/base/gateway.yaml"));
-    std::string line;
-    std::string json;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        if (!inside) {
-            inside = line == "  policy.json: |";
-            continue;
-        }
-        if (!line.empty() && line.rfind("    ", 0) != 0) break;  // the block ends at the first less indented line
-        json += (line.empty() ? "" : line.substr(4)) + "\n";
-    }
-    REQUIRE(!json.empty());
-    return json;
-}
-
-std::vector<std::string> MethodsOf(const google::protobuf::FileDescriptor* file, const char* name) {
-    const auto* service = file->FindServiceByName(name);
-    REQUIRE(service != nullptr);
-    std::vector<std::string> out;
-    for (int i = 0; i < service->method_count(); ++i) out.push_back(service->method(i)->name());
-    return out;
-}
-
-void CheckServiceMatrix(const Policy& policy, const char* service, const std::vector<std::string>& methods,
-                        const std::map<std::string, std::array<int, 9>>& matrix) {
-    CHECK(methods.size() == matrix.size());  // the table has no rows for RPCs that do not exist
-    for (const auto& method : methods) {
-        INFO("method " << service << "/" << method);
-        auto row = matrix.find(method);
-        REQUIRE(row != matrix.end());  // every RPC has a row
-        for (size_t r = 0; r < kKnownRoles.size(); ++r) {
-            const std::string role(kKnownRoles[r]);
-            INFO("role " << role);
-            CHECK(policy.Allows(service, method, {role}) == (row->second[r] == 1));
-        }
-        CHECK_FALSE(policy.Allows(service, method, {}));                      // a token without roles
-        CHECK_FALSE(policy.Allows(service, method, {"superuser", "Admin"}));  // roles the gateway does not know
-        CHECK(policy.Allows(service, method, {"read_only", "admin"}));        // any granted role suffices
-    }
-}
 
 // The gateway's own admin service: administrators only (of their own tenant: the tenant comes from the identity).
 constexpr char kApiKeysService[] = "crm.gateway.v1.ApiKeysService";

@@ -24,6 +24,7 @@
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/tls.hpp"
+#include "fakes.hpp"
 
 using namespace std::chrono_literals;
 using crm::gateway::FailMode;
@@ -53,16 +54,7 @@ const std::string kDetails = std::string(
     "bad\x00\xff",
     9);
 
-std::string Mint(json claims = json::object()) {
-    const auto now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    json base{{"iss", "crm-local"},     {"aud", "crm-api"}, {"sub", "user-1"}, {"tenant", "acme"},
-              {"roles", {"sales_rep"}}, {"exp", now + 300}, {"nbf", now - 5},  {"iat", now - 5}};
-    base.update(claims);
-    const std::string input = crm::common::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                              crm::common::Base64UrlEncode(base.dump());
-    return input + "." + crm::common::Base64UrlEncode(crm::common::HmacSha256(kJwtSecret, input));
-}
+std::string Mint(json claims = json::object()) { return crm::gateway::testing::MintHs256(kJwtSecret, claims); }
 
 grpc::ByteBuffer ToBuffer(const std::string& s) {
     grpc::Slice slice(s);
@@ -316,28 +308,8 @@ struct Options {
     Metadata extra{};
 };
 
-// Answers every check with `next` and records the queries.
-class FakeLimiter final : public RateLimiter {
-  public:
-    LimitDecision Check(const LimitQuery& query) override {
-        std::lock_guard lock(mutex);
-        queries.push_back(query);
-        return next;
-    }
-    bool Mark(const std::string& key, std::chrono::seconds) override {
-        std::lock_guard lock(mutex);
-        marks.push_back(key);
-        return true;
-    }
-    std::vector<std::string> marks;
-    std::vector<LimitQuery> Queries() {
-        std::lock_guard lock(mutex);
-        return queries;
-    }
-    std::mutex mutex;
-    LimitDecision next;
-    std::vector<LimitQuery> queries;
-};
+// Answers every check with the decision set last and records the queries.
+using FakeLimiter = crm::gateway::testing::RecordingLimiter;
 
 // sales_rep and admin may call every method of test.echo.v1, read_only only Echo; tenant acme has a plan.
 const char kPolicy[] = R"({
@@ -756,7 +728,7 @@ TEST_CASE("one limiter check per call: the jti and the tenant's bucket, with the
 
 TEST_CASE("a revoked token is UNAUTHENTICATED, even for a method its roles do not grant") {
     auto limiter = std::make_shared<FakeLimiter>();
-    limiter->next = LimitDecision::Revoked();
+    limiter->SetNext(LimitDecision::Revoked());
     Fixture f(15000ms, true, limiter);
     const double before = f.CounterValue("crm_gateway_auth_failures_total", {{"reason", "revoked"}});
     for (const char* method : {"Echo", "Stream"}) {
@@ -772,7 +744,7 @@ TEST_CASE("a revoked token is UNAUTHENTICATED, even for a method its roles do no
 
 TEST_CASE("a rate-limited call is RESOURCE_EXHAUSTED with RetryInfo and retry-after") {
     auto limiter = std::make_shared<FakeLimiter>();
-    limiter->next = LimitDecision::RateLimited(2500ms);
+    limiter->SetNext(LimitDecision::RateLimited(2500ms));
     Fixture f(15000ms, true, limiter);
     auto r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()});
     CHECK(r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -784,7 +756,7 @@ TEST_CASE("a rate-limited call is RESOURCE_EXHAUSTED with RetryInfo and retry-af
     CHECK(crm::common::IsUuid(Get(r.initial, "x-request-id") + Get(r.trailing, "x-request-id")));
     CHECK(f.CounterValue("crm_gateway_ratelimited_total", {{"service", "test.echo.v1.Echo"}}) == 1);
 
-    limiter->next = LimitDecision::RateLimited(40ms);
+    limiter->SetNext(LimitDecision::RateLimited(40ms));
     r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()});
     CHECK(ParseDetails(r.status).retry == 40ms);
     CHECK(Get(r.trailing, "retry-after") == "1");  // never 0
@@ -794,7 +766,7 @@ TEST_CASE("a rate-limited call is RESOURCE_EXHAUSTED with RetryInfo and retry-af
 TEST_CASE("limiter unavailable: open mode serves the call and counts it, closed mode refuses it") {
     SECTION("open") {
         auto limiter = std::make_shared<FakeLimiter>();
-        limiter->next = LimitDecision::Unavailable("redis: Connection refused");
+        limiter->SetNext(LimitDecision::Unavailable("redis: Connection refused"));
         Fixture f(15000ms, true, limiter, FailMode::kOpen);
         for (int i = 0; i < 3; ++i) CHECK(f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()}).status.ok());
         CHECK(f.CounterValue("crm_gateway_ratelimit_fail_open_total", {}) == 3);
@@ -805,7 +777,7 @@ TEST_CASE("limiter unavailable: open mode serves the call and counts it, closed 
     }
     SECTION("closed") {
         auto limiter = std::make_shared<FakeLimiter>();
-        limiter->next = LimitDecision::Unavailable("redis: Connection refused");
+        limiter->SetNext(LimitDecision::Unavailable("redis: Connection refused"));
         Fixture f(15000ms, true, limiter, FailMode::kClosed);
         auto r = f.Call("/test.echo.v1.Echo/Echo", {"x"}, {.token = Mint()});
         CHECK(r.status.error_code() == grpc::StatusCode::UNAVAILABLE);
