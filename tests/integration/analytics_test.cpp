@@ -761,3 +761,229 @@ TEST_CASE("analytics: roles at the gateway (analysts and sales managers read, on
     CHECK(AnalyticsClient(TokenFor(tenant, {"analyst"})).Rebuild(rreq, &r).error_code() ==
           grpc::StatusCode::PERMISSION_DENIED);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The tenant cache (services/analytics/src/cache/dataset_cache.hpp): KPIs read between batches of events are brought
+// up to date incrementally and must equal a cold load of the same facts; a rewrite of the facts invalidates only its
+// tenant.
+
+namespace {
+
+// One series of crm_analytics_cache_lookups_total (result = hit, incremental, miss, invalidated).
+double Lookups(const std::string& result) {
+    const std::string address = RequireEnv("CRM_TEST_ANALYTICS_METRICS");
+    const std::string cmd = "curl -s --max-time 5 http://" + address + "/metrics";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
+    pclose(pipe);
+    const std::regex line("^crm_analytics_cache_lookups_total\\{[^}]*result=\"" + result + "\"[^}]*\\} ([0-9.e+]+)$");
+    std::istringstream in(text);
+    std::string l;
+    while (std::getline(in, l)) {
+        std::smatch m;
+        if (std::regex_match(l, m, line)) return std::stod(m[1]);
+    }
+    return 0;
+}
+
+// Makes the service load the tenant whole on its next read: an UPDATE that changes nothing still rewrites the rows,
+// and the statement trigger bumps the tenant's generation (as a rebuild's swap or a repair does).
+void ForceColdLoad(const std::string& tenant) {
+    pqxx::connection admin_db(RequireEnv("CRM_TEST_PG_ANALYTICS_URL"));
+    pqxx::work tx(admin_db);
+    tx.exec("UPDATE analytics_lead_versions SET version = version WHERE tenant_id = " + tx.quote(tenant));
+    tx.exec("UPDATE analytics_opportunity_versions SET version = version WHERE tenant_id = " + tx.quote(tenant));
+    tx.commit();
+}
+
+// What the checks compare: the week, the pipeline as of a past time, two filters, and two series.
+std::vector<std::string> Readings(AnalyticsClient& client) {
+    std::vector<std::string> out;
+    auto kpis = [&](const av1::GetKpisRequest& req) {
+        av1::GetKpisResponse k;
+        REQUIRE(client.Kpis(req, &k).ok());
+        out.push_back(Serialize(k));
+    };
+    kpis(Week());
+    auto as_of = Week();
+    *as_of.mutable_as_of_time() = Ts(At(2, 12));
+    kpis(as_of);
+    auto owner = Week();
+    owner.mutable_filter()->set_owner_id("u2");
+    kpis(owner);
+    auto web = Week();
+    web.mutable_filter()->set_source("web");
+    kpis(web);
+    for (const auto metric : {av1::METRIC_DEALS_WON, av1::METRIC_OPEN_PIPELINE, av1::METRIC_LEADS_CONVERTED}) {
+        av1::GetTimeSeriesRequest req;
+        req.set_metric(metric);
+        req.set_granularity(av1::GRANULARITY_DAY);
+        *req.mutable_start_time() = Ts(At(0));
+        *req.mutable_end_time() = Ts(At(9));
+        av1::GetTimeSeriesResponse s;
+        REQUIRE(client.Series(req, &s).ok());
+        out.push_back(Serialize(s));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("analytics cache: events interleaved with reads give the answers of a cold load",
+          "[integration][analytics][cache]") {
+    const std::string tenant = UniqueTenant("ac");
+    SalesScenario scenario(tenant);
+    const std::vector<Message>& messages = scenario.messages();
+    AnalyticsClient client(TokenFor(tenant, {"analyst"}));
+    const double incremental_before = Lookups("incremental");
+    const double invalidated_before = Lookups("invalidated");
+    const double hits_before = Lookups("hit");
+
+    // Published in six batches (leads and deals interleaved as the scenario made them); after each: read (the cache
+    // applies what is new), then the same reads after a forced cold load, which must be identical.
+    const size_t batches = 6;
+    size_t published = 0;
+    int cold_loads = 0;
+    for (size_t b = 1; b <= batches; ++b) {
+        const size_t upto = messages.size() * b / batches;
+        Publish(std::vector<Message>(messages.begin() + published, messages.begin() + upto));
+        published = upto;
+        REQUIRE(Eventually([&] { return Processed(tenant) == static_cast<long>(published); }));
+        INFO("after " << published << " of " << messages.size() << " events");
+        const auto incremental = Readings(client);
+        CHECK(Readings(client) == incremental);  // nothing new: served as it is
+        ForceColdLoad(tenant);
+        ++cold_loads;
+        CHECK(Readings(client) == incremental);
+    }
+    av1::GetKpisResponse week;
+    REQUIRE(client.Kpis(Week(), &week).ok());
+    CheckWeek(week);
+    // The first batch was a first read (miss); every later one was applied incrementally, each cold load was an
+    // invalidation, and the repeated reads were hits.
+    CHECK(Lookups("incremental") - incremental_before >= batches - 1);
+    CHECK(Lookups("invalidated") - invalidated_before >= cold_loads);
+    CHECK(Lookups("hit") - hits_before >= batches * 7);
+}
+
+TEST_CASE("analytics cache: a rebuild's swap and a repair invalidate the cached tenant, and only it",
+          "[integration][analytics][cache]") {
+    const auto [tenant, messages] = PublishedScenario();
+    const auto [other, other_messages] = PublishedScenario();
+    AnalyticsClient admin(TokenFor(tenant, {"admin"}));
+    AnalyticsClient other_client(TokenFor(other, {"analyst"}));
+    av1::GetKpisResponse k;
+    REQUIRE(admin.Kpis(Week(), &k).ok());  // both cached
+    CheckWeek(k);
+    REQUIRE(other_client.Kpis(Week(), &k).ok());
+    CheckWeek(k);
+
+    // Lose the won deal's facts behind the service's back: the next read must see it at once.
+    double invalidated = Lookups("invalidated");
+    {
+        pqxx::connection admin_db(RequireEnv("CRM_TEST_PG_ANALYTICS_URL"));
+        pqxx::work tx(admin_db);
+        tx.exec("DELETE FROM analytics_opportunity_versions WHERE tenant_id = " + tx.quote(tenant) +
+                " AND status = 'WON'");
+        tx.commit();
+    }
+    REQUIRE(admin.Kpis(Week(), &k).ok());
+    CHECK(k.win_rate().denominator() == 1);
+    CHECK(Lookups("invalidated") == invalidated + 1);
+    // The other tenant's cache is untouched.
+    invalidated = Lookups("invalidated");
+    const double hits = Lookups("hit");
+    REQUIRE(other_client.Kpis(Week(), &k).ok());
+    CheckWeek(k);
+    CHECK(Lookups("invalidated") == invalidated);
+    CHECK(Lookups("hit") == hits + 1);
+
+    // The rebuild puts the facts back (delete + insert in one transaction): invalidated again, the right figures.
+    av1::RebuildProjectionsRequest swap;
+    swap.set_scope(av1::REBUILD_SCOPE_TENANT);
+    av1::RebuildProjectionsResponse r;
+    REQUIRE(admin.Rebuild(swap, &r).ok());
+    REQUIRE(r.tenants_size() == 1);
+    CHECK(r.tenants(0).swapped());
+    REQUIRE(admin.Kpis(Week(), &k).ok());
+    CheckWeek(k);
+    CHECK(Lookups("invalidated") == invalidated + 1);
+    // A validate-only rebuild rolls back: nothing rewritten, the cache stays.
+    swap.set_validate_only(true);
+    REQUIRE(admin.Rebuild(swap, &r).ok());
+    CHECK(r.consistent());
+    REQUIRE(admin.Kpis(Week(), &k).ok());
+    CheckWeek(k);
+    CHECK(Lookups("invalidated") == invalidated + 1);
+}
+
+TEST_CASE("analytics cache: two tenants with the same aggregate ids are cached apart",
+          "[integration][analytics][cache]") {
+    const auto [tenant, messages] = PublishedScenario();
+    // The other tenant gets the same leads and deals (same aggregate ids, versions and times), as new events of its
+    // own, except that every amount is doubled.
+    const std::string other = UniqueTenant("ac");
+    std::vector<Message> copies;
+    for (const auto& m : messages) {
+        cc::v1::EventEnvelope env;
+        REQUIRE(env.ParseFromString(m.value));
+        env.set_event_id(cc::NewUuid());
+        env.set_tenant_id(other);
+        if (env.payload().Is<se::OpportunityCreated>()) {
+            se::OpportunityCreated e;
+            REQUIRE(env.payload().UnpackTo(&e));
+            e.set_tenant_id(other);
+            auto* amount = e.mutable_opportunity()->mutable_amount();
+            amount->set_amount_minor(amount->amount_minor() * 2);
+            env.mutable_payload()->PackFrom(e);
+        } else if (env.payload().Is<se::OpportunityWon>()) {
+            se::OpportunityWon e;
+            REQUIRE(env.payload().UnpackTo(&e));
+            e.set_tenant_id(other);
+            e.mutable_opportunity()->mutable_amount()->set_amount_minor(e.opportunity().amount().amount_minor() * 2);
+            e.mutable_amount()->set_amount_minor(e.amount().amount_minor() * 2);
+            env.mutable_payload()->PackFrom(e);
+        } else if (env.payload().Is<se::OpportunityStageChanged>()) {
+            se::OpportunityStageChanged e;
+            REQUIRE(env.payload().UnpackTo(&e));
+            e.set_tenant_id(other);
+            e.mutable_opportunity()->mutable_amount()->set_amount_minor(e.opportunity().amount().amount_minor() * 2);
+            e.mutable_amount()->set_amount_minor(e.amount().amount_minor() * 2);
+            env.mutable_payload()->PackFrom(e);
+        } else if (env.payload().Is<se::OpportunityLost>()) {
+            se::OpportunityLost e;
+            REQUIRE(env.payload().UnpackTo(&e));
+            e.set_tenant_id(other);
+            e.mutable_opportunity()->mutable_amount()->set_amount_minor(e.opportunity().amount().amount_minor() * 2);
+            e.mutable_amount()->set_amount_minor(e.amount().amount_minor() * 2);
+            env.mutable_payload()->PackFrom(e);
+        }
+        copies.push_back({m.topic, m.key, env.SerializeAsString(), env.event_id(), other});
+    }
+    AnalyticsClient mine(TokenFor(tenant, {"analyst"}));
+    AnalyticsClient theirs(TokenFor(other, {"analyst"}));
+    av1::GetKpisResponse k;
+    REQUIRE(mine.Kpis(Week(), &k).ok());  // cached before the other tenant's facts arrive
+    CheckWeek(k);
+    Publish(copies);
+    REQUIRE(Eventually([&] { return Processed(other) == static_cast<long>(copies.size()); }));
+
+    // Read alternately: each tenant sees its own figures, whatever the other's cache holds.
+    for (int round = 0; round < 3; ++round) {
+        REQUIRE(mine.Kpis(Week(), &k).ok());
+        CheckWeek(k);
+        REQUIRE(theirs.Kpis(Week(), &k).ok());
+        REQUIRE(k.deal_sizes_size() == 1);
+        CHECK(k.deal_sizes(0).won_value_minor() == 200000);
+        REQUIRE(k.pipeline_size() == 2);
+        CHECK(k.pipeline(0).value_minor() == 60002);
+        CHECK(k.pipeline(1).value_minor() == 40000);
+        CHECK(k.win_rate().numerator() == 1);
+        CHECK(k.win_rate().denominator() == 2);
+        CHECK(k.lead_conversion_total().denominator() == 4);
+    }
+}

@@ -24,6 +24,7 @@ constexpr char kTopics[] = "CRM_ANALYTICS_TOPICS";
 constexpr char kMaxAttempts[] = "CRM_ANALYTICS_CONSUMER_MAX_ATTEMPTS";
 constexpr char kRebuildTimeout[] = "CRM_ANALYTICS_REBUILD_TIMEOUT_SECONDS";
 constexpr char kOperatorTenants[] = "CRM_ANALYTICS_OPERATOR_TENANTS";
+constexpr char kCacheMaxBytes[] = "CRM_ANALYTICS_CACHE_MAX_BYTES";
 
 std::string Join(const std::vector<std::string>& v) {
     std::string out;
@@ -69,6 +70,10 @@ std::vector<common::EnvVar> ConfigVars() {
          "tenants whose admins may rebuild every tenant's read models (REBUILD_SCOPE_ALL_TENANTS), comma separated: "
          "the platform operator's, never a customer's; empty: nobody",
          ""},
+        {kCacheMaxBytes,
+         "memory for tenants' folded facts kept between KPI reads, bytes (estimated; least recently used tenants "
+         "dropped first); 0: no cache, every read loads its tenant's facts",
+         "536870912"},
     };
 }
 
@@ -117,7 +122,10 @@ void Register(common::ServiceApp& app) {
     rebuild_settings.kafka.erase("topic.metadata.refresh.interval.ms");
     rebuild_settings.timeout = rebuild_timeout;
     rebuild_settings.operator_tenants = app.config().GetList(kOperatorTenants);
-    app.AddService(api::MakeAnalyticsService(app.rpc(), app.metrics(), db, std::move(rebuild_settings)));
+    cache::CacheSettings cache_settings;
+    cache_settings.max_bytes = static_cast<size_t>(app.config().GetInt(kCacheMaxBytes, 0, 1L << 40));
+    app.AddService(
+        api::MakeAnalyticsService(app.rpc(), app.metrics(), db, std::move(rebuild_settings), cache_settings));
 }
 
 }  // namespace crm::analytics

@@ -14,7 +14,6 @@
 #include "crm/common/rpc.hpp"
 #include "domain/kpis.hpp"
 #include "events/proto_time.hpp"
-#include "storage/repository.hpp"
 
 namespace crm::analytics::api {
 
@@ -128,8 +127,12 @@ struct ServiceMetrics {
 class AnalyticsService final : public v1::AnalyticsService::Service {
   public:
     AnalyticsService(common::RpcRuntime& rpc, common::Metrics& metrics, common::Db& db,
-                     rebuild::RebuildSettings rebuild_settings)
-        : rpc_(rpc), metrics_(metrics), db_(db), rebuild_settings_(std::move(rebuild_settings)) {}
+                     rebuild::RebuildSettings rebuild_settings, cache::CacheSettings cache_settings)
+        : rpc_(rpc),
+          metrics_(metrics),
+          db_(db),
+          rebuild_settings_(std::move(rebuild_settings)),
+          cache_(db, metrics, cache_settings) {}
 
     Status GetKpis(ServerContext* sc, const v1::GetKpisRequest* req, v1::GetKpisResponse* resp) override {
         return rpc_.Handle(sc, "GetKpis", [&](const RequestContext& rc) {
@@ -149,8 +152,8 @@ class AnalyticsService final : public v1::AnalyticsService::Service {
                 }
             }
             checks.ThrowIfAny();
-            const domain::Dataset data = LoadDataset(rc);
-            const domain::Kpis k = domain::ComputeKpis(data, period, as_of, now, filter);
+            const std::shared_ptr<const domain::Dataset> data = cache_.Get(rc);
+            const domain::Kpis k = domain::ComputeKpis(*data, period, as_of, now, filter);
 
             *resp->mutable_start_time() = req->start_time();
             *resp->mutable_end_time() = req->end_time();
@@ -265,10 +268,10 @@ class AnalyticsService final : public v1::AnalyticsService::Service {
                 if (n > kMaxBuckets) checks.Add("end_time", "the period spans more than 1000 buckets");
             }
             checks.ThrowIfAny();
-            const domain::Dataset data = LoadDataset(rc);
+            const std::shared_ptr<const domain::Dataset> data = cache_.Get(rc);
             resp->set_metric(req->metric());
             resp->set_granularity(req->granularity());
-            for (const auto& p : domain::ComputeSeries(data, *metric, *granularity, period, Now(), filter)) {
+            for (const auto& p : domain::ComputeSeries(*data, *metric, *granularity, period, Now(), filter)) {
                 auto* out = resp->add_points();
                 *out->mutable_bucket_start_time() = ToTimestamp(p.bucket_start);
                 out->set_count(p.count);
@@ -349,22 +352,19 @@ class AnalyticsService final : public v1::AnalyticsService::Service {
     }
 
   private:
-    domain::Dataset LoadDataset(const RequestContext& rc) {
-        domain::Facts facts = db_.InTenant(rc, [&](pqxx::work& tx) { return storage::Load(db_, tx, rc.tenant_id); });
-        return domain::BuildDataset(std::move(facts));
-    }
-
     common::RpcRuntime& rpc_;
     ServiceMetrics metrics_;
     common::Db& db_;
     rebuild::RebuildSettings rebuild_settings_;
+    cache::DatasetCache cache_;
 };
 
 }  // namespace
 
 std::shared_ptr<grpc::Service> MakeAnalyticsService(common::RpcRuntime& rpc, common::Metrics& metrics, common::Db& db,
-                                                    rebuild::RebuildSettings rebuild_settings) {
-    return std::make_shared<AnalyticsService>(rpc, metrics, db, std::move(rebuild_settings));
+                                                    rebuild::RebuildSettings rebuild_settings,
+                                                    cache::CacheSettings cache_settings) {
+    return std::make_shared<AnalyticsService>(rpc, metrics, db, std::move(rebuild_settings), cache_settings);
 }
 
 }  // namespace crm::analytics::api

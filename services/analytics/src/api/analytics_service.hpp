@@ -1,8 +1,10 @@
 #pragma once
-// The crm.analytics.v1.AnalyticsService gRPC handlers: request validation, loading a tenant's facts, the KPI math of
-// domain/kpis.hpp, and RebuildProjections (rebuild/rebuild.hpp). Errors leave as ApiError through the RPC boundary.
+// The crm.analytics.v1.AnalyticsService gRPC handlers: request validation, the tenant's folded facts (from the
+// cache, cache/dataset_cache.hpp), the KPI math of domain/kpis.hpp, and RebuildProjections (rebuild/rebuild.hpp).
+// Errors leave as ApiError through the RPC boundary.
 #include <memory>
 
+#include "cache/dataset_cache.hpp"
 #include "rebuild/rebuild.hpp"
 
 namespace grpc {
@@ -18,6 +20,7 @@ class RpcRuntime;
 namespace crm::analytics::api {
 
 std::shared_ptr<grpc::Service> MakeAnalyticsService(common::RpcRuntime& rpc, common::Metrics& metrics, common::Db& db,
-                                                    rebuild::RebuildSettings rebuild_settings);
+                                                    rebuild::RebuildSettings rebuild_settings,
+                                                    cache::CacheSettings cache_settings);
 
 }  // namespace crm::analytics::api

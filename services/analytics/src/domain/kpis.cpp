@@ -81,18 +81,6 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 // The period's facts are judged by the state just before its end, or now when that is earlier.
 Micros Cutoff(const Period& period, Micros now) { return std::min(period.end - 1, now); }
 
-// Deals (won or lost) closed in the period, as StateAt(cutoff) says.
-template <class F>
-void ForEachClosed(const Dataset& data, const Period& period, Micros now, const Filter& filter, F&& fn) {
-    const Micros cutoff = Cutoff(period, now);
-    for (const auto& opp : data.opportunities) {
-        const OpportunitySegment* s = opp.At(cutoff);
-        if (!s || s->state.status == DealStatus::kOpen || !Matches(filter, s->state)) continue;
-        const Micros closed = opp.CloseTime(*s);
-        if (InPeriod(closed, period)) fn(opp, *s, closed);
-    }
-}
-
 }  // namespace
 
 Micros CivilDayStart(int64_t year, unsigned month, unsigned day) {
@@ -203,6 +191,33 @@ std::vector<OpportunityTimeline> FoldOpportunities(std::vector<OpportunityVersio
                                                    const std::vector<LeadTimeline>& leads) {
     std::map<std::string, const LeadTimeline*> lead_by_id;
     for (const auto& l : leads) lead_by_id[l.id] = &l;
+    return FoldOpportunities(std::move(versions), [&](const std::string& id) -> const LeadTimeline* {
+        auto it = lead_by_id.find(id);
+        return it == lead_by_id.end() ? nullptr : it->second;
+    });
+}
+
+void AttributeFromLeads(OpportunityTimeline& t, const LeadLookup& leads) {
+    for (auto& s : t.segments) {
+        // Back to what the versions stated, then the lead's source and campaign where they state none.
+        if (s.source_from_lead) s.state.source.clear();
+        if (s.campaign_from_lead) s.state.campaign_id.clear();
+        s.source_from_lead = s.campaign_from_lead = false;
+        const LeadTimeline* lead_timeline = leads(s.state.lead_id);
+        if (!lead_timeline || lead_timeline->segments.empty()) continue;
+        const LeadState& lead = lead_timeline->segments.back().state;
+        if (s.state.source.empty()) {
+            s.state.source = lead.source;
+            s.source_from_lead = true;
+        }
+        if (s.state.campaign_id.empty()) {
+            s.state.campaign_id = lead.campaign_id;
+            s.campaign_from_lead = true;
+        }
+    }
+}
+
+std::vector<OpportunityTimeline> FoldOpportunities(std::vector<OpportunityVersion> versions, const LeadLookup& leads) {
     std::vector<OpportunityTimeline> out;
     for (auto& group : GroupByAggregate(
              std::move(versions), [](const OpportunityVersion& v) -> const std::string& { return v.opportunity_id; })) {
@@ -235,42 +250,65 @@ std::vector<OpportunityTimeline> FoldOpportunities(std::vector<OpportunityVersio
             t.segments.push_back({v.occurred_at, kForever, state});
         }
         // Attribution from the lead the deal came from, when the deal does not state its own.
-        for (auto& s : t.segments) {
-            auto it = lead_by_id.find(s.state.lead_id);
-            if (it == lead_by_id.end() || it->second->segments.empty()) continue;
-            const LeadState& lead = it->second->segments.back().state;
-            if (s.state.source.empty()) s.state.source = lead.source;
-            if (s.state.campaign_id.empty()) s.state.campaign_id = lead.campaign_id;
-        }
+        AttributeFromLeads(t, leads);
         out.push_back(std::move(t));
     }
     return out;
 }
 
-std::vector<Micros> RecordCreations(const std::vector<RecordVersion>& versions, RecordKind kind) {
+std::vector<std::pair<std::string, Micros>> RecordCreationsById(const std::vector<RecordVersion>& versions,
+                                                                RecordKind kind) {
     std::vector<RecordVersion> of_kind;
     for (const auto& v : versions) {
         if (v.kind == kind) of_kind.push_back(v);
     }
-    std::vector<Micros> out;
+    std::vector<std::pair<std::string, Micros>> out;
     for (const auto& group : GroupByAggregate(
              std::move(of_kind), [](const RecordVersion& v) -> const std::string& { return v.record_id; })) {
         std::optional<Micros> created;
         for (const auto& v : group) {
             if (v.created_at && !created) created = v.created_at;
         }
-        out.push_back(created.value_or(group.front().occurred_at));
+        out.emplace_back(group.front().record_id, created.value_or(group.front().occurred_at));
     }
+    return out;
+}
+
+std::vector<Micros> RecordCreations(const std::vector<RecordVersion>& versions, RecordKind kind) {
+    std::vector<Micros> out;
+    for (const auto& [id, created] : RecordCreationsById(versions, kind)) out.push_back(created);
     std::sort(out.begin(), out.end());
     return out;
 }
+
+namespace {
+
+template <class T>
+const T* FindById(const std::vector<std::shared_ptr<const T>>& sorted, const std::string& id) {
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), id,
+                               [](const std::shared_ptr<const T>& t, const std::string& key) { return t->id < key; });
+    return it != sorted.end() && (*it)->id == id ? it->get() : nullptr;
+}
+
+template <class T>
+std::vector<std::shared_ptr<const T>> Shared(std::vector<T> values) {
+    std::vector<std::shared_ptr<const T>> out;
+    out.reserve(values.size());
+    for (auto& v : values) out.push_back(std::make_shared<const T>(std::move(v)));
+    return out;
+}
+
+}  // namespace
+
+const LeadTimeline* Dataset::FindLead(const std::string& id) const { return FindById(leads, id); }
 
 Dataset BuildDataset(Facts facts) {
     Dataset d;
     d.contact_creations = RecordCreations(facts.records, RecordKind::kContact);
     d.company_creations = RecordCreations(facts.records, RecordKind::kCompany);
-    d.leads = FoldLeads(std::move(facts.leads));
-    d.opportunities = FoldOpportunities(std::move(facts.opportunities), d.leads);
+    d.leads = Shared(FoldLeads(std::move(facts.leads)));
+    d.opportunities = Shared(
+        FoldOpportunities(std::move(facts.opportunities), [&d](const std::string& id) { return d.FindLead(id); }));
     return d;
 }
 
@@ -282,48 +320,99 @@ Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros
     k.as_of = as_of;
     const Micros cutoff = Cutoff(period, now);
 
+    // The deals are visited once, each contributing to every deal KPI in turn (one pass over memory, not four);
+    // within each KPI they are taken in the same order as ever (by id), which decides the stage names kept.
     // Pipeline by stage at as_of.
-    {
-        using Key = std::tuple<std::string, std::string, std::string>;  // pipeline, stage, currency
-        struct Acc {
-            std::string stage_name;
-            int64_t count = 0;
-            int64_t value = 0;
-            __int128 weighted = 0;
-        };
-        std::map<Key, Acc> acc;
-        for (const auto& opp : data.opportunities) {
-            const OpportunitySegment* s = opp.At(as_of);
-            if (!s || s->state.status != DealStatus::kOpen || !Matches(filter, s->state)) continue;
-            Acc& a = acc[{s->state.pipeline_id, s->state.stage_id, s->state.currency_code}];
+    using PipelineKey = std::tuple<std::string, std::string, std::string>;  // pipeline, stage, currency
+    struct PipelineAcc {
+        std::string stage_name;
+        int64_t count = 0;
+        int64_t value = 0;
+        __int128 weighted = 0;
+    };
+    std::map<PipelineKey, PipelineAcc> pipeline;
+    // Deals closed in the period (as their state just before its end says): win rate, deal size, sales cycle.
+    std::map<std::string, DealSizeRow> sizes;
+    int64_t won = 0, lost = 0;
+    __int128 cycle_total = 0;
+    // Time in stage: stays (runs of open segments in one pipeline and stage) that ended in the period.
+    using StageKey = std::pair<std::string, std::string>;
+    struct StageAcc {
+        std::string stage_name;
+        int64_t exits = 0;
+        __int128 total = 0;
+    };
+    std::map<StageKey, StageAcc> stages;
+    // Forecast: open at the period's start, expected to close in the period.
+    std::map<std::string, ForecastRow> forecast;
+    std::map<std::string, __int128> forecast_weighted;
+
+    for (const auto& shared : data.opportunities) {
+        const OpportunityTimeline& opp = *shared;
+        if (const OpportunitySegment* s = opp.At(as_of);
+            s && s->state.status == DealStatus::kOpen && Matches(filter, s->state)) {
+            PipelineAcc& a = pipeline[{s->state.pipeline_id, s->state.stage_id, s->state.currency_code}];
             if (!s->state.stage_name.empty()) a.stage_name = s->state.stage_name;
             a.count += 1;
             a.value += s->state.amount_minor;
             a.weighted += static_cast<__int128>(s->state.amount_minor) * s->state.probability_bp;
         }
-        for (const auto& [key, a] : acc) {
-            k.pipeline.push_back({std::get<0>(key), std::get<1>(key), a.stage_name, std::get<2>(key), a.count, a.value,
-                                  RoundedDiv(a.weighted, 10000)});
+        if (const OpportunitySegment* s = opp.At(cutoff);
+            s && s->state.status != DealStatus::kOpen && Matches(filter, s->state)) {
+            const Micros closed = opp.CloseTime(*s);
+            if (InPeriod(closed, period)) {
+                if (s->state.status == DealStatus::kLost) {
+                    ++lost;
+                } else {
+                    ++won;
+                    DealSizeRow& row = sizes[s->state.currency_code];
+                    row.currency_code = s->state.currency_code;
+                    row.won_count += 1;
+                    row.won_value_minor += s->state.amount_minor;
+                    cycle_total += closed - opp.created_at;
+                }
+            }
+        }
+        const auto& segs = opp.segments;
+        size_t i = 0;
+        while (i < segs.size()) {
+            if (segs[i].state.status != DealStatus::kOpen) {
+                ++i;
+                continue;
+            }
+            size_t j = i + 1;
+            while (j < segs.size() && segs[j].state.status == DealStatus::kOpen &&
+                   segs[j].state.pipeline_id == segs[i].state.pipeline_id &&
+                   segs[j].state.stage_id == segs[i].state.stage_id) {
+                ++j;
+            }
+            if (j < segs.size()) {  // the stay ended when segment j began
+                const Micros exit = segs[j].valid_from;
+                const OpportunityState& st = segs[j - 1].state;
+                if (InPeriod(exit, period) && exit <= cutoff + 1 && Matches(filter, st)) {
+                    StageAcc& a = stages[{st.pipeline_id, st.stage_id}];
+                    if (!st.stage_name.empty()) a.stage_name = st.stage_name;
+                    a.exits += 1;
+                    a.total += exit - segs[i].valid_from;
+                }
+            }
+            i = j;
+        }
+        if (const OpportunitySegment* s = opp.At(period.start);
+            s && s->state.status == DealStatus::kOpen && s->state.expected_close_at &&
+            InPeriod(*s->state.expected_close_at, period) && Matches(filter, s->state)) {
+            ForecastRow& row = forecast[s->state.currency_code];
+            row.currency_code = s->state.currency_code;
+            row.forecast_value_minor += s->state.amount_minor;
+            forecast_weighted[s->state.currency_code] +=
+                static_cast<__int128>(s->state.amount_minor) * s->state.probability_bp;
         }
     }
 
-    // Deals closed in the period: win rate, deal size, sales cycle.
-    std::map<std::string, DealSizeRow> sizes;
-    int64_t won = 0, lost = 0;
-    __int128 cycle_total = 0;
-    ForEachClosed(data, period, now, filter,
-                  [&](const OpportunityTimeline& opp, const OpportunitySegment& s, Micros closed) {
-                      if (s.state.status == DealStatus::kLost) {
-                          ++lost;
-                          return;
-                      }
-                      ++won;
-                      DealSizeRow& row = sizes[s.state.currency_code];
-                      row.currency_code = s.state.currency_code;
-                      row.won_count += 1;
-                      row.won_value_minor += s.state.amount_minor;
-                      cycle_total += closed - opp.created_at;
-                  });
+    for (const auto& [key, a] : pipeline) {
+        k.pipeline.push_back({std::get<0>(key), std::get<1>(key), a.stage_name, std::get<2>(key), a.count, a.value,
+                              RoundedDiv(a.weighted, 10000)});
+    }
     k.win_rate = {won, won + lost};
     for (auto& [currency, row] : sizes) {
         row.average_minor = RoundedDiv(row.won_value_minor, row.won_count);
@@ -332,55 +421,17 @@ Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros
     k.sales_cycle_won_count = won;
     k.sales_cycle_total_seconds = RoundedDiv(cycle_total, kMicrosPerSecond);
     k.sales_cycle_average_seconds = won ? RoundedDiv(cycle_total, won * kMicrosPerSecond) : 0;
-
-    // Time in stage: stays (runs of open segments in one pipeline and stage) that ended in the period.
-    {
-        using Key = std::pair<std::string, std::string>;
-        struct Acc {
-            std::string stage_name;
-            int64_t exits = 0;
-            __int128 total = 0;
-        };
-        std::map<Key, Acc> acc;
-        for (const auto& opp : data.opportunities) {
-            const auto& segs = opp.segments;
-            size_t i = 0;
-            while (i < segs.size()) {
-                if (segs[i].state.status != DealStatus::kOpen) {
-                    ++i;
-                    continue;
-                }
-                size_t j = i + 1;
-                while (j < segs.size() && segs[j].state.status == DealStatus::kOpen &&
-                       segs[j].state.pipeline_id == segs[i].state.pipeline_id &&
-                       segs[j].state.stage_id == segs[i].state.stage_id) {
-                    ++j;
-                }
-                if (j < segs.size()) {  // the stay ended when segment j began
-                    const Micros exit = segs[j].valid_from;
-                    const OpportunityState& st = segs[j - 1].state;
-                    if (InPeriod(exit, period) && exit <= cutoff + 1 && Matches(filter, st)) {
-                        Acc& a = acc[{st.pipeline_id, st.stage_id}];
-                        if (!st.stage_name.empty()) a.stage_name = st.stage_name;
-                        a.exits += 1;
-                        a.total += exit - segs[i].valid_from;
-                    }
-                }
-                i = j;
-            }
-        }
-        for (const auto& [key, a] : acc) {
-            k.time_in_stage.push_back({key.first, key.second, a.stage_name, a.exits,
-                                       RoundedDiv(a.total, kMicrosPerSecond),
-                                       RoundedDiv(a.total, a.exits * kMicrosPerSecond)});
-        }
+    for (const auto& [key, a] : stages) {
+        k.time_in_stage.push_back({key.first, key.second, a.stage_name, a.exits, RoundedDiv(a.total, kMicrosPerSecond),
+                                   RoundedDiv(a.total, a.exits * kMicrosPerSecond)});
     }
 
     // Leads created in the period: conversion by source and campaign, response time, SLA.
     {
         std::map<std::pair<std::string, std::string>, Ratio> conv;
         __int128 response_total = 0;
-        for (const auto& lead : data.leads) {
+        for (const auto& shared : data.leads) {
+            const LeadTimeline& lead = *shared;
             if (!InPeriod(lead.created_at, period)) continue;
             const LeadSegment* s = lead.At(cutoff);
             if (!s || !Matches(filter, s->state)) continue;
@@ -419,30 +470,15 @@ Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros
     k.new_contacts = count_in(data.contact_creations);
     k.new_companies = count_in(data.company_creations);
 
-    // Forecast (open at the start, expected to close in the period) vs actual (won in the period).
-    {
-        std::map<std::string, ForecastRow> rows;
-        std::map<std::string, __int128> weighted;
-        for (const auto& opp : data.opportunities) {
-            const OpportunitySegment* s = opp.At(period.start);
-            if (!s || s->state.status != DealStatus::kOpen || !s->state.expected_close_at ||
-                !InPeriod(*s->state.expected_close_at, period) || !Matches(filter, s->state)) {
-                continue;
-            }
-            ForecastRow& row = rows[s->state.currency_code];
-            row.currency_code = s->state.currency_code;
-            row.forecast_value_minor += s->state.amount_minor;
-            weighted[s->state.currency_code] += static_cast<__int128>(s->state.amount_minor) * s->state.probability_bp;
-        }
-        for (const auto& size : k.deal_sizes) {
-            ForecastRow& row = rows[size.currency_code];
-            row.currency_code = size.currency_code;
-            row.actual_won_minor = size.won_value_minor;
-        }
-        for (auto& [currency, row] : rows) {
-            row.forecast_weighted_minor = RoundedDiv(weighted[currency], 10000);
-            k.forecast.push_back(row);
-        }
+    // Forecast vs actual (won in the period).
+    for (const auto& size : k.deal_sizes) {
+        ForecastRow& row = forecast[size.currency_code];
+        row.currency_code = size.currency_code;
+        row.actual_won_minor = size.won_value_minor;
+    }
+    for (auto& [currency, row] : forecast) {
+        row.forecast_weighted_minor = RoundedDiv(forecast_weighted[currency], 10000);
+        k.forecast.push_back(row);
     }
     return k;
 }
@@ -497,55 +533,97 @@ std::vector<Micros> Buckets(Granularity g, const Period& period) {
 std::vector<SeriesPoint> ComputeSeries(const Dataset& data, Metric metric, Granularity g, const Period& period,
                                        Micros now, const Filter& filter) {
     std::vector<SeriesPoint> out;
+    std::vector<Period> buckets;
     for (const Micros start : Buckets(g, period)) {
-        const Period bucket{start, NextBucket(g, start)};
-        SeriesPoint p{start, 0, {}};
-        switch (metric) {
-            case Metric::kNewContacts:
-            case Metric::kNewCompanies: {
-                const auto& c = metric == Metric::kNewContacts ? data.contact_creations : data.company_creations;
-                p.count = std::lower_bound(c.begin(), c.end(), bucket.end) -
-                          std::lower_bound(c.begin(), c.end(), bucket.start);
-                break;
+        buckets.push_back({start, NextBucket(g, start)});
+        out.push_back({start, 0, {}});
+    }
+    if (buckets.empty()) return out;
+    // The bucket holding t, or npos.
+    auto bucket_of = [&](Micros t) -> size_t {
+        auto it =
+            std::upper_bound(buckets.begin(), buckets.end(), t, [](Micros x, const Period& b) { return x < b.start; });
+        if (it == buckets.begin()) return std::string::npos;
+        --it;
+        return t < it->end ? static_cast<size_t>(it - buckets.begin()) : std::string::npos;
+    };
+    // An aggregate adds to a bucket only through an event time in that bucket (a creation, a conversion, a close),
+    // judged by its state at the bucket's cutoff, as GetKpis over that bucket would judge it. So each aggregate is
+    // looked at in the buckets holding one of its candidate times (every closed segment's close time, every converted
+    // segment's conversion time), not in every bucket: the same sums, in one pass over the aggregates.
+    std::vector<size_t> candidates;
+    auto unique_candidates = [&] {
+        std::sort(candidates.begin(), candidates.end());
+        candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    };
+    switch (metric) {
+        case Metric::kNewContacts:
+        case Metric::kNewCompanies: {
+            const auto& c = metric == Metric::kNewContacts ? data.contact_creations : data.company_creations;
+            for (size_t b = 0; b < buckets.size(); ++b) {
+                out[b].count = std::lower_bound(c.begin(), c.end(), buckets[b].end) -
+                               std::lower_bound(c.begin(), c.end(), buckets[b].start);
             }
-            case Metric::kLeadsCreated:
-            case Metric::kLeadsConverted: {
-                const Micros cutoff = Cutoff(bucket, now);
-                for (const auto& lead : data.leads) {
-                    const LeadSegment* s = lead.At(cutoff);
-                    if (!s || !Matches(filter, s->state)) continue;
-                    if (metric == Metric::kLeadsCreated) {
-                        p.count += InPeriod(lead.created_at, bucket);
-                    } else {
-                        p.count +=
-                            s->state.status == LeadStatus::kConverted && InPeriod(lead.ConversionTime(*s), bucket);
-                    }
-                }
-                break;
-            }
-            case Metric::kDealsWon:
-            case Metric::kDealsLost: {
-                const DealStatus want = metric == Metric::kDealsWon ? DealStatus::kWon : DealStatus::kLost;
-                ForEachClosed(data, bucket, now, filter,
-                              [&](const OpportunityTimeline&, const OpportunitySegment& s, Micros) {
-                                  if (s.state.status != want) return;
-                                  p.count += 1;
-                                  p.amounts[s.state.currency_code] += s.state.amount_minor;
-                              });
-                break;
-            }
-            case Metric::kOpenPipeline: {
-                const Micros at = Cutoff(bucket, now);
-                for (const auto& opp : data.opportunities) {
-                    const OpportunitySegment* s = opp.At(at);
-                    if (!s || s->state.status != DealStatus::kOpen || !Matches(filter, s->state)) continue;
-                    p.count += 1;
-                    p.amounts[s->state.currency_code] += s->state.amount_minor;
-                }
-                break;
-            }
+            break;
         }
-        out.push_back(std::move(p));
+        case Metric::kLeadsCreated:
+            for (const auto& lead : data.leads) {
+                const size_t b = bucket_of(lead->created_at);
+                if (b == std::string::npos) continue;
+                const LeadSegment* s = lead->At(Cutoff(buckets[b], now));
+                if (s && Matches(filter, s->state)) out[b].count += 1;
+            }
+            break;
+        case Metric::kLeadsConverted:
+            for (const auto& lead : data.leads) {
+                candidates.clear();
+                for (const auto& seg : lead->segments) {
+                    if (seg.state.status != LeadStatus::kConverted) continue;
+                    const size_t b = bucket_of(lead->ConversionTime(seg));
+                    if (b != std::string::npos) candidates.push_back(b);
+                }
+                unique_candidates();
+                for (const size_t b : candidates) {
+                    const LeadSegment* s = lead->At(Cutoff(buckets[b], now));
+                    if (!s || !Matches(filter, s->state)) continue;
+                    out[b].count +=
+                        s->state.status == LeadStatus::kConverted && InPeriod(lead->ConversionTime(*s), buckets[b]);
+                }
+            }
+            break;
+        case Metric::kDealsWon:
+        case Metric::kDealsLost: {
+            const DealStatus want = metric == Metric::kDealsWon ? DealStatus::kWon : DealStatus::kLost;
+            for (const auto& opp : data.opportunities) {
+                candidates.clear();
+                for (const auto& seg : opp->segments) {
+                    if (seg.state.status != want) continue;
+                    const size_t b = bucket_of(opp->CloseTime(seg));
+                    if (b != std::string::npos) candidates.push_back(b);
+                }
+                unique_candidates();
+                for (const size_t b : candidates) {
+                    // As ForEachClosed over the bucket.
+                    const OpportunitySegment* s = opp->At(Cutoff(buckets[b], now));
+                    if (!s || s->state.status != want || !Matches(filter, s->state)) continue;
+                    if (!InPeriod(opp->CloseTime(*s), buckets[b])) continue;
+                    out[b].count += 1;
+                    out[b].amounts[s->state.currency_code] += s->state.amount_minor;
+                }
+            }
+            break;
+        }
+        case Metric::kOpenPipeline:
+            for (size_t b = 0; b < buckets.size(); ++b) {
+                const Micros at = Cutoff(buckets[b], now);
+                for (const auto& opp : data.opportunities) {
+                    const OpportunitySegment* s = opp->At(at);
+                    if (!s || s->state.status != DealStatus::kOpen || !Matches(filter, s->state)) continue;
+                    out[b].count += 1;
+                    out[b].amounts[s->state.currency_code] += s->state.amount_minor;
+                }
+            }
+            break;
     }
     return out;
 }

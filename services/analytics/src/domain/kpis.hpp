@@ -9,7 +9,9 @@
 //
 // Money is summed per currency in int64 minor units (weighted sums in 128-bit) and never converted; averages and
 // weighted values are rounded once, half away from zero. Ratios keep their exact counts.
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,12 +51,18 @@ struct OpportunityState {
     std::optional<Micros> expected_close_at;
     std::optional<Micros> closed_at;
     std::optional<Micros> deleted_at;
+    bool operator==(const OpportunityState&) const = default;
 };
 
 struct OpportunitySegment {
     Micros valid_from = 0;
     Micros valid_to = 0;  // INT64_MAX for the current version
     OpportunityState state;
+    // The version stated no source (campaign): state.source (campaign_id) is the deal's lead's, and is taken again
+    // when that lead changes (AttributeFromLeads).
+    bool source_from_lead = false;
+    bool campaign_from_lead = false;
+    bool operator==(const OpportunitySegment&) const = default;
 };
 
 struct OpportunityTimeline {
@@ -67,6 +75,7 @@ struct OpportunityTimeline {
     // When the deal closed, for a segment with a closed status: its stated closed_at, else the start of the run of
     // segments with that status that the segment belongs to.
     Micros CloseTime(const OpportunitySegment& segment) const;
+    bool operator==(const OpportunityTimeline&) const = default;
 };
 
 struct LeadState {
@@ -75,12 +84,14 @@ struct LeadState {
     std::optional<Micros> first_response_at;
     std::optional<Micros> response_due_at;
     std::optional<Micros> converted_at;
+    bool operator==(const LeadState&) const = default;
 };
 
 struct LeadSegment {
     Micros valid_from = 0;
     Micros valid_to = 0;
     LeadState state;
+    bool operator==(const LeadSegment&) const = default;
 };
 
 struct LeadTimeline {
@@ -91,16 +102,27 @@ struct LeadTimeline {
     const LeadSegment* At(Micros t) const;
     // When a converted lead was converted: the stated converted_at, else the start of its converted run.
     Micros ConversionTime(const LeadSegment& segment) const;
+    bool operator==(const LeadTimeline&) const = default;
 };
 
 // Lead source and campaign by lead id, for opportunities that do not state their own.
 using LeadAttribution = std::map<std::string, std::pair<std::string, std::string>>;
+// The folded lead of an id, or nullptr.
+using LeadLookup = std::function<const LeadTimeline*(const std::string& lead_id)>;
 
+// Timelines sorted by id.
 std::vector<LeadTimeline> FoldLeads(std::vector<LeadVersion> versions);
 std::vector<OpportunityTimeline> FoldOpportunities(std::vector<OpportunityVersion> versions,
                                                    const std::vector<LeadTimeline>& leads);
+std::vector<OpportunityTimeline> FoldOpportunities(std::vector<OpportunityVersion> versions, const LeadLookup& leads);
+// Source and campaign of the segments that state none, from the deal's lead (its latest version), again: what
+// FoldOpportunities does last, redone for a deal whose lead changed.
+void AttributeFromLeads(OpportunityTimeline& timeline, const LeadLookup& leads);
 // Creation time of every record of a kind: the first stated created_at, else the first version's occurred_at.
 std::vector<Micros> RecordCreations(const std::vector<RecordVersion>& versions, RecordKind kind);
+// The same per record: (record id, creation time), sorted by id.
+std::vector<std::pair<std::string, Micros>> RecordCreationsById(const std::vector<RecordVersion>& versions,
+                                                                RecordKind kind);
 
 // ------------------------------------------------------------------------------------------------------------------
 // KPIs
@@ -167,16 +189,44 @@ struct Kpis {
     int64_t new_contacts = 0;
     int64_t new_companies = 0;
     std::vector<ForecastRow> forecast;
+    bool operator==(const Kpis&) const = default;
 };
 
-// The folded facts of one tenant.
+// The folded facts of one tenant. Timelines are shared and immutable, so that a copy of a Dataset with a few
+// aggregates replaced (IncrementalDataset) costs pointers, not folds. Both lists are sorted by id: where a KPI keeps
+// one of several stage names, the order decides, and it is the same however the Dataset was made.
 struct Dataset {
-    std::vector<Micros> contact_creations;
-    std::vector<Micros> company_creations;
-    std::vector<LeadTimeline> leads;
-    std::vector<OpportunityTimeline> opportunities;
+    std::vector<Micros> contact_creations;  // sorted
+    std::vector<Micros> company_creations;  // sorted
+    std::vector<std::shared_ptr<const LeadTimeline>> leads;
+    std::vector<std::shared_ptr<const OpportunityTimeline>> opportunities;
+
+    const LeadTimeline* FindLead(const std::string& id) const;
 };
 Dataset BuildDataset(Facts facts);
+
+// A tenant's Dataset kept up to date by re-folding only the aggregates that changed (the service's cache).
+//
+// Apply(changed) takes, for every aggregate with a version the Dataset has not seen, ALL of that aggregate's
+// versions (the read model's rows of it, not only the new ones): each such aggregate is folded again from scratch,
+// exactly as BuildDataset folds it, and replaces its old fold; deals whose lead changed take the lead's new source
+// and campaign. The result equals BuildDataset over all facts (tests/incremental_test.cpp checks it on random
+// histories). view() is an immutable snapshot: Apply builds the next one beside it (copying pointers, not
+// timelines) and swaps it in, so a reader holding a view never sees a half-applied change.
+class IncrementalDataset {
+  public:
+    explicit IncrementalDataset(Facts facts);
+    void Apply(Facts changed);
+    std::shared_ptr<const Dataset> view() const { return view_; }
+    // Estimated heap bytes held (timelines, their strings, the creation indexes).
+    size_t bytes() const { return bytes_; }
+
+  private:
+    std::shared_ptr<const Dataset> view_;
+    std::map<std::string, Micros> contacts_;   // record id -> creation time
+    std::map<std::string, Micros> companies_;  // record id -> creation time
+    size_t bytes_ = 0;
+};
 
 // Period KPIs look at the state just before period.end (or at `now` when that is earlier); the pipeline at as_of.
 Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter);

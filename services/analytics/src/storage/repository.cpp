@@ -53,26 +53,60 @@ FROM jsonb_to_recordset($2::jsonb) AS x(opportunity_id uuid, version bigint, eve
 ON CONFLICT DO NOTHING
 )SQL"};
 
-constexpr Sql kLoadRecords{"analytics_load_records", R"SQL(
-SELECT kind, record_id::text, version, event_id::text, )SQL" CRM_MICROS("occurred_at") ", " CRM_MICROS("created_at") ", "
-    CRM_MICROS("deleted_at") R"SQL(
-FROM analytics_record_versions WHERE tenant_id = $1
-)SQL"};
+#define CRM_RECORD_COLUMNS "SELECT kind, record_id::text, version, event_id::text, " CRM_MICROS("occurred_at") ", " \
+    CRM_MICROS("created_at") ", " CRM_MICROS("deleted_at") " FROM analytics_record_versions "
+#define CRM_LEAD_COLUMNS "SELECT lead_id::text, version, event_id::text, " CRM_MICROS("occurred_at") ", source, " \
+    "campaign_id, owner_id, status, " CRM_MICROS("created_at") ", " CRM_MICROS("first_response_at") ", " \
+    CRM_MICROS("response_due_at") ", " CRM_MICROS("converted_at") " FROM analytics_lead_versions "
+#define CRM_OPPORTUNITY_COLUMNS "SELECT opportunity_id::text, version, event_id::text, " CRM_MICROS("occurred_at") \
+    ", pipeline_id, stage_id, stage_name, probability_bp, status, amount_minor, currency_code, owner_id, " \
+    CRM_MICROS("expected_close_at") ", " CRM_MICROS("created_at") ", " CRM_MICROS("closed_at") ", " \
+    CRM_MICROS("deleted_at") ", lead_id, source, campaign_id FROM analytics_opportunity_versions "
 
-constexpr Sql kLoadLeads{"analytics_load_leads", R"SQL(
-SELECT lead_id::text, version, event_id::text, )SQL" CRM_MICROS("occurred_at") R"SQL(, source, campaign_id, owner_id,
-    status, )SQL" CRM_MICROS("created_at") ", " CRM_MICROS("first_response_at") ", " CRM_MICROS("response_due_at") ", "
-    CRM_MICROS("converted_at") R"SQL(
-FROM analytics_lead_versions WHERE tenant_id = $1
-)SQL"};
+constexpr Sql kLoadRecords{"analytics_load_records", CRM_RECORD_COLUMNS "WHERE tenant_id = $1"};
+constexpr Sql kLoadLeads{"analytics_load_leads", CRM_LEAD_COLUMNS "WHERE tenant_id = $1"};
+constexpr Sql kLoadOpportunities{"analytics_load_opportunities", CRM_OPPORTUNITY_COLUMNS "WHERE tenant_id = $1"};
 
-constexpr Sql kLoadOpportunities{"analytics_load_opportunities", R"SQL(
-SELECT opportunity_id::text, version, event_id::text, )SQL" CRM_MICROS("occurred_at") R"SQL(, pipeline_id, stage_id,
-    stage_name, probability_bp, status, amount_minor, currency_code, owner_id, )SQL" CRM_MICROS("expected_close_at") ", "
-    CRM_MICROS("created_at") ", " CRM_MICROS("closed_at") ", " CRM_MICROS("deleted_at") R"SQL(, lead_id, source,
-    campaign_id
-FROM analytics_opportunity_versions WHERE tenant_id = $1
-)SQL"};
+// Incremental reads (migrations/0003_incremental_reads.sql). A row is visible at a point (snapshot `snap` with
+// xmin `xmin`) when its transaction is older than xmin or the snapshot counts it as committed. Comparisons on
+// tenant_id and xact_id are leakproof, so the (tenant_id, xact_id) index serves them under row-level security; the
+// visibility function is only a filter on the rows the index range returns.
+#define CRM_VISIBLE_AT(xmin, snap) \
+    "(xact_id < " xmin " OR pg_visible_in_snapshot(xact_id::text::xid8, " snap "::pg_snapshot))"
+// Visible at the point `snap` and not at the earlier point (`since_xmin`, `since_snap`).
+#define CRM_NEW_SINCE(since_xmin, since_snap, snap)                                                        \
+    "tenant_id = $1 AND xact_id >= " since_xmin " AND NOT pg_visible_in_snapshot(xact_id::text::xid8, " \
+    since_snap "::pg_snapshot) AND pg_visible_in_snapshot(xact_id::text::xid8, " snap "::pg_snapshot)"
+#define CRM_POINT                                                                                                  \
+    "pg_current_snapshot()::text, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "                        \
+    "coalesce((SELECT generation FROM analytics_tenant_generations WHERE tenant_id = $1), 0), "                   \
+    "concat_ws(',', pg_relation_filenode('analytics_record_versions'), pg_relation_filenode('analytics_lead_versions'), " \
+    "pg_relation_filenode('analytics_opportunity_versions'))"
+#define CRM_ANY_NEW(table) \
+    "EXISTS (SELECT 1 FROM " table " WHERE tenant_id = $1 AND xact_id >= $2 AND NOT pg_visible_in_snapshot(xact_id::text::xid8, $3::pg_snapshot))"
+
+constexpr Sql kNow{"analytics_read_point", "SELECT " CRM_POINT};
+constexpr Sql kNowSince{"analytics_read_point_since", "SELECT " CRM_POINT ", "
+    CRM_ANY_NEW("analytics_record_versions") ", " CRM_ANY_NEW("analytics_lead_versions") ", "
+    CRM_ANY_NEW("analytics_opportunity_versions")};
+
+constexpr Sql kLoadRecordsAt{"analytics_load_records_at",
+    CRM_RECORD_COLUMNS "WHERE tenant_id = $1 AND " CRM_VISIBLE_AT("$2", "$3")};
+constexpr Sql kLoadLeadsAt{"analytics_load_leads_at",
+    CRM_LEAD_COLUMNS "WHERE tenant_id = $1 AND " CRM_VISIBLE_AT("$2", "$3")};
+constexpr Sql kLoadOpportunitiesAt{"analytics_load_opportunities_at",
+    CRM_OPPORTUNITY_COLUMNS "WHERE tenant_id = $1 AND " CRM_VISIBLE_AT("$2", "$3")};
+
+// $1 tenant, $2/$3 the earlier point (xmin, snapshot), $4/$5 the current one.
+constexpr Sql kLoadRecordsChanged{"analytics_load_records_changed",
+    CRM_RECORD_COLUMNS "WHERE tenant_id = $1 AND " CRM_VISIBLE_AT("$4", "$5") " AND (kind, record_id) IN "
+    "(SELECT kind, record_id FROM analytics_record_versions WHERE " CRM_NEW_SINCE("$2", "$3", "$5") ")"};
+constexpr Sql kLoadLeadsChanged{"analytics_load_leads_changed",
+    CRM_LEAD_COLUMNS "WHERE tenant_id = $1 AND " CRM_VISIBLE_AT("$4", "$5") " AND lead_id IN "
+    "(SELECT lead_id FROM analytics_lead_versions WHERE " CRM_NEW_SINCE("$2", "$3", "$5") ")"};
+constexpr Sql kLoadOpportunitiesChanged{"analytics_load_opportunities_changed",
+    CRM_OPPORTUNITY_COLUMNS "WHERE tenant_id = $1 AND " CRM_VISIBLE_AT("$4", "$5") " AND opportunity_id IN "
+    "(SELECT opportunity_id FROM analytics_opportunity_versions WHERE " CRM_NEW_SINCE("$2", "$3", "$5") ")"};
 
 constexpr Sql kDeleteRecords{"analytics_delete_records", "DELETE FROM analytics_record_versions WHERE tenant_id = $1"};
 constexpr Sql kDeleteLeads{"analytics_delete_leads", "DELETE FROM analytics_lead_versions WHERE tenant_id = $1"};
@@ -162,9 +196,10 @@ void Apply(common::Db& db, pqxx::work& tx, const std::string& tenant, const doma
     });
 }
 
-domain::Facts Load(common::Db& db, pqxx::work& tx, const std::string& tenant) {
-    domain::Facts f;
-    for (const auto& row : db.Exec(tx, kLoadRecords, tenant)) {
+namespace {
+
+void AddRecords(domain::Facts& f, const pqxx::result& rows) {
+    for (const auto& row : rows) {
         domain::RecordVersion r;
         r.kind = domain::RecordKindFrom(row[0].as<std::string>()).value_or(domain::RecordKind::kContact);
         r.record_id = row[1].as<std::string>();
@@ -175,7 +210,10 @@ domain::Facts Load(common::Db& db, pqxx::work& tx, const std::string& tenant) {
         r.deleted_at = OptInt(row[6]);
         f.records.push_back(std::move(r));
     }
-    for (const auto& row : db.Exec(tx, kLoadLeads, tenant)) {
+}
+
+void AddLeads(domain::Facts& f, const pqxx::result& rows) {
+    for (const auto& row : rows) {
         domain::LeadVersion l;
         l.lead_id = row[0].as<std::string>();
         l.version = row[1].as<int64_t>();
@@ -191,7 +229,10 @@ domain::Facts Load(common::Db& db, pqxx::work& tx, const std::string& tenant) {
         l.converted_at = OptInt(row[11]);
         f.leads.push_back(std::move(l));
     }
-    for (const auto& row : db.Exec(tx, kLoadOpportunities, tenant)) {
+}
+
+void AddOpportunities(domain::Facts& f, const pqxx::result& rows) {
+    for (const auto& row : rows) {
         domain::OpportunityVersion o;
         o.opportunity_id = row[0].as<std::string>();
         o.version = row[1].as<int64_t>();
@@ -213,6 +254,53 @@ domain::Facts Load(common::Db& db, pqxx::work& tx, const std::string& tenant) {
         o.source = OptText(row[17]);
         o.campaign_id = OptText(row[18]);
         f.opportunities.push_back(std::move(o));
+    }
+}
+
+ReadPoint PointFrom(const pqxx::row& row) {
+    return {row[0].as<std::string>(), row[1].as<int64_t>(), row[2].as<int64_t>(), row[3].as<std::string>()};
+}
+
+}  // namespace
+
+domain::Facts Load(common::Db& db, pqxx::work& tx, const std::string& tenant) {
+    domain::Facts f;
+    AddRecords(f, db.Exec(tx, kLoadRecords, tenant));
+    AddLeads(f, db.Exec(tx, kLoadLeads, tenant));
+    AddOpportunities(f, db.Exec(tx, kLoadOpportunities, tenant));
+    return f;
+}
+
+ReadPoint Now(common::Db& db, pqxx::work& tx, const std::string& tenant) {
+    return PointFrom(db.Exec(tx, kNow, tenant)[0]);
+}
+
+std::pair<ReadPoint, Changes> NowSince(common::Db& db, pqxx::work& tx, const std::string& tenant,
+                                       const ReadPoint& since) {
+    const pqxx::row row = db.Exec(tx, kNowSince, tenant, since.xmin, since.snapshot)[0];
+    return {PointFrom(row), Changes{row[4].as<bool>(), row[5].as<bool>(), row[6].as<bool>()}};
+}
+
+domain::Facts LoadAt(common::Db& db, pqxx::work& tx, const std::string& tenant, const ReadPoint& at) {
+    domain::Facts f;
+    AddRecords(f, db.Exec(tx, kLoadRecordsAt, tenant, at.xmin, at.snapshot));
+    AddLeads(f, db.Exec(tx, kLoadLeadsAt, tenant, at.xmin, at.snapshot));
+    AddOpportunities(f, db.Exec(tx, kLoadOpportunitiesAt, tenant, at.xmin, at.snapshot));
+    return f;
+}
+
+domain::Facts LoadChanged(common::Db& db, pqxx::work& tx, const std::string& tenant, const ReadPoint& since,
+                          const ReadPoint& at, const Changes& which) {
+    domain::Facts f;
+    if (which.records) {
+        AddRecords(f, db.Exec(tx, kLoadRecordsChanged, tenant, since.xmin, since.snapshot, at.xmin, at.snapshot));
+    }
+    if (which.leads) {
+        AddLeads(f, db.Exec(tx, kLoadLeadsChanged, tenant, since.xmin, since.snapshot, at.xmin, at.snapshot));
+    }
+    if (which.opportunities) {
+        AddOpportunities(
+            f, db.Exec(tx, kLoadOpportunitiesChanged, tenant, since.xmin, since.snapshot, at.xmin, at.snapshot));
     }
     return f;
 }
