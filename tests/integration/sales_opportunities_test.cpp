@@ -7,6 +7,7 @@
 #include <future>
 #include <set>
 
+#include "../support/contacts_client.hpp"
 #include "../support/events.hpp"
 #include "../support/sales_client.hpp"
 
@@ -120,10 +121,10 @@ TEST_CASE("sales: custom pipelines are validated, listed and updated", "[integra
     CHECK(updated.response.pipeline().stages(1).id() == p.stages(1).id());
     CHECK(updated.response.pipeline().version() == 2);
 
-    SECTION("stages cannot be added or reordered, and a stale etag is ABORTED") {
+    SECTION("a closed stage cannot move between open ones, and a stale etag is ABORTED") {
         sv1::UpdatePipelineRequest reorder;
         *reorder.mutable_pipeline() = updated.response.pipeline();
-        reorder.mutable_pipeline()->mutable_stages()->SwapElements(0, 1);
+        reorder.mutable_pipeline()->mutable_stages()->SwapElements(3, 4);
         reorder.mutable_update_mask()->add_paths("stages");
         CHECK(api.UpdatePipeline(reorder).status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
         update.set_etag(p.etag());
@@ -138,13 +139,21 @@ TEST_CASE("sales: an opportunity's life: stages, rules, history, won", "[integra
     EventTap tap("crm.sales.v1");
     const sv1::Pipeline p = api.MustDefaultPipeline();
 
+    // The links name real records of the tenant (sales checks them with contacts).
+    ContactsClient contacts(TokenFor(tenant));
+    const cv1::Contact person = contacts.MustCreate("Ada", "Buyer");
+    cv1::CreateCompanyRequest company_req;
+    company_req.mutable_company()->set_name("ACME " + tenant);
+    auto company = contacts.CreateCompany(company_req);
+    REQUIRE(company.ok());
+
     sv1::CreateOpportunityRequest create;
     auto* o = create.mutable_opportunity();
     o->set_name("ACME renewal");
     o->mutable_amount()->set_amount_minor(1250000);
     o->mutable_amount()->set_currency_code("EUR");
-    o->set_contact_id("6f1c9b7e-2d7a-4c1e-9d65-0c1f5a1e2b3c");
-    o->set_company_id("7a2d0c8f-3e8b-4d2f-8e76-1d2a6b2f3c4d");
+    o->set_contact_id(person.id());
+    o->set_company_id(company.response.company().id());
     o->set_source_campaign_id("spring-webinar-2026");  // opaque: the sender's own campaign id
     o->set_lead_id("9c4f2eab-5a0d-4f4b-8a98-3f4c8d4b5e6f");
     auto created = api.CreateOpportunity(create);

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "api/links.hpp"
 #include "api/sales_service.hpp"
 #include "crm/common/service.hpp"
 #include "scheduler.hpp"
@@ -12,6 +13,11 @@ namespace {
 constexpr char kReminderPoll[] = "CRM_SALES_REMINDER_POLL_MS";
 constexpr char kSnapshotCheck[] = "CRM_SALES_SNAPSHOT_CHECK_SECONDS";
 constexpr char kSnapshotInterval[] = "CRM_SALES_SNAPSHOT_INTERVAL_SECONDS";
+constexpr char kContactsAddr[] = "CRM_SALES_CONTACTS_ADDR";
+constexpr char kCallTimeout[] = "CRM_SALES_CALL_TIMEOUT_MS";
+constexpr char kUpstreamCa[] = "CRM_SALES_UPSTREAM_TLS_CA_FILE";
+constexpr char kUpstreamCert[] = "CRM_SALES_UPSTREAM_TLS_CERT_FILE";
+constexpr char kUpstreamKey[] = "CRM_SALES_UPSTREAM_TLS_KEY_FILE";
 }  // namespace
 
 std::vector<common::EnvVar> ConfigVars() {
@@ -23,7 +29,19 @@ std::vector<common::EnvVar> ConfigVars() {
         {kSnapshotInterval,
          "age after which the scheduler takes a new forecast snapshot of the current month and quarter, per "
          "tenant and currency, in seconds (60..2678400)",
-         "86400"}};
+         "86400"},
+        {kContactsAddr,
+         "host:port of the contacts service, which checks an opportunity's contact_id and company_id when they are "
+         "set or changed; empty = such links are refused (FAILED_PRECONDITION), never stored unchecked",
+         ""},
+        {kCallTimeout, "deadline of each call to contacts, in milliseconds (bounded by the caller's; 100..60000)",
+         "3000"},
+        {kUpstreamCa,
+         "PEM CA trusted for TLS calls to contacts; TLS when this or a client certificate is set, plaintext when all "
+         "three are empty",
+         ""},
+        {kUpstreamCert, "PEM client certificate presented to contacts (mutual TLS)", ""},
+        {kUpstreamKey, "PEM private key of CRM_SALES_UPSTREAM_TLS_CERT_FILE", ""}};
 }
 
 void Register(common::ServiceApp& app) {
@@ -31,8 +49,17 @@ void Register(common::ServiceApp& app) {
     settings.reminder_poll = std::chrono::milliseconds(app.config().GetInt(kReminderPoll, 100, 60000));
     settings.snapshot_check = std::chrono::seconds(app.config().GetInt(kSnapshotCheck, 1, 3600));
     settings.snapshot_interval_seconds = app.config().GetInt(kSnapshotInterval, 60, 2678400);
+    api::LinkSettings links;
+    links.contacts_addr = app.config().Get(kContactsAddr);
+    links.internal_key = app.config().Get("CRM_INTERNAL_KEY");
+    links.call_timeout = std::chrono::milliseconds(app.config().GetInt(kCallTimeout, 100, 60000));
+    links.tls = {app.config().Get(kUpstreamCert), app.config().Get(kUpstreamKey), app.config().Get(kUpstreamCa)};
+    if (links.tls.cert_file.empty() != links.tls.key_file.empty()) {
+        throw common::ConfigError(std::string(kUpstreamCert) + " and " + kUpstreamKey + ": set both or neither");
+    }
     auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox());
-    app.AddService(api::MakeSalesService(app.rpc(), app.metrics(), repository));
+    app.AddService(api::MakeSalesService(app.rpc(), app.metrics(), repository,
+                                         std::make_shared<const api::ContactLinks>(std::move(links))));
     auto scheduler = std::make_shared<Scheduler>(settings, repository, app.metrics());
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });

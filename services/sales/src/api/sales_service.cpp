@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <set>
 
+#include "api/links.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/paging.hpp"
@@ -249,8 +250,9 @@ struct SalesMetrics {
 
 class SalesService final : public v1::SalesService::Service {
   public:
-    SalesService(common::RpcRuntime& rpc, common::Metrics& metrics, std::shared_ptr<Repository> repo)
-        : rpc_(rpc), metrics_(metrics), repo_(std::move(repo)) {}
+    SalesService(common::RpcRuntime& rpc, common::Metrics& metrics, std::shared_ptr<Repository> repo,
+                 std::shared_ptr<const ContactLinks> links)
+        : rpc_(rpc), metrics_(metrics), repo_(std::move(repo)), links_(std::move(links)) {}
 
     // ---- pipelines
 
@@ -305,27 +307,39 @@ class SalesService final : public v1::SalesService::Service {
             const auto paths = Effective(MaskPaths(req->update_mask()), {"name", "stages"}, [&](const std::string& f) {
                 return f == "name" ? !p.name().empty() : p.stages_size() > 0;
             });
-            std::optional<std::string> name;
-            std::optional<std::vector<domain::StageSpec>> stages;
+            storage::PipelineChange change;
             for (const auto& f : paths) {
                 if (f == "name") {
                     c.Text(p.name(), "pipeline.name", true, domain::kMaxNameLength);
-                    name = p.name();
+                    change.name = p.name();
                 }
                 if (f == "stages") {
                     common::Violations v;
                     auto specs = StagesFrom(p.stages());
                     domain::ValidateStages(specs, "pipeline.stages", v);
                     c.Append(v);
-                    for (int i = 0; i < p.stages_size(); ++i) {
+                    for (int i = 0; i < p.stages_size(); ++i) {  // an empty id adds a stage
                         specs[static_cast<std::size_t>(i)].id =
-                            c.Id(p.stages(i).id(), "pipeline.stages[" + std::to_string(i) + "].id");
+                            c.OptionalId(p.stages(i).id(), "pipeline.stages[" + std::to_string(i) + "].id");
                     }
-                    stages = std::move(specs);
+                    change.stages = std::move(specs);
                 }
             }
+            if (req->removed_stages_size() > 0 && !change.stages) {
+                c.Add("removed_stages", "stages are removed only together with the stages path (the new stage list)");
+            }
+            if (req->removed_stages_size() > domain::kMaxStages) c.Add("removed_stages", "at most 7 stages");
+            for (int j = 0; j < req->removed_stages_size() && j < domain::kMaxStages; ++j) {
+                const auto& r = req->removed_stages(j);
+                const std::string at = "removed_stages[" + std::to_string(j) + "]";
+                change.removals.push_back(
+                    {c.Id(r.stage_id(), at + ".stage_id"), c.OptionalId(r.move_open_opportunities_to_stage_id(),
+                                                                        at + ".move_open_opportunities_to_stage_id")});
+            }
             c.ThrowIfAny();
-            *resp->mutable_pipeline() = repo_->UpdatePipeline(rc, id, name, stages, Etag(req->etag(), p.etag()));
+            auto updated = repo_->UpdatePipeline(rc, id, change, Etag(req->etag(), p.etag()));
+            if (updated.moved_opportunities > 0) metrics_.stage_changes.Increment(updated.moved_opportunities);
+            *resp->mutable_pipeline() = std::move(updated.pipeline);
         });
     }
 
@@ -340,6 +354,12 @@ class SalesService final : public v1::SalesService::Service {
             c.ThrowIfAny();
             v1::Opportunity in = req->opportunity();
             NormalizeIds(in);
+            // A retry returns the first deal as it is, without checking its links again.
+            if (auto first = repo_->FindCreatedOpportunity(rc, req->request_id())) {
+                *resp->mutable_opportunity() = std::move(*first);
+                return;
+            }
+            links_->Check(rc, in.contact_id(), in.company_id(), "opportunity");
             *resp->mutable_opportunity() = repo_->CreateOpportunity(rc, in, req->request_id());
         });
     }
@@ -414,6 +434,22 @@ class SalesService final : public v1::SalesService::Service {
             c.ThrowIfAny();
             v1::Opportunity in = o;
             NormalizeIds(in);
+            // Links are checked only when the update sets them to another record (one read here, then contacts).
+            auto sets = [&](const char* path, const std::string& value) {
+                return !value.empty() && std::find(paths.begin(), paths.end(), path) != paths.end();
+            };
+            if (sets("contact_id", in.contact_id()) || sets("company_id", in.company_id())) {
+                const v1::Opportunity current = repo_->GetOpportunity(rc, in.id());
+                if (current.status() == v1::OPPORTUNITY_STATUS_OPEN && !current.has_delete_time()) {
+                    links_->Check(
+                        rc,
+                        sets("contact_id", in.contact_id()) && in.contact_id() != current.contact_id() ? in.contact_id()
+                                                                                                       : std::string(),
+                        sets("company_id", in.company_id()) && in.company_id() != current.company_id() ? in.company_id()
+                                                                                                       : std::string(),
+                        "opportunity");
+                }  // a closed or deleted deal is refused by the update itself
+            }
             *resp->mutable_opportunity() = repo_->UpdateOpportunity(rc, in, paths, Etag(req->etag(), o.etag()));
         });
     }
@@ -878,13 +914,15 @@ class SalesService final : public v1::SalesService::Service {
     common::RpcRuntime& rpc_;
     SalesMetrics metrics_;
     std::shared_ptr<Repository> repo_;
+    std::shared_ptr<const ContactLinks> links_;
 };
 
 }  // namespace
 
 std::shared_ptr<grpc::Service> MakeSalesService(common::RpcRuntime& rpc, common::Metrics& metrics,
-                                                std::shared_ptr<storage::Repository> repository) {
-    return std::make_shared<SalesService>(rpc, metrics, std::move(repository));
+                                                std::shared_ptr<storage::Repository> repository,
+                                                std::shared_ptr<const ContactLinks> links) {
+    return std::make_shared<SalesService>(rpc, metrics, std::move(repository), std::move(links));
 }
 
 }  // namespace crm::sales::api

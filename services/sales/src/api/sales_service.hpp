@@ -19,7 +19,10 @@ class Repository;
 
 namespace crm::sales::api {
 
+class ContactLinks;
+
 std::shared_ptr<grpc::Service> MakeSalesService(common::RpcRuntime& rpc, common::Metrics& metrics,
-                                                std::shared_ptr<storage::Repository> repository);
+                                                std::shared_ptr<storage::Repository> repository,
+                                                std::shared_ptr<const ContactLinks> links);
 
 }  // namespace crm::sales::api

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 namespace crm::sales::domain {
@@ -92,6 +93,99 @@ void ValidateStages(const std::vector<StageSpec>& stages, const std::string& pre
     if (!closed_pair && !IsOpen(a) && !IsOpen(b) && a != Category::kUnspecified && b != Category::kUnspecified) {
         out.Add(prefix, "exactly one closed-won and one closed-lost stage");
     }
+}
+
+StagePlan PlanStageChanges(const std::vector<CurrentStage>& current, const std::vector<StageSpec>& requested,
+                           const std::vector<StageRemoval>& removals, common::Violations& out) {
+    StagePlan plan;
+    std::map<std::string, const CurrentStage*> by_id;
+    for (const auto& c : current) by_id[c.id] = &c;
+    auto closed_kind = [](Category c) { return IsOpen(c) ? Category::kPipeline : c; };
+
+    // The requested list: known ids, each once, categories that keep their kind.
+    std::map<std::string, std::size_t> kept;  // id -> index in `requested`
+    for (std::size_t i = 0; i < requested.size(); ++i) {
+        const StageSpec& s = requested[i];
+        const std::string at = "pipeline.stages[" + std::to_string(i) + "]";
+        if (s.id.empty()) {
+            plan.added = true;
+            continue;
+        }
+        const auto found = by_id.find(s.id);
+        if (found == by_id.end()) {
+            out.Add(at + ".id", "not a current stage of this pipeline (leave the id empty to add a stage)");
+            continue;
+        }
+        if (!kept.emplace(s.id, i).second) {
+            out.Add(at + ".id", "the stage is listed twice");
+            continue;
+        }
+        if (s.category != Category::kUnspecified && closed_kind(s.category) != closed_kind(found->second->category)) {
+            out.Add(at + ".forecast_category", IsOpen(found->second->category)
+                                                   ? "an open stage stays open (pipeline, best case or commit)"
+                                                   : "the closed-won and closed-lost stages keep their category");
+        }
+    }
+
+    // Removals: current, not kept, once each, open stages only, with a kept open target when they hold open deals.
+    std::set<std::string> removed;
+    for (const auto& r : removals) removed.insert(r.stage_id);
+    std::set<std::string> seen;
+    for (std::size_t j = 0; j < removals.size(); ++j) {
+        const StageRemoval& r = removals[j];
+        const std::string at = "removed_stages[" + std::to_string(j) + "]";
+        const auto found = by_id.find(r.stage_id);
+        if (found == by_id.end()) {
+            out.Add(at + ".stage_id", "not a current stage of this pipeline");
+        } else if (kept.contains(r.stage_id)) {
+            out.Add(at + ".stage_id", "the stage is also listed in pipeline.stages; a stage is either kept or removed");
+        } else if (!seen.insert(r.stage_id).second) {
+            out.Add(at + ".stage_id", "the stage is removed twice");
+        } else if (!IsOpen(found->second->category)) {
+            out.Add(at + ".stage_id", "the closed-won and closed-lost stages cannot be removed");
+        }
+        const std::string target_field = at + ".move_open_opportunities_to_stage_id";
+        if (r.target_id.empty()) {
+            if (found != by_id.end() && found->second->open_opportunities > 0) {
+                out.Add(target_field, "the stage holds " + std::to_string(found->second->open_opportunities) +
+                                          " open opportunities: name the stage they move to");
+            }
+            continue;
+        }
+        if (removed.contains(r.target_id)) {
+            out.Add(target_field, "the target stage is removed by this update");
+        } else if (const auto k = kept.find(r.target_id); k == kept.end()) {
+            out.Add(target_field, "must be a stage the update keeps (listed by id in pipeline.stages)");
+        } else if (!IsOpen(requested[k->second].category)) {
+            out.Add(target_field, "must be an open stage (use WinOpportunity or LoseOpportunity to close deals)");
+        }
+        if (found != by_id.end() && found->second->open_opportunities > kMaxMovedOpportunities) {
+            out.Add(at + ".stage_id", "the stage holds more than " + std::to_string(kMaxMovedOpportunities) +
+                                          " open opportunities; move some with MoveOpportunityStage first");
+        }
+    }
+
+    // Every current stage is either kept or removed.
+    for (const auto& c : current) {
+        if (!kept.contains(c.id) && !removed.contains(c.id)) {
+            out.Add("pipeline.stages", "the stage " + c.id + " (" + c.name +
+                                           ") is missing: list it to keep it, or name it in removed_stages");
+        }
+    }
+    for (const auto& r : removals) {
+        if (by_id.contains(r.stage_id) && !kept.contains(r.stage_id)) plan.removed.push_back(r.stage_id);
+    }
+    // Reordered: the kept stages, in request order, are not in their current relative order.
+    std::vector<std::string> before, after;
+    for (const auto& c : current) {
+        if (kept.contains(c.id)) before.push_back(c.id);
+    }
+    for (std::size_t i = 0; i < requested.size(); ++i) {
+        const auto k = kept.find(requested[i].id);
+        if (k != kept.end() && k->second == i) after.push_back(requested[i].id);
+    }
+    plan.reordered = before != after;
+    return plan;
 }
 
 std::string DefaultPipelineName() { return "Sales pipeline"; }

@@ -37,6 +37,41 @@ inline constexpr std::size_t kMaxTextLength = 4000;
 // ("pipeline.stages") with the index, e.g. "pipeline.stages[2].probability".
 void ValidateStages(const std::vector<StageSpec>& stages, const std::string& prefix, common::Violations& out);
 
+// ---- stage changes of UpdatePipeline
+
+// A stage as stored (not archived), in its current order.
+struct CurrentStage {
+    std::string id;
+    std::string name;
+    Category category = Category::kUnspecified;
+    long open_opportunities = 0;  // open, non-deleted opportunities in the stage
+};
+
+// One stage an update removes, and where its open opportunities go ("" = nowhere given).
+struct StageRemoval {
+    std::string stage_id;
+    std::string target_id;
+};
+
+// What an accepted update does to the stages.
+struct StagePlan {
+    std::vector<std::string> removed;  // stage ids to archive, in request order
+    bool reordered = false;            // the kept stages changed their relative order
+    bool added = false;
+};
+
+inline constexpr long kMaxMovedOpportunities = 1000;
+
+// Checks a requested stage list (ids: existing stage or "" for a new one; already checked by ValidateStages and for
+// UUID syntax) and its removals against the current stages. Field violations: "pipeline.stages[i].id" (unknown,
+// archived or another pipeline's stage; listed twice), "pipeline.stages[i].forecast_category" (an existing stage
+// switching between open and closed, or between won and lost), "pipeline.stages" (an existing stage neither listed
+// nor removed), "removed_stages[j].stage_id" (unknown; also listed; removed twice; a closed stage),
+// "removed_stages[j].move_open_opportunities_to_stage_id" (missing while the stage holds open opportunities; not a
+// kept stage, e.g. a stage removed by the same update; a closed stage). Returns the plan when there are none.
+StagePlan PlanStageChanges(const std::vector<CurrentStage>& current, const std::vector<StageSpec>& requested,
+                           const std::vector<StageRemoval>& removals, common::Violations& out);
+
 // The pipeline a tenant gets on first use.
 std::string DefaultPipelineName();
 std::vector<StageSpec> DefaultStages();

@@ -131,12 +131,13 @@ v1::Pipeline ReadPipeline(common::Db& db, pqxx::work& tx, const std::string& ten
     SetTime(p.mutable_create_time(), row[4]);
     SetTime(p.mutable_update_time(), row[5]);
     for (const auto& s : db.Exec(tx, sql::kStagesOf, tenant, p.id())) {
-        v1::Stage* stage = p.add_stages();
+        v1::Stage* stage = s[5].is_null() ? p.add_stages() : p.add_archived_stages();
         stage->set_id(s[0].as<std::string>());
         stage->set_name(s[1].as<std::string>());
         stage->set_position(s[2].as<int>());
         stage->set_probability(s[3].as<int>());
         stage->set_forecast_category(CategoryOf(s[4].as<std::string>()));
+        SetTimeIf(stage, &v1::Stage::mutable_archive_time, s[5]);
     }
     return p;
 }
@@ -184,13 +185,25 @@ struct StageRow {
     std::string id, name, pipeline_id;
     int probability = 0;
     domain::Category category = domain::Category::kUnspecified;
+    bool archived = false;
 };
 
 std::optional<StageRow> LoadStage(common::Db& db, pqxx::work& tx, const std::string& tenant, const std::string& id) {
     const pqxx::result rows = db.Exec(tx, sql::kGetStage, tenant, id);
     if (rows.empty()) return std::nullopt;
-    return StageRow{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(), rows[0][2].as<std::string>(),
-                    rows[0][3].as<int>(), domain::ParseCategory(rows[0][4].as<std::string>())};
+    return StageRow{rows[0][0].as<std::string>(),
+                    rows[0][1].as<std::string>(),
+                    rows[0][2].as<std::string>(),
+                    rows[0][3].as<int>(),
+                    domain::ParseCategory(rows[0][4].as<std::string>()),
+                    rows[0][5].as<bool>()};
+}
+
+// "{a,b}" for a uuid[] parameter (the values are UUIDs checked by the API layer).
+std::string UuidArray(const std::vector<std::string>& ids) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + ids[i];
+    return out + "}";
 }
 
 StageRow StageByCategory(common::Db& db, pqxx::work& tx, const std::string& tenant, const std::string& pipeline,
@@ -650,46 +663,125 @@ Page<v1::Pipeline> Repository::ListPipelines(const RequestContext& rc, int page_
     });
 }
 
-v1::Pipeline Repository::UpdatePipeline(const RequestContext& rc, const std::string& id,
-                                        const std::optional<std::string>& name,
-                                        const std::optional<std::vector<domain::StageSpec>>& stages,
-                                        const std::string& etag) {
+namespace {
+v1::Opportunity ChangeStage(common::Db& db, common::Outbox& outbox, pqxx::work& tx, const RequestContext& rc,
+                            const v1::Opportunity& current, const StageRow& target, int probability,
+                            domain::DealStatus status, const std::string& reason,
+                            std::optional<std::int64_t> final_amount, int version_step);
+}  // namespace
+
+PipelineUpdate Repository::UpdatePipeline(const RequestContext& rc, const std::string& id, const PipelineChange& change,
+                                          const std::string& etag) {
     return db_.InTenant(rc, [&](pqxx::work& tx) {
-        const v1::Pipeline current = LoadPipeline(db_, tx, rc.tenant_id, id, true);
-        CheckEtag(etag.empty() ? "" : etag, current.version());
+        const std::string& t = rc.tenant_id;
+        // The pipeline row lock serializes this update with opportunity creates and moves into its stages (they take
+        // it FOR SHARE first), so no deal enters a stage while it is being removed.
+        const v1::Pipeline current = LoadPipeline(db_, tx, t, id, true);
+        CheckEtag(etag, current.version());
+        PipelineUpdate result;
         std::vector<std::string> changed;
-        if (name && *name != current.name()) changed.push_back("name");
-        if (stages) {
-            bool same_ids = static_cast<int>(stages->size()) == current.stages_size();
-            for (int i = 0; same_ids && i < current.stages_size(); ++i) {
-                same_ids = (*stages)[static_cast<std::size_t>(i)].id == current.stages(i).id();
+        if (change.name && *change.name != current.name()) changed.push_back("name");
+        domain::StagePlan plan;
+        std::vector<std::string> added_ids;
+        std::map<std::string, std::pair<std::string, int>> moves;  // removed stage -> (target, moved count)
+        if (change.stages) {
+            const std::vector<domain::StageSpec>& requested = *change.stages;
+            std::vector<domain::CurrentStage> stored;
+            std::map<std::string, const v1::Stage*> by_id;
+            for (const auto& s : current.stages()) {
+                stored.push_back({s.id(), s.name(), static_cast<domain::Category>(s.forecast_category()), 0});
+                by_id[s.id()] = &s;
             }
-            if (!same_ids) {
-                throw ApiError::InvalidArgument("pipeline.stages",
-                                                "must list the existing stages by id in their current order");
+            std::vector<std::string> removal_ids;
+            for (const auto& r : change.removals) {
+                if (by_id.contains(r.stage_id)) removal_ids.push_back(r.stage_id);
             }
-            bool stage_changed = false;
-            for (int i = 0; i < current.stages_size(); ++i) {
-                const auto& s = (*stages)[static_cast<std::size_t>(i)];
-                const auto& c = current.stages(i);
-                if (s.name == c.name() && s.probability == c.probability() &&
-                    static_cast<int>(s.category) == static_cast<int>(c.forecast_category())) {
-                    continue;
+            if (!removal_ids.empty()) {
+                std::map<std::string, long> open;
+                for (const auto& row : db_.Exec(tx, sql::kOpenPerStage, t, id, UuidArray(removal_ids))) {
+                    open[row[0].as<std::string>()] = row[1].as<long>();
                 }
-                stage_changed = true;
-                db_.Exec(tx, sql::kUpdateStage, rc.tenant_id, s.id, s.name, s.probability,
-                         domain::CategoryText(s.category));
+                for (auto& s : stored) s.open_opportunities = open.contains(s.id) ? open[s.id] : 0;
             }
-            if (stage_changed) changed.push_back("stages");
+            common::Violations violations;
+            plan = domain::PlanStageChanges(stored, requested, change.removals, violations);
+            violations.ThrowIfAny();
+
+            bool stage_changed = plan.added || plan.reordered || !plan.removed.empty();
+            for (const auto& s : requested) {
+                if (s.id.empty()) continue;
+                const v1::Stage& c = *by_id.at(s.id);
+                stage_changed = stage_changed || s.name != c.name() || s.probability != c.probability() ||
+                                static_cast<int>(s.category) != static_cast<int>(c.forecast_category());
+            }
+            if (stage_changed) {
+                changed.push_back("stages");
+                for (const auto& removed : plan.removed) db_.Exec(tx, sql::kArchiveStage, t, removed);
+                db_.Exec(tx, sql::kShiftStages, t, id);
+                for (std::size_t i = 0; i < requested.size(); ++i) {
+                    const domain::StageSpec& s = requested[i];
+                    const char* category = domain::CategoryText(s.category);
+                    if (s.id.empty()) {
+                        added_ids.push_back(common::NewUuid());
+                        db_.Exec(tx, sql::kInsertStage, t, added_ids.back(), id, static_cast<int>(i), s.name,
+                                 s.probability, category);
+                    } else {
+                        db_.Exec(tx, sql::kUpdateStage, t, s.id, s.name, s.probability, category, static_cast<int>(i));
+                    }
+                }
+                // The open deals of each removed stage go to its target, exactly as MoveOpportunityStage moves them.
+                for (const auto& r : change.removals) {
+                    if (std::find(plan.removed.begin(), plan.removed.end(), r.stage_id) == plan.removed.end()) continue;
+                    auto& [target_id, moved] = moves[r.stage_id];
+                    target_id = r.target_id;
+                    if (r.target_id.empty()) continue;
+                    const std::optional<StageRow> target = LoadStage(db_, tx, t, r.target_id);
+                    if (!target || target->archived || !domain::IsOpen(target->category)) {
+                        throw std::logic_error("a planned target stage is not a current open stage");
+                    }
+                    for (const auto& row : db_.Exec(tx, sql::kOpenInStage, t, id, r.stage_id)) {
+                        const v1::Opportunity deal = LoadOpportunity(db_, tx, t, row[0].as<std::string>());
+                        if (domain::CheckCommitDate(target->category, !deal.expected_close_date().empty())) {
+                            throw ApiError::FailedPrecondition("the open opportunity " + deal.id() +
+                                                                   " of the removed stage has no expected close "
+                                                                   "date, which the commit stage " +
+                                                                   target->name +
+                                                                   " needs; set one or pick "
+                                                                   "another target",
+                                                               "CLOSE_DATE_REQUIRED");
+                        }
+                        ChangeStage(db_, outbox_, tx, rc, deal, *target, target->probability, domain::DealStatus::kOpen,
+                                    "", std::nullopt, 1);
+                        ++moved;
+                        ++result.moved_opportunities;
+                    }
+                }
+            }
         }
-        if (changed.empty()) return current;
-        db_.Exec(tx, sql::kTouchPipeline, rc.tenant_id, id, name.value_or(current.name()));
-        v1::Pipeline updated = LoadPipeline(db_, tx, rc.tenant_id, id);
+        if (changed.empty()) {
+            result.pipeline = current;
+            return result;
+        }
+        db_.Exec(tx, sql::kTouchPipeline, t, id, change.name.value_or(current.name()));
+        result.pipeline = LoadPipeline(db_, tx, t, id);
+        const v1::Pipeline& updated = result.pipeline;
         ev::PipelineUpdated event;
         *event.mutable_pipeline() = updated;
         for (const auto& p : changed) event.add_changed_paths(p);
+        for (const auto& s : updated.stages()) {
+            if (std::find(added_ids.begin(), added_ids.end(), s.id()) != added_ids.end()) *event.add_added_stages() = s;
+        }
+        for (const auto& s : updated.archived_stages()) {
+            const auto move = moves.find(s.id());
+            if (move == moves.end()) continue;
+            ev::RemovedStage* removed = event.add_removed_stages();
+            *removed->mutable_stage() = s;
+            removed->set_moved_to_stage_id(move->second.second > 0 ? move->second.first : "");
+            removed->set_moved_opportunity_count(move->second.second);
+        }
+        event.set_stages_reordered(plan.reordered);
         Emit(outbox_, tx, rc, "pipeline", id, updated.version(), event, updated.update_time());
-        return updated;
+        return result;
     });
 }
 
@@ -712,6 +804,7 @@ v1::Opportunity Repository::CreateOpportunity(const RequestContext& rc, const v1
                 throw ApiError::InvalidArgument("opportunity.pipeline_id", "no pipeline with this id");
             }
         }
+        db_.Exec(tx, sql::kLockPipelineShared, t, pipeline_id);  // stages stay as read until commit
         StageRow stage;
         if (in.stage_id().empty()) {
             const pqxx::result first_stage = db_.Exec(tx, sql::kFirstStage, t, pipeline_id);
@@ -721,6 +814,9 @@ v1::Opportunity Repository::CreateOpportunity(const RequestContext& rc, const v1
             auto found = LoadStage(db_, tx, t, in.stage_id());
             if (!found || found->pipeline_id != pipeline_id) {
                 throw ApiError::InvalidArgument("opportunity.stage_id", "not a stage of the opportunity's pipeline");
+            }
+            if (found->archived) {
+                throw ApiError::InvalidArgument("opportunity.stage_id", "the stage was removed from the pipeline");
             }
             if (!domain::IsOpen(found->category)) {
                 throw ApiError::InvalidArgument("opportunity.stage_id",
@@ -748,6 +844,16 @@ v1::Opportunity Repository::CreateOpportunity(const RequestContext& rc, const v1
 
 v1::Opportunity Repository::GetOpportunity(const RequestContext& rc, const std::string& id) {
     return db_.InTenant(rc, [&](pqxx::work& tx) { return LoadOpportunity(db_, tx, rc.tenant_id, id); });
+}
+
+std::optional<v1::Opportunity> Repository::FindCreatedOpportunity(const RequestContext& rc,
+                                                                  const std::string& request_id) {
+    if (request_id.empty()) return std::nullopt;
+    return db_.InTenant(rc, [&](pqxx::work& tx) -> std::optional<v1::Opportunity> {
+        const pqxx::result rows = db_.Exec(tx, sql::kClaimedResource, rc.tenant_id, "CreateOpportunity", request_id);
+        if (rows.empty()) return std::nullopt;
+        return LoadOpportunity(db_, tx, rc.tenant_id, rows[0][0].as<std::string>());
+    });
 }
 
 Page<v1::Opportunity> Repository::ListOpportunities(const RequestContext& rc, const OpportunityQuery& q) {
@@ -872,12 +978,16 @@ v1::Opportunity ChangeStage(common::Db& db, common::Outbox& outbox, pqxx::work& 
 v1::Opportunity Repository::MoveStage(const RequestContext& rc, const std::string& id, const std::string& stage_id,
                                       int probability, const std::string& etag) {
     return db_.InTenant(rc, [&](pqxx::work& tx) {
+        // Lock order pipeline -> opportunity, as UpdatePipeline: the target stage cannot be removed under this move.
+        const std::string pipeline_id = LoadOpportunity(db_, tx, rc.tenant_id, id).pipeline_id();
+        db_.Exec(tx, sql::kLockPipelineShared, rc.tenant_id, pipeline_id);
         const v1::Opportunity current = LoadOpportunity(db_, tx, rc.tenant_id, id, true);
         CheckEtag(etag, current.version());
         const auto target = LoadStage(db_, tx, rc.tenant_id, stage_id);
         if (!target || target->pipeline_id != current.pipeline_id()) {
             throw ApiError::InvalidArgument("stage_id", "not a stage of the opportunity's pipeline");
         }
+        if (target->archived) throw ApiError::InvalidArgument("stage_id", "the stage was removed from the pipeline");
         ThrowRule(domain::CheckMove(StateOf(current), target->category));
         if (target->id == current.stage_id()) {
             throw ApiError::FailedPrecondition("the opportunity is already in this stage", "SAME_STAGE");

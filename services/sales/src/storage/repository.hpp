@@ -59,6 +59,19 @@ struct ForecastQuery {
     std::string currency, pipeline_id, owner_id;
 };
 
+// What UpdatePipeline changes: the name and/or the whole new stage list (ids: existing stages, "" = new) with the
+// stages it removes. The API layer checked the syntax (UUIDs, stage layout rules).
+struct PipelineChange {
+    std::optional<std::string> name;
+    std::optional<std::vector<domain::StageSpec>> stages;
+    std::vector<domain::StageRemoval> removals;
+};
+
+struct PipelineUpdate {
+    v1::Pipeline pipeline;
+    int moved_opportunities = 0;
+};
+
 struct Accuracy {
     v1::ForecastSnapshot snapshot;
     v1::ForecastAccuracy total;
@@ -75,13 +88,17 @@ class Repository {
     v1::Pipeline GetPipeline(const RequestContext& rc, const std::string& id);
     v1::Pipeline GetDefaultPipeline(const RequestContext& rc);
     Page<v1::Pipeline> ListPipelines(const RequestContext& rc, int page_size, const std::string& page_token);
-    v1::Pipeline UpdatePipeline(const RequestContext& rc, const std::string& id, const std::optional<std::string>& name,
-                                const std::optional<std::vector<domain::StageSpec>>& stages, const std::string& etag);
+    // Renames and/or restructures a pipeline in one transaction: stages updated, added, reordered and archived, the
+    // open opportunities of removed stages moved (history rows, OpportunityStageChanged each), PipelineUpdated.
+    PipelineUpdate UpdatePipeline(const RequestContext& rc, const std::string& id, const PipelineChange& change,
+                                  const std::string& etag);
 
     // Opportunities (input validated: name, amount >= 0, currency, date, ids).
     v1::Opportunity CreateOpportunity(const RequestContext& rc, const v1::Opportunity& in,
                                       const std::string& request_id);
     v1::Opportunity GetOpportunity(const RequestContext& rc, const std::string& id);
+    // The opportunity an earlier CreateOpportunity with this request_id created, if any (a retry returns it as is).
+    std::optional<v1::Opportunity> FindCreatedOpportunity(const RequestContext& rc, const std::string& request_id);
     Page<v1::Opportunity> ListOpportunities(const RequestContext& rc, const OpportunityQuery& q);
     v1::Opportunity UpdateOpportunity(const RequestContext& rc, const v1::Opportunity& in,
                                       const std::vector<std::string>& paths, const std::string& etag);

@@ -56,19 +56,39 @@ inline constexpr Sql kInsertStage{"sales_stage_insert",
     "INSERT INTO stages (tenant_id, id, pipeline_id, position, name, probability, forecast_category) "
     "VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, $7)"};
 inline constexpr Sql kUpdateStage{"sales_stage_update",
-    "UPDATE stages SET name = $3, probability = $4, forecast_category = $5 WHERE tenant_id = $1 AND id = $2::uuid"};
+    "UPDATE stages SET name = $3, probability = $4, forecast_category = $5, position = $6 "
+    "WHERE tenant_id = $1 AND id = $2::uuid AND archive_time IS NULL"};
+// Moves the current stages of a pipeline out of the way (positions + 100) so that the final positions can be set one
+// stage at a time without meeting the unique index on the positions of current stages.
+inline constexpr Sql kShiftStages{"sales_stages_shift",
+    "UPDATE stages SET position = position + 100 WHERE tenant_id = $1 AND pipeline_id = $2::uuid "
+    "AND archive_time IS NULL"};
+inline constexpr Sql kArchiveStage{"sales_stage_archive",
+    "UPDATE stages SET archive_time = now() WHERE tenant_id = $1 AND id = $2::uuid AND archive_time IS NULL"};
+// Current stages first (by position), then the archived ones (oldest removal first).
 inline constexpr Sql kStagesOf{"sales_stages_of",
-    "SELECT id::text, name, position, probability, forecast_category FROM stages "
-    "WHERE tenant_id = $1 AND pipeline_id = $2::uuid ORDER BY position"};
+    "SELECT id::text, name, position, probability, forecast_category, " CRM_MICROS("archive_time") " FROM stages "
+    "WHERE tenant_id = $1 AND pipeline_id = $2::uuid ORDER BY archive_time NULLS FIRST, position"};
 inline constexpr Sql kGetStage{"sales_stage_get",
-    "SELECT id::text, name, pipeline_id::text, probability, forecast_category FROM stages "
+    "SELECT id::text, name, pipeline_id::text, probability, forecast_category, archive_time IS NOT NULL FROM stages "
     "WHERE tenant_id = $1 AND id = $2::uuid"};
 inline constexpr Sql kStageByCategory{"sales_stage_by_category",
     "SELECT id::text, name, probability FROM stages WHERE tenant_id = $1 AND pipeline_id = $2::uuid "
-    "AND forecast_category = $3 ORDER BY position LIMIT 1"};
+    "AND forecast_category = $3 AND archive_time IS NULL ORDER BY position LIMIT 1"};
 inline constexpr Sql kFirstStage{"sales_stage_first",
     "SELECT id::text, name, probability, forecast_category FROM stages WHERE tenant_id = $1 "
-    "AND pipeline_id = $2::uuid ORDER BY position LIMIT 1"};
+    "AND pipeline_id = $2::uuid AND archive_time IS NULL ORDER BY position LIMIT 1"};
+// Serializes opportunity moves and creates with UpdatePipeline (which holds the pipeline FOR UPDATE): a deal cannot
+// enter a stage while the stage is being removed. Share locks do not block each other.
+inline constexpr Sql kLockPipelineShared{"sales_pipeline_lock_shared",
+    "SELECT 1 FROM pipelines WHERE tenant_id = $1 AND id = $2::uuid FOR SHARE"};
+// Open, non-deleted opportunities per stage of a pipeline (index opportunities_tenant_stage).
+inline constexpr Sql kOpenPerStage{"sales_stage_open_counts",
+    "SELECT stage_id::text, count(*) FROM opportunities WHERE tenant_id = $1 AND pipeline_id = $2::uuid "
+    "AND stage_id = ANY($3::uuid[]) AND status = 'OPEN' AND delete_time IS NULL GROUP BY stage_id"};
+inline constexpr Sql kOpenInStage{"sales_stage_open_opportunities",
+    "SELECT id::text FROM opportunities WHERE tenant_id = $1 AND pipeline_id = $2::uuid AND stage_id = $3::uuid "
+    "AND status = 'OPEN' AND delete_time IS NULL ORDER BY create_time, id FOR UPDATE"};
 
 // --- opportunities -----------------------------------------------------------------------------------------------------
 // The stage's name and category come from scalar subqueries evaluated for the returned rows only: a join would let
