@@ -419,6 +419,7 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("POST", "/v1/pipelines?request_id=" + Uuid(), token, body.dump()));
              CHECK(j["pipeline"]["stages"].size() == 5);
              ids["pipeline2"] = j["pipeline"]["id"];
+             for (int i = 0; i < 5; ++i) ids["p2stage" + std::to_string(i)] = j["pipeline"]["stages"][i]["id"];
          }},
         {"GET /v1/pipelines/{id}",
          [&] {
@@ -431,6 +432,29 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("PATCH", "/v1/pipelines/" + ids["pipeline2"] + "?update_mask=name", token,
                                     json({{"name", "Partners"}}).dump()));
              CHECK(j["pipeline"]["name"] == "Partners");
+         }},
+        {"POST /v1/pipelines/{pipeline.id}:update",
+         [&] {  // the whole request as the body: a stage replaced, its deals' target named in removedStages
+             const auto kept = [&](int i) { return json{{"id", ids["p2stage" + std::to_string(i)]}}; };
+             json intro = kept(0), signing = kept(2), won = kept(3), lost = kept(4);
+             intro.update({{"name", "Intro"}, {"probability", 10}, {"forecastCategory", "FORECAST_CATEGORY_PIPELINE"}});
+             signing.update(
+                 {{"name", "Signing"}, {"probability", 90}, {"forecastCategory", "FORECAST_CATEGORY_COMMIT"}});
+             won.update({{"name", "Won"}, {"probability", 100}, {"forecastCategory", "FORECAST_CATEGORY_CLOSED_WON"}});
+             lost.update({{"name", "Lost"}, {"probability", 0}, {"forecastCategory", "FORECAST_CATEGORY_CLOSED_LOST"}});
+             const json proposal = {
+                 {"name", "Proposal"}, {"probability", 40}, {"forecastCategory", "FORECAST_CATEGORY_BEST_CASE"}};
+             const json body = {
+                 {"pipeline", {{"stages", {intro, proposal, signing, won, lost}}}},
+                 {"updateMask", "stages"},
+                 {"removedStages",
+                  {{{"stageId", ids["p2stage1"]}, {"moveOpenOpportunitiesToStageId", ids["p2stage0"]}}}}};
+             const json j = Ok(Call("POST", "/v1/pipelines/" + ids["pipeline2"] + ":update", token, body.dump()));
+             REQUIRE(j["pipeline"]["stages"].size() == 5);
+             CHECK(j["pipeline"]["stages"][1]["name"] == "Proposal");
+             CHECK(j["pipeline"]["name"] == "Partners");
+             REQUIRE(j["pipeline"]["archivedStages"].size() == 1);
+             CHECK(j["pipeline"]["archivedStages"][0]["id"] == ids["p2stage1"]);
          }},
         {"POST /v1/opportunities",
          [&] {
