@@ -1,0 +1,153 @@
+// The KPI cache's incremental reads stay index-backed at a large tenant: the service's own SQL (storage/sql.hpp) is
+// EXPLAINed as the application role (non-owner, under the FORCEd row-level security policy, where only leakproof
+// operators can be index conditions) on a tenant of 20,000 opportunities and leads, after a few new facts arrived.
+// "Anything new?" and "the changed aggregates' versions" must not scan the fact tables: each is a probe of the
+// (tenant_id, xact_id) index, then the primary key of the aggregates found.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "../support/harness.hpp"
+#include "storage/sql.hpp"
+
+using namespace crm::test;
+namespace sql = crm::analytics::storage::sql;
+
+namespace {
+
+void Collect(const nlohmann::json& plan, std::vector<std::string>& nodes, std::vector<std::string>& indexes) {
+    nodes.push_back(plan.value("Node Type", "") + " " + plan.value("Relation Name", ""));
+    if (plan.contains("Index Name")) indexes.push_back(plan["Index Name"].get<std::string>());
+    if (plan.contains("Plans")) {
+        for (const auto& child : plan["Plans"]) Collect(child, nodes, indexes);
+    }
+}
+
+struct Plan {
+    std::vector<std::string> nodes, indexes;
+    std::string text;
+    bool Has(const std::string& node) const {
+        return std::any_of(nodes.begin(), nodes.end(), [&](const std::string& n) { return n.rfind(node, 0) == 0; });
+    }
+    // A sequential scan of a fact table (the tenant generations table is a handful of rows: scanning it is fine).
+    bool ScansFacts() const {
+        return Has("Seq Scan analytics_record_versions") || Has("Seq Scan analytics_lead_versions") ||
+               Has("Seq Scan analytics_opportunity_versions");
+    }
+    bool Uses(const std::string& index) const {
+        return std::find(indexes.begin(), indexes.end(), index) != indexes.end();
+    }
+};
+
+// EXPLAIN ANALYZE of a named statement with literal arguments, as the app role with the tenant set.
+Plan Explain(pqxx::connection& conn, const std::string& tenant, const crm::common::Sql& statement,
+             const std::string& args) {
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL ROLE analytics_app");
+    tx.exec("SELECT set_config('crm.tenant_id', " + tx.quote(tenant) + ", true), set_config('jit', 'off', true)");
+    tx.exec("PREPARE q AS " + std::string(statement.text));
+    const auto r = tx.exec("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE q(" + args + ")");
+    tx.exec("DEALLOCATE q");
+    Plan plan;
+    plan.text = r[0][0].as<std::string>();
+    Collect(nlohmann::json::parse(plan.text)[0]["Plan"], plan.nodes, plan.indexes);
+    return plan;
+}
+
+}  // namespace
+
+TEST_CASE("analytics: the KPI cache's incremental reads are index-backed (EXPLAIN as the app role)",
+          "[integration][analytics][cache][explain]") {
+    const std::string tenant = UniqueTenant("ax");
+    pqxx::connection db(RequireEnv("CRM_TEST_PG_ANALYTICS_URL"));  // superuser: seeds, then acts as analytics_app
+    {
+        pqxx::work tx(db);
+        const std::string t = tx.quote(tenant);
+        tx.exec(
+            "INSERT INTO analytics_lead_versions (tenant_id, lead_id, version, event_id, occurred_at, source) "
+            "SELECT " +
+            t + ", md5(" + t +
+            " || 'l' || g)::uuid, v, gen_random_uuid(), now(), 'web' "
+            "FROM generate_series(1, 20000) g, generate_series(1, 2) v");
+        tx.exec(
+            "INSERT INTO analytics_opportunity_versions (tenant_id, opportunity_id, version, event_id, occurred_at, "
+            "status) SELECT " +
+            t + ", md5(" + t +
+            " || 'o' || g)::uuid, v, gen_random_uuid(), now(), 'OPEN' "
+            "FROM generate_series(1, 20000) g, generate_series(1, 3) v");
+        tx.exec(
+            "INSERT INTO analytics_record_versions (tenant_id, kind, record_id, version, event_id, occurred_at) "
+            "SELECT " +
+            t + ", 'contact', md5(" + t +
+            " || 'r' || g)::uuid, 1, gen_random_uuid(), now() "
+            "FROM generate_series(1, 10000) g");
+        tx.commit();
+    }
+    {
+        pqxx::nontransaction n(db);
+        n.exec("ANALYZE analytics_lead_versions, analytics_opportunity_versions, analytics_record_versions");
+    }
+    // The cache's point after the seed, then a few new facts (one transaction each, as the consumer writes them).
+    std::string since_snapshot, since_xmin;
+    {
+        pqxx::work tx(db);
+        const auto r = tx.exec("SELECT pg_current_snapshot()::text, pg_snapshot_xmin(pg_current_snapshot())::text");
+        since_snapshot = r[0][0].as<std::string>();
+        since_xmin = r[0][1].as<std::string>();
+    }
+    for (int i = 1; i <= 5; ++i) {
+        pqxx::work tx(db);
+        const std::string t = tx.quote(tenant);
+        tx.exec(
+            "INSERT INTO analytics_opportunity_versions (tenant_id, opportunity_id, version, event_id, occurred_at, "
+            "probability_bp) VALUES (" +
+            t + ", md5(" + t + " || 'o' || " + std::to_string(i * 7) + ")::uuid, 10, gen_random_uuid(), now(), 5000)");
+        tx.exec(
+            "INSERT INTO analytics_lead_versions (tenant_id, lead_id, version, event_id, occurred_at, owner_id) "
+            "VALUES (" +
+            t + ", md5(" + t + " || 'l' || " + std::to_string(i * 11) + ")::uuid, 10, gen_random_uuid(), now(), 'u2')");
+        tx.commit();
+    }
+    std::string at_snapshot, at_xmin;
+    {
+        pqxx::work tx(db);
+        const auto r = tx.exec("SELECT pg_current_snapshot()::text, pg_snapshot_xmin(pg_current_snapshot())::text");
+        at_snapshot = r[0][0].as<std::string>();
+        at_xmin = r[0][1].as<std::string>();
+    }
+    pqxx::work quoting(db);
+    const std::string t = quoting.quote(tenant);
+    const std::string since = since_xmin + ", " + quoting.quote(since_snapshot);
+    const std::string changed = since + ", " + at_xmin + ", " + quoting.quote(at_snapshot);
+    quoting.abort();
+
+    SECTION("anything new since the cached point: one probe of each (tenant_id, xact_id) index") {
+        const Plan p = Explain(db, tenant, sql::kNowSince, t + ", " + since);
+        INFO(p.text);
+        CHECK_FALSE(p.ScansFacts());
+        CHECK(p.Uses("analytics_record_versions_xact"));
+        CHECK(p.Uses("analytics_lead_versions_xact"));
+        CHECK(p.Uses("analytics_opportunity_versions_xact"));
+    }
+    SECTION("the changed deals' versions: the new rows by xact_id, their deals by primary key") {
+        const Plan p = Explain(db, tenant, sql::kLoadOpportunitiesChanged, t + ", " + changed);
+        INFO(p.text);
+        CHECK_FALSE(p.ScansFacts());
+        CHECK(p.Uses("analytics_opportunity_versions_xact"));
+        CHECK(p.Uses("analytics_opportunity_versions_pkey"));
+    }
+    SECTION("the changed leads' versions, likewise") {
+        const Plan p = Explain(db, tenant, sql::kLoadLeadsChanged, t + ", " + changed);
+        INFO(p.text);
+        CHECK_FALSE(p.ScansFacts());
+        CHECK(p.Uses("analytics_lead_versions_xact"));
+        CHECK(p.Uses("analytics_lead_versions_pkey"));
+    }
+    SECTION("no changed contacts: the index range is empty") {
+        const Plan p = Explain(db, tenant, sql::kLoadRecordsChanged, t + ", " + changed);
+        INFO(p.text);
+        CHECK_FALSE(p.ScansFacts());
+        CHECK(p.Uses("analytics_record_versions_xact"));
+    }
+}
