@@ -35,6 +35,7 @@ TEST_CASE("sales: 3 x 19.99 with 10% discount and 7.5% tax totals 58.02 EUR, and
     SalesClient manager(TokenFor(tenant, {"sales_manager"}));
     SalesClient rep(TokenFor(tenant, {"sales_rep"}));
     EventTap tap("crm.sales.v1");
+    tap.Ignore("crm.sales.events.v1.ForecastSnapshotTaken");  // the scheduler may snapshot the tenant any time
 
     const sv1::Product widget = manager.MustCreateProduct("Widget", "W-1");
     CHECK(widget.active());

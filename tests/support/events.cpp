@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -92,7 +93,9 @@ std::vector<ReceivedEvent> EventTap::WaitFor(const std::string& tenant, size_t c
                 }
             }
             REQUIRE(ev.envelope.ParseFromArray(msg->payload(), static_cast<int>(msg->len())));
-            if (ev.envelope.tenant_id() == tenant) out.push_back(std::move(ev));
+            const bool ignored =
+                std::find(ignored_.begin(), ignored_.end(), ev.envelope.event_type()) != ignored_.end();
+            if (ev.envelope.tenant_id() == tenant && !ignored) out.push_back(std::move(ev));
         }
         if (!reached && out.size() >= count) {
             reached = true;

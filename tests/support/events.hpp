@@ -44,11 +44,16 @@ class EventTap {
 
     // Waits until at least `count` events of `tenant` arrived (or the timeout passed), then keeps reading for
     // `settle` more to catch any extra (duplicate) event, and returns all of them in arrival order.
+    // Events of this type are neither counted nor returned by WaitFor (e.g. what a scheduler may emit for the tenant
+    // at any moment, such as sales' scheduled ForecastSnapshotTaken).
+    void Ignore(std::string event_type) { ignored_.push_back(std::move(event_type)); }
+
     std::vector<ReceivedEvent> WaitFor(const std::string& tenant, size_t count, std::chrono::milliseconds timeout,
                                        std::chrono::milliseconds settle = std::chrono::milliseconds(1500));
 
   private:
     std::string topic_;
+    std::vector<std::string> ignored_;
     std::map<int, long long> start_;  // partition -> first offset to read; missing partitions start at 0
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     bool assigned_ = false;
