@@ -37,7 +37,7 @@ bench="${CRM_BUILD_DIR:-$repo/build}/tests/crm-analytics-bench"
 [[ -x $bench ]] || { echo "build first: $bench is missing" >&2; exit 1; }
 work=$(mktemp -d)
 writer=
-trap '[[ -n $writer ]] && kill "$writer" 2>/dev/null; rm -rf "$work"' EXIT
+trap '[[ -n $writer ]] && stop_writer; rm -rf "$work"' EXIT
 tenant="akpi$(date +%s)"
 db="$CRM_ANALYTICS_DB_ADMIN_URL"
 
@@ -108,12 +108,18 @@ for size in small big; do
 done
 
 # New facts for the big tenant while it is read: one opportunity version per transaction, --write-rate per second.
+# Killing psql does not stop a DO block running on the server, so the loop ends by itself (a deadline) and is also
+# terminated by its application_name once the run is over.
+writer_name="crm-bench-writer-${tenant}"
 psql -q "$db" >/dev/null 2>&1 <<SQL &
+SET application_name = '${writer_name}';
 SELECT set_config('crm.tenant_id', '${tenant}big', false);
 DO \$\$
 DECLARE i integer := 0;
+        deadline timestamptz := clock_timestamp() + interval '$((seconds + 60)) seconds';
 BEGIN
     LOOP
+        EXIT WHEN clock_timestamp() > deadline;
         i := i + 1;
         INSERT INTO analytics_opportunity_versions (tenant_id, opportunity_id, version, event_id, occurred_at,
             probability_bp)
@@ -128,8 +134,13 @@ SQL
 writer=$!
 sleep 1
 run big kpis "big+writes"
-kill "$writer" 2>/dev/null || true
-wait "$writer" 2>/dev/null || true
+stop_writer() {
+    psql -qAt "$db" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '${writer_name}'" \
+        >/dev/null 2>&1 || true
+    kill "$writer" 2>/dev/null || true
+    wait "$writer" 2>/dev/null || true
+}
+stop_writer
 writer=
 
 pid=$(cat "${CRM_LOCAL_DIR:-$repo/.local}/run/analytics.pid" 2>/dev/null || true)
