@@ -3,11 +3,10 @@
 // operators can be index conditions) on a tenant of 20,000 opportunities and leads, after a few new facts arrived.
 // "Anything new?" and "the changed aggregates' versions" must not scan the fact tables: each is a probe of the
 // (tenant_id, xact_id) index, then the primary key of the aggregates found.
-#include <algorithm>
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "../support/explain.hpp"
 #include "../support/harness.hpp"
 #include "storage/sql.hpp"
 
@@ -16,43 +15,15 @@ namespace sql = crm::analytics::storage::sql;
 
 namespace {
 
-void Collect(const nlohmann::json& plan, std::vector<std::string>& nodes, std::vector<std::string>& indexes) {
-    nodes.push_back(plan.value("Node Type", "") + " " + plan.value("Relation Name", ""));
-    if (plan.contains("Index Name")) indexes.push_back(plan["Index Name"].get<std::string>());
-    if (plan.contains("Plans")) {
-        for (const auto& child : plan["Plans"]) Collect(child, nodes, indexes);
-    }
+QueryPlan Explain(pqxx::connection& conn, const std::string& tenant, const crm::common::Sql& statement,
+                  const std::string& args) {
+    return ExplainAs(conn, "analytics_app", tenant, statement.text, args);
 }
 
-struct Plan {
-    std::vector<std::string> nodes, indexes;
-    std::string text;
-    bool Has(const std::string& node) const {
-        return std::any_of(nodes.begin(), nodes.end(), [&](const std::string& n) { return n.rfind(node, 0) == 0; });
-    }
-    // A sequential scan of a fact table (the tenant generations table is a handful of rows: scanning it is fine).
-    bool ScansFacts() const {
-        return Has("Seq Scan analytics_record_versions") || Has("Seq Scan analytics_lead_versions") ||
-               Has("Seq Scan analytics_opportunity_versions");
-    }
-    bool Uses(const std::string& index) const {
-        return std::find(indexes.begin(), indexes.end(), index) != indexes.end();
-    }
-};
-
-// EXPLAIN ANALYZE of a named statement with literal arguments, as the app role with the tenant set.
-Plan Explain(pqxx::connection& conn, const std::string& tenant, const crm::common::Sql& statement,
-             const std::string& args) {
-    pqxx::work tx(conn);
-    tx.exec("SET LOCAL ROLE analytics_app");
-    tx.exec("SELECT set_config('crm.tenant_id', " + tx.quote(tenant) + ", true), set_config('jit', 'off', true)");
-    tx.exec("PREPARE q AS " + std::string(statement.text));
-    const auto r = tx.exec("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE q(" + args + ")");
-    tx.exec("DEALLOCATE q");
-    Plan plan;
-    plan.text = r[0][0].as<std::string>();
-    Collect(nlohmann::json::parse(plan.text)[0]["Plan"], plan.nodes, plan.indexes);
-    return plan;
+// A sequential scan of a fact table (the tenant generations table is a handful of rows: scanning it is fine).
+bool ScansFacts(const QueryPlan& p) {
+    return p.Has("Seq Scan analytics_record_versions") || p.Has("Seq Scan analytics_lead_versions") ||
+           p.Has("Seq Scan analytics_opportunity_versions");
 }
 
 }  // namespace
@@ -123,31 +94,31 @@ TEST_CASE("analytics: the KPI cache's incremental reads are index-backed (EXPLAI
     quoting.abort();
 
     SECTION("anything new since the cached point: one probe of each (tenant_id, xact_id) index") {
-        const Plan p = Explain(db, tenant, sql::kNowSince, t + ", " + since);
+        const QueryPlan p = Explain(db, tenant, sql::kNowSince, t + ", " + since);
         INFO(p.text);
-        CHECK_FALSE(p.ScansFacts());
+        CHECK_FALSE(ScansFacts(p));
         CHECK(p.Uses("analytics_record_versions_xact"));
         CHECK(p.Uses("analytics_lead_versions_xact"));
         CHECK(p.Uses("analytics_opportunity_versions_xact"));
     }
     SECTION("the changed deals' versions: the new rows by xact_id, their deals by primary key") {
-        const Plan p = Explain(db, tenant, sql::kLoadOpportunitiesChanged, t + ", " + changed);
+        const QueryPlan p = Explain(db, tenant, sql::kLoadOpportunitiesChanged, t + ", " + changed);
         INFO(p.text);
-        CHECK_FALSE(p.ScansFacts());
+        CHECK_FALSE(ScansFacts(p));
         CHECK(p.Uses("analytics_opportunity_versions_xact"));
         CHECK(p.Uses("analytics_opportunity_versions_pkey"));
     }
     SECTION("the changed leads' versions, likewise") {
-        const Plan p = Explain(db, tenant, sql::kLoadLeadsChanged, t + ", " + changed);
+        const QueryPlan p = Explain(db, tenant, sql::kLoadLeadsChanged, t + ", " + changed);
         INFO(p.text);
-        CHECK_FALSE(p.ScansFacts());
+        CHECK_FALSE(ScansFacts(p));
         CHECK(p.Uses("analytics_lead_versions_xact"));
         CHECK(p.Uses("analytics_lead_versions_pkey"));
     }
     SECTION("no changed contacts: the index range is empty") {
-        const Plan p = Explain(db, tenant, sql::kLoadRecordsChanged, t + ", " + changed);
+        const QueryPlan p = Explain(db, tenant, sql::kLoadRecordsChanged, t + ", " + changed);
         INFO(p.text);
-        CHECK_FALSE(p.ScansFacts());
+        CHECK_FALSE(ScansFacts(p));
         CHECK(p.Uses("analytics_record_versions_xact"));
     }
 }

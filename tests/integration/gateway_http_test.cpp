@@ -833,13 +833,7 @@ TEST_CASE("gateway http: OpenAPI, CORS, keep-alive and metrics", "[integration][
 TEST_CASE("gateway http: Redis down, calls are served like gRPC calls (fail open)", "[integration][gateway][http]") {
     const std::string token = TokenFor(UniqueTenant("rl-"), {"read_only"});
     const double before = GatewayMetric("crm_gateway_ratelimit_fail_open_total");
-    struct RestartRedis {
-        ~RestartRedis() {
-            if (std::system((RequireEnv("CRM_STACK") + " redis-start >/dev/null 2>&1").c_str()) != 0) {
-                std::fprintf(stderr, "could not restart Redis: run `stack redis-start`\n");
-            }
-        }
-    } restart;
+    StackCommandAtExit restart("redis-start");
     StackCommand("redis-stop");
     for (int i = 0; i < 7; ++i) CHECK(Call("GET", "/v1/contacts", token).status == 200);  // over the burst of 5
     CHECK(GatewayMetric("crm_gateway_ratelimit_fail_open_total") - before == 7);
@@ -850,13 +844,7 @@ TEST_CASE("gateway http: a backend that is down is 503 at once, and served again
           "[integration][gateway][http]") {
     const std::string token = TokenFor(UniqueTenant("http"));
     REQUIRE(Call("GET", "/v1/contacts", token).status == 200);
-    struct RestartApps {
-        ~RestartApps() {
-            if (std::system((RequireEnv("CRM_STACK") + " start-apps >/dev/null 2>&1").c_str()) != 0) {
-                std::fprintf(stderr, "could not restart the apps: run `stack start-apps`\n");
-            }
-        }
-    } restart;
+    StackCommandAtExit restart("start-apps");
     StackCommand("kill-app contacts");
     const auto t0 = std::chrono::steady_clock::now();
     const auto down = Call("GET", "/v1/contacts", token);

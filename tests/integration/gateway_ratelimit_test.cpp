@@ -61,14 +61,6 @@ double GatewayMetric(const std::string& series) {
     return at == std::string::npos ? 0 : std::stod(text.substr(at + series.size() + 2));
 }
 
-// Starts the stack's Redis again when the test ends, however it ends.
-struct RestartRedisAtExit {
-    ~RestartRedisAtExit() {
-        const std::string cmd = RequireEnv("CRM_STACK") + " redis-start >/dev/null 2>&1";
-        if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not restart Redis: run `stack redis-start`\n");
-    }
-};
-
 }  // namespace
 
 TEST_CASE("gateway rate limit: 20 concurrent calls over a burst of 5 give exactly 5 successes, the rest retry info",
@@ -132,7 +124,7 @@ TEST_CASE("gateway rate limit: Redis down, calls are served (fail open) and coun
     REQUIRE(ListOnce(token).status.ok());
     const double before = GatewayMetric(fail_open);
     {
-        RestartRedisAtExit restart;
+        StackCommandAtExit restart("redis-start");
         StackCommand("redis-stop");
         // More calls than the tenant's burst: none is limited, none fails.
         for (int i = 0; i < kBurst + 3; ++i) {

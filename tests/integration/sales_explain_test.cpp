@@ -2,11 +2,10 @@
 // (storage/sql.hpp) is EXPLAINed as the application role (non-owner, under the FORCEd row-level security policy),
 // where only leakproof operators can be index conditions. A plan with a sequential scan of opportunities or a sort of
 // the whole filtered set fails the test.
-#include <algorithm>
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "../support/explain.hpp"
 #include "../support/sales_client.hpp"
 #include "storage/sql.hpp"
 
@@ -15,42 +14,9 @@ namespace sql = crm::sales::storage::sql;
 
 namespace {
 
-void Collect(const nlohmann::json& plan, std::vector<std::string>& nodes, std::vector<std::string>& indexes) {
-    nodes.push_back(plan.value("Node Type", "") + " " + plan.value("Relation Name", ""));
-    if (plan.contains("Index Name")) indexes.push_back(plan["Index Name"].get<std::string>());
-    if (plan.contains("Plans")) {
-        for (const auto& child : plan["Plans"]) Collect(child, nodes, indexes);
-    }
-}
-
-struct Plan {
-    std::vector<std::string> nodes, indexes;
-    double ms = 0;
-    std::string text;
-    // A node type, optionally on one relation ("Seq Scan opportunities"); "Sort" matches any sort.
-    bool Has(const std::string& node) const {
-        return std::any_of(nodes.begin(), nodes.end(), [&](const std::string& n) { return n.rfind(node, 0) == 0; });
-    }
-    bool Uses(const std::string& index) const {
-        return std::find(indexes.begin(), indexes.end(), index) != indexes.end();
-    }
-};
-
-// EXPLAIN ANALYZE of a named statement with literal arguments, as the app role with the tenant set.
-Plan Explain(pqxx::connection& conn, const std::string& tenant, const crm::common::Sql& statement,
-             const std::string& args) {
-    pqxx::work tx(conn);
-    tx.exec("SET LOCAL ROLE sales_app");
-    tx.exec("SELECT set_config('crm.tenant_id', " + tx.quote(tenant) + ", true), set_config('jit', 'off', true)");
-    tx.exec("PREPARE q AS " + std::string(statement.text));
-    const auto r = tx.exec("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE q(" + args + ")");
-    tx.exec("DEALLOCATE q");
-    Plan plan;
-    plan.text = r[0][0].as<std::string>();
-    const auto json = nlohmann::json::parse(plan.text)[0];
-    Collect(json["Plan"], plan.nodes, plan.indexes);
-    plan.ms = json["Execution Time"].get<double>();
-    return plan;
+QueryPlan Explain(pqxx::connection& conn, const std::string& tenant, const crm::common::Sql& statement,
+                  const std::string& args) {
+    return ExplainAs(conn, "sales_app", tenant, statement.text, args);
 }
 
 }  // namespace
@@ -110,7 +76,7 @@ TEST_CASE("sales: opportunity lists and the forecast are index-backed at 100k ro
          "opportunities_forecast_open"},
     };
     for (const auto& c : cases) {
-        const Plan plan = Explain(conn, tenant, c.statement, c.args);
+        const QueryPlan plan = Explain(conn, tenant, c.statement, c.args);
         INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
         CHECK_FALSE(plan.Has("Seq Scan opportunities"));
         CHECK(plan.Uses(c.index));

@@ -176,13 +176,7 @@ TEST_CASE("sales links: with contacts down a linked create or update is UNAVAILA
     const sv1::Opportunity deal = api.MustCreateOpportunity("Unlinked", 100);
     const std::string outbox = OutboxCount(tenant);
 
-    struct RestartApps {
-        ~RestartApps() {
-            if (std::system((RequireEnv("CRM_STACK") + " start-apps >/dev/null 2>&1").c_str()) != 0) {
-                std::fprintf(stderr, "could not restart the apps: run `stack start-apps`\n");
-            }
-        }
-    } restart;
+    StackCommandAtExit restart("start-apps");
     StackCommand("kill-app contacts");
 
     auto create = api.CreateOpportunity(Deal("Linked while down", person.id(), company.id()));

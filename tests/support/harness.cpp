@@ -158,6 +158,12 @@ void StackCommand(const std::string& verb) {
     REQUIRE(std::system(cmd.c_str()) == 0);
 }
 
+StackCommandAtExit::~StackCommandAtExit() {
+    const std::string cmd = RequireEnv("CRM_STACK") + " " + verb_ + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+        std::fprintf(stderr, "could not run `stack %s`: run it by hand\n", verb_.c_str());
+}
+
 ChildProcess::ChildProcess(const std::string& path, const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env, const std::string& log_path) {
     std::vector<std::string> argv_s{path};

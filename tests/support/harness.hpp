@@ -56,6 +56,19 @@ std::string QueryScalar(const std::string& service, const std::string& sql);
 // Runs `deploy/local/stack <verb>` (e.g. kafka-stop); fails the test on a non-zero exit.
 void StackCommand(const std::string& verb);
 
+// Runs `deploy/local/stack <verb>` when it goes out of scope, however the test ends: e.g. "start-apps" after a
+// kill-app, "redis-start" after redis-stop. A failure is reported on stderr (a destructor must not throw).
+class StackCommandAtExit {
+  public:
+    explicit StackCommandAtExit(std::string verb) : verb_(std::move(verb)) {}
+    ~StackCommandAtExit();
+    StackCommandAtExit(const StackCommandAtExit&) = delete;
+    StackCommandAtExit& operator=(const StackCommandAtExit&) = delete;
+
+  private:
+    std::string verb_;
+};
+
 // A process started by a test (e.g. a second service instance), killed on destruction if still running.
 class ChildProcess {
   public:
