@@ -1,6 +1,7 @@
 // Keyset pagination over 1,000 contacts, list filters and prefix search.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -92,6 +93,53 @@ TEST_CASE("contacts: paging over 1,000 contacts has no gaps or repeats", "[integ
         CHECK(refused.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
         CHECK(HasViolation(refused.status, "page_token"));
     }
+
+    // Search pages come in the list's order whatever the prefix's breadth: a broad prefix is answered from the next
+    // contacts in order, a narrow one by collecting its matches, and a prefix in between switches from the first
+    // way to the second along its pages (the window of the first way is 950 contacts at a page size of 37).
+    std::map<std::string, std::string> name_of;
+    {
+        cv1::ListContactsRequest all;
+        all.set_page_size(500);
+        do {
+            auto page = api.ListContacts(all);
+            REQUIRE(page.ok());
+            for (const auto& c : page.response.contacts()) name_of[c.id()] = c.given_name();
+            all.set_page_token(page.response.next_page_token());
+        } while (!all.page_token().empty());
+    }
+    const auto search_all = [&](const std::string& query) {
+        std::vector<std::string> ids;
+        cv1::SearchContactsRequest sreq;
+        sreq.set_query(query);
+        sreq.set_page_size(37);
+        int pages = 0;
+        do {
+            auto page = api.SearchContacts(sreq);
+            INFO(query << ": " << page.status.error_message());
+            REQUIRE(page.ok());
+            REQUIRE(page.response.contacts_size() <= 37);
+            for (const auto& c : page.response.contacts()) ids.push_back(c.id());
+            sreq.set_page_token(page.response.next_page_token());
+            REQUIRE(++pages <= 40);
+        } while (!sreq.page_token().empty());
+        return ids;
+    };
+    const auto expected = [&](const std::string& given_prefix) {
+        std::vector<std::string> ids;
+        for (const auto& id : order) {
+            if (name_of[id].rfind(given_prefix, 0) == 0) ids.push_back(id);
+        }
+        return ids;
+    };
+    CHECK(search_all("pager") == order);                          // every contact: broad
+    CHECK(search_all("person1") == expected("Person1"));          // 111 of 1,000: the window, then every match
+    CHECK(search_all("person99") == expected("Person99"));        // 11: every match
+    CHECK(search_all("person99 pager") == expected("Person99"));  // two terms
+    CHECK(search_all("person1000").empty());
+    // A match beyond the window (created last, 1,001st in order) is found all the same.
+    const cv1::Contact late = api.MustCreate("Latecomer", "Pager", "", "");
+    CHECK(search_all("latecomer") == std::vector<std::string>{late.id()});
 }
 
 TEST_CASE("contacts: list filters by tag, owner and company", "[integration][contacts]") {

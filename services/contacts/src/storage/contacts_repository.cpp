@@ -242,10 +242,20 @@ domain::Page<domain::Contact> Repository::SearchContacts(const common::RequestCo
         highs.push_back(domain::PrefixUpperBound(it->text));
     }
     const std::string& phone = lead->phone_prefix.empty() ? lead->text : lead->phone_prefix;
+    // Two steps (see sql::kSearchContactsRecent): the next contacts in page order, then, if the page is not full,
+    // every match of the prefixes, sorted.
+    const int fetch = page_size + 1;
+    const int window = std::max(500, 25 * fetch);
     std::vector<domain::Contact> contacts = db_.InTenant(rc, [&](pqxx::work& tx) {
-        return ReadContacts(db_.Exec(tx, sql::kSearchContacts, rc.tenant_id, lead->text,
-                                     domain::PrefixUpperBound(lead->text), phone, domain::PrefixUpperBound(phone),
-                                     ArrayLiteral(lows), ArrayLiteral(highs), cursor.micros, cursor.id, page_size + 1));
+        const std::string upper = domain::PrefixUpperBound(lead->text), phone_upper = domain::PrefixUpperBound(phone);
+        const std::string low_list = ArrayLiteral(lows), high_list = ArrayLiteral(highs);
+        std::vector<domain::Contact> found =
+            ReadContacts(db_.Exec(tx, sql::kSearchContactsRecent, rc.tenant_id, lead->text, upper, phone, phone_upper,
+                                  low_list, high_list, cursor.micros, cursor.id, fetch, window));
+        if (static_cast<int>(found.size()) == fetch) return found;
+        db_.Exec(tx, sql::kSearchCollectMatches);
+        return ReadContacts(db_.Exec(tx, sql::kSearchContacts, rc.tenant_id, lead->text, upper, phone, phone_upper,
+                                     low_list, high_list, cursor.micros, cursor.id, fetch));
     });
     return MakePage(std::move(contacts), page_size, scope,
                     [](const domain::Contact& c) { return Cursor{.micros = Micros(c.create_time), .id = c.id}; });
