@@ -142,6 +142,47 @@ TEST_CASE("leads conversion: an existing contact with the lead's email is linked
     CHECK(again.response.conversion().contact_id() == existing.id());
 }
 
+TEST_CASE("leads conversion: a lead without email is linked to the contact with its phone and a similar name",
+          "[integration][leads][conversion]") {
+    const std::string tenant = UniqueTenant();
+    const std::string token = TokenFor(tenant);
+    LeadsClient api(token);
+    ContactsClient contacts(token);
+    const cv1::Contact existing = contacts.MustCreate("Dorothy", "Vaughan", "", "+1 757 555 0142");
+    const auto contacts_count = [&] {
+        return QueryScalar("contacts", "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant + "'");
+    };
+    const auto phone_lead = [&](const std::string& given, const std::string& family, const std::string& phone) {
+        lv1::CreateLeadRequest req;
+        req.mutable_lead()->set_given_name(given);
+        req.mutable_lead()->set_family_name(family);
+        req.mutable_lead()->set_phone(phone);
+        auto r = api.CreateLead(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        return api.MustMove(r.response.lead().id(), {lv1::LEAD_STATUS_WORKING, lv1::LEAD_STATUS_QUALIFIED});
+    };
+    const auto convert = [&](const lv1::Lead& lead) {
+        lv1::ConvertLeadRequest req;
+        req.set_id(lead.id());
+        auto r = api.ConvertLead(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        return r.response.conversion();
+    };
+
+    // The same person written differently (case, phone format): linked, nothing created.
+    const auto same = convert(phone_lead("DOROTHY", "vaughan", "+1 (757) 555-0142"));
+    CHECK(same.contact_id() == existing.id());
+    CHECK(same.contact_existed());
+    CHECK(contacts_count() == "1");
+    // The same phone under another name (a shared switchboard): a new person.
+    const auto other = convert(phone_lead("Mary", "Jackson", "+1 757 555 0142"));
+    CHECK(other.contact_id() != existing.id());
+    CHECK_FALSE(other.contact_existed());
+    CHECK(contacts_count() == "2");
+}
+
 TEST_CASE("leads conversion: an existing company with the lead's company name is linked, not duplicated",
           "[integration][leads][conversion]") {
     const std::string tenant = UniqueTenant();

@@ -723,7 +723,12 @@ class LeadsService final : public v1::LeadsService::Service {
                 ThrowDownstream("contacts", "CreateCompany", s);
             }
         }
-        {
+        // Without an email contacts cannot refuse a duplicate person; the same phone and a similar name identify one.
+        if (lead.email().empty() && !lead.phone().empty()) {
+            ids.contact_id = SamePersonByPhone(rc, lead);
+            ids.contact_existed = !ids.contact_id.empty();
+        }
+        if (ids.contact_id.empty()) {
             cv1::CreateContactRequest preq;
             preq.set_request_id(key + "-contact");
             auto* c = preq.mutable_contact();
@@ -771,6 +776,30 @@ class LeadsService final : public v1::LeadsService::Service {
         const auto it = detail.metadata.find("existing_id");
         if (it == detail.metadata.end() || !common::IsUuid(it->second)) ThrowDownstream("contacts", method, s);
         return it->second;
+    }
+
+    // The active contact with the lead's phone (exactly, after normalization) and a similar name, if contacts knows
+    // one; "" otherwise. Read-only, so a retried conversion decides the same way (or links the contact that the
+    // interrupted attempt created).
+    std::string SamePersonByPhone(const RequestContext& rc, const v1::Lead& lead) {
+        cv1::FindDuplicatesRequest req;
+        req.mutable_candidate()->set_given_name(lead.given_name());
+        req.mutable_candidate()->set_family_name(lead.family_name());
+        req.mutable_candidate()->set_phone(lead.phone());
+        cv1::FindDuplicatesResponse resp;
+        grpc::ClientContext ctx;
+        Prepare(ctx, rc);
+        const grpc::Status s = contacts_->FindDuplicates(&ctx, req, &resp);
+        if (!s.ok()) ThrowDownstream("contacts", "FindDuplicates", s);
+        for (const auto& match : resp.matches()) {  // best first
+            bool phone = false, name = false;
+            for (int reason : match.reasons()) {
+                phone |= reason == cv1::DUPLICATE_REASON_PHONE_EXACT;
+                name |= reason == cv1::DUPLICATE_REASON_NAME_SIMILAR;
+            }
+            if (phone && name) return match.contact().id();
+        }
+        return "";
     }
 
     std::string CreateOpportunity(const RequestContext& rc, const v1::Lead& lead, const v1::OpportunitySpec& spec,
