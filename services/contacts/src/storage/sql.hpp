@@ -141,6 +141,18 @@ inline constexpr Sql kListContactsUpdatedByTag{"contacts_list_updated_by_tag",
 
 // Prefix search. $2/$3: range of the leading term over names and email; $4/$5: range over the phone; $6/$7: text[]
 // literals of the ranges of further terms, each of which must match a name or the email; cursor $8/$9; limit $10.
+// The search conditions shared by both steps: the lead term $2..$3 (and its phone form $4..$5) as a prefix of a name,
+// the email or the phone, and every other term ($6 lows, $7 highs) as a prefix of a name or the email.
+#define CRM_SEARCH_MATCHES                                                                                          \
+    " AND ((c.given_name_normalized ~>=~ $2 AND c.given_name_normalized ~<~ $3)"                                   \
+    "   OR (c.family_name_normalized ~>=~ $2 AND c.family_name_normalized ~<~ $3)"                                 \
+    "   OR (c.email ~>=~ $2 AND c.email ~<~ $3)"                                                                   \
+    "   OR (c.phone ~>=~ $4 AND c.phone ~<~ $5))"                                                                  \
+    " AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[]) AS term(lo, hi)"                                \
+    "   WHERE NOT ((c.given_name_normalized ~>=~ term.lo AND c.given_name_normalized ~<~ term.hi)"                 \
+    "     OR (c.family_name_normalized ~>=~ term.lo AND c.family_name_normalized ~<~ term.hi)"                     \
+    "     OR (c.email ~>=~ term.lo AND c.email ~<~ term.hi)))"
+
 // Search runs in two steps, so that its cost follows the number of matches and never the tenant's size:
 // 1. kSearchContactsRecent: the same conditions over a window, the next $11 contacts of the tenant in page order
 //    after the cursor (a walk of contacts_tenant_create). A prefix that is common near the cursor fills its page
@@ -154,14 +166,7 @@ inline constexpr Sql kSearchCollectMatches{"contacts_search_collect_matches",
 inline constexpr Sql kSearchContacts{"contacts_search",
     "SELECT " CRM_CONTACT_COLUMNS " FROM contacts c"
     " WHERE c.tenant_id = $1 AND c.state = 'ACTIVE' AND c.delete_time IS NULL"
-    " AND ((c.given_name_normalized ~>=~ $2 AND c.given_name_normalized ~<~ $3)"
-    "   OR (c.family_name_normalized ~>=~ $2 AND c.family_name_normalized ~<~ $3)"
-    "   OR (c.email ~>=~ $2 AND c.email ~<~ $3)"
-    "   OR (c.phone ~>=~ $4 AND c.phone ~<~ $5))"
-    " AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[]) AS term(lo, hi)"
-    "   WHERE NOT ((c.given_name_normalized ~>=~ term.lo AND c.given_name_normalized ~<~ term.hi)"
-    "     OR (c.family_name_normalized ~>=~ term.lo AND c.family_name_normalized ~<~ term.hi)"
-    "     OR (c.email ~>=~ term.lo AND c.email ~<~ term.hi)))"
+    CRM_SEARCH_MATCHES
     " AND (c.create_time, c.id) > (" CRM_AT_MICROS("$8") ", $9::uuid)"
     " ORDER BY c.create_time, c.id LIMIT $10"};
 
@@ -169,14 +174,7 @@ inline constexpr Sql kSearchContactsRecent{"contacts_search_recent",
     "SELECT " CRM_CONTACT_COLUMNS " FROM (SELECT * FROM contacts w WHERE w.tenant_id = $1"
     "   AND (w.create_time, w.id) > (" CRM_AT_MICROS("$8") ", $9::uuid) ORDER BY w.create_time, w.id LIMIT $11) c"
     " WHERE c.state = 'ACTIVE' AND c.delete_time IS NULL"
-    " AND ((c.given_name_normalized ~>=~ $2 AND c.given_name_normalized ~<~ $3)"
-    "   OR (c.family_name_normalized ~>=~ $2 AND c.family_name_normalized ~<~ $3)"
-    "   OR (c.email ~>=~ $2 AND c.email ~<~ $3)"
-    "   OR (c.phone ~>=~ $4 AND c.phone ~<~ $5))"
-    " AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[]) AS term(lo, hi)"
-    "   WHERE NOT ((c.given_name_normalized ~>=~ term.lo AND c.given_name_normalized ~<~ term.hi)"
-    "     OR (c.family_name_normalized ~>=~ term.lo AND c.family_name_normalized ~<~ term.hi)"
-    "     OR (c.email ~>=~ term.lo AND c.email ~<~ term.hi)))"
+    CRM_SEARCH_MATCHES
     " ORDER BY c.create_time, c.id LIMIT $10"};
 
 // Duplicate candidates of a probe: same email ($2), same phone ($3), or a full name ($4) that shares trigrams with
