@@ -9,6 +9,23 @@
 
 namespace crm::common {
 
+std::vector<EnvVar> ClientTlsVars(const std::string& prefix, const std::string& peers) {
+    return {{prefix + "CA_FILE",
+             "PEM CA trusted for TLS calls to " + peers +
+                 "; TLS when this or a client certificate is set, plaintext when all three are empty",
+             ""},
+            {prefix + "CERT_FILE", "PEM client certificate presented to " + peers + " (mutual TLS)", ""},
+            {prefix + "KEY_FILE", "PEM private key of " + prefix + "CERT_FILE", ""}};
+}
+
+TlsFiles ClientTlsFiles(const Config& config, const std::string& prefix) {
+    TlsFiles files{config.Get(prefix + "CERT_FILE"), config.Get(prefix + "KEY_FILE"), config.Get(prefix + "CA_FILE")};
+    if (files.cert_file.empty() != files.key_file.empty()) {
+        throw ConfigError(prefix + "CERT_FILE and " + prefix + "KEY_FILE: set both or neither");
+    }
+    return files;
+}
+
 std::string ReadPemFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + path);

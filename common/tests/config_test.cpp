@@ -1,6 +1,9 @@
 #include "crm/common/config.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
+
+#include "crm/common/tls.hpp"
 
 using crm::common::Config;
 using crm::common::ConfigError;
@@ -50,4 +53,26 @@ TEST_CASE("help lists variables and hides secret defaults") {
     CHECK(help.find("S\n") != std::string::npos);
     CHECK(help.find("do-not-print") == std::string::npos);
     CHECK(help.find("default: 1") != std::string::npos);
+}
+
+TEST_CASE("client TLS settings: three variables under a prefix, certificate and key both or neither") {
+    const auto vars = crm::common::ClientTlsVars("X_TLS_", "contacts");
+    REQUIRE(vars.size() == 3);
+    CHECK(vars[0].name == "X_TLS_CA_FILE");
+    CHECK(vars[1].name == "X_TLS_CERT_FILE");
+    CHECK(vars[2].name == "X_TLS_KEY_FILE");
+    CHECK(vars[1].help.find("contacts") != std::string::npos);
+    const auto load = [&](const std::map<std::string, std::string>& env) {
+        Config c("crm-test", "test service", vars);
+        c.Load(env);
+        return crm::common::ClientTlsFiles(c, "X_TLS_");
+    };
+    CHECK(load({}).empty());
+    const auto mutual = load({{"X_TLS_CA_FILE", "ca.pem"}, {"X_TLS_CERT_FILE", "c.pem"}, {"X_TLS_KEY_FILE", "k.pem"}});
+    CHECK(mutual.ca_file == "ca.pem");
+    CHECK(mutual.cert_file == "c.pem");
+    CHECK(mutual.key_file == "k.pem");
+    CHECK(load({{"X_TLS_CA_FILE", "ca.pem"}}).cert_file.empty());
+    CHECK_THROWS_AS(load({{"X_TLS_CERT_FILE", "c.pem"}}), ConfigError);
+    CHECK_THROWS_WITH(load({{"X_TLS_KEY_FILE", "k.pem"}}), Catch::Contains("set both or neither"));
 }

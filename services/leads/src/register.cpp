@@ -14,6 +14,7 @@
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/tls.hpp"
 #include "storage/repository.hpp"
 
 namespace crm::leads {
@@ -24,9 +25,7 @@ constexpr char kSalesAddr[] = "CRM_LEADS_SALES_ADDR";
 constexpr char kCallTimeout[] = "CRM_LEADS_CALL_TIMEOUT_MS";
 constexpr char kSlaInterval[] = "CRM_LEADS_SLA_SCAN_INTERVAL_MS";
 constexpr char kFailpoint[] = "CRM_LEADS_FAILPOINT";
-constexpr char kUpstreamCa[] = "CRM_LEADS_UPSTREAM_TLS_CA_FILE";
-constexpr char kUpstreamCert[] = "CRM_LEADS_UPSTREAM_TLS_CERT_FILE";
-constexpr char kUpstreamKey[] = "CRM_LEADS_UPSTREAM_TLS_KEY_FILE";
+constexpr char kUpstreamTls[] = "CRM_LEADS_UPSTREAM_TLS_";
 
 // Finds leads whose first-touch deadline passed without a touch and publishes LeadSlaBreached once per lead. Safe with
 // any number of replicas: the breach is an UPDATE ... WHERE sla_breach_time IS NULL of a row locked with SKIP LOCKED,
@@ -113,21 +112,17 @@ class SlaScheduler {
 }  // namespace
 
 std::vector<common::EnvVar> ConfigVars() {
-    return {
+    std::vector<common::EnvVar> vars = {
         {kContactsAddr, "host:port of the contacts service (lead conversion creates people and companies there)",
          "127.0.0.1:50051"},
         {kSalesAddr, "host:port of the sales service (opportunities on conversion); empty = not available", ""},
         {kCallTimeout, "deadline of each call to contacts and sales, in milliseconds (bounded by the caller's)",
          "5000"},
         {kSlaInterval, "how often the SLA scheduler looks for passed first-touch deadlines, in milliseconds", "5000"},
-        {kUpstreamCa,
-         "PEM CA trusted for TLS calls to contacts and sales; TLS when this or a client certificate is set, "
-         "plaintext when all three are empty",
-         ""},
-        {kUpstreamCert, "PEM client certificate presented to contacts and sales (mutual TLS)", ""},
-        {kUpstreamKey, "PEM private key of CRM_LEADS_UPSTREAM_TLS_CERT_FILE", ""},
         {kFailpoint, "test only: convert_after_contacts makes the process exit after the contacts calls of ConvertLead",
          ""}};
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts and sales")) vars.push_back(std::move(var));
+    return vars;
 }
 
 void Register(common::ServiceApp& app) {
@@ -143,10 +138,7 @@ void Register(common::ServiceApp& app) {
     if (!settings.failpoint.empty() && settings.failpoint != "convert_after_contacts") {
         throw common::ConfigError(std::string(kFailpoint) + " must be empty or convert_after_contacts");
     }
-    settings.upstream_tls = {config.Get(kUpstreamCert), config.Get(kUpstreamKey), config.Get(kUpstreamCa)};
-    if (settings.upstream_tls.cert_file.empty() != settings.upstream_tls.key_file.empty()) {
-        throw common::ConfigError(std::string(kUpstreamCert) + " and " + kUpstreamKey + ": set both or neither");
-    }
+    settings.upstream_tls = common::ClientTlsFiles(config, kUpstreamTls);
     const auto interval = std::chrono::milliseconds(config.GetInt(kSlaInterval, 100, 3600000));
     auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox());
     app.AddService(api::MakeLeadsService(app.rpc(), app.metrics(), repository, settings));

@@ -5,6 +5,7 @@
 #include "api/links.hpp"
 #include "api/sales_service.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/tls.hpp"
 #include "scheduler.hpp"
 #include "storage/repository.hpp"
 
@@ -15,13 +16,11 @@ constexpr char kSnapshotCheck[] = "CRM_SALES_SNAPSHOT_CHECK_SECONDS";
 constexpr char kSnapshotInterval[] = "CRM_SALES_SNAPSHOT_INTERVAL_SECONDS";
 constexpr char kContactsAddr[] = "CRM_SALES_CONTACTS_ADDR";
 constexpr char kCallTimeout[] = "CRM_SALES_CALL_TIMEOUT_MS";
-constexpr char kUpstreamCa[] = "CRM_SALES_UPSTREAM_TLS_CA_FILE";
-constexpr char kUpstreamCert[] = "CRM_SALES_UPSTREAM_TLS_CERT_FILE";
-constexpr char kUpstreamKey[] = "CRM_SALES_UPSTREAM_TLS_KEY_FILE";
+constexpr char kUpstreamTls[] = "CRM_SALES_UPSTREAM_TLS_";
 }  // namespace
 
 std::vector<common::EnvVar> ConfigVars() {
-    return {
+    std::vector<common::EnvVar> vars = {
         {kReminderPoll, "how often the reminder scheduler looks for due activities, in milliseconds (100..60000)",
          "1000"},
         {kSnapshotCheck,
@@ -35,13 +34,9 @@ std::vector<common::EnvVar> ConfigVars() {
          "set or changed; empty = such links are refused (FAILED_PRECONDITION), never stored unchecked",
          ""},
         {kCallTimeout, "deadline of each call to contacts, in milliseconds (bounded by the caller's; 100..60000)",
-         "3000"},
-        {kUpstreamCa,
-         "PEM CA trusted for TLS calls to contacts; TLS when this or a client certificate is set, plaintext when all "
-         "three are empty",
-         ""},
-        {kUpstreamCert, "PEM client certificate presented to contacts (mutual TLS)", ""},
-        {kUpstreamKey, "PEM private key of CRM_SALES_UPSTREAM_TLS_CERT_FILE", ""}};
+         "3000"}};
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts")) vars.push_back(std::move(var));
+    return vars;
 }
 
 void Register(common::ServiceApp& app) {
@@ -53,10 +48,7 @@ void Register(common::ServiceApp& app) {
     links.contacts_addr = app.config().Get(kContactsAddr);
     links.internal_key = app.config().Get("CRM_INTERNAL_KEY");
     links.call_timeout = std::chrono::milliseconds(app.config().GetInt(kCallTimeout, 100, 60000));
-    links.tls = {app.config().Get(kUpstreamCert), app.config().Get(kUpstreamKey), app.config().Get(kUpstreamCa)};
-    if (links.tls.cert_file.empty() != links.tls.key_file.empty()) {
-        throw common::ConfigError(std::string(kUpstreamCert) + " and " + kUpstreamKey + ": set both or neither");
-    }
+    links.tls = common::ClientTlsFiles(app.config(), kUpstreamTls);
     auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox());
     app.AddService(api::MakeSalesService(app.rpc(), app.metrics(), repository,
                                          std::make_shared<const api::ContactLinks>(std::move(links))));

@@ -4,6 +4,9 @@
 // mean plaintext, as before.
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "crm/common/config.hpp"
 
 namespace grpc {
 class ChannelCredentials;
@@ -30,5 +33,12 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsFiles& f
 // Insecure when `files` is empty; otherwise TLS trusting ca_file (the system roots when empty), presenting
 // cert_file/key_file when given (both or neither). Throws std::runtime_error with a clear message.
 std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials(const TlsFiles& files);
+
+// A service's settings for TLS toward the services it calls (`peers`, e.g. "contacts and sales"): the variables
+// <prefix>CA_FILE, <prefix>CERT_FILE and <prefix>KEY_FILE (prefix e.g. "CRM_LEADS_UPSTREAM_TLS_"), all empty =
+// plaintext.
+std::vector<EnvVar> ClientTlsVars(const std::string& prefix, const std::string& peers);
+// Their values; throws ConfigError when only one of the certificate and the key is set.
+TlsFiles ClientTlsFiles(const Config& config, const std::string& prefix);
 
 }  // namespace crm::common
