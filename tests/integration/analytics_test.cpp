@@ -933,34 +933,25 @@ TEST_CASE("analytics cache: two tenants with the same aggregate ids are cached a
         REQUIRE(env.ParseFromString(m.value));
         env.set_event_id(cc::NewUuid());
         env.set_tenant_id(other);
+        // The deal events carry the tenant and the amounts in their payload too.
+        const auto rewrite = [&]<class E>(E event) {
+            REQUIRE(env.payload().UnpackTo(&event));
+            event.set_tenant_id(other);
+            auto* deal_amount = event.mutable_opportunity()->mutable_amount();
+            deal_amount->set_amount_minor(deal_amount->amount_minor() * 2);
+            if constexpr (requires { event.mutable_amount(); }) {
+                event.mutable_amount()->set_amount_minor(event.amount().amount_minor() * 2);
+            }
+            env.mutable_payload()->PackFrom(event);
+        };
         if (env.payload().Is<se::OpportunityCreated>()) {
-            se::OpportunityCreated e;
-            REQUIRE(env.payload().UnpackTo(&e));
-            e.set_tenant_id(other);
-            auto* amount = e.mutable_opportunity()->mutable_amount();
-            amount->set_amount_minor(amount->amount_minor() * 2);
-            env.mutable_payload()->PackFrom(e);
+            rewrite(se::OpportunityCreated());
         } else if (env.payload().Is<se::OpportunityWon>()) {
-            se::OpportunityWon e;
-            REQUIRE(env.payload().UnpackTo(&e));
-            e.set_tenant_id(other);
-            e.mutable_opportunity()->mutable_amount()->set_amount_minor(e.opportunity().amount().amount_minor() * 2);
-            e.mutable_amount()->set_amount_minor(e.amount().amount_minor() * 2);
-            env.mutable_payload()->PackFrom(e);
+            rewrite(se::OpportunityWon());
         } else if (env.payload().Is<se::OpportunityStageChanged>()) {
-            se::OpportunityStageChanged e;
-            REQUIRE(env.payload().UnpackTo(&e));
-            e.set_tenant_id(other);
-            e.mutable_opportunity()->mutable_amount()->set_amount_minor(e.opportunity().amount().amount_minor() * 2);
-            e.mutable_amount()->set_amount_minor(e.amount().amount_minor() * 2);
-            env.mutable_payload()->PackFrom(e);
+            rewrite(se::OpportunityStageChanged());
         } else if (env.payload().Is<se::OpportunityLost>()) {
-            se::OpportunityLost e;
-            REQUIRE(env.payload().UnpackTo(&e));
-            e.set_tenant_id(other);
-            e.mutable_opportunity()->mutable_amount()->set_amount_minor(e.opportunity().amount().amount_minor() * 2);
-            e.mutable_amount()->set_amount_minor(e.amount().amount_minor() * 2);
-            env.mutable_payload()->PackFrom(e);
+            rewrite(se::OpportunityLost());
         }
         copies.push_back({m.topic, m.key, env.SerializeAsString(), env.event_id(), other});
     }
