@@ -66,6 +66,13 @@ void Violations::Append(const std::vector<FieldViolation>& more) {
     list_.insert(list_.end(), more.begin(), more.end());
 }
 
+bool Violations::Has(const std::string& field) const {
+    for (const auto& v : list_) {
+        if (v.field == field) return true;
+    }
+    return false;
+}
+
 void Violations::ThrowIfAny() const {
     if (!list_.empty()) throw ApiError::InvalidArgument(list_);
 }

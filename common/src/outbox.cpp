@@ -275,6 +275,12 @@ struct OutboxRelay::Impl {
     // False when librdkafka refused the message at once (its failure is recorded as the row's report).
     bool Produce(const Row& row) {
         void* opaque = reinterpret_cast<void*>(static_cast<intptr_t>(row.id));
+        // ce_time: the envelope's occurred_at as RFC 3339 (the row holds the serialized envelope).
+        std::string ce_time;
+        crm::common::v1::EventEnvelope env;
+        if (env.ParseFromString(row.envelope) && env.has_occurred_at()) {
+            ce_time = google::protobuf::util::TimeUtil::ToString(env.occurred_at());
+        }
         for (;;) {
             RdKafka::Headers* headers = RdKafka::Headers::create();
             headers->add("ce_specversion", "1.0");
@@ -282,6 +288,7 @@ struct OutboxRelay::Impl {
             headers->add("ce_type", row.type);
             headers->add("ce_source", "/crm/" + metrics.service());
             headers->add("ce_subject", row.key);
+            if (!ce_time.empty()) headers->add("ce_time", ce_time);
             headers->add("crm_tenant", row.tenant);
             headers->add("content-type", "application/x-protobuf");
             RdKafka::ErrorCode err =

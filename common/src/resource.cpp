@@ -20,6 +20,13 @@ std::optional<std::int64_t> ParseEtag(std::string_view etag) {
     return value;
 }
 
+void CheckEtag(std::string_view expected, std::int64_t current_version) {
+    if (!expected.empty() && expected != MakeEtag(current_version)) {
+        throw ApiError::Aborted("the resource changed since it was read (etag mismatch); read it again and retry",
+                                "ETAG_MISMATCH");
+    }
+}
+
 std::string CheckId(Violations& violations, std::string_view value, const std::string& field) {
     if (!IsUuid(value)) {
         violations.Add(field, value.empty() ? "is required" : "must be a UUID");

@@ -5,16 +5,21 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <condition_variable>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "crm/common/consumer.hpp"
 #include "crm/common/db.hpp"
+#include "crm/common/failpoint.hpp"
+#include "crm/common/idempotency.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/migrate.hpp"
 #include "crm/common/outbox.hpp"
+#include "crm/common/paging.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/common/tls.hpp"
 
@@ -34,6 +39,10 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
         {"CRM_TLS_KEY_FILE", "PEM private key of CRM_TLS_CERT_FILE", ""},
         {"CRM_TLS_CLIENT_CA_FILE", "PEM CA: require client certificates signed by it (mutual TLS)", ""},
         {"CRM_SHUTDOWN_GRACE_SECONDS", "how long SIGTERM waits for calls in flight", "10"},
+        {"CRM_FAILPOINTS",
+         "tests only: failure points to arm, e.g. 'leads.convert.after_contacts=crash' (see failpoint.hpp); "
+         "never set in production",
+         ""},
     };
     if (o.uses_database) {
         vars.push_back(
@@ -45,6 +54,8 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
         vars.push_back({"CRM_DB_POOL_SIZE", "database connections in the pool", "8"});
         vars.push_back({"CRM_MIGRATIONS_DIR", "folder with the service's NNNN_name.sql migrations",
                         "/usr/share/crm/" + o.name + "/migrations"});
+        vars.push_back({"CRM_IDEMPOTENCY_RETENTION_HOURS",
+                        "how long a create's request_id is remembered for retries (hours, 1..87600)", "168"});
         vars.push_back({"CRM_MIGRATE_ON_START",
                         "apply migrations at start-up (false when a Kubernetes Job runs "
                         "--migrate-only)",
@@ -71,9 +82,38 @@ struct ServiceApp::Impl {
     std::vector<std::function<void(grpc::ServerBuilder&)>> builder_hooks;
     std::vector<std::function<void()>> start_hooks;
     std::vector<std::function<void()>> shutdown_hooks;
+    // Hourly upkeep of the kit's own tables (idempotency claims past their retention).
+    std::thread maintenance;
+    std::mutex maintenance_mutex;
+    std::condition_variable maintenance_wake;
+    bool stopping = false;
+
+    void Maintain(std::chrono::hours retention) {
+        std::unique_lock lock(maintenance_mutex);
+        while (!stopping) {
+            lock.unlock();
+            try {
+                const std::int64_t removed = PurgeIdempotencyKeys(*db, retention);
+                if (removed > 0) log::Info("idempotency keys purged", {{"rows_removed", std::to_string(removed)}});
+            } catch (const std::exception& e) {
+                log::Warn("idempotency key purge failed; retrying in an hour", {{"error", e.what()}});
+            }
+            lock.lock();
+            maintenance_wake.wait_for(lock, std::chrono::hours(1), [this] { return stopping; });
+        }
+    }
+    void StopMaintenance() {
+        {
+            std::lock_guard lock(maintenance_mutex);
+            stopping = true;
+        }
+        maintenance_wake.notify_all();
+        if (maintenance.joinable()) maintenance.join();
+    }
 
     Impl(const ServiceOptions& o, const Config& c)
         : metrics(o.name), rpc(RpcSettings{o.name, c.Get("CRM_INTERNAL_KEY")}, metrics) {}
+    ~Impl() { StopMaintenance(); }
 };
 
 ServiceApp::ServiceApp(ServiceOptions options, Config config)
@@ -173,6 +213,10 @@ int ServiceApp::Run() {
         impl_->relay->Start();
     }
     for (auto& consumer : impl_->consumers) consumer->Start();
+    if (options_.uses_database) {
+        const auto retention = std::chrono::hours(config_.GetInt("CRM_IDEMPOTENCY_RETENTION_HOURS", 1, 87600));
+        impl_->maintenance = std::thread([this, retention] { impl_->Maintain(retention); });
+    }
     for (auto& hook : impl_->start_hooks) hook();
     log::Info("serving", {{"grpc", config_.Get("CRM_GRPC_LISTEN")},
                           {"tls", tls.empty() ? "off" : (tls.ca_file.empty() ? "on" : "mutual")},
@@ -192,6 +236,7 @@ int ServiceApp::Run() {
     server->Shutdown(std::chrono::system_clock::now() + grace);  // stop accepting, drain, then cancel the rest
     server->Wait();
     for (auto& consumer : impl_->consumers) consumer->Stop();
+    impl_->StopMaintenance();
     for (auto it = impl_->shutdown_hooks.rbegin(); it != impl_->shutdown_hooks.rend(); ++it) (*it)();
     if (impl_->relay) impl_->relay->Stop();
     log::Info("stopped");
@@ -227,7 +272,13 @@ int RunService(ServiceOptions options, int argc, char** argv, const std::functio
         config.Require(config.Get("CRM_INTERNAL_KEY").size() >= 32, "CRM_INTERNAL_KEY",
                        "must be at least 32 characters");
         log::Init(options.name, log::ParseLevel(config.Get("CRM_LOG_LEVEL")));
+        try {
+            ConfigureFailpoints(config.Get("CRM_FAILPOINTS"));
+        } catch (const std::invalid_argument& e) {
+            config.Require(false, "CRM_FAILPOINTS", e.what());
+        }
         config.Check();
+        SetPageTokenKey(config.Get("CRM_INTERNAL_KEY"));
     } catch (const std::exception& e) {
         std::cerr << "crm-" << options.name << ": " << e.what() << "\n(see --help)\n";
         return 2;

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 
 using namespace crm::common;
@@ -26,16 +27,71 @@ TEST_CASE("page size: default, cap, negative refused") {
     CHECK(FieldOf([] { ResolvePageSize(-1); }) == "page_size");
 }
 
-TEST_CASE("page tokens round-trip and are bound to their query") {
-    std::string token = EncodePageToken("ListContacts|tag=vip", {"2026-01-01T00:00:00Z", "id-1"});
-    CHECK(DecodePageToken(token, "ListContacts|tag=vip", 2) ==
+TEST_CASE("page tokens round-trip and are bound to their tenant and query") {
+    std::string token = EncodePageToken("acme", "ListContacts|tag=vip", {"2026-01-01T00:00:00Z", "id-1"});
+    CHECK(DecodePageToken(token, "acme", "ListContacts|tag=vip", 2) ==
           std::vector<std::string>{"2026-01-01T00:00:00Z", "id-1"});
-    CHECK(DecodePageToken("", "anything", 2).empty());
-    CHECK(FieldOf([&] { DecodePageToken(token, "ListContacts|tag=other", 2); }) == "page_token");
-    CHECK(FieldOf([&] { DecodePageToken(token, "ListContacts|tag=vip", 3); }) == "page_token");
-    CHECK(FieldOf([] { DecodePageToken("!!!", "x", 1); }) == "page_token");
-    CHECK(FieldOf([] { DecodePageToken("bm90IGpzb24", "x", 1); }) == "page_token");  // "not json"
-    CHECK(FieldOf([] { DecodePageToken(std::string(5000, 'a'), "x", 1); }) == "page_token");
+    CHECK(DecodePageToken("", "acme", "anything", 2).empty());
+    CHECK(FieldOf([&] { DecodePageToken(token, "acme", "ListContacts|tag=other", 2); }) == "page_token");
+    CHECK(FieldOf([&] { DecodePageToken(token, "globex", "ListContacts|tag=vip", 2); }) == "page_token");
+    CHECK(FieldOf([&] { DecodePageToken(token, "acme", "ListContacts|tag=vip", 3); }) == "page_token");
+    CHECK(FieldOf([] { DecodePageToken("!!!", "acme", "x", 1); }) == "page_token");
+    CHECK(FieldOf([] { DecodePageToken("bm90IGpzb24", "acme", "x", 1); }) == "page_token");  // "not json", unsigned
+    CHECK(FieldOf([] { DecodePageToken(std::string(5000, 'a'), "acme", "x", 1); }) == "page_token");
+}
+
+TEST_CASE("a page token altered by hand is refused, even with a well-formed payload") {
+    const std::string token = EncodePageToken("acme", "q", {"100", "00000000-0000-4000-8000-000000000001"});
+    const std::size_t dot = token.find('.');
+    REQUIRE(dot != std::string::npos);
+    // Same signature, another position in the keyset.
+    const std::string forged_payload = Base64UrlEncode(R"([2,"0","00000000-0000-4000-8000-000000000001"])");
+    CHECK(FieldOf([&] { DecodePageToken(forged_payload + token.substr(dot), "acme", "q", 2); }) == "page_token");
+    // Every single-character change of the signature.
+    for (std::size_t i = dot + 1; i < token.size(); ++i) {
+        std::string t = token;
+        t[i] = t[i] == 'A' ? 'B' : 'A';
+        CHECK(FieldOf([&] { DecodePageToken(t, "acme", "q", 2); }) == "page_token");
+    }
+}
+
+TEST_CASE("page tokens are signed with the installed key: another key refuses them") {
+    SetPageTokenKey("key-one-key-one-key-one-key-one-1");
+    const std::string token = EncodePageToken("acme", "q", {"1"});
+    CHECK(DecodePageToken(token, "acme", "q", 1) == std::vector<std::string>{"1"});
+    SetPageTokenKey("key-two-key-two-key-two-key-two-2");
+    CHECK(FieldOf([&] { DecodePageToken(token, "acme", "q", 1); }) == "page_token");
+    SetPageTokenKey("key-one-key-one-key-one-key-one-1");  // a replica with the same key accepts it again
+    CHECK(DecodePageToken(token, "acme", "q", 1) == std::vector<std::string>{"1"});
+}
+
+TEST_CASE("time/id keysets: start positions, round trip, malformed keys") {
+    const TimeIdKey asc = DecodeTimeIdToken("", "acme", "q", SortOrder::kAscending);
+    const TimeIdKey desc = DecodeTimeIdToken("", "acme", "q", SortOrder::kDescending);
+    CHECK(asc.micros < -62000000000000000);
+    CHECK(asc.id == "00000000-0000-0000-0000-000000000000");
+    CHECK(desc.micros > 253000000000000000);
+    CHECK(desc.id == "ffffffff-ffff-ffff-ffff-ffffffffffff");
+    const TimeIdKey key{1767225600000000, "5f0c3e1a-8a4b-4c7e-9d2f-1b2c3d4e5f60"};
+    CHECK(DecodeTimeIdToken(EncodeTimeIdToken("acme", "q", key), "acme", "q", SortOrder::kAscending) == key);
+    CHECK(FieldOf([] {
+              DecodeTimeIdToken(EncodePageToken("acme", "q", {"12x", "5f0c3e1a-8a4b-4c7e-9d2f-1b2c3d4e5f60"}), "acme",
+                                "q", SortOrder::kAscending);
+          }) == "page_token");
+    CHECK(FieldOf([] {
+              DecodeTimeIdToken(EncodePageToken("acme", "q", {"12", "not-a-uuid"}), "acme", "q", SortOrder::kAscending);
+          }) == "page_token");
+}
+
+TEST_CASE("MakePage keeps limit items and a token only when more exist") {
+    auto token_of = [](int v) { return "after-" + std::to_string(v); };
+    const Page<int> full = MakePage(std::vector<int>{1, 2, 3, 4}, 3, token_of);
+    CHECK(full.items == std::vector<int>{1, 2, 3});
+    CHECK(full.next_page_token == "after-3");
+    const Page<int> last = MakePage(std::vector<int>{1, 2, 3}, 3, token_of);
+    CHECK(last.items.size() == 3);
+    CHECK(last.next_page_token.empty());
+    CHECK(MakePage(std::vector<int>{}, 3, token_of).next_page_token.empty());
 }
 
 TEST_CASE("update masks are checked against allowed paths") {

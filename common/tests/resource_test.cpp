@@ -39,3 +39,16 @@ TEST_CASE("request ids are optional, short and printable") {
     CHECK(v.list().size() == 2);
     CHECK(v.list()[0].field == "request_id");
 }
+
+TEST_CASE("etag check: empty passes, the current one passes, any other is ABORTED") {
+    CHECK_NOTHROW(CheckEtag("", 3));
+    CHECK_NOTHROW(CheckEtag("v3", 3));
+    try {
+        CheckEtag("v2", 3);
+        FAIL("stale etag accepted");
+    } catch (const ApiError& e) {
+        CHECK(e.code() == grpc::StatusCode::ABORTED);
+        CHECK(e.reason() == "ETAG_MISMATCH");
+    }
+    CHECK_THROWS_AS(CheckEtag("3", 3), ApiError);
+}

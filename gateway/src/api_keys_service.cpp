@@ -196,7 +196,7 @@ class Service final : public gv1::ApiKeysService::Service {
         return Handle(sc, "ListApiKeys", [&](const common::RequestContext& rc) {
             const int size = common::ResolvePageSize(req->page_size(), 50, kMaxPageSize);
             const std::string scope = std::string("ListApiKeys:") + (req->active_only() ? "active" : "all");
-            auto keys = common::DecodePageToken(req->page_token(), scope, 2);
+            auto keys = common::DecodePageToken(req->page_token(), rc.tenant_id, scope, 2);
             if (keys.empty()) keys = {"9223372036854775807", "ffffffff-ffff-ffff-ffff-ffffffffffff"};
             db_.InTenant(rc, [&](pqxx::work& tx) {
                 auto rows = db_.Exec(tx, sql::kList, rc.tenant_id, keys[0], keys[1], req->active_only(), size + 1);
@@ -205,8 +205,8 @@ class Service final : public gv1::ApiKeysService::Service {
                 }
                 if (static_cast<int>(rows.size()) > size) {
                     const auto& last = rows[size - 1];
-                    resp->set_next_page_token(
-                        common::EncodePageToken(scope, {last[9].as<std::string>(), last[0].as<std::string>()}));
+                    resp->set_next_page_token(common::EncodePageToken(
+                        rc.tenant_id, scope, {last[9].as<std::string>(), last[0].as<std::string>()}));
                 }
             });
         });

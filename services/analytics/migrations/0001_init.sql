@@ -89,12 +89,3 @@ ALTER TABLE analytics_opportunity_versions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON analytics_opportunity_versions
     USING (tenant_id = current_setting('crm.tenant_id', true))
     WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
-
--- Short OLTP-like statements over a tenant's rows; JIT compilation would cost more than it saves (see contacts).
-DO $$
-BEGIN
-    EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
-EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'jit left as configured: the migration role does not own database %', current_database();
-END
-$$;

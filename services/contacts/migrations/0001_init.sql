@@ -177,16 +177,8 @@ CREATE TABLE contact_consent_log (
 );
 CREATE INDEX contact_consent_log_tenant_contact ON contact_consent_log (tenant_id, contact_id, change_time);
 
--- Idempotent creates and merges: the first call inserts (tenant, operation, request_id) in the same transaction as its
--- effect; a retry (or a concurrent twin, which waits on the primary key) finds the row and returns resource_id.
-CREATE TABLE idempotency_keys (
-    tenant_id   text        NOT NULL,
-    operation   text        NOT NULL,  -- "CreateContact", "MergeContacts", ...
-    request_id  text        NOT NULL CHECK (request_id <> ''),
-    resource_id uuid        NOT NULL,
-    create_time timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant_id, operation, request_id)
-);
+-- Idempotency claims (idempotency_keys) and per-database settings come from the common migrations (crm_0003,
+-- crm_0004 in common/src/migrate.cpp), applied before this file.
 
 -- Row-level security: a statement sees and writes only the rows of the transaction's tenant. FORCE makes it apply to
 -- the table owner too; with crm.tenant_id unset, current_setting(..., true) is NULL and no row matches.
@@ -223,11 +215,5 @@ CREATE POLICY tenant_isolation ON contact_name_trigrams
 ALTER TABLE contact_tags ENABLE ROW LEVEL SECURITY;
 ALTER TABLE contact_tags FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON contact_tags
-    USING (tenant_id = current_setting('crm.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
-
-ALTER TABLE idempotency_keys ENABLE ROW LEVEL SECURITY;
-ALTER TABLE idempotency_keys FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON idempotency_keys
     USING (tenant_id = current_setting('crm.tenant_id', true))
     WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "domain/text.hpp"
+#include "crm/common/text.hpp"
 
 using namespace crm::contacts::domain;
 
@@ -239,16 +239,16 @@ TEST_CASE("prefix upper bounds order after every string with the prefix", "[sear
 }
 
 TEST_CASE("text helpers", "[text]") {
-    CHECK(text::Utf8Length("") == 0);
-    CHECK(text::Utf8Length("abc") == 3);
-    CHECK(text::Utf8Length("José") == 4);
-    CHECK(text::Utf8Length("日本") == 2);
-    CHECK(text::Utf8Length("\xF0\x9F\x98\x80") == 1);  // one emoji
-    CHECK(text::Utf8Length("\xC3") == 1);              // truncated sequence counts once
-    CHECK(text::Trim("\xC2\xA0 a  b \t") == "a  b");
-    CHECK(text::CollapseWhitespace("  a \n\t b  ") == "a b");
-    CHECK(text::AsciiLower("ÀBC") == "Àbc");
-    CHECK(text::HasControlCharacters("a\x01"));
-    CHECK(text::HasControlCharacters("a\xC2\x85"));  // NEL, a C1 control
-    CHECK_FALSE(text::HasControlCharacters("plain José"));
+    CHECK(crm::common::text::Utf8Length("") == 0);
+    CHECK(crm::common::text::Utf8Length("abc") == 3);
+    CHECK(crm::common::text::Utf8Length("José") == 4);
+    CHECK(crm::common::text::Utf8Length("日本") == 2);
+    CHECK(crm::common::text::Utf8Length("\xF0\x9F\x98\x80") == 1);  // one emoji
+    CHECK(crm::common::text::Utf8Length("\xC3") == 1);              // truncated sequence counts once
+    CHECK(crm::common::text::Trim("\xC2\xA0 a  b \t") == "a  b");
+    CHECK(crm::common::text::CollapseWhitespace("  a \n\t b  ") == "a b");
+    CHECK(crm::common::text::AsciiLower("ÀBC") == "Àbc");
+    CHECK(crm::common::text::HasControlCharacters("a\x01"));
+    CHECK(crm::common::text::HasControlCharacters("a\xC2\x85"));  // NEL, a C1 control
+    CHECK_FALSE(crm::common::text::HasControlCharacters("plain José"));
 }

@@ -113,23 +113,14 @@ CREATE TABLE web_form_tokens_used (
     PRIMARY KEY (tenant_id, nonce)
 );
 
--- Idempotent creates: the first call inserts (tenant, operation, request_id) in the transaction of its effect; a
--- retry (or a concurrent twin, which waits on the primary key) finds the row and returns resource_id.
-CREATE TABLE idempotency_keys (
-    tenant_id   text        NOT NULL,
-    operation   text        NOT NULL,
-    request_id  text        NOT NULL CHECK (request_id <> ''),
-    resource_id uuid        NOT NULL,
-    create_time timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant_id, operation, request_id)
-);
+-- Idempotency claims (idempotency_keys) and per-database settings come from the common migrations.
 
 DO $$
 DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['leads', 'lead_engagements', 'tenant_settings', 'round_robin_cursors', 'web_forms',
-                             'web_form_tokens_used', 'idempotency_keys'] LOOP
+                             'web_form_tokens_used'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (tenant_id = current_setting(''crm.tenant_id'', true)) '
@@ -139,12 +130,3 @@ END
 $$;
 -- The SLA scheduler's cross-tenant scan of due deadlines (read only).
 CREATE POLICY maintenance_select ON leads FOR SELECT USING (current_setting('crm.maintenance', true) = 'on');
-
--- See services/contacts/migrations/0002_disable_jit.sql: short OLTP statements, no JIT.
-DO $$
-BEGIN
-    EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
-EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'jit left as configured: the migration role does not own database %', current_database();
-END
-$$;

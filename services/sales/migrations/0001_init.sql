@@ -223,16 +223,7 @@ CREATE TABLE forecast_snapshots (
 CREATE INDEX forecast_snapshots_period ON forecast_snapshots
     (tenant_id, period_type, period_start, currency, take_time DESC, id DESC);
 
--- Idempotent creates: the first call inserts (tenant, operation, request_id) in the same transaction as its effect;
--- a retry (or a concurrent twin, which waits on the primary key) finds the row and returns resource_id.
-CREATE TABLE idempotency_keys (
-    tenant_id   text        NOT NULL,
-    operation   text        NOT NULL,
-    request_id  text        NOT NULL CHECK (request_id <> ''),
-    resource_id uuid        NOT NULL,
-    create_time timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant_id, operation, request_id)
-);
+-- Idempotency claims (idempotency_keys) and per-database settings come from the common migrations.
 
 -- Row-level security on every table.
 DO $$
@@ -240,8 +231,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['sales_tenants', 'pipelines', 'stages', 'opportunities', 'stage_history', 'activities',
-                             'products', 'price_book_entries', 'quotes', 'sales_settings', 'forecast_snapshots',
-                             'idempotency_keys'] LOOP
+                             'products', 'price_book_entries', 'quotes', 'sales_settings', 'forecast_snapshots'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (tenant_id = current_setting(''crm.tenant_id'', true)) '

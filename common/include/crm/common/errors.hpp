@@ -9,13 +9,9 @@
 #include <string>
 #include <vector>
 
-namespace crm::common {
+#include "crm/common/violations.hpp"
 
-struct FieldViolation {
-    std::string field;        // proto field path, e.g. "contact.email"
-    std::string description;  // what is wrong and what is expected
-    bool operator==(const FieldViolation&) const = default;
-};
+namespace crm::common {
 
 class ApiError : public std::runtime_error {
   public:
@@ -50,19 +46,6 @@ class ApiError : public std::runtime_error {
     std::string reason_;
     std::vector<FieldViolation> violations_;
     std::map<std::string, std::string> metadata_;
-};
-
-// Collects field violations so that a request with several problems gets all of them in one answer.
-class Violations {
-  public:
-    void Add(std::string field, std::string description);
-    void Append(const std::vector<FieldViolation>& more);
-    bool empty() const { return list_.empty(); }
-    const std::vector<FieldViolation>& list() const { return list_; }
-    void ThrowIfAny() const;  // INVALID_ARGUMENT with every violation
-
-  private:
-    std::vector<FieldViolation> list_;
 };
 
 const char* StatusCodeName(grpc::StatusCode code);  // "OK", "INVALID_ARGUMENT", ...

@@ -15,6 +15,9 @@ inline constexpr std::size_t kMaxRequestIdLength = 64;
 // Etags are "v<version>"; ParseEtag returns nullopt for anything else (a client-made or truncated etag).
 std::string MakeEtag(std::int64_t version);
 std::optional<std::int64_t> ParseEtag(std::string_view etag);
+// Optimistic concurrency: throws ApiError ABORTED (reason ETAG_MISMATCH) when a non-empty etag from the client is not
+// the resource's current one; an empty etag means "whatever the current version is".
+void CheckEtag(std::string_view expected, std::int64_t current_version);
 
 // A required resource id: a UUID (either case), returned lowercased; otherwise a violation on `field` and "".
 std::string CheckId(Violations& violations, std::string_view value, const std::string& field);

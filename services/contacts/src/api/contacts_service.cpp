@@ -13,9 +13,9 @@
 #include "crm/common/paging.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/common/rpc.hpp"
+#include "crm/common/text.hpp"
 #include "crm/contacts/v1/contacts.grpc.pb.h"
 #include "domain/normalize.hpp"
-#include "domain/text.hpp"
 #include "domain/update_mask.hpp"
 #include "mapping/proto_mapping.hpp"
 #include "storage/repository.hpp"
@@ -162,7 +162,7 @@ class ContactsService final : public v1::ContactsService::Service {
             query.page_size = common::ResolvePageSize(req->page_size());
             query.page_token = req->page_token();
             query.tag = checks.Tag(req->tag(), "tag");
-            query.owner_id = domain::text::Trim(req->owner_id());
+            query.owner_id = common::text::Trim(req->owner_id());
             if (!req->company_id().empty()) query.company_id = checks.Id(req->company_id(), "company_id");
             query.updated_after = checks.Time(req->updated_after(), req->has_updated_after(), "updated_after");
             query.show_deleted = req->show_deleted();
@@ -204,9 +204,9 @@ class ContactsService final : public v1::ContactsService::Service {
             Checks checks;
             const int page_size = common::ResolvePageSize(req->page_size());
             std::vector<domain::SearchTerm> terms;
-            if (domain::text::Trim(req->query()).empty()) {
+            if (common::text::Trim(req->query()).empty()) {
                 checks.Add("query", "is required");
-            } else if (domain::text::Utf8Length(req->query()) > domain::limits::kMaxSearchQueryLength) {
+            } else if (common::text::Utf8Length(req->query()) > domain::limits::kMaxSearchQueryLength) {
                 checks.Add("query", "is longer than 200 characters");
             } else {
                 terms = domain::ParseSearchQuery(req->query());
@@ -316,11 +316,11 @@ class ContactsService final : public v1::ContactsService::Service {
             } else {
                 checks.Add("status", "must be CONSENT_STATUS_OPTED_IN or CONSENT_STATUS_OPTED_OUT");
             }
-            const std::string source = domain::text::CollapseWhitespace(req->source());
+            const std::string source = common::text::CollapseWhitespace(req->source());
             if (source.empty()) {
                 checks.Add("source", "is required, e.g. \"web_form\"");
-            } else if (domain::text::Utf8Length(source) > domain::limits::kMaxConsentSourceLength ||
-                       domain::text::HasControlCharacters(source)) {
+            } else if (common::text::Utf8Length(source) > domain::limits::kMaxConsentSourceLength ||
+                       common::text::HasControlCharacters(source)) {
                 checks.Add("source", "must be at most 200 characters without control characters");
             }
             checks.ThrowIfAny();
@@ -358,7 +358,7 @@ class ContactsService final : public v1::ContactsService::Service {
             query.page_size = common::ResolvePageSize(req->page_size());
             query.page_token = req->page_token();
             query.tag = checks.Tag(req->tag(), "tag");
-            query.owner_id = domain::text::Trim(req->owner_id());
+            query.owner_id = common::text::Trim(req->owner_id());
             query.updated_after = checks.Time(req->updated_after(), req->has_updated_after(), "updated_after");
             query.show_deleted = req->show_deleted();
             checks.ThrowIfAny();

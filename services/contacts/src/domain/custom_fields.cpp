@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "domain/text.hpp"
+#include "crm/common/text.hpp"
 
 namespace crm::contacts::domain {
 namespace {
@@ -35,7 +35,7 @@ bool HasForbiddenControlCharacters(std::string_view value) {
     std::string cleaned(value);
     std::replace_if(
         cleaned.begin(), cleaned.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
-    return text::HasControlCharacters(cleaned);
+    return common::text::HasControlCharacters(cleaned);
 }
 
 std::string CheckValue(const CustomFieldDefinition& definition, std::string_view value) {
@@ -104,12 +104,12 @@ DefinitionCheck NormalizeCustomFieldDefinition(const CustomFieldDefinition& inpu
     if (!IsValidCustomFieldKey(def.key)) {
         violation("key", "must match [a-z][a-z0-9_]{0,62}: a lowercase letter, then lowercase letters, digits or _");
     }
-    def.label = text::CollapseWhitespace(def.label);
+    def.label = common::text::CollapseWhitespace(def.label);
     if (def.label.empty()) {
         violation("label", "is required");
-    } else if (text::Utf8Length(def.label) > limits::kMaxNameLength) {
+    } else if (common::text::Utf8Length(def.label) > limits::kMaxNameLength) {
         violation("label", "is longer than 200 characters");
-    } else if (text::HasControlCharacters(def.label)) {
+    } else if (common::text::HasControlCharacters(def.label)) {
         violation("label", "must not contain control characters");
     }
     if (def.type == CustomFieldType::kUnspecified) violation("type", "is required");
@@ -122,13 +122,13 @@ DefinitionCheck NormalizeCustomFieldDefinition(const CustomFieldDefinition& inpu
     std::set<std::string> seen;
     for (std::size_t i = 0; i < def.allowed_values.size(); ++i) {
         std::string& value = def.allowed_values[i];
-        value = text::CollapseWhitespace(value);
+        value = common::text::CollapseWhitespace(value);
         const std::string field = "allowed_values[" + std::to_string(i) + "]";
         if (value.empty()) {
             violation(field, "must not be empty");
-        } else if (text::Utf8Length(value) > limits::kMaxNameLength) {
+        } else if (common::text::Utf8Length(value) > limits::kMaxNameLength) {
             violation(field, "is longer than 200 characters");
-        } else if (text::HasControlCharacters(value)) {
+        } else if (common::text::HasControlCharacters(value)) {
             violation(field, "must not contain control characters");
         } else if (!seen.insert(value).second) {
             violation(field, "repeats an earlier value");
@@ -165,10 +165,10 @@ FieldViolations ValidateCustomFields(const CustomFields& values, const std::vect
 CustomFieldsCheck NormalizeCustomFields(const CustomFields& input, std::string_view prefix) {
     CustomFieldsCheck check;
     for (const auto& [key, raw_value] : input) {
-        const std::string value = text::Trim(raw_value);
+        const std::string value = common::text::Trim(raw_value);
         if (!IsValidCustomFieldKey(key)) {
             check.violations.push_back({FieldPath(prefix, key), "is not a valid custom field key"});
-        } else if (text::Utf8Length(value) > limits::kMaxCustomFieldValueLength) {
+        } else if (common::text::Utf8Length(value) > limits::kMaxCustomFieldValueLength) {
             check.violations.push_back({FieldPath(prefix, key), "is longer than 2000 characters"});
         } else if (HasForbiddenControlCharacters(value)) {
             check.violations.push_back({FieldPath(prefix, key), "must not contain control characters"});

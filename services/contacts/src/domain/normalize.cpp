@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "domain/text.hpp"
+#include "crm/common/text.hpp"
 #include "domain/types.hpp"
 
 namespace crm::contacts::domain {
@@ -45,7 +45,7 @@ std::string DigitsOf(std::string_view s) {
 }  // namespace
 
 Normalized NormalizeEmail(std::string_view input) {
-    const std::string email = text::AsciiLower(text::Trim(input));
+    const std::string email = common::text::AsciiLower(common::text::Trim(input));
     if (email.empty()) return {.value = {}, .error = "must not be empty"};
     if (email.size() > limits::kMaxEmailLength) return {.value = {}, .error = "is longer than 254 characters"};
     const std::size_t at = email.find('@');
@@ -70,9 +70,9 @@ bool IsValidCallingCode(std::string_view code) {
 }
 
 Normalized NormalizePhone(std::string_view input, std::string_view default_calling_code) {
-    const std::string phone = text::Trim(input);
+    const std::string phone = common::text::Trim(input);
     if (phone.empty()) return {.value = {}, .error = "must not be empty"};
-    if (text::Utf8Length(phone) > limits::kMaxPhoneInputLength) {
+    if (common::text::Utf8Length(phone) > limits::kMaxPhoneInputLength) {
         return {.value = {}, .error = "is longer than 64 characters"};
     }
     bool international = false;
@@ -111,7 +111,7 @@ Normalized NormalizePhone(std::string_view input, std::string_view default_calli
     return {.value = "+" + digits, .error = {}};
 }
 
-std::string NormalizeName(std::string_view name) { return text::FoldForMatching(name); }
+std::string NormalizeName(std::string_view name) { return common::text::FoldForMatching(name); }
 
 std::string NormalizeFullName(std::string_view given_name, std::string_view family_name) {
     std::string full(given_name);
@@ -121,7 +121,7 @@ std::string NormalizeFullName(std::string_view given_name, std::string_view fami
 }
 
 Normalized NormalizeWebDomain(std::string_view input) {
-    std::string host = text::AsciiLower(text::Trim(input));
+    std::string host = common::text::AsciiLower(common::text::Trim(input));
     if (host.empty()) return {.value = {}, .error = "must not be empty"};
     if (const std::size_t scheme = host.find("://"); scheme != std::string::npos) host.erase(0, scheme + 3);
     if (const std::size_t path = host.find_first_of("/?#"); path != std::string::npos) host.erase(path);
@@ -134,22 +134,23 @@ Normalized NormalizeWebDomain(std::string_view input) {
 }
 
 Normalized NormalizeTag(std::string_view input) {
-    const std::string tag = text::AsciiLower(text::CollapseWhitespace(input));
+    const std::string tag = common::text::AsciiLower(common::text::CollapseWhitespace(input));
     if (tag.empty()) return {.value = {}, .error = "must not be empty"};
-    if (text::Utf8Length(tag) > limits::kMaxTagLength) return {.value = {}, .error = "is longer than 64 characters"};
+    if (common::text::Utf8Length(tag) > limits::kMaxTagLength)
+        return {.value = {}, .error = "is longer than 64 characters"};
     static constexpr std::string_view kPunctuation = " _-.:/";
     const bool allowed = std::all_of(tag.begin(), tag.end(), [](char c) {
         return static_cast<unsigned char>(c) >= 0x80 || IsLowerAlnum(c) ||
                kPunctuation.find(c) != std::string_view::npos;
     });
-    if (!allowed || text::HasControlCharacters(tag)) {
+    if (!allowed || common::text::HasControlCharacters(tag)) {
         return {.value = {}, .error = "may contain only letters, digits, spaces and _ - . : /"};
     }
     return {.value = tag, .error = {}};
 }
 
 std::vector<SearchTerm> ParseSearchQuery(std::string_view query) {
-    const std::string trimmed = text::Trim(query);
+    const std::string trimmed = common::text::Trim(query);
     const bool phone_like = std::any_of(trimmed.begin(), trimmed.end(), IsDigit) &&
                             std::all_of(trimmed.begin(), trimmed.end(),
                                         [](char c) { return IsDigit(c) || IsPhoneSeparator(c) || c == '+'; });

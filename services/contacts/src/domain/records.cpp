@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "crm/common/text.hpp"
 #include "domain/custom_fields.hpp"
 #include "domain/normalize.hpp"
-#include "domain/text.hpp"
 
 namespace crm::contacts::domain {
 namespace {
@@ -30,21 +30,21 @@ class ViolationSink {
 
 // Trims and collapses a free-text field and checks its length; returns the normalized value.
 std::string NormalizeText(std::string_view value, std::string_view field, std::size_t max_length, ViolationSink& sink) {
-    std::string normalized = text::CollapseWhitespace(value);
-    if (text::Utf8Length(normalized) > max_length) {
+    std::string normalized = common::text::CollapseWhitespace(value);
+    if (common::text::Utf8Length(normalized) > max_length) {
         sink.Add(field, "is longer than " + std::to_string(max_length) + " characters");
-    } else if (text::HasControlCharacters(normalized)) {
+    } else if (common::text::HasControlCharacters(normalized)) {
         sink.Add(field, "must not contain control characters");
     }
     return normalized;
 }
 
 std::string NormalizeOwnerId(std::string_view value, std::string_view field, ViolationSink& sink) {
-    std::string owner = text::Trim(value);
+    std::string owner = common::text::Trim(value);
     if (owner.size() > limits::kMaxOwnerIdLength) {
         sink.Add(field, "is longer than 128 characters");
-    } else if (text::HasControlCharacters(owner) ||
-               std::any_of(owner.begin(), owner.end(), [](char c) { return text::IsAsciiSpace(c); })) {
+    } else if (common::text::HasControlCharacters(owner) ||
+               std::any_of(owner.begin(), owner.end(), [](char c) { return common::text::IsAsciiSpace(c); })) {
         sink.Add(field, "must not contain spaces or control characters");
     }
     return owner;
@@ -79,7 +79,7 @@ ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSetting
     out.given_name = NormalizeText(input.given_name, "given_name", limits::kMaxNameLength, sink);
     out.family_name = NormalizeText(input.family_name, "family_name", limits::kMaxNameLength, sink);
     out.job_title = NormalizeText(input.job_title, "job_title", limits::kMaxNameLength, sink);
-    if (!text::Trim(input.email).empty()) {
+    if (!common::text::Trim(input.email).empty()) {
         Normalized email = NormalizeEmail(input.email);
         if (email.ok()) {
             out.email = std::move(email.value);
@@ -87,7 +87,7 @@ ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSetting
             sink.Add("email", std::move(email.error));
         }
     }
-    if (!text::Trim(input.phone).empty()) {
+    if (!common::text::Trim(input.phone).empty()) {
         Normalized phone = NormalizePhone(input.phone, settings.default_calling_code);
         if (phone.ok()) {
             out.phone = std::move(phone.value);
@@ -95,12 +95,13 @@ ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSetting
             sink.Add("phone", std::move(phone.error));
         }
     }
-    out.company_id = text::AsciiLower(text::Trim(input.company_id));
+    out.company_id = common::text::AsciiLower(common::text::Trim(input.company_id));
     if (!out.company_id.empty() && !IsUuid(out.company_id)) sink.Add("company_id", "must be a company id (a UUID)");
     out.owner_id = NormalizeOwnerId(input.owner_id, "owner_id", sink);
     out.tags = NormalizeTags(input.tags, sink);
     out.custom_fields = NormalizeCustomFieldMap(input.custom_fields, prefix, sink);
-    if (require_name_or_email && out.given_name.empty() && out.family_name.empty() && text::Trim(input.email).empty()) {
+    if (require_name_or_email && out.given_name.empty() && out.family_name.empty() &&
+        common::text::Trim(input.email).empty()) {
         sink.Add("given_name", "is required unless family_name or email is given");
     }
     return {.contact = std::move(out), .violations = sink.Take()};
@@ -111,7 +112,7 @@ CompanyCheck NormalizeCompany(const CompanyFields& input, std::string_view prefi
     CompanyFields out;
     out.name = NormalizeText(input.name, "name", limits::kMaxNameLength, sink);
     if (out.name.empty()) sink.Add("name", "is required");
-    if (!text::Trim(input.domain).empty()) {
+    if (!common::text::Trim(input.domain).empty()) {
         Normalized domain = NormalizeWebDomain(input.domain);
         if (domain.ok()) {
             out.domain = std::move(domain.value);
@@ -127,7 +128,7 @@ CompanyCheck NormalizeCompany(const CompanyFields& input, std::string_view prefi
 }
 
 std::string DisplayName(const ContactFields& contact) {
-    std::string name = text::CollapseWhitespace(contact.given_name + " " + contact.family_name);
+    std::string name = common::text::CollapseWhitespace(contact.given_name + " " + contact.family_name);
     return name.empty() ? contact.email : name;
 }
 

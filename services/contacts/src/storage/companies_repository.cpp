@@ -88,7 +88,7 @@ domain::Company Repository::GetCompany(const common::RequestContext& rc, const s
 domain::Page<domain::Company> Repository::ListCompanies(const common::RequestContext& rc, const CompanyListQuery& q) {
     const std::string after = q.updated_after ? std::to_string(Micros(*q.updated_after)) : "";
     const std::string scope = nlohmann::json::array({"ListCompanies", q.tag, q.owner_id, after, q.show_deleted}).dump();
-    const Cursor cursor = DecodeCursor(q.page_token, scope);
+    const Cursor cursor = DecodeCursor(rc.tenant_id, q.page_token, scope);
     const int fetch = q.page_size + 1;
     std::vector<domain::Company> companies = db_.InTenant(rc, [&](pqxx::work& tx) {
         const pqxx::result rows = q.updated_after
@@ -101,7 +101,7 @@ domain::Page<domain::Company> Repository::ListCompanies(const common::RequestCon
         return out;
     });
     const bool by_update = q.updated_after.has_value();
-    return MakePage(std::move(companies), q.page_size, scope, [by_update](const domain::Company& c) {
+    return MakePage(std::move(companies), q.page_size, rc.tenant_id, scope, [by_update](const domain::Company& c) {
         return Cursor{.micros = Micros(by_update ? c.update_time : c.create_time), .id = c.id};
     });
 }
@@ -191,7 +191,7 @@ domain::Page<domain::CustomFieldDefinition> Repository::ListDefinitions(const co
                                                                         const DefinitionListQuery& q) {
     const std::string entity = EntityText(q.entity);
     const std::string scope = nlohmann::json::array({"ListCustomFieldDefinitions", entity}).dump();
-    const Cursor cursor = DecodeCursor(q.page_token, scope);
+    const Cursor cursor = DecodeCursor(rc.tenant_id, q.page_token, scope);
     std::vector<domain::CustomFieldDefinition> definitions = db_.InTenant(rc, [&](pqxx::work& tx) {
         std::vector<domain::CustomFieldDefinition> out;
         for (const auto& row :
@@ -200,9 +200,9 @@ domain::Page<domain::CustomFieldDefinition> Repository::ListDefinitions(const co
         }
         return out;
     });
-    return MakePage(std::move(definitions), q.page_size, scope, [](const domain::CustomFieldDefinition& d) {
-        return Cursor{.micros = Micros(d.create_time), .id = d.id};
-    });
+    return MakePage(
+        std::move(definitions), q.page_size, rc.tenant_id, scope,
+        [](const domain::CustomFieldDefinition& d) { return Cursor{.micros = Micros(d.create_time), .id = d.id}; });
 }
 
 void Repository::DeleteDefinition(const common::RequestContext& rc, const std::string& id) {

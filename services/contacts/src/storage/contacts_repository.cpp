@@ -153,7 +153,7 @@ domain::Page<domain::Contact> Repository::ListContacts(const common::RequestCont
     const std::string after = q.updated_after ? std::to_string(Micros(*q.updated_after)) : "";
     const std::string scope =
         Scope(nlohmann::json::array({"ListContacts", q.tag, q.owner_id, q.company_id, after, q.show_deleted}));
-    const Cursor cursor = DecodeCursor(q.page_token, scope);
+    const Cursor cursor = DecodeCursor(rc.tenant_id, q.page_token, scope);
     const int fetch = q.page_size + 1;
     const char* company = common::NullIfEmpty(q.company_id);
     std::vector<domain::Contact> contacts = db_.InTenant(rc, [&](pqxx::work& tx) {
@@ -171,7 +171,7 @@ domain::Page<domain::Contact> Repository::ListContacts(const common::RequestCont
                                                      q.show_deleted, q.owner_id, company, fetch, since, q.tag));
     });
     const bool by_update = q.updated_after.has_value();
-    return MakePage(std::move(contacts), q.page_size, scope, [by_update](const domain::Contact& c) {
+    return MakePage(std::move(contacts), q.page_size, rc.tenant_id, scope, [by_update](const domain::Contact& c) {
         return Cursor{.micros = Micros(by_update ? c.update_time : c.create_time), .id = c.id};
     });
 }
@@ -230,7 +230,7 @@ domain::Page<domain::Contact> Repository::SearchContacts(const common::RequestCo
     nlohmann::json scope_parts = nlohmann::json::array({"SearchContacts"});
     for (const auto& term : terms) scope_parts.push_back(nlohmann::json::array({term.text, term.phone_prefix}));
     const std::string scope = Scope(scope_parts);
-    const Cursor cursor = DecodeCursor(page_token, scope);
+    const Cursor cursor = DecodeCursor(rc.tenant_id, page_token, scope);
     // The longest term drives the index scan; the others filter.
     const auto lead = std::max_element(terms.begin(), terms.end(),
                                        [](const auto& a, const auto& b) { return a.text.size() < b.text.size(); });
@@ -257,7 +257,7 @@ domain::Page<domain::Contact> Repository::SearchContacts(const common::RequestCo
         return ReadContacts(db_.Exec(tx, sql::kSearchContacts, rc.tenant_id, lead->text, upper, phone, phone_upper,
                                      low_list, high_list, cursor.micros, cursor.id, fetch));
     });
-    return MakePage(std::move(contacts), page_size, scope,
+    return MakePage(std::move(contacts), page_size, rc.tenant_id, scope,
                     [](const domain::Contact& c) { return Cursor{.micros = Micros(c.create_time), .id = c.id}; });
 }
 

@@ -189,8 +189,8 @@ std::string JsonObject(const domain::CustomFields& fields) { return nlohmann::js
 
 std::int64_t Micros(domain::Timestamp time) { return time.time_since_epoch().count(); }
 
-Cursor DecodeCursor(const std::string& page_token, const std::string& scope) {
-    const std::vector<std::string> keys = common::DecodePageToken(page_token, scope, 2);
+Cursor DecodeCursor(const std::string& tenant, const std::string& page_token, const std::string& scope) {
+    const std::vector<std::string> keys = common::DecodePageToken(page_token, tenant, scope, 2);
     if (keys.empty()) return {.micros = kMinMicros, .id = kNilUuid};
     std::int64_t micros = 0;
     try {
@@ -204,8 +204,8 @@ Cursor DecodeCursor(const std::string& page_token, const std::string& scope) {
     return {.micros = micros, .id = keys[1]};
 }
 
-std::string EncodeCursor(const std::string& scope, const Cursor& cursor) {
-    return common::EncodePageToken(scope, {std::to_string(cursor.micros), cursor.id});
+std::string EncodeCursor(const std::string& tenant, const std::string& scope, const Cursor& cursor) {
+    return common::EncodePageToken(tenant, scope, {std::to_string(cursor.micros), cursor.id});
 }
 
 std::optional<std::string> ClaimRequest(common::Db& db, pqxx::work& tx, const std::string& tenant,

@@ -39,18 +39,19 @@ struct Cursor {
 
 // The cursor a page token carries (the start of the keyset for an empty token). Throws ApiError INVALID_ARGUMENT
 // (field "page_token") for a token of another query (scope) or a malformed one.
-Cursor DecodeCursor(const std::string& page_token, const std::string& scope);
-std::string EncodeCursor(const std::string& scope, const Cursor& cursor);
+Cursor DecodeCursor(const std::string& tenant, const std::string& page_token, const std::string& scope);
+std::string EncodeCursor(const std::string& tenant, const std::string& scope, const Cursor& cursor);
 
 // Turns `limit + 1` fetched items into a page: the extra item, if any, is dropped and a token for the position of the
 // last kept item is returned.
 template <typename T, typename KeyFn>
-domain::Page<T> MakePage(std::vector<T> items, int limit, const std::string& scope, KeyFn key) {
+domain::Page<T> MakePage(std::vector<T> items, int limit, const std::string& tenant, const std::string& scope,
+                         KeyFn key) {
     domain::Page<T> page;
     if (static_cast<int>(items.size()) > limit) {
         items.resize(static_cast<std::size_t>(limit));
         const Cursor last = key(items.back());
-        page.next_page_token = EncodeCursor(scope, last);
+        page.next_page_token = EncodeCursor(tenant, scope, last);
     }
     page.items = std::move(items);
     return page;

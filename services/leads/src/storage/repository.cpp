@@ -495,7 +495,7 @@ v1::Lead Repository::GetLead(const common::RequestContext& rc, const std::string
 LeadPage Repository::ListLeads(const common::RequestContext& rc, const ListQuery& q) {
     const std::string scope =
         nlohmann::json::array({"ListLeads", q.status, q.owner_id, q.source, q.campaign_id}).dump();
-    const std::vector<std::string> keys = common::DecodePageToken(q.page_token, scope, 2);
+    const std::vector<std::string> keys = common::DecodePageToken(q.page_token, rc.tenant_id, scope, 2);
     Cursor cursor;
     if (!keys.empty()) {
         try {
@@ -552,7 +552,7 @@ LeadPage Repository::ListLeads(const common::RequestContext& rc, const ListQuery
             page.leads.resize(static_cast<size_t>(q.page_size));
             const v1::Lead& last = page.leads.back();
             page.next_page_token =
-                common::EncodePageToken(scope, {std::to_string(ToMicros(last.create_time())), last.id()});
+                common::EncodePageToken(rc.tenant_id, scope, {std::to_string(ToMicros(last.create_time())), last.id()});
         }
         return page;
     });

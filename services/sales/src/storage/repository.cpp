@@ -79,21 +79,21 @@ struct Cursor {
     std::string micros;
     std::string id;
 };
-Cursor DecodeCursor(const std::string& token, const std::string& scope, bool descending) {
+Cursor DecodeCursor(const std::string& tenant, const std::string& token, const std::string& scope, bool descending) {
     if (token.empty()) {
         return {std::to_string(descending ? kMaxMicros : kMinMicros),
                 descending ? "ffffffff-ffff-ffff-ffff-ffffffffffff" : kNilUuid};
     }
-    const auto keys = common::DecodePageToken(token, scope, 2);
+    const auto keys = common::DecodePageToken(token, tenant, scope, 2);
     return {keys[0], keys[1]};
 }
 
 template <class T, class KeyFn>
-Page<T> MakePage(std::vector<T> items, int limit, const std::string& scope, KeyFn key) {
+Page<T> MakePage(std::vector<T> items, int limit, const std::string& tenant, const std::string& scope, KeyFn key) {
     Page<T> page;
     if (static_cast<int>(items.size()) > limit) {
         items.resize(static_cast<std::size_t>(limit));
-        page.next_page_token = common::EncodePageToken(scope, key(items.back()));
+        page.next_page_token = common::EncodePageToken(tenant, scope, key(items.back()));
     }
     page.items = std::move(items);
     return page;
@@ -648,7 +648,7 @@ v1::Pipeline Repository::GetDefaultPipeline(const RequestContext& rc) {
 
 Page<v1::Pipeline> Repository::ListPipelines(const RequestContext& rc, int page_size, const std::string& token) {
     const std::string scope = Scope({"ListPipelines"});
-    const Cursor cursor = DecodeCursor(token, scope, false);
+    const Cursor cursor = DecodeCursor(rc.tenant_id, token, scope, false);
     std::vector<v1::Pipeline> items = db_.InTenant(rc, [&](pqxx::work& tx) {
         if (token.empty()) EnsureDefaultPipeline(db_, outbox_, tx, rc);
         std::vector<v1::Pipeline> out;
@@ -658,7 +658,7 @@ Page<v1::Pipeline> Repository::ListPipelines(const RequestContext& rc, int page_
         }
         return out;
     });
-    return MakePage(std::move(items), page_size, scope, [](const v1::Pipeline& p) {
+    return MakePage(std::move(items), page_size, rc.tenant_id, scope, [](const v1::Pipeline& p) {
         return std::vector<std::string>{std::to_string(Micros(p.create_time())), p.id()};
     });
 }
@@ -860,7 +860,7 @@ Page<v1::Opportunity> Repository::ListOpportunities(const RequestContext& rc, co
     const std::string scope = Scope({"ListOpportunities", q.pipeline_id, q.stage_id, q.owner_id, q.status, q.close_from,
                                      q.close_to, q.contact_id, q.company_id, q.by_close_date, q.show_deleted});
     std::vector<std::string> keys = {"", ""};
-    if (!q.page_token.empty()) keys = common::DecodePageToken(q.page_token, scope, 2);
+    if (!q.page_token.empty()) keys = common::DecodePageToken(q.page_token, rc.tenant_id, scope, 2);
     std::vector<v1::Opportunity> items = db_.InTenant(rc, [&](pqxx::work& tx) {
         const std::string& t = rc.tenant_id;
         pqxx::result rows;
@@ -886,7 +886,7 @@ Page<v1::Opportunity> Repository::ListOpportunities(const RequestContext& rc, co
         return out;
     });
     const bool by_close = q.by_close_date;
-    return MakePage(std::move(items), q.page_size, scope, [by_close](const v1::Opportunity& o) {
+    return MakePage(std::move(items), q.page_size, rc.tenant_id, scope, [by_close](const v1::Opportunity& o) {
         return std::vector<std::string>{by_close ? o.expected_close_date() : std::to_string(Micros(o.create_time())),
                                         o.id()};
     });
@@ -1181,7 +1181,7 @@ Page<v1::Activity> Repository::ListActivities(const RequestContext& rc, v1::Reco
                                               const std::string& record_id, int page_size,
                                               const std::string& page_token) {
     const std::string scope = Scope({"ListActivities", static_cast<int>(type), record_id});
-    const Cursor c = DecodeCursor(page_token, scope, true);
+    const Cursor c = DecodeCursor(rc.tenant_id, page_token, scope, true);
     const common::Sql* statement = &sql::kTimelineOpportunity;
     if (type == v1::RECORD_TYPE_LEAD) statement = &sql::kTimelineLead;
     if (type == v1::RECORD_TYPE_CONTACT) statement = &sql::kTimelineContact;
@@ -1194,7 +1194,7 @@ Page<v1::Activity> Repository::ListActivities(const RequestContext& rc, v1::Reco
         }
         return out;
     });
-    return MakePage(std::move(items), page_size, scope, [](const v1::Activity& a) {
+    return MakePage(std::move(items), page_size, rc.tenant_id, scope, [](const v1::Activity& a) {
         return std::vector<std::string>{std::to_string(Micros(a.create_time())), a.id()};
     });
 }
@@ -1261,7 +1261,7 @@ v1::Product Repository::GetProduct(const RequestContext& rc, const std::string& 
 Page<v1::Product> Repository::ListProducts(const RequestContext& rc, bool active_only, int page_size,
                                            const std::string& page_token) {
     const std::string scope = Scope({"ListProducts", active_only});
-    const Cursor c = DecodeCursor(page_token, scope, false);
+    const Cursor c = DecodeCursor(rc.tenant_id, page_token, scope, false);
     std::vector<v1::Product> items = db_.InTenant(rc, [&](pqxx::work& tx) {
         std::vector<v1::Product> out;
         for (const auto& r :
@@ -1270,7 +1270,7 @@ Page<v1::Product> Repository::ListProducts(const RequestContext& rc, bool active
         }
         return out;
     });
-    return MakePage(std::move(items), page_size, scope, [](const v1::Product& p) {
+    return MakePage(std::move(items), page_size, rc.tenant_id, scope, [](const v1::Product& p) {
         return std::vector<std::string>{std::to_string(Micros(p.create_time())), p.id()};
     });
 }
@@ -1332,7 +1332,7 @@ Page<v1::PriceBookEntry> Repository::ListPriceBookEntries(const RequestContext& 
                                                           const std::string& page_token) {
     const std::string scope = Scope({"ListPriceBookEntries", product_id, currency});
     std::vector<std::string> keys = {kNilUuid, ""};
-    if (!page_token.empty()) keys = common::DecodePageToken(page_token, scope, 2);
+    if (!page_token.empty()) keys = common::DecodePageToken(page_token, rc.tenant_id, scope, 2);
     std::vector<v1::PriceBookEntry> items = db_.InTenant(rc, [&](pqxx::work& tx) {
         if (!product_id.empty()) LoadProduct(db_, tx, rc.tenant_id, product_id);
         std::vector<v1::PriceBookEntry> out;
@@ -1342,7 +1342,7 @@ Page<v1::PriceBookEntry> Repository::ListPriceBookEntries(const RequestContext& 
         }
         return out;
     });
-    return MakePage(std::move(items), page_size, scope, [](const v1::PriceBookEntry& e) {
+    return MakePage(std::move(items), page_size, rc.tenant_id, scope, [](const v1::PriceBookEntry& e) {
         return std::vector<std::string>{e.product_id(), e.unit_price().currency_code()};
     });
 }
@@ -1382,7 +1382,7 @@ v1::Quote Repository::GetQuote(const RequestContext& rc, const std::string& id) 
 Page<v1::Quote> Repository::ListQuotes(const RequestContext& rc, const std::string& opportunity_id, int page_size,
                                        const std::string& page_token) {
     const std::string scope = Scope({"ListQuotes", opportunity_id});
-    const Cursor c = DecodeCursor(page_token, scope, true);
+    const Cursor c = DecodeCursor(rc.tenant_id, page_token, scope, true);
     std::vector<v1::Quote> items = db_.InTenant(rc, [&](pqxx::work& tx) {
         if (!opportunity_id.empty()) LoadOpportunity(db_, tx, rc.tenant_id, opportunity_id);
         std::vector<v1::Quote> out;
@@ -1393,7 +1393,7 @@ Page<v1::Quote> Repository::ListQuotes(const RequestContext& rc, const std::stri
         }
         return out;
     });
-    return MakePage(std::move(items), page_size, scope, [](const v1::Quote& q) {
+    return MakePage(std::move(items), page_size, rc.tenant_id, scope, [](const v1::Quote& q) {
         return std::vector<std::string>{std::to_string(Micros(q.create_time())), q.id()};
     });
 }
@@ -1599,7 +1599,7 @@ Page<v1::ForecastSnapshot> Repository::ListSnapshots(const RequestContext& rc, c
                                                      const std::string& page_token) {
     const std::string scope =
         Scope({"ListForecastSnapshots", PeriodText(period.type), domain::FormatDate(period.first), currency});
-    const Cursor c = DecodeCursor(page_token, scope, true);
+    const Cursor c = DecodeCursor(rc.tenant_id, page_token, scope, true);
     std::vector<v1::ForecastSnapshot> items = db_.InTenant(rc, [&](pqxx::work& tx) {
         std::vector<v1::ForecastSnapshot> out;
         for (const auto& r : db_.Exec(tx, sql::kListSnapshots, rc.tenant_id, PeriodText(period.type),
@@ -1608,7 +1608,7 @@ Page<v1::ForecastSnapshot> Repository::ListSnapshots(const RequestContext& rc, c
         }
         return out;
     });
-    return MakePage(std::move(items), page_size, scope, [](const v1::ForecastSnapshot& s) {
+    return MakePage(std::move(items), page_size, rc.tenant_id, scope, [](const v1::ForecastSnapshot& s) {
         return std::vector<std::string>{std::to_string(Micros(s.take_time())), s.id()};
     });
 }

@@ -1,8 +1,8 @@
-#include "domain/text.hpp"
+#include "crm/common/text.hpp"
 
 #include <array>
 
-namespace crm::contacts::domain::text {
+namespace crm::common::text {
 namespace {
 
 constexpr char32_t kReplacement = 0xFFFD;
@@ -149,9 +149,43 @@ std::string AsciiLower(std::string_view s) {
     return out;
 }
 
-bool HasControlCharacters(std::string_view s) {
+bool IsValidUtf8(std::string_view s) {
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    while (i < n) {
+        const auto b0 = static_cast<unsigned char>(s[i]);
+        if (b0 < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t extra = 0;
+        char32_t cp = 0;
+        char32_t min = 0;
+        if (b0 >= 0xC2 && b0 <= 0xDF) {  // C0 and C1 would be overlong two-byte forms
+            extra = 1, cp = b0 & 0x1F, min = 0x80;
+        } else if ((b0 & 0xF0) == 0xE0) {
+            extra = 2, cp = b0 & 0x0F, min = 0x800;
+        } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+            extra = 3, cp = b0 & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i <= extra) return false;
+        for (std::size_t k = 1; k <= extra; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (b & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+bool HasControlCharacters(std::string_view s, bool allow_line_breaks) {
     for (std::size_t pos = 0; pos < s.size();) {
         const char32_t cp = NextCodePoint(s, pos);
+        if (allow_line_breaks && (cp == '\t' || cp == '\n' || cp == '\r')) continue;
         if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return true;
     }
     return false;
@@ -181,4 +215,4 @@ std::string FoldForMatching(std::string_view s) {
     return out;
 }
 
-}  // namespace crm::contacts::domain::text
+}  // namespace crm::common::text
