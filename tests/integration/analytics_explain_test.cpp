@@ -8,10 +8,10 @@
 
 #include "../support/explain.hpp"
 #include "../support/harness.hpp"
-#include "storage/sql.hpp"
+#include "facts/sql.hpp"
 
 using namespace crm::test;
-namespace sql = crm::analytics::storage::sql;
+namespace sql = crm::analytics::facts::sql;
 
 namespace {
 

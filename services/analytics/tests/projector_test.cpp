@@ -1,6 +1,6 @@
 // Event payloads -> facts, without I/O: what each contacts, leads and sales event contributes, and that payloads which
 // cannot be interpreted are rejected (the consumer then dead-letters them) while unknown event types are ignored.
-#include "events/projector.hpp"
+#include "projection/projector.hpp"
 
 #include <crm/common/v1/event.pb.h>
 #include <crm/contacts/events/v1/events.pb.h>
@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "domain/kpis.hpp"
-#include "events/proto_time.hpp"
+#include "projection/proto_time.hpp"
 
 using namespace crm::analytics;
 namespace ce = crm::contacts::events::v1;
@@ -29,7 +29,7 @@ crm::common::v1::EventEnvelope Envelope(const google::protobuf::Message& payload
     env.set_aggregate_type("contact");
     env.set_aggregate_id(kContactId);
     env.set_aggregate_version(version);
-    *env.mutable_occurred_at() = events::ToTimestamp(1'700'000'100'000'000);
+    *env.mutable_occurred_at() = projection::ToTimestamp(1'700'000'100'000'000);
     env.mutable_payload()->PackFrom(payload);
     return env;
 }
@@ -39,8 +39,8 @@ crm::common::v1::EventEnvelope Envelope(const google::protobuf::Message& payload
 TEST_CASE("projector: ContactCreated gives a contact with its creation time", "[analytics][projector]") {
     ce::ContactCreated e;
     e.mutable_contact()->set_id(kContactId);
-    *e.mutable_contact()->mutable_create_time() = events::ToTimestamp(1'700'000'000'123'456);
-    const domain::Facts f = events::Project(Envelope(e));
+    *e.mutable_contact()->mutable_create_time() = projection::ToTimestamp(1'700'000'000'123'456);
+    const domain::Facts f = projection::Project(Envelope(e));
     REQUIRE(f.records.size() == 1);
     const domain::RecordVersion& r = f.records[0];
     CHECK(r.kind == domain::RecordKind::kContact);
@@ -57,15 +57,15 @@ TEST_CASE("projector: ContactCreated gives a contact with its creation time", "[
 TEST_CASE("projector: CompanyCreated and CompanyDeleted", "[analytics][projector]") {
     ce::CompanyCreated created;
     created.mutable_company()->set_id(kContactId);
-    const domain::Facts c = events::Project(Envelope(created));
+    const domain::Facts c = projection::Project(Envelope(created));
     REQUIRE(c.records.size() == 1);
     CHECK(c.records[0].kind == domain::RecordKind::kCompany);
     CHECK(c.records[0].created_at == 1'700'000'100'000'000);  // no create_time: the event's time
 
     ce::CompanyDeleted deleted;
     deleted.mutable_company()->set_id(kContactId);
-    *deleted.mutable_company()->mutable_delete_time() = events::ToTimestamp(1'700'000'200'000'000);
-    const domain::Facts d = events::Project(Envelope(deleted, 3));
+    *deleted.mutable_company()->mutable_delete_time() = projection::ToTimestamp(1'700'000'200'000'000);
+    const domain::Facts d = projection::Project(Envelope(deleted, 3));
     REQUIRE(d.records.size() == 1);
     CHECK(d.records[0].version == 3);
     CHECK(d.records[0].deleted_at == 1'700'000'200'000'000);
@@ -75,10 +75,10 @@ TEST_CASE("projector: CompanyCreated and CompanyDeleted", "[analytics][projector
 TEST_CASE("projector: events no read model needs contribute nothing", "[analytics][projector]") {
     ce::ContactUpdated updated;
     updated.mutable_contact()->set_id(kContactId);
-    CHECK(events::Project(Envelope(updated, 2)).empty());
+    CHECK(projection::Project(Envelope(updated, 2)).empty());
     auto env = Envelope(updated);
     env.set_event_type("crm.marketing.events.v1.CampaignLaunched");
-    CHECK(events::Project(env).empty());
+    CHECK(projection::Project(env).empty());
 }
 
 TEST_CASE("projector: an unreadable payload or a missing id is rejected", "[analytics][projector]") {
@@ -86,20 +86,20 @@ TEST_CASE("projector: an unreadable payload or a missing id is rejected", "[anal
     e.mutable_contact()->set_id(kContactId);
     auto garbage = Envelope(e);
     garbage.mutable_payload()->set_value(std::string("\xff\xff\xff\xff", 4));
-    CHECK_THROWS_AS(events::Project(garbage), events::UninterpretableEvent);
+    CHECK_THROWS_AS(projection::Project(garbage), projection::UninterpretableEvent);
 
     auto wrong_type = Envelope(e);
     wrong_type.set_event_type("crm.contacts.events.v1.CompanyCreated");  // payload is a ContactCreated
-    CHECK_THROWS_AS(events::Project(wrong_type), events::UninterpretableEvent);
+    CHECK_THROWS_AS(projection::Project(wrong_type), projection::UninterpretableEvent);
 
     ce::ContactCreated no_id;
-    CHECK_THROWS_AS(events::Project(Envelope(no_id)), events::UninterpretableEvent);
+    CHECK_THROWS_AS(projection::Project(Envelope(no_id)), projection::UninterpretableEvent);
 
     auto no_time = Envelope(e);
     no_time.clear_occurred_at();
-    CHECK_THROWS_AS(events::Project(no_time), events::UninterpretableEvent);
+    CHECK_THROWS_AS(projection::Project(no_time), projection::UninterpretableEvent);
 
-    CHECK_THROWS_AS(events::Project(Envelope(e, 0)), events::UninterpretableEvent);
+    CHECK_THROWS_AS(projection::Project(Envelope(e, 0)), projection::UninterpretableEvent);
 }
 
 TEST_CASE("projector: lead events give the lead's state from its snapshot", "[analytics][projector]") {
@@ -109,12 +109,12 @@ TEST_CASE("projector: lead events give the lead's state from its snapshot", "[an
     lead.set_campaign_id("c1");
     lead.set_owner_id("u1");
     lead.set_status(crm::leads::v1::LEAD_STATUS_WORKING);
-    *lead.mutable_create_time() = events::ToTimestamp(1'000'000);
-    *lead.mutable_first_touch_deadline() = events::ToTimestamp(5'000'000);
-    *lead.mutable_first_touch_time() = events::ToTimestamp(3'000'000);
+    *lead.mutable_create_time() = projection::ToTimestamp(1'000'000);
+    *lead.mutable_first_touch_deadline() = projection::ToTimestamp(5'000'000);
+    *lead.mutable_first_touch_time() = projection::ToTimestamp(3'000'000);
     crm::leads::events::v1::LeadStatusChanged changed;
     *changed.mutable_lead() = lead;
-    const domain::Facts f = events::Project(Envelope(changed, 2));
+    const domain::Facts f = projection::Project(Envelope(changed, 2));
     REQUIRE(f.leads.size() == 1);
     const domain::LeadVersion& v = f.leads[0];
     CHECK(v.lead_id == "6f1c2a64-8a8e-4c1b-9e0c-3c6e5b7a9d10");
@@ -129,16 +129,16 @@ TEST_CASE("projector: lead events give the lead's state from its snapshot", "[an
 
     crm::leads::events::v1::LeadConverted converted;
     *converted.mutable_lead() = lead;
-    *converted.mutable_convert_time() = events::ToTimestamp(9'000'000);
-    const domain::Facts c = events::Project(Envelope(converted, 3));
+    *converted.mutable_convert_time() = projection::ToTimestamp(9'000'000);
+    const domain::Facts c = projection::Project(Envelope(converted, 3));
     REQUIRE(c.leads.size() == 1);
     CHECK(c.leads[0].status == domain::LeadStatus::kConverted);
     CHECK(c.leads[0].converted_at == 9'000'000);
 
     lead.set_status(crm::leads::v1::LEAD_STATUS_UNQUALIFIED);
     *changed.mutable_lead() = lead;
-    CHECK(events::Project(Envelope(changed, 4)).leads[0].status == domain::LeadStatus::kDisqualified);
-    CHECK(events::Project(Envelope(crm::leads::events::v1::ScoringModelTrained())).empty());
+    CHECK(projection::Project(Envelope(changed, 4)).leads[0].status == domain::LeadStatus::kDisqualified);
+    CHECK(projection::Project(Envelope(crm::leads::events::v1::ScoringModelTrained())).empty());
 }
 
 TEST_CASE("projector: opportunity events give the deal's state, probability in basis points",
@@ -156,10 +156,10 @@ TEST_CASE("projector: opportunity events give the deal's state, probability in b
     o.set_lead_id("lead-1");
     o.set_source_campaign_id("c9");
     o.set_status(crm::sales::v1::OPPORTUNITY_STATUS_OPEN);
-    *o.mutable_create_time() = events::ToTimestamp(2'000'000);
+    *o.mutable_create_time() = projection::ToTimestamp(2'000'000);
     crm::sales::events::v1::OpportunityStageChanged moved;
     *moved.mutable_opportunity() = o;
-    const domain::Facts f = events::Project(Envelope(moved, 2));
+    const domain::Facts f = projection::Project(Envelope(moved, 2));
     REQUIRE(f.opportunities.size() == 1);
     const domain::OpportunityVersion& v = f.opportunities[0];
     CHECK(v.pipeline_id == "p1");
@@ -177,21 +177,21 @@ TEST_CASE("projector: opportunity events give the deal's state, probability in b
 
     crm::sales::events::v1::OpportunityWon won;
     *won.mutable_opportunity() = o;
-    *won.mutable_close_time() = events::ToTimestamp(8'000'000);
-    const domain::Facts w = events::Project(Envelope(won, 3));
+    *won.mutable_close_time() = projection::ToTimestamp(8'000'000);
+    const domain::Facts w = projection::Project(Envelope(won, 3));
     CHECK(w.opportunities[0].status == domain::DealStatus::kWon);
     CHECK(w.opportunities[0].closed_at == 8'000'000);
 
     crm::sales::events::v1::OpportunityDeleted deleted;
     *deleted.mutable_opportunity() = o;
-    CHECK(events::Project(Envelope(deleted, 4)).opportunities[0].deleted_at == 1'700'000'100'000'000);
+    CHECK(projection::Project(Envelope(deleted, 4)).opportunities[0].deleted_at == 1'700'000'100'000'000);
 
     o.mutable_amount()->set_currency_code("eur");
     *moved.mutable_opportunity() = o;
-    CHECK_THROWS_AS(events::Project(Envelope(moved, 5)), events::UninterpretableEvent);
+    CHECK_THROWS_AS(projection::Project(Envelope(moved, 5)), projection::UninterpretableEvent);
     o.mutable_amount()->set_currency_code("EUR");
     o.set_expected_close_date("12/03/2026");
     *moved.mutable_opportunity() = o;
-    CHECK_FALSE(events::Project(Envelope(moved, 5)).opportunities[0].expected_close_at);
-    CHECK(events::Project(Envelope(crm::sales::events::v1::PipelineCreated())).empty());
+    CHECK_FALSE(projection::Project(Envelope(moved, 5)).opportunities[0].expected_close_at);
+    CHECK(projection::Project(Envelope(crm::sales::events::v1::PipelineCreated())).empty());
 }

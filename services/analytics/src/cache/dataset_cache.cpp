@@ -10,7 +10,7 @@
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "domain/kpis.hpp"
-#include "storage/repository.hpp"
+#include "facts/store.hpp"
 
 namespace crm::analytics::cache {
 
@@ -28,7 +28,7 @@ size_t FactRows(const domain::Facts& f) { return f.records.size() + f.leads.size
 struct DatasetCache::Entry {
     std::timed_mutex refresh;  // one refresh at a time per tenant; guards data and at
     std::unique_ptr<domain::IncrementalDataset> data;
-    storage::ReadPoint at;  // the snapshot `data` holds the facts of
+    facts::ReadPoint at;  // the snapshot `data` holds the facts of
     // Guarded by DatasetCache::mutex_.
     size_t bytes = 0;
     bool cached = true;  // false once evicted: its refresh in flight must not count it again
@@ -93,7 +93,7 @@ DatasetCache::~DatasetCache() = default;
 std::shared_ptr<const domain::Dataset> DatasetCache::Get(const common::RequestContext& rc) {
     if (settings_.max_bytes == 0) {
         // Cache off: the tenant's facts loaded and folded for this call.
-        domain::Facts facts = db_.InTenant(rc, [&](pqxx::work& tx) { return storage::Load(db_, tx, rc.tenant_id); });
+        domain::Facts facts = db_.InTenant(rc, [&](pqxx::work& tx) { return facts::Load(db_, tx, rc.tenant_id); });
         metrics_->miss.Increment();
         metrics_->rows_load.Increment(static_cast<double>(FactRows(facts)));
         return std::make_shared<const domain::Dataset>(domain::BuildDataset(std::move(facts)));
@@ -120,7 +120,7 @@ std::shared_ptr<const domain::Dataset> DatasetCache::Refresh(const common::Reque
     enum class Kind { kHit, kIncremental, kLoad };
     struct Read {
         Kind kind = Kind::kLoad;
-        storage::ReadPoint at;
+        facts::ReadPoint at;
         domain::Facts facts;
     };
     const bool cached = entry.data != nullptr;
@@ -128,26 +128,26 @@ std::shared_ptr<const domain::Dataset> DatasetCache::Refresh(const common::Reque
         for (int attempt = 1;; ++attempt) {
             Read r;
             if (cached && attempt == 1) {
-                auto [at, changes] = storage::NowSince(db_, tx, rc.tenant_id, entry.at);
+                auto [at, changes] = facts::NowSince(db_, tx, rc.tenant_id, entry.at);
                 r.at = std::move(at);
                 if (r.at.Rewritten(entry.at)) {
                     r.kind = Kind::kLoad;
-                    r.facts = storage::LoadAt(db_, tx, rc.tenant_id, r.at);
+                    r.facts = facts::LoadAt(db_, tx, rc.tenant_id, r.at);
                 } else if (!changes.any()) {
                     r.kind = Kind::kHit;  // one statement, one snapshot: nothing to check again
                     return r;
                 } else {
                     r.kind = Kind::kIncremental;
-                    r.facts = storage::LoadChanged(db_, tx, rc.tenant_id, entry.at, r.at, changes);
+                    r.facts = facts::LoadChanged(db_, tx, rc.tenant_id, entry.at, r.at, changes);
                 }
             } else {
-                r.at = storage::Now(db_, tx, rc.tenant_id);
-                r.facts = storage::LoadAt(db_, tx, rc.tenant_id, r.at);
+                r.at = facts::Now(db_, tx, rc.tenant_id);
+                r.facts = facts::LoadAt(db_, tx, rc.tenant_id, r.at);
             }
             // The reads after the point's statement filter by its snapshot, which a delete committed meanwhile
             // would defeat (its rows are gone from the later statements' view): such a delete bumped the
             // generation (or a TRUNCATE the file node) in its own transaction, which shows here.
-            if (!storage::Now(db_, tx, rc.tenant_id).Rewritten(r.at)) return r;
+            if (!facts::Now(db_, tx, rc.tenant_id).Rewritten(r.at)) return r;
             if (attempt == kMaxAttempts) {
                 throw common::ApiError::Unavailable("the tenant's read models are being rewritten; try again");
             }

@@ -7,7 +7,7 @@
 //     changed; else the changed aggregates' versions, folded again: domain::IncrementalDataset);
 //   * a tenant whose facts were deleted or rewritten since (a rebuild's swap, a repair; a generation bumped in the
 //     same transaction, see migrations/0003_incremental_reads.sql) or that is not cached is loaded whole.
-// Each read is pinned to one PostgreSQL snapshot (storage::ReadPoint): the facts folded are exactly those of that
+// Each read is pinned to one PostgreSQL snapshot (facts::ReadPoint): the facts folded are exactly those of that
 // snapshot, and the read is retried when a rewrite committed while it ran. Callers get an immutable view; a refresh
 // builds the next view beside it, so no reader sees a half-applied change. Refreshes of one tenant run one at a time
 // (a call waits for the one in progress, then reads what committed meanwhile); other tenants are not held up.

@@ -8,9 +8,9 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/log.hpp"
-#include "events/projector.hpp"
+#include "facts/store.hpp"
+#include "projection/projector.hpp"
 #include "rebuild/log_reader.hpp"
-#include "storage/repository.hpp"
 
 namespace crm::analytics::rebuild {
 
@@ -70,9 +70,9 @@ RebuildResult Rebuild(common::Db& db, const RebuildSettings& settings, const std
         if (!all_tenants && env.tenant_id() != tenant) return;
         TenantBuffer& b = buffers[env.tenant_id()];
         try {
-            b.facts.Append(events::Project(env));
+            b.facts.Append(projection::Project(env));
             ++b.applied;
-        } catch (const events::UninterpretableEvent&) {
+        } catch (const projection::UninterpretableEvent&) {
             ++b.rejected;
         }
     };
@@ -85,17 +85,17 @@ RebuildResult Rebuild(common::Db& db, const RebuildSettings& settings, const std
         TenantResult result;
         try {
             result = db.InTenant(t, [&](pqxx::work& tx) {
-                storage::RebuildLock(db, tx, t);
+                facts::RebuildLock(db, tx, t);
                 reader.ReadToEnd(take, settings.timeout);  // what arrived meanwhile (this tenant is now paused)
                 const TenantBuffer& b = buffers[t];
                 TenantResult r;
                 r.tenant_id = t;
                 r.events_applied = b.applied;
                 r.events_rejected = b.rejected;
-                const domain::Facts live = storage::Load(db, tx, t);
-                storage::DeleteAll(db, tx, t);
-                storage::Apply(db, tx, t, b.facts);
-                const domain::Facts rebuilt = storage::Load(db, tx, t);
+                const domain::Facts live = facts::Load(db, tx, t);
+                facts::DeleteAll(db, tx, t);
+                facts::Apply(db, tx, t, b.facts);
+                const domain::Facts rebuilt = facts::Load(db, tx, t);
                 r.projections.push_back(
                     Compare("records", live.records, rebuilt.records, [](const auto& x, const auto& y) {
                         return std::tie(x.kind, x.record_id, x.version, x.event_id) <

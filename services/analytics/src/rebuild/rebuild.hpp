@@ -5,7 +5,7 @@
 // How (and why this way):
 // 1. The log is read from the earliest retained offset of every partition of the topics (LogReader: its own group
 //    id, partitions assigned, nothing committed), and each event of the tenants concerned goes through the same
-//    events::Project() the live consumer uses. The rebuilt facts are held in memory per tenant (the "shadow").
+//    projection::Project() the live consumer uses. The rebuilt facts are held in memory per tenant (the "shadow").
 // 2. Per tenant, one transaction: take the tenant's exclusive advisory lock, which waits for the live consumer's
 //    transaction in flight for that tenant and makes its next ones back off (they fail with UNAVAILABLE, which the
 //    consumer runtime retries without counting attempts: the live consumer is paused for this tenant only). With

@@ -1,13 +1,13 @@
 #pragma once
 // The read models in PostgreSQL (migrations/0001_init.sql): fact rows per aggregate version. Every function runs in
 // a transaction the caller opened for one tenant (Db::InTenant), so row-level security scopes it; the SQL filters
-// by tenant_id as well. Include from storage and wiring code only (pqxx).
+// by tenant_id as well. Include from application code only (pqxx).
 #include <string>
 
 #include "crm/common/db.hpp"
 #include "domain/facts.hpp"
 
-namespace crm::analytics::storage {
+namespace crm::analytics::facts {
 
 // Inserts the facts; a row whose key (aggregate, version) exists is left as it is, so applying an event twice
 // changes nothing.
@@ -61,4 +61,4 @@ void DeleteAll(common::Db& db, pqxx::work& tx, const std::string& tenant);
 bool TryConsumerLock(common::Db& db, pqxx::work& tx, const std::string& tenant);
 void RebuildLock(common::Db& db, pqxx::work& tx, const std::string& tenant);
 
-}  // namespace crm::analytics::storage
+}  // namespace crm::analytics::facts

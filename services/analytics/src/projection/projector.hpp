@@ -11,7 +11,7 @@ namespace crm::common::v1 {
 class EventEnvelope;
 }
 
-namespace crm::analytics::events {
+namespace crm::analytics::projection {
 
 // The event claims a type the projections know but its payload cannot be read (or lacks what is needed): retrying
 // cannot help; the consumer dead-letters it and the rebuild counts it as rejected.
@@ -27,4 +27,4 @@ domain::Facts Project(const common::v1::EventEnvelope& envelope);
 // Topics the projections read (the live consumer's default subscription and what a rebuild replays).
 std::vector<std::string> DefaultTopics();
 
-}  // namespace crm::analytics::events
+}  // namespace crm::analytics::projection

@@ -1,10 +1,10 @@
 #pragma once
 // The read statements of the read models (named SQL, see crm/common/db.hpp), in a header so that the integration
-// tests can EXPLAIN them as the application role (tests/integration/analytics_explain_test.cpp). Include from storage
-// code and tests only (pqxx).
+// tests can EXPLAIN them as the application role (tests/integration/analytics_explain_test.cpp). Include from the facts
+// area and tests only (pqxx).
 #include "crm/common/db.hpp"
 
-namespace crm::analytics::storage::sql {
+namespace crm::analytics::facts::sql {
 
 using common::Sql;
 
@@ -75,4 +75,4 @@ constexpr Sql kLoadOpportunitiesChanged{"analytics_load_opportunities_changed",
 #undef CRM_ANY_NEW
 // clang-format on
 
-}  // namespace crm::analytics::storage::sql
+}  // namespace crm::analytics::facts::sql

@@ -1,12 +1,12 @@
-#include "storage/repository.hpp"
+#include "facts/store.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "storage/sql.hpp"
+#include "facts/sql.hpp"
 
-namespace crm::analytics::storage {
+namespace crm::analytics::facts {
 
 namespace {
 
@@ -264,4 +264,4 @@ bool TryConsumerLock(common::Db& db, pqxx::work& tx, const std::string& tenant) 
 
 void RebuildLock(common::Db& db, pqxx::work& tx, const std::string& tenant) { db.Exec(tx, kRebuildLock, tenant); }
 
-}  // namespace crm::analytics::storage
+}  // namespace crm::analytics::facts

@@ -1,4 +1,4 @@
-#include "events/projector.hpp"
+#include "projection/projector.hpp"
 
 #include <crm/common/v1/event.pb.h>
 #include <crm/contacts/events/v1/events.pb.h>
@@ -10,9 +10,9 @@
 #include <optional>
 
 #include "domain/kpis.hpp"
-#include "events/proto_time.hpp"
+#include "projection/proto_time.hpp"
 
-namespace crm::analytics::events {
+namespace crm::analytics::projection {
 
 namespace {
 
@@ -258,4 +258,4 @@ domain::Facts Project(const common::v1::EventEnvelope& envelope) {
 
 std::vector<std::string> DefaultTopics() { return {"crm.contacts.v1", "crm.leads.v1", "crm.sales.v1"}; }
 
-}  // namespace crm::analytics::events
+}  // namespace crm::analytics::projection

@@ -9,7 +9,7 @@
 #include "crm/common/crypto.hpp"
 #include "domain/facts.hpp"
 
-namespace crm::analytics::events {
+namespace crm::analytics::projection {
 
 inline domain::Micros ToMicros(const google::protobuf::Timestamp& t) {
     return t.seconds() * 1000000 + t.nanos() / 1000;
@@ -38,4 +38,4 @@ inline std::string UuidOrEmpty(const std::string& s) {
     return out;
 }
 
-}  // namespace crm::analytics::events
+}  // namespace crm::analytics::projection
