@@ -1,6 +1,4 @@
 // RebuildProjections: who may rebuild what, the time budget, and the report (rebuild/rebuild.hpp does the work).
-#include "rebuild/metrics.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <pqxx/pqxx>
@@ -9,6 +7,7 @@
 #include "crm/common/log.hpp"
 #include "crm/common/rpc.hpp"
 #include "grpc_service.hpp"
+#include "rebuild/metrics.hpp"
 
 namespace crm::analytics {
 
