@@ -107,6 +107,8 @@ void Failpoint(std::string_view name) {
     }
 }
 
+bool FailpointsArmed() { return g_any.load(std::memory_order_relaxed); }
+
 int FailpointHits(std::string_view name) {
     std::lock_guard lock(g_mutex);
     auto it = g_points.find(name);

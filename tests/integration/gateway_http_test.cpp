@@ -70,15 +70,16 @@ ErrorBody Error(const HttpReply& r) {
     return e;
 }
 
-// The call went through the transcoder to the service and the service answered (200, or its own error): used for
-// routes whose success needs state this test does not build (a trained model, a form fill time).
-void Reached(const HttpReply& r) {
+// The service's own refusal of a call that reached it through the transcoder: the exact HTTP status, the gRPC status
+// name, its ErrorInfo reason and the start of its message.
+void Refused(const HttpReply& r, int http_status, const std::string& status, const std::string& reason,
+             const std::string& message_start) {
     INFO(r.status << " " << r.body.substr(0, 500));
-    if (r.status == 200) return;
+    REQUIRE(r.status == http_status);
     const ErrorBody e = Error(r);
-    CHECK(e.reason != "INVALID_HTTP_REQUEST");  // not refused by the transcoder
-    CHECK((r.status == 400 || r.status == 404 || r.status == 409));
-    CHECK(e.message.rfind("no route", 0) != 0);
+    CHECK(e.status == status);
+    CHECK(e.reason == reason);
+    CHECK(e.message.rfind(message_start, 0) == 0);
 }
 
 long RowsOf(const std::string& tenant) {
@@ -350,15 +351,25 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("GET", "/v1/scoringRules", token));
              CHECK(j["scoringRules"]["rules"][0]["name"] == "demo booked");
          }},
-        {"POST /v1/scoringModel:train", [&] { Reached(Call("POST", "/v1/scoringModel:train", token, "{}")); }},
+        // A fresh tenant has no converted leads to learn from, so training is refused, and so is a prediction.
+        {"POST /v1/scoringModel:train",
+         [&] {
+             Refused(Call("POST", "/v1/scoringModel:train", token, "{}"), 400, "FAILED_PRECONDITION",
+                     "NOT_ENOUGH_TRAINING_DATA", "too little data to train: 0 converted and 0 unconverted leads");
+         }},
         {"GET /v1/leads/{lead_id}:predictConversion",
-         [&] { Reached(Call("GET", "/v1/leads/" + ids["lead"] + ":predictConversion?top_factors=3", token)); }},
+         [&] {
+             Refused(Call("GET", "/v1/leads/" + ids["lead"] + ":predictConversion?top_factors=3", token), 400,
+                     "FAILED_PRECONDITION", "NO_MODEL", "no scoring model was trained for this tenant");
+         }},
         {"GET /v1/assignmentConfig", [&] { CHECK(Ok(Call("GET", "/v1/assignmentConfig", token)).is_object()); }},
         {"PUT /v1/assignmentConfig",
          [&] {
              const json current = Ok(Call("GET", "/v1/assignmentConfig", token));
              const json config = current.value("assignmentConfig", json::object());
-             Reached(Call("PUT", "/v1/assignmentConfig", token, config.dump()));
+             const json j = Ok(Call("PUT", "/v1/assignmentConfig", token, config.dump()));
+             REQUIRE(j.contains("assignmentConfig"));
+             CHECK(j["assignmentConfig"]["updateTime"].is_string());
          }},
         {"POST /v1/leads/{id}:assign",
          [&] {
@@ -374,18 +385,32 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              CHECK(j["lead"]["status"] == "LEAD_STATUS_QUALIFIED");
          }},
         {"POST /v1/leads/{id}:convert",
-         [&] { Reached(Call("POST", "/v1/leads/" + ids["lead"] + ":convert", token, "{}")); }},
+         [&] {
+             const json j = Ok(Call("POST", "/v1/leads/" + ids["lead"] + ":convert", token, "{}"));
+             CHECK(j["lead"]["status"] == "LEAD_STATUS_CONVERTED");
+             const std::string contact = j["lead"]["conversion"]["contactId"];
+             CHECK(Ok(Call("GET", "/v1/contacts/" + contact, token))["contact"]["email"] == j["lead"]["email"]);
+         }},
         {"PUT /v1/webForms/{web_form.id}",
          [&] {
-             Reached(Call("PUT", "/v1/webForms/http-form", token,
-                          R"({"name":"Site","consentText":"I agree","consentVersion":"v1"})"));
+             const json j = Ok(Call(
+                 "PUT", "/v1/webForms/http-form", token,
+                 R"({"name":"Site","fieldMapping":{"email":"email"},"consentText":"I agree","consentVersion":"v1","minFillSeconds":1})"));
+             CHECK(j["webForm"]["id"] == "http-form");
+             CHECK(j["webForm"]["minFillSeconds"] == 1);
          }},
-        {"GET /v1/webForms/{id}", [&] { Reached(Call("GET", "/v1/webForms/http-form", token)); }},
+        {"GET /v1/webForms/{id}",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/webForms/http-form", token));
+             CHECK(j["webForm"]["name"] == "Site");
+             CHECK(j["webForm"]["consentVersion"] == "v1");
+         }},
         {"POST /v1/webForms/{form_id}:issueToken",
          [&] {
-             const auto r = Call("POST", "/v1/webForms/http-form:issueToken", token, "{}");
-             Reached(r);
-             if (r.status == 200) ids["form_token"] = Json(r).value("formToken", "");
+             const json j = Ok(Call("POST", "/v1/webForms/http-form:issueToken", token, "{}"));
+             CHECK(j["consentVersion"] == "v1");
+             ids["form_token"] = j.value("formToken", "");
+             CHECK_FALSE(ids["form_token"].empty());
          }},
         {"POST /v1/webForms/{form_id}:submit",
          [&] {
@@ -394,7 +419,14 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                                 {"consentGranted", true},
                                 {"consentText", "I agree"},
                                 {"consentVersion", "v1"}};
-             Reached(Call("POST", "/v1/webForms/http-form:submit", token, body.dump()));
+             // The form's minimum fill time (1 s, set above) must pass first: an earlier submission is a bot's.
+             Refused(Call("POST", "/v1/webForms/http-form:submit", token, body.dump()), 400, "FAILED_PRECONDITION",
+                     "BOT", "submission refused: the form was submitted too fast");
+             std::this_thread::sleep_for(1200ms);
+             const json j = Ok(Call("POST", "/v1/webForms/http-form:submit", token, body.dump()));
+             CHECK(j["created"] == true);
+             CHECK(Ok(Call("GET", "/v1/leads/" + j["leadId"].get<std::string>(), token))["lead"]["email"] ==
+                   body["fields"]["email"]);
          }},
         // Sales.
         {"GET /v1/pipelines:default",
@@ -588,7 +620,10 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
          }},
         // 10% is under the default threshold, so there is nothing to approve: the service's refusal is the answer.
         {"POST /v1/quotes/{id}:approve",
-         [&] { Reached(Call("POST", "/v1/quotes/" + ids["quote"] + ":approve", token, "{}")); }},
+         [&] {
+             Refused(Call("POST", "/v1/quotes/" + ids["quote"] + ":approve", token, "{}"), 400, "FAILED_PRECONDITION",
+                     "QUOTE_STATUS", "the quote is APPROVED; approve needs NEEDS_APPROVAL");
+         }},
         {"POST /v1/quotes/{id}:send",
          [&] {
              const json j = Ok(Call("POST", "/v1/quotes/" + ids["quote"] + ":send", token, "{}"));
@@ -602,7 +637,10 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
          }},
         {"POST /v1/quotes/{id}:reject",
          [&] {
-             Reached(Call("POST", "/v1/quotes/" + ids["quote"] + ":reject", token, json({{"reason", "late"}}).dump()));
+             // The quote was accepted above: a rejection now is refused by the service.
+             Refused(Call("POST", "/v1/quotes/" + ids["quote"] + ":reject", token, json({{"reason", "late"}}).dump()),
+                     400, "FAILED_PRECONDITION", "QUOTE_STATUS",
+                     "the quote is ACCEPTED; reject needs NEEDS_APPROVAL or SENT");
          }},
         {"GET /v1/salesSettings",
          [&] {

@@ -80,6 +80,44 @@ TEST_CASE("lifecycle: SIGTERM drains calls in flight, exits 0 and loses no ackno
     CHECK(api.GetContact(get).ok());
 }
 
+TEST_CASE("lifecycle: SIGTERM waits for a call in flight, which completes and is kept",
+          "[integration][contacts][lifecycle]") {
+    // Every transaction of this instance waits 2 s before its COMMIT (the kit's failpoint db.before_commit), so a
+    // create sent before the signal is still open inside the service when the signal comes.
+    auto env = ServiceEnv(FreePort(), FreePort());
+    const std::string address = env["CRM_GRPC_LISTEN"];
+    env["CRM_FAILPOINTS"] = "db.before_commit=delay:2000";
+    ChildProcess service(CRM_CONTACTS_BINARY, {}, env, "/tmp/crm-lifecycle-inflight.log");
+    REQUIRE(WaitServing(address, std::chrono::seconds(20)));
+
+    const std::string tenant = UniqueTenant();
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point sent{}, answered{};
+    Result<cv1::CreateContactResponse> result;
+    std::thread caller([&] {
+        ContactsClient direct("", grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        cv1::CreateContactRequest req;
+        req.mutable_contact()->set_given_name("InFlight");
+        sent = Clock::now();
+        result = direct.CreateContact(req, SignedIdentity(tenant));
+        answered = Clock::now();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the call is inside its transaction by now
+    const Clock::time_point signalled = Clock::now();
+    service.Signal(SIGTERM);
+    const int exit_code = service.Wait(std::chrono::seconds(15));
+    caller.join();
+
+    CHECK(exit_code == 0);
+    REQUIRE(result.ok());
+    // Sent before the signal, answered after it: the call was in flight when the signal came, and completed.
+    CHECK(sent < signalled);
+    CHECK(answered > signalled);
+    CHECK(answered - sent >= std::chrono::milliseconds(2000));
+    CHECK(QueryScalar("contacts", "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant + "' AND id = '" +
+                                      result.response.contact().id() + "'") == "1");
+}
+
 TEST_CASE("lifecycle: a crash with events unsent loses none of them", "[integration][contacts][lifecycle][outage]") {
     const std::string tenant = UniqueTenant();
     ContactsClient api(TokenFor(tenant));

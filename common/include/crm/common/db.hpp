@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crm/common/failpoint.hpp"
 #include "crm/common/rpc.hpp"
 
 namespace prometheus {
@@ -96,9 +97,11 @@ class Db {
             Begin(tx, tenant, budget);
             if constexpr (std::is_void_v<R>) {
                 fn(tx);
+                if (FailpointsArmed()) Failpoint("db.before_commit");
                 tx.commit();
             } else {
                 R result = fn(tx);
+                if (FailpointsArmed()) Failpoint("db.before_commit");
                 tx.commit();
                 return result;
             }

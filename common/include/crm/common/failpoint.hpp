@@ -22,6 +22,11 @@ void ConfigureFailpoints(std::string_view spec);
 // Runs the action configured for `name`, if any.
 void Failpoint(std::string_view name);
 
+// True when any point is armed (one relaxed atomic load): hot paths test it before building a name.
+bool FailpointsArmed();
+
+// Points of the kit itself: "db.before_commit" (every Db transaction, after its statements, before COMMIT).
+
 // How often `name` fired since it was configured (for tests of the facility itself).
 int FailpointHits(std::string_view name);
 
