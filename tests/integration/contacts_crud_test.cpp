@@ -1,5 +1,6 @@
 // CRUD, idempotent create, optimistic concurrency and the events each change produces, through the gateway.
 #include <crm/contacts/events/v1/events.pb.h>
+#include <google/protobuf/util/time_util.h>
 
 #include <catch2/catch.hpp>
 
@@ -126,6 +127,9 @@ TEST_CASE("contacts: each change yields exactly one event with a correct envelop
         CHECK(events[i].headers["ce_id"] == env.event_id());
         CHECK(events[i].headers["ce_type"] == types[i]);
         CHECK(events[i].headers["ce_specversion"] == "1.0");
+        CHECK(events[i].headers["ce_source"] == "/crm/contacts");
+        // ce_time: the envelope's occurred_at in RFC 3339, as proto/crm/common/v1/event.proto promises.
+        CHECK(events[i].headers["ce_time"] == google::protobuf::util::TimeUtil::ToString(env.occurred_at()));
         ids.insert(env.event_id());
     }
     CHECK(ids.size() == 3);
