@@ -288,14 +288,14 @@ TEST_CASE("leads conversion: a crash between the contacts call and the rest, the
     const std::string email = Email("crash");
     const lv1::Lead lead = QualifiedLead(api, email, "Crash Test Dummies");
 
-    // Restart the leads service with the failpoint: it exits right after the contacts calls of a conversion.
-    REQUIRE(setenv("CRM_LEADS_FAILPOINT", "convert_after_contacts", 1) == 0);
+    // Restart the services with the failpoint: leads crashes right after the contacts calls of a conversion.
+    REQUIRE(setenv("CRM_FAILPOINTS", "leads.convert.after_contacts=crash", 1) == 0);
     StackCommand("start-apps");
     lv1::ConvertLeadRequest req;
     req.set_id(lead.id());
     auto crashed = api.ConvertLead(req);
     CHECK_FALSE(crashed.ok());
-    REQUIRE(unsetenv("CRM_LEADS_FAILPOINT") == 0);
+    REQUIRE(unsetenv("CRM_FAILPOINTS") == 0);
     StackCommand("start-apps");
 
     // The person and company exist, the lead is not converted yet.

@@ -2,17 +2,15 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "domain/leads.hpp"
+#include "domain/assignment.hpp"
+#include "domain/lead.hpp"
+#include "domain/scoring.hpp"
+#include "domain/web_form.hpp"
 
 using namespace crm::leads::domain;
 
 namespace {
-bool Has(const Violations& v, const std::string& field) {
-    for (const auto& x : v) {
-        if (x.field == field) return true;
-    }
-    return false;
-}
+bool Has(const crm::common::Violations& v, const std::string& field) { return v.Has(field); }
 }  // namespace
 
 TEST_CASE("lead fields are normalized and every problem is reported", "[leads][domain]") {
@@ -21,7 +19,7 @@ TEST_CASE("lead fields are normalized and every problem is reported", "[leads][d
     f.email = " Ada@Example.COM ";
     f.country = "de";
     f.source = " Web ";
-    Violations v = NormalizeLead(f, "lead.");
+    crm::common::Violations v = NormalizeLead(f, "lead.");
     CHECK(v.empty());
     CHECK(f.given_name == "Ada");
     CHECK(f.email == "ada@example.com");
@@ -116,7 +114,7 @@ TEST_CASE("rule sets are validated", "[leads][domain]") {
     rules.rules.push_back({.name = "", .field = "nope", .op = Operator::kEquals, .values = {}, .weight = 5000});
     rules.rules.push_back({.name = "x", .field = "source", .op = Operator::kAtLeast, .values = {"abc"}, .weight = 1});
     rules.rules.push_back({.name = "x", .is_engagement = true, .engagement_type = "Bad Type", .weight = 1});
-    const Violations v = ValidateRules(rules, "scoring_rules.");
+    const crm::common::Violations v = ValidateRules(rules, "scoring_rules.");
     CHECK(Has(v, "scoring_rules.engagement_half_life_days"));
     CHECK(Has(v, "scoring_rules.rules[0].name"));
     CHECK(Has(v, "scoring_rules.rules[0].attribute.field"));

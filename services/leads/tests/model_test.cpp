@@ -1,8 +1,8 @@
 // Unit tests of the predictive model: AUC, determinism, and ranking of a held-out set on synthetic data with signal.
+#include "domain/model.hpp"
+
 #include <catch2/catch.hpp>
 #include <random>
-
-#include "domain/leads.hpp"
 
 using namespace crm::leads::domain;
 
