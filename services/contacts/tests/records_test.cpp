@@ -9,8 +9,8 @@ namespace {
 
 const NormalizeSettings kUs{.default_calling_code = "1"};
 
-bool HasViolation(const FieldViolations& violations, std::string_view field) {
-    return std::any_of(violations.begin(), violations.end(), [&](const FieldViolation& v) { return v.field == field; });
+bool HasViolation(const crm::common::Violations& violations, std::string_view field) {
+    return violations.Has(std::string(field));
 }
 
 }  // namespace
