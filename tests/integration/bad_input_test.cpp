@@ -123,7 +123,9 @@ TEST_CASE("bad input: reads, lists and updates", "[integration][contacts][valida
     ExpectInvalid(api.UpdateContact(upd).status, "contact.email");
 
     upd.mutable_contact()->set_email("new@example.com");
-    upd.set_etag("\"999\"");
+    upd.set_etag("\"999\"");  // not an etag the service issues ("v<version>")
+    ExpectInvalid(api.UpdateContact(upd).status, "etag");
+    upd.set_etag("v999");
     auto stale = api.UpdateContact(upd);
     CHECK(stale.status.error_code() == grpc::StatusCode::ABORTED);
 

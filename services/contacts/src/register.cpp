@@ -2,10 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "api/contacts_service.hpp"
 #include "crm/common/service.hpp"
 #include "domain/normalize.hpp"
-#include "storage/repository.hpp"
+#include "domain/records.hpp"
+#include "grpc_service.hpp"
 
 namespace crm::contacts {
 namespace {
@@ -25,8 +25,8 @@ void Register(common::ServiceApp& app) {
     if (!settings.default_calling_code.empty() && !domain::IsValidCallingCode(settings.default_calling_code)) {
         throw common::ConfigError(std::string(kDefaultCallingCode) + " must be 1 to 3 digits not starting with 0");
     }
-    auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox(), settings);
-    app.AddService(api::MakeContactsService(app.rpc(), app.metrics(), std::move(repository), settings));
+    app.AddService(
+        std::make_shared<ContactsService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings)));
 }
 
 }  // namespace crm::contacts

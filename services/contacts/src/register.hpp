@@ -13,7 +13,7 @@ namespace crm::contacts {
 // The service's own environment variables (listed by --help).
 std::vector<common::EnvVar> ConfigVars();
 
-// Reads the settings, builds the repository and registers crm.contacts.v1.ContactsService with the app.
+// Reads the settings and registers crm.contacts.v1.ContactsService (grpc_service.hpp) with the app.
 // Throws common::ConfigError for an invalid setting.
 void Register(common::ServiceApp& app);
 

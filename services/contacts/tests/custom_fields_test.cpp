@@ -8,14 +8,12 @@ namespace {
 
 CustomFieldDefinition Def(std::string key, CustomFieldType type, bool required = false,
                           std::vector<std::string> allowed = {}) {
-    return CustomFieldDefinition{.id = {},
-                                 .entity = CustomFieldEntity::kContact,
+    return CustomFieldDefinition{.entity = CustomFieldEntity::kContact,
                                  .key = std::move(key),
                                  .label = "Label",
                                  .type = type,
                                  .required = required,
-                                 .allowed_values = std::move(allowed),
-                                 .create_time = {}};
+                                 .allowed_values = std::move(allowed)};
 }
 
 std::vector<CustomFieldDefinition> Definitions() {
@@ -90,12 +88,12 @@ TEST_CASE("values are checked against their definitions", "[custom_fields]") {
         const auto violations = ValidateCustomFields(values, defs, "contact", true);
         REQUIRE(violations.size() == 5);
         // The map is sorted by key, so the order is deterministic.
-        CHECK(violations[0].field == "contact.custom_fields.birthday");
-        CHECK(violations[1].field == "contact.custom_fields.color");
-        CHECK(violations[1].description == "is not a defined custom field");
-        CHECK(violations[2].field == "contact.custom_fields.size");
-        CHECK(violations[3].field == "contact.custom_fields.tier");
-        CHECK(violations[4].field == "contact.custom_fields.vip");
+        CHECK(violations.list()[0].field == "contact.custom_fields.birthday");
+        CHECK(violations.list()[1].field == "contact.custom_fields.color");
+        CHECK(violations.list()[1].description == "is not a defined custom field");
+        CHECK(violations.list()[2].field == "contact.custom_fields.size");
+        CHECK(violations.list()[3].field == "contact.custom_fields.tier");
+        CHECK(violations.list()[4].field == "contact.custom_fields.vip");
     }
     SECTION("single select is case sensitive") {
         CHECK(ValidateCustomFields({{"tier", "Gold"}}, defs, "contact", false).size() == 1);
@@ -105,8 +103,8 @@ TEST_CASE("values are checked against their definitions", "[custom_fields]") {
         with_required.push_back(Def("region", CustomFieldType::kText, true));
         const auto missing = ValidateCustomFields({}, with_required, "company", true);
         REQUIRE(missing.size() == 1);
-        CHECK(missing[0].field == "company.custom_fields.region");
-        CHECK(missing[0].description == "is required");
+        CHECK(missing.list()[0].field == "company.custom_fields.region");
+        CHECK(missing.list()[0].description == "is required");
         CHECK(ValidateCustomFields({}, with_required, "company", false).empty());
         CHECK(ValidateCustomFields({{"region", "emea"}}, with_required, "company", true).empty());
     }
@@ -127,9 +125,9 @@ TEST_CASE("custom field maps are normalized before checking", "[custom_fields]")
             {{"Bad-Key", "x"}, {"long", std::string(2001, 'x')}, {"ctl", "a\x01"}, {"multi", "line1\nline2\tok"}},
             "contact");
         REQUIRE(check.violations.size() == 3);
-        CHECK(check.violations[0].field == "contact.custom_fields.Bad-Key");
-        CHECK(check.violations[1].field == "contact.custom_fields.ctl");
-        CHECK(check.violations[2].field == "contact.custom_fields.long");
+        CHECK(check.violations.list()[0].field == "contact.custom_fields.Bad-Key");
+        CHECK(check.violations.list()[1].field == "contact.custom_fields.ctl");
+        CHECK(check.violations.list()[2].field == "contact.custom_fields.long");
         CHECK(check.values == CustomFields{{"multi", "line1\nline2\tok"}});
         CHECK(NormalizeCustomFields({{"long", std::string(2000, 'x')}}, "contact").violations.empty());
     }
@@ -138,7 +136,7 @@ TEST_CASE("custom field maps are normalized before checking", "[custom_fields]")
         for (int i = 0; i < 101; ++i) many.emplace("k" + std::to_string(i), "v");
         const auto check = NormalizeCustomFields(many, "contact");
         REQUIRE(check.violations.size() == 1);
-        CHECK(check.violations[0].field == "contact.custom_fields");
+        CHECK(check.violations.list()[0].field == "contact.custom_fields");
         many.erase("k0");
         CHECK(NormalizeCustomFields(many, "contact").violations.empty());
     }
@@ -156,7 +154,7 @@ TEST_CASE("custom field definitions", "[custom_fields]") {
     SECTION("missing entity, key, label and type") {
         const auto check = NormalizeCustomFieldDefinition(CustomFieldDefinition{});
         std::vector<std::string> fields;
-        for (const auto& v : check.violations) fields.push_back(v.field);
+        for (const auto& v : check.violations.list()) fields.push_back(v.field);
         CHECK(fields == std::vector<std::string>{"custom_field_definition.entity", "custom_field_definition.key",
                                                  "custom_field_definition.label", "custom_field_definition.type"});
     }
@@ -166,9 +164,9 @@ TEST_CASE("custom field definitions", "[custom_fields]") {
         const auto dup =
             NormalizeCustomFieldDefinition(Def("a", CustomFieldType::kSingleSelect, false, {"x", " x", ""}));
         REQUIRE(dup.violations.size() == 2);
-        CHECK(dup.violations[0].field == "custom_field_definition.allowed_values[1]");
-        CHECK(dup.violations[0].description == "repeats an earlier value");
-        CHECK(dup.violations[1].field == "custom_field_definition.allowed_values[2]");
+        CHECK(dup.violations.list()[0].field == "custom_field_definition.allowed_values[1]");
+        CHECK(dup.violations.list()[0].description == "repeats an earlier value");
+        CHECK(dup.violations.list()[1].field == "custom_field_definition.allowed_values[2]");
         std::vector<std::string> many(101);
         for (std::size_t i = 0; i < many.size(); ++i) many[i] = "v" + std::to_string(i);
         CHECK(NormalizeCustomFieldDefinition(Def("a", CustomFieldType::kSingleSelect, false, many)).violations.size() ==

@@ -9,8 +9,8 @@ namespace {
 
 const NormalizeSettings kUs{.default_calling_code = "1"};
 
-bool HasViolation(const FieldViolations& violations, std::string_view field) {
-    return std::any_of(violations.begin(), violations.end(), [&](const FieldViolation& v) { return v.field == field; });
+bool HasViolation(const crm::common::Violations& violations, std::string_view field) {
+    return violations.Has(std::string(field));
 }
 
 }  // namespace
@@ -161,4 +161,111 @@ TEST_CASE("display names", "[records]") {
     CHECK(DisplayName(c) == "Lee");
     c.family_name.clear();
     CHECK(DisplayName(c) == "ann@x.com");
+}
+
+TEST_CASE("a NUL or another control character is refused in every text field, naming it", "[records]") {
+    const std::string nul("x\0y", 3);
+    ContactFields contact;
+    contact.given_name = nul;
+    contact.family_name = "a\x7f";
+    contact.email = nul + "@example.com";
+    contact.phone = "+1415555" + nul;
+    contact.job_title = "\x1b[31m";
+    contact.company_id = nul;
+    contact.owner_id = nul;
+    contact.tags = {nul};
+    contact.custom_fields = {{"notes", nul}};
+    const auto violations = NormalizeContact(contact, kUs).violations;
+    for (const char* field :
+         {"contact.given_name", "contact.family_name", "contact.email", "contact.phone", "contact.job_title",
+          "contact.company_id", "contact.owner_id", "contact.tags[0]", "contact.custom_fields.notes"}) {
+        INFO(field);
+        CHECK(HasViolation(violations, field));
+    }
+    CHECK(violations.size() == 9);
+
+    CompanyFields company;
+    company.name = nul;
+    company.domain = "acme" + nul + ".com";
+    company.industry = nul;
+    company.owner_id = nul;
+    company.tags = {nul};
+    company.custom_fields = {{"tier", nul}};
+    const auto company_violations = NormalizeCompany(company).violations;
+    for (const char* field : {"company.name", "company.domain", "company.industry", "company.owner_id",
+                              "company.tags[0]", "company.custom_fields.tier"}) {
+        INFO(field);
+        CHECK(HasViolation(company_violations, field));
+    }
+
+    // Tabs and line breaks in names are whitespace: collapsed, not refused.
+    ContactFields spaced;
+    spaced.given_name = "Ann\tMarie\nLee";
+    const ContactCheck check = NormalizeContact(spaced, kUs);
+    CHECK(check.violations.empty());
+    CHECK(check.contact.given_name == "Ann Marie Lee");
+}
+
+TEST_CASE("an update's patch is swept for control characters, whatever its mask", "[records]") {
+    const std::string nul("x\0y", 3);
+    ContactFields patch;
+    patch.given_name = "Ann\tLee";  // whitespace, fine
+    patch.email = "not an email";   // a syntax problem is not this check's business
+    patch.job_title = nul;
+    patch.tags = {"ok", nul};
+    patch.custom_fields = {{"notes", "line 1\nline 2"}, {"size", "1\x01"}, {std::string("k\0", 2), "v"}};
+    crm::common::Violations violations;
+    RefuseControlCharacters(violations, patch, "contact");
+    CHECK(HasViolation(violations, "contact.job_title"));
+    CHECK(HasViolation(violations, "contact.tags[1]"));
+    CHECK(HasViolation(violations, "contact.custom_fields.size"));
+    CHECK(HasViolation(violations, "contact.custom_fields"));
+    CHECK(violations.size() == 4);
+
+    CompanyFields company;
+    company.industry = nul;
+    crm::common::Violations company_violations;
+    RefuseControlCharacters(company_violations, company, "company");
+    CHECK(HasViolation(company_violations, "company.industry"));
+    CHECK(company_violations.size() == 1);
+    crm::common::Violations clean;
+    RefuseControlCharacters(clean, CompanyFields{.name = "Acme", .domain = "acme.com"}, "company");
+    CHECK(clean.empty());
+}
+
+TEST_CASE("etags a client sends back", "[records]") {
+    for (const char* ok : {"", "v1", "v42", "v9223372036854775807"}) {
+        crm::common::Violations violations;
+        CheckEtagSyntax(violations, ok, "etag");
+        INFO(ok);
+        CHECK(violations.empty());
+    }
+    for (const std::string& bad :
+         {std::string("\"999\""), std::string("v"), std::string("V1"), std::string("v1 "), std::string("1"),
+          std::string("v-1"), std::string("v1\0", 3), std::string("v99999999999999999999")}) {
+        crm::common::Violations violations;
+        CheckEtagSyntax(violations, bad, "contact.etag");
+        INFO(bad);
+        CHECK(HasViolation(violations, "contact.etag"));
+    }
+}
+
+TEST_CASE("list filters", "[records]") {
+    crm::common::Violations violations;
+    CHECK(NormalizeTagFilter(violations, "", "tag").empty());
+    CHECK(NormalizeTagFilter(violations, " VIP  Gold ", "tag") == "vip gold");
+    CHECK(NormalizeOwnerFilter(violations, " user-1 ", "owner_id") == "user-1");
+    CHECK(violations.empty());
+    NormalizeTagFilter(violations, "#bad", "tag");
+    NormalizeOwnerFilter(violations, std::string("u\0", 2), "owner_id");
+    CHECK(HasViolation(violations, "tag"));
+    CHECK(HasViolation(violations, "owner_id"));
+    crm::common::Violations long_owner;
+    NormalizeOwnerFilter(long_owner, std::string(129, 'u'), "owner_id");
+    CHECK(HasViolation(long_owner, "owner_id"));
+}
+
+TEST_CASE("a company name is required unless the caller says otherwise", "[records]") {
+    CHECK(HasViolation(NormalizeCompany(CompanyFields{}).violations, "company.name"));
+    CHECK(NormalizeCompany(CompanyFields{}, "company", false).violations.empty());
 }

@@ -22,7 +22,7 @@ TEST_CASE("update mask paths are checked", "[update_mask]") {
         INFO(bad);
         const auto violations = ValidateUpdateMask(MaskedEntity::kContact, {bad});
         REQUIRE(violations.size() == 1);
-        CHECK(violations[0].field == "update_mask");
+        CHECK(violations.list()[0].field == "update_mask");
     }
     CHECK(ValidateUpdateMask(MaskedEntity::kCompany, {"email"}).size() == 1);
     CHECK(ValidateUpdateMask(MaskedEntity::kContact, {"*", "email"}).size() == 1);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "crm/common/text.hpp"
+#include "crm/common/validate.hpp"
 
 namespace crm::contacts::domain {
 namespace {
@@ -28,14 +29,6 @@ bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 
 int DaysInMonth(int year, int month) {
     static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
-}
-
-// Text values may carry tabs and line breaks but no other control characters.
-bool HasForbiddenControlCharacters(std::string_view value) {
-    std::string cleaned(value);
-    std::replace_if(
-        cleaned.begin(), cleaned.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
-    return common::text::HasControlCharacters(cleaned);
 }
 
 std::string CheckValue(const CustomFieldDefinition& definition, std::string_view value) {
@@ -97,65 +90,60 @@ bool IsCalendarDate(std::string_view value) {
 DefinitionCheck NormalizeCustomFieldDefinition(const CustomFieldDefinition& input, std::string_view prefix) {
     DefinitionCheck check{.definition = input, .violations = {}};
     CustomFieldDefinition& def = check.definition;
-    auto violation = [&](std::string_view field, std::string description) {
-        check.violations.push_back({std::string(prefix) + "." + std::string(field), std::move(description)});
-    };
-    if (def.entity == CustomFieldEntity::kUnspecified) violation("entity", "is required");
-    if (!IsValidCustomFieldKey(def.key)) {
-        violation("key", "must match [a-z][a-z0-9_]{0,62}: a lowercase letter, then lowercase letters, digits or _");
+    common::Violations& v = check.violations;
+    const std::string base = std::string(prefix) + ".";
+    if (def.entity == CustomFieldEntity::kUnspecified) v.Add(base + "entity", "is required");
+    if (common::CheckToken(v, def.key, base + "key", 63, true) && !IsValidCustomFieldKey(def.key)) {
+        v.Add(base + "key", "must match [a-z][a-z0-9_]{0,62}: a lowercase letter, then lowercase letters, digits or _");
     }
     def.label = common::text::CollapseWhitespace(def.label);
     if (def.label.empty()) {
-        violation("label", "is required");
-    } else if (common::text::Utf8Length(def.label) > limits::kMaxNameLength) {
-        violation("label", "is longer than 200 characters");
-    } else if (common::text::HasControlCharacters(def.label)) {
-        violation("label", "must not contain control characters");
+        v.Add(base + "label", "is required");
+    } else {
+        common::CheckText(v, def.label, base + "label", {.max_chars = limits::kMaxNameLength});
     }
-    if (def.type == CustomFieldType::kUnspecified) violation("type", "is required");
+    if (def.type == CustomFieldType::kUnspecified) v.Add(base + "type", "is required");
     if (def.type != CustomFieldType::kSingleSelect) {
-        if (!def.allowed_values.empty()) violation("allowed_values", "is only allowed for SINGLE_SELECT fields");
+        if (!def.allowed_values.empty()) v.Add(base + "allowed_values", "is only allowed for SINGLE_SELECT fields");
         return check;
     }
-    if (def.allowed_values.empty()) violation("allowed_values", "must list at least one value for SINGLE_SELECT");
-    if (def.allowed_values.size() > limits::kMaxAllowedValues) violation("allowed_values", "has more than 100 values");
+    if (def.allowed_values.empty()) v.Add(base + "allowed_values", "must list at least one value for SINGLE_SELECT");
+    common::CheckListSize(v, def.allowed_values.size(), base + "allowed_values", limits::kMaxAllowedValues);
     std::set<std::string> seen;
     for (std::size_t i = 0; i < def.allowed_values.size(); ++i) {
         std::string& value = def.allowed_values[i];
         value = common::text::CollapseWhitespace(value);
-        const std::string field = "allowed_values[" + std::to_string(i) + "]";
+        const std::string field = base + "allowed_values[" + std::to_string(i) + "]";
         if (value.empty()) {
-            violation(field, "must not be empty");
-        } else if (common::text::Utf8Length(value) > limits::kMaxNameLength) {
-            violation(field, "is longer than 200 characters");
-        } else if (common::text::HasControlCharacters(value)) {
-            violation(field, "must not contain control characters");
-        } else if (!seen.insert(value).second) {
-            violation(field, "repeats an earlier value");
+            v.Add(field, "must not be empty");
+        } else if (common::CheckText(v, value, field, {.max_chars = limits::kMaxNameLength}) &&
+                   !seen.insert(value).second) {
+            v.Add(field, "repeats an earlier value");
         }
     }
     return check;
 }
 
-FieldViolations ValidateCustomFields(const CustomFields& values, const std::vector<CustomFieldDefinition>& definitions,
-                                     std::string_view prefix, bool enforce_required) {
-    FieldViolations violations;
+common::Violations ValidateCustomFields(const CustomFields& values,
+                                        const std::vector<CustomFieldDefinition>& definitions, std::string_view prefix,
+                                        bool enforce_required) {
+    common::Violations violations;
     for (const auto& [key, value] : values) {
         const auto def = std::find_if(definitions.begin(), definitions.end(),
                                       [&key](const CustomFieldDefinition& d) { return d.key == key; });
         if (def == definitions.end()) {
-            violations.push_back({FieldPath(prefix, key), "is not a defined custom field"});
+            violations.Add(FieldPath(prefix, key), "is not a defined custom field");
             continue;
         }
         if (std::string error = CheckValue(*def, value); !error.empty()) {
-            violations.push_back({FieldPath(prefix, key), std::move(error)});
+            violations.Add(FieldPath(prefix, key), std::move(error));
         }
     }
     if (enforce_required) {
         for (const CustomFieldDefinition& def : definitions) {
             const auto it = values.find(def.key);
             if (def.required && (it == values.end() || it->second.empty())) {
-                violations.push_back({FieldPath(prefix, def.key), "is required"});
+                violations.Add(FieldPath(prefix, def.key), "is required");
             }
         }
     }
@@ -166,19 +154,17 @@ CustomFieldsCheck NormalizeCustomFields(const CustomFields& input, std::string_v
     CustomFieldsCheck check;
     for (const auto& [key, raw_value] : input) {
         const std::string value = common::text::Trim(raw_value);
+        const std::string field = FieldPath(prefix, key);
         if (!IsValidCustomFieldKey(key)) {
-            check.violations.push_back({FieldPath(prefix, key), "is not a valid custom field key"});
-        } else if (common::text::Utf8Length(value) > limits::kMaxCustomFieldValueLength) {
-            check.violations.push_back({FieldPath(prefix, key), "is longer than 2000 characters"});
-        } else if (HasForbiddenControlCharacters(value)) {
-            check.violations.push_back({FieldPath(prefix, key), "must not contain control characters"});
-        } else if (!value.empty()) {
+            check.violations.Add(field, "is not a valid custom field key");
+        } else if (common::CheckText(check.violations, value, field,
+                                     {.max_chars = limits::kMaxCustomFieldValueLength, .multiline = true}) &&
+                   !value.empty()) {
             check.values.emplace(key, value);
         }
     }
-    if (check.values.size() > limits::kMaxCustomFields) {
-        check.violations.push_back({std::string(prefix) + ".custom_fields", "has more than 100 fields"});
-    }
+    common::CheckListSize(check.violations, check.values.size(), std::string(prefix) + ".custom_fields",
+                          limits::kMaxCustomFields);
     return check;
 }
 

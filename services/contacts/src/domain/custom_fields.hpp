@@ -6,22 +6,22 @@
 
 #include "domain/types.hpp"
 
-// Tenant-defined custom fields: definitions and the check of values against them.
+// Tenant-defined custom fields: the rules of a definition and the check of values against them.
 namespace crm::contacts::domain {
 
 enum class CustomFieldEntity { kUnspecified, kContact, kCompany };
 
 enum class CustomFieldType { kUnspecified, kText, kNumber, kBoolean, kDate, kSingleSelect };
 
+// What a definition says about values (the stored resource is crm.contacts.v1.CustomFieldDefinition; its id and
+// create_time are no concern of the rules).
 struct CustomFieldDefinition {
-    std::string id;
     CustomFieldEntity entity = CustomFieldEntity::kUnspecified;
     std::string key;
     std::string label;
     CustomFieldType type = CustomFieldType::kUnspecified;
     bool required = false;
     std::vector<std::string> allowed_values;
-    Timestamp create_time{};
 
     friend bool operator==(const CustomFieldDefinition&, const CustomFieldDefinition&) = default;
 };
@@ -40,7 +40,7 @@ bool IsCalendarDate(std::string_view value);
 
 struct DefinitionCheck {
     CustomFieldDefinition definition;  // label and allowed values trimmed
-    FieldViolations violations;
+    common::Violations violations;
 };
 
 // Checks a definition a client wants to create; `prefix` is its request field ("custom_field_definition"). entity,
@@ -53,17 +53,18 @@ DefinitionCheck NormalizeCustomFieldDefinition(const CustomFieldDefinition& inpu
 // its definition's type; a key without a definition is rejected; with enforce_required, every required definition
 // must have a non-empty value. Violations name "<prefix>.custom_fields.<key>". Values are expected to be normalized
 // already (no empty values; see NormalizeCustomFields).
-FieldViolations ValidateCustomFields(const CustomFields& values, const std::vector<CustomFieldDefinition>& definitions,
-                                     std::string_view prefix, bool enforce_required);
+common::Violations ValidateCustomFields(const CustomFields& values,
+                                        const std::vector<CustomFieldDefinition>& definitions, std::string_view prefix,
+                                        bool enforce_required);
 
 struct CustomFieldsCheck {
     CustomFields values;  // without empty values
-    FieldViolations violations;
+    common::Violations violations;
 };
 
-// The checks that need no definitions: at most 100 keys, valid key syntax, values at most 2000 characters without
-// control characters other than tab and line breaks. Values are trimmed; empty values are dropped (an empty value
-// means "no value").
+// The checks that need no definitions: at most 100 keys, valid key syntax, values of valid UTF-8 of at most 2000
+// characters without control characters other than tab and line breaks (common::CheckText, multi-line). Values are
+// trimmed; empty values are dropped (an empty value means "no value").
 CustomFieldsCheck NormalizeCustomFields(const CustomFields& input, std::string_view prefix);
 
 }  // namespace crm::contacts::domain

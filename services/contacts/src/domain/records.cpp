@@ -1,135 +1,196 @@
 #include "domain/records.hpp"
 
 #include <algorithm>
-#include <charconv>
 
+#include "crm/common/resource.hpp"
 #include "crm/common/text.hpp"
+#include "crm/common/validate.hpp"
 #include "domain/custom_fields.hpp"
 #include "domain/normalize.hpp"
 
 namespace crm::contacts::domain {
 namespace {
 
-class ViolationSink {
+// Violations of one record, named "<prefix>.<field>".
+class Fields {
   public:
-    explicit ViolationSink(std::string_view prefix) : prefix_(prefix) {}
+    Fields(common::Violations& violations, std::string_view prefix) : violations_(violations), prefix_(prefix) {}
 
-    void Add(std::string_view field, std::string description) {
-        violations_.push_back({prefix_ + "." + std::string(field), std::move(description)});
-    }
-    void Append(FieldViolations more) {
-        violations_.insert(violations_.end(), std::make_move_iterator(more.begin()),
-                           std::make_move_iterator(more.end()));
-    }
-    FieldViolations Take() { return std::move(violations_); }
+    std::string Path(std::string_view field) const { return prefix_ + "." + std::string(field); }
+    void Add(std::string_view field, std::string description) { violations_.Add(Path(field), std::move(description)); }
+    common::Violations& violations() { return violations_; }
 
   private:
+    common::Violations& violations_;
     std::string prefix_;
-    FieldViolations violations_;
 };
 
-// Trims and collapses a free-text field and checks its length; returns the normalized value.
-std::string NormalizeText(std::string_view value, std::string_view field, std::size_t max_length, ViolationSink& sink) {
+// A free-text field: whitespace trimmed and collapsed, then the kit's text check.
+std::string NormalizeText(std::string_view value, std::string_view field, std::size_t max_chars, Fields& out) {
     std::string normalized = common::text::CollapseWhitespace(value);
-    if (common::text::Utf8Length(normalized) > max_length) {
-        sink.Add(field, "is longer than " + std::to_string(max_length) + " characters");
-    } else if (common::text::HasControlCharacters(normalized)) {
-        sink.Add(field, "must not contain control characters");
-    }
+    common::CheckText(out.violations(), normalized, out.Path(field), {.max_chars = max_chars});
     return normalized;
 }
 
-std::string NormalizeOwnerId(std::string_view value, std::string_view field, ViolationSink& sink) {
+// A field with a syntax of its own (email, phone, web domain): trimmed, the kit's text check, then the normalizer,
+// which applies the field's own length limit.
+template <class Normalizer>
+std::string NormalizeFormatted(std::string_view value, std::string_view field, Normalizer normalize, Fields& out) {
+    const std::string trimmed = common::text::Trim(value);
+    if (trimmed.empty() ||
+        !common::CheckText(out.violations(), trimmed, out.Path(field), {.max_chars = trimmed.size()})) {
+        return {};
+    }
+    Normalized normalized = normalize(trimmed);
+    if (!normalized.ok()) {
+        out.Add(field, std::move(normalized.error));
+        return {};
+    }
+    return std::move(normalized.value);
+}
+
+std::string NormalizeOwnerId(std::string_view value, std::string_view field, Fields& out) {
     std::string owner = common::text::Trim(value);
-    if (owner.size() > limits::kMaxOwnerIdLength) {
-        sink.Add(field, "is longer than 128 characters");
-    } else if (common::text::HasControlCharacters(owner) ||
-               std::any_of(owner.begin(), owner.end(), [](char c) { return common::text::IsAsciiSpace(c); })) {
-        sink.Add(field, "must not contain spaces or control characters");
+    if (common::CheckToken(out.violations(), owner, out.Path(field), limits::kMaxOwnerIdLength) &&
+        std::any_of(owner.begin(), owner.end(), [](char c) { return common::text::IsAsciiSpace(c); })) {
+        out.Add(field, "must not contain spaces");
     }
     return owner;
 }
 
-std::vector<std::string> NormalizeTags(const std::vector<std::string>& input, ViolationSink& sink) {
+std::vector<std::string> NormalizeTags(const std::vector<std::string>& input, Fields& out) {
     std::vector<std::string> tags;
     for (std::size_t i = 0; i < input.size(); ++i) {
-        Normalized tag = NormalizeTag(input[i]);
+        const std::string field = "tags[" + std::to_string(i) + "]";
+        const std::string collapsed = common::text::CollapseWhitespace(input[i]);
+        if (!common::CheckText(out.violations(), collapsed, out.Path(field), {.max_chars = limits::kMaxTagLength})) {
+            continue;
+        }
+        Normalized tag = NormalizeTag(collapsed);
         if (!tag.ok()) {
-            sink.Add("tags[" + std::to_string(i) + "]", std::move(tag.error));
+            out.Add(field, std::move(tag.error));
         } else if (std::find(tags.begin(), tags.end(), tag.value) == tags.end()) {
             tags.push_back(std::move(tag.value));
         }
     }
-    if (tags.size() > limits::kMaxTags) sink.Add("tags", "has more than 50 tags");
+    common::CheckListSize(out.violations(), tags.size(), out.Path("tags"), limits::kMaxTags);
     return tags;
 }
 
-CustomFields NormalizeCustomFieldMap(const CustomFields& input, std::string_view prefix, ViolationSink& sink) {
+CustomFields NormalizeCustomFieldMap(const CustomFields& input, std::string_view prefix, Fields& out) {
     CustomFieldsCheck check = NormalizeCustomFields(input, prefix);
-    sink.Append(std::move(check.violations));
+    out.violations().Append(check.violations);
     return std::move(check.values);
+}
+
+// The kit's text check with line breaks allowed and no length bound: control characters and invalid UTF-8 only.
+void RefuseControl(common::Violations& violations, std::string_view value, const std::string& field) {
+    common::CheckText(violations, value, field, {.max_chars = value.size(), .multiline = true});
+}
+
+void RefuseControlInLists(common::Violations& violations, const std::vector<std::string>& tags,
+                          const CustomFields& custom_fields, const Fields& names) {
+    for (std::size_t i = 0; i < tags.size(); ++i) {
+        RefuseControl(violations, tags[i], names.Path("tags[" + std::to_string(i) + "]"));
+    }
+    for (const auto& [key, value] : custom_fields) {
+        if (common::text::HasControlCharacters(key) || !common::text::IsValidUtf8(key)) {
+            violations.Add(names.Path("custom_fields"), "has a key with control characters or invalid UTF-8");
+        } else {
+            RefuseControl(violations, value, names.Path("custom_fields." + key));
+        }
+    }
 }
 
 }  // namespace
 
 ContactCheck NormalizeContact(const ContactFields& input, const NormalizeSettings& settings, std::string_view prefix,
                               bool require_name_or_email) {
-    ViolationSink sink(prefix);
-    ContactFields out;
-    out.given_name = NormalizeText(input.given_name, "given_name", limits::kMaxNameLength, sink);
-    out.family_name = NormalizeText(input.family_name, "family_name", limits::kMaxNameLength, sink);
-    out.job_title = NormalizeText(input.job_title, "job_title", limits::kMaxNameLength, sink);
-    if (!common::text::Trim(input.email).empty()) {
-        Normalized email = NormalizeEmail(input.email);
-        if (email.ok()) {
-            out.email = std::move(email.value);
-        } else {
-            sink.Add("email", std::move(email.error));
-        }
-    }
-    if (!common::text::Trim(input.phone).empty()) {
-        Normalized phone = NormalizePhone(input.phone, settings.default_calling_code);
-        if (phone.ok()) {
-            out.phone = std::move(phone.value);
-        } else {
-            sink.Add("phone", std::move(phone.error));
-        }
-    }
-    out.company_id = common::text::AsciiLower(common::text::Trim(input.company_id));
-    if (!out.company_id.empty() && !IsUuid(out.company_id)) sink.Add("company_id", "must be a company id (a UUID)");
-    out.owner_id = NormalizeOwnerId(input.owner_id, "owner_id", sink);
-    out.tags = NormalizeTags(input.tags, sink);
-    out.custom_fields = NormalizeCustomFieldMap(input.custom_fields, prefix, sink);
-    if (require_name_or_email && out.given_name.empty() && out.family_name.empty() &&
+    ContactCheck check;
+    Fields out(check.violations, prefix);
+    ContactFields& c = check.contact;
+    c.given_name = NormalizeText(input.given_name, "given_name", limits::kMaxNameLength, out);
+    c.family_name = NormalizeText(input.family_name, "family_name", limits::kMaxNameLength, out);
+    c.job_title = NormalizeText(input.job_title, "job_title", limits::kMaxNameLength, out);
+    c.email = NormalizeFormatted(input.email, "email", NormalizeEmail, out);
+    c.phone = NormalizeFormatted(
+        input.phone, "phone",
+        [&settings](std::string_view phone) { return NormalizePhone(phone, settings.default_calling_code); }, out);
+    const std::string company_id = common::text::Trim(input.company_id);
+    if (!company_id.empty()) c.company_id = common::CheckId(check.violations, company_id, out.Path("company_id"));
+    c.owner_id = NormalizeOwnerId(input.owner_id, "owner_id", out);
+    c.tags = NormalizeTags(input.tags, out);
+    c.custom_fields = NormalizeCustomFieldMap(input.custom_fields, prefix, out);
+    if (require_name_or_email && c.given_name.empty() && c.family_name.empty() &&
         common::text::Trim(input.email).empty()) {
-        sink.Add("given_name", "is required unless family_name or email is given");
+        out.Add("given_name", "is required unless family_name or email is given");
     }
-    return {.contact = std::move(out), .violations = sink.Take()};
+    return check;
 }
 
-CompanyCheck NormalizeCompany(const CompanyFields& input, std::string_view prefix) {
-    ViolationSink sink(prefix);
-    CompanyFields out;
-    out.name = NormalizeText(input.name, "name", limits::kMaxNameLength, sink);
-    if (out.name.empty()) sink.Add("name", "is required");
-    if (!common::text::Trim(input.domain).empty()) {
-        Normalized domain = NormalizeWebDomain(input.domain);
-        if (domain.ok()) {
-            out.domain = std::move(domain.value);
-        } else {
-            sink.Add("domain", std::move(domain.error));
-        }
-    }
-    out.industry = NormalizeText(input.industry, "industry", limits::kMaxNameLength, sink);
-    out.owner_id = NormalizeOwnerId(input.owner_id, "owner_id", sink);
-    out.tags = NormalizeTags(input.tags, sink);
-    out.custom_fields = NormalizeCustomFieldMap(input.custom_fields, prefix, sink);
-    return {.company = std::move(out), .violations = sink.Take()};
+CompanyCheck NormalizeCompany(const CompanyFields& input, std::string_view prefix, bool require_name) {
+    CompanyCheck check;
+    Fields out(check.violations, prefix);
+    CompanyFields& c = check.company;
+    c.name = NormalizeText(input.name, "name", limits::kMaxNameLength, out);
+    if (require_name && c.name.empty()) out.Add("name", "is required");
+    c.domain = NormalizeFormatted(input.domain, "domain", NormalizeWebDomain, out);
+    c.industry = NormalizeText(input.industry, "industry", limits::kMaxNameLength, out);
+    c.owner_id = NormalizeOwnerId(input.owner_id, "owner_id", out);
+    c.tags = NormalizeTags(input.tags, out);
+    c.custom_fields = NormalizeCustomFieldMap(input.custom_fields, prefix, out);
+    return check;
 }
 
-std::string DisplayName(const ContactFields& contact) {
-    std::string name = common::text::CollapseWhitespace(contact.given_name + " " + contact.family_name);
-    return name.empty() ? contact.email : name;
+std::string NormalizeTagFilter(common::Violations& violations, std::string_view tag, std::string_view field) {
+    if (tag.empty()) return {};
+    const std::string collapsed = common::text::CollapseWhitespace(tag);
+    if (!common::CheckText(violations, collapsed, field, {.max_chars = limits::kMaxTagLength})) return {};
+    Normalized normalized = NormalizeTag(collapsed);
+    if (!normalized.ok()) violations.Add(std::string(field), std::move(normalized.error));
+    return std::move(normalized.value);
+}
+
+std::string NormalizeOwnerFilter(common::Violations& violations, std::string_view owner_id, std::string_view field) {
+    std::string owner = common::text::Trim(owner_id);
+    common::CheckToken(violations, owner, field, limits::kMaxOwnerIdLength);
+    return owner;
+}
+
+void RefuseControlCharacters(common::Violations& violations, const ContactFields& record, std::string_view prefix) {
+    const Fields names(violations, prefix);
+    for (const auto& [field, value] : {std::pair<const char*, const std::string&>{"given_name", record.given_name},
+                                       {"family_name", record.family_name},
+                                       {"email", record.email},
+                                       {"phone", record.phone},
+                                       {"job_title", record.job_title},
+                                       {"company_id", record.company_id},
+                                       {"owner_id", record.owner_id}}) {
+        RefuseControl(violations, value, names.Path(field));
+    }
+    RefuseControlInLists(violations, record.tags, record.custom_fields, names);
+}
+
+void RefuseControlCharacters(common::Violations& violations, const CompanyFields& record, std::string_view prefix) {
+    const Fields names(violations, prefix);
+    for (const auto& [field, value] : {std::pair<const char*, const std::string&>{"name", record.name},
+                                       {"domain", record.domain},
+                                       {"industry", record.industry},
+                                       {"owner_id", record.owner_id}}) {
+        RefuseControl(violations, value, names.Path(field));
+    }
+    RefuseControlInLists(violations, record.tags, record.custom_fields, names);
+}
+
+void CheckEtagSyntax(common::Violations& violations, std::string_view etag, std::string_view field) {
+    if (!etag.empty() && !common::ParseEtag(etag)) {
+        violations.Add(std::string(field), "must be an etag the service returned (\"v\" and the version, e.g. \"v3\")");
+    }
+}
+
+std::string DisplayName(std::string_view given_name, std::string_view family_name, std::string_view email) {
+    std::string name = common::text::CollapseWhitespace(std::string(given_name) + " " + std::string(family_name));
+    return name.empty() ? std::string(email) : name;
 }
 
 }  // namespace crm::contacts::domain

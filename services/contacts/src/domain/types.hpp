@@ -7,10 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "crm/common/errors.hpp"
+#include "crm/common/violations.hpp"
 
-// Plain value types of the contacts domain. No gRPC, protobuf or database types here: the api/ layer maps proto
-// messages to these, the storage/ layer maps rows to these.
+// Plain values the contacts rules work on. No gRPC, protobuf or database types here: the areas keep resources as
+// crm.contacts.v1 messages and hand the rules only the values a rule needs (the writable fields of a record, a
+// consent, custom field values).
 namespace crm::contacts::domain {
 
 // Microseconds since the Unix epoch, the precision of a PostgreSQL timestamptz.
@@ -18,13 +19,6 @@ using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
 // Custom field values by key (sorted, so comparisons and exports are deterministic).
 using CustomFields = std::map<std::string, std::string>;
-
-// One invalid input field (the suite-wide type of common/errors.hpp): `field` is the proto path as the client sent
-// it ("contact.email", "contact.tags[2]", "contact.custom_fields.size"), `description` says what is wrong in plain
-// words.
-using FieldViolation = crm::common::FieldViolation;
-
-using FieldViolations = std::vector<FieldViolation>;
 
 // Limits promised in contacts.proto. Lengths are in Unicode code points unless the name says bytes.
 namespace limits {

@@ -121,18 +121,18 @@ const std::vector<std::string_view>& AllowedMaskPaths(MaskedEntity entity) {
     return entity == MaskedEntity::kContact ? contact : company;
 }
 
-FieldViolations ValidateUpdateMask(MaskedEntity entity, const std::vector<std::string>& paths) {
-    FieldViolations violations;
+common::Violations ValidateUpdateMask(MaskedEntity entity, const std::vector<std::string>& paths) {
+    common::Violations violations;
     const auto& allowed = AllowedMaskPaths(entity);
     for (const std::string& path : paths) {
         if (path == kWildcard) {
-            if (paths.size() != 1) violations.push_back({"update_mask", "\"*\" cannot be combined with other paths"});
+            if (paths.size() != 1) violations.Add("update_mask", "\"*\" cannot be combined with other paths");
         } else if (path.starts_with(kCustomFieldsPrefix)) {
             if (!IsValidCustomFieldKey(std::string_view(path).substr(kCustomFieldsPrefix.size()))) {
-                violations.push_back({"update_mask", "path \"" + path + "\" names an invalid custom field key"});
+                violations.Add("update_mask", "path \"" + path + "\" names an invalid custom field key");
             }
         } else if (std::find(allowed.begin(), allowed.end(), path) == allowed.end()) {
-            violations.push_back({"update_mask", "path \"" + path + "\" cannot be updated"});
+            violations.Add("update_mask", "path \"" + path + "\" cannot be updated");
         }
     }
     return violations;

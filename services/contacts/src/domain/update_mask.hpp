@@ -20,7 +20,7 @@ enum class MaskedEntity { kContact, kCompany };
 const std::vector<std::string_view>& AllowedMaskPaths(MaskedEntity entity);
 
 // One violation (field "update_mask") per unknown or malformed path, and for "*" combined with other paths.
-FieldViolations ValidateUpdateMask(MaskedEntity entity, const std::vector<std::string>& paths);
+common::Violations ValidateUpdateMask(MaskedEntity entity, const std::vector<std::string>& paths);
 
 // The paths an update applies: `paths` when given (after ValidateUpdateMask), every allowed path for "*", or those
 // implied by the non-empty fields of `patch` for an empty mask.
