@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "crm/common/db.hpp"
 #include "crm/common/outbox.hpp"
@@ -27,6 +28,13 @@ inline void SetTime(google::protobuf::Timestamp* out, const pqxx::field& micros)
 template <class M>
 void SetTimeIf(M* message, google::protobuf::Timestamp* (M::*mutable_field)(), const pqxx::field& micros) {
     if (!micros.is_null()) SetTime((message->*mutable_field)(), micros);
+}
+
+// "{a,b}": a uuid[] statement parameter (the values are UUIDs the handlers checked, or ids read from the database).
+inline std::string UuidArray(const std::vector<std::string>& ids) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + ids[i];
+    return out + "}";
 }
 
 inline crm::common::v1::Money* SetMoney(crm::common::v1::Money* m, std::int64_t minor, const std::string& currency) {

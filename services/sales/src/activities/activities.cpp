@@ -230,12 +230,9 @@ int PublishDueReminders(common::Db& db, common::Outbox& outbox, int limit) {
     });
     int published = 0;
     for (const auto& [tenant, ids] : due) {
-        std::string array = "{";
-        for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + ids[i];
-        array += "}";
         published += db.InTenant(tenant, [&](pqxx::work& tx) {
             int n = 0;
-            for (const auto& r : db.Exec(tx, sql::kClaimDueActivities, tenant, array)) {
+            for (const auto& r : db.Exec(tx, sql::kClaimDueActivities, tenant, UuidArray(ids))) {
                 const v1::Activity a = ReadActivity(r);
                 ev::ActivityDue event;
                 *event.mutable_activity() = a;

@@ -197,9 +197,9 @@ v1::Opportunity Load(common::Db& db, pqxx::transaction_base& tx, const std::stri
 void RequireOpen(const v1::Opportunity& deal) { ThrowRule(domain::CheckOpen(StateOf(deal))); }
 
 std::map<std::string, long> OpenPerStage(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                                         const std::string& pipeline_id, const std::string& stage_ids) {
+                                         const std::string& pipeline_id, const std::vector<std::string>& stage_ids) {
     std::map<std::string, long> open;
-    for (const auto& row : db.Exec(tx, sql::kOpenPerStage, tenant, pipeline_id, stage_ids)) {
+    for (const auto& row : db.Exec(tx, sql::kOpenPerStage, tenant, pipeline_id, UuidArray(stage_ids))) {
         open[row[0].as<std::string>()] = row[1].as<long>();
     }
     return open;
@@ -311,14 +311,14 @@ common::Page<v1::Opportunity> List(common::Db& db, const RequestContext& rc, con
                        q.close_date_from(), q.close_date_to(), q.contact_id(), q.company_id(), by_close,
                        q.show_deleted()}
             .dump();
-    // By close date the keyset is (date, id); otherwise (create time, id).
+    // By close date the keyset is (date, id), from 0001-01-01; otherwise (create time, id).
     std::vector<std::string> after = {"0001-01-01", "00000000-0000-0000-0000-000000000000"};
-    common::TimeIdKey after_time;
-    if (by_close) {
-        if (!q.page_token().empty()) after = common::DecodePageToken(q.page_token(), rc.tenant_id, scope, 2);
-    } else {
-        after_time = common::DecodeTimeIdToken(q.page_token(), rc.tenant_id, scope, common::SortOrder::kAscending);
-        after = {std::to_string(after_time.micros), after_time.id};
+    if (!by_close) {
+        const common::TimeIdKey key =
+            common::DecodeTimeIdToken(q.page_token(), rc.tenant_id, scope, common::SortOrder::kAscending);
+        after = {std::to_string(key.micros), key.id};
+    } else if (!q.page_token().empty()) {
+        after = common::DecodePageToken(q.page_token(), rc.tenant_id, scope, 2);
     }
     std::vector<v1::Opportunity> items = db.InTenant(rc, [&](pqxx::work& tx) {
         const pqxx::result rows = db.Exec(

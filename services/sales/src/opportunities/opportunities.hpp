@@ -56,9 +56,9 @@ v1::Opportunity Load(common::Db& db, pqxx::transaction_base& tx, const std::stri
                      bool for_update = false);
 // FAILED_PRECONDITION unless the deal is open and not deleted.
 void RequireOpen(const v1::Opportunity& deal);
-// Open, non-deleted deals per stage among `stage_ids` ("{a,b}", a uuid[] literal) of the pipeline.
+// Open, non-deleted deals per stage among `stage_ids` of the pipeline (stages without any are left out).
 std::map<std::string, long> OpenPerStage(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                                         const std::string& pipeline_id, const std::string& stage_ids);
+                                         const std::string& pipeline_id, const std::vector<std::string>& stage_ids);
 // Moves every open deal of `from_stage_id` into `target` (an open stage of the same pipeline) as MoveOpportunityStage
 // does: the target's probability, a new stage-history visit, OpportunityStageChanged each. FAILED_PRECONDITION
 // CLOSE_DATE_REQUIRED when the target is a commit stage and a deal has no expected close date. Returns the count.

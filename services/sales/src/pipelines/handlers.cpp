@@ -10,15 +10,7 @@
 
 namespace crm::sales {
 namespace {
-
 using common::RequestContext;
-
-std::vector<domain::StageSpec> StagesFrom(const google::protobuf::RepeatedPtrField<v1::Stage>& stages) {
-    std::vector<domain::StageSpec> out;
-    for (const auto& s : stages) out.push_back({s.id(), s.name(), s.probability(), pipelines::CategoryOf(s)});
-    return out;
-}
-
 }  // namespace
 
 grpc::Status SalesService::CreatePipeline(grpc::ServerContext* sc, const v1::CreatePipelineRequest* req,
@@ -30,7 +22,7 @@ grpc::Status SalesService::CreatePipeline(grpc::ServerContext* sc, const v1::Cre
         domain::CheckIgnoredToken(v, p.id(), "pipeline.id");
         common::CheckText(v, p.name(), "pipeline.name", domain::kNameRule);
         domain::CheckEtagSyntax(v, p.etag(), "pipeline.etag");
-        domain::ValidateStages(StagesFrom(p.stages()), "pipeline.stages", v);
+        domain::ValidateStages(pipelines::StageSpecs(p.stages()), "pipeline.stages", v);
         for (int i = 0; i < p.stages_size(); ++i) {  // ids are assigned
             domain::CheckIgnoredToken(v, p.stages(i).id(), "pipeline.stages[" + std::to_string(i) + "].id");
         }
@@ -80,7 +72,7 @@ grpc::Status SalesService::UpdatePipeline(grpc::ServerContext* sc, const v1::Upd
         });
         if (Has(paths, "name")) common::CheckText(v, p.name(), "pipeline.name", domain::kNameRule);
         if (Has(paths, "stages")) {
-            domain::ValidateStages(StagesFrom(p.stages()), "pipeline.stages", v);
+            domain::ValidateStages(pipelines::StageSpecs(p.stages()), "pipeline.stages", v);
             for (int i = 0; i < p.stages_size(); ++i) {  // an empty id adds a stage
                 v1::Stage& s = *p.mutable_stages(i);
                 s.set_id(domain::CheckOptionalId(v, s.id(), "pipeline.stages[" + std::to_string(i) + "].id"));

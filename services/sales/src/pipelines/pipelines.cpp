@@ -71,22 +71,15 @@ std::optional<v1::Pipeline> Insert(common::Db& db, common::Outbox& outbox, pqxx:
     return created;
 }
 
-std::vector<domain::StageSpec> StagesFrom(const google::protobuf::RepeatedPtrField<v1::Stage>& stages) {
+}  // namespace
+
+// ==== for other areas ================================================================================================
+
+std::vector<domain::StageSpec> StageSpecs(const google::protobuf::RepeatedPtrField<v1::Stage>& stages) {
     std::vector<domain::StageSpec> out;
     for (const auto& s : stages) out.push_back({s.id(), s.name(), s.probability(), CategoryOf(s)});
     return out;
 }
-
-// "{a,b}" for a uuid[] parameter (the values are UUIDs checked by the handlers).
-std::string UuidArray(const std::vector<std::string>& ids) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + ids[i];
-    return out + "}";
-}
-
-}  // namespace
-
-// ==== for other areas ================================================================================================
 
 v1::Pipeline Load(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id) {
     const pqxx::result rows = db.Exec(tx, sql::kGetPipeline, tenant, id);
@@ -158,7 +151,7 @@ v1::Pipeline Create(common::Db& db, common::Outbox& outbox, const RequestContext
             return Load(db, tx, rc.tenant_id, *first);
         }
         EnsureDefault(db, outbox, tx, rc);  // the tenant's first pipeline is always the default one
-        return Insert(db, outbox, tx, rc, id, in.name(), StagesFrom(in.stages()), false).value();
+        return Insert(db, outbox, tx, rc, id, in.name(), StageSpecs(in.stages()), false).value();
     });
 }
 
@@ -210,7 +203,7 @@ Updated Update(common::Db& db, common::Outbox& outbox, const RequestContext& rc,
         std::vector<std::string> added_ids;
         std::map<std::string, std::pair<std::string, int>> moves;  // removed stage -> (target, moved count)
         if (set_stages) {
-            const std::vector<domain::StageSpec> requested = StagesFrom(in.stages());
+            const std::vector<domain::StageSpec> requested = StageSpecs(in.stages());
             std::vector<domain::CurrentStage> stored;
             std::map<std::string, const v1::Stage*> by_id;
             for (const auto& s : current.stages()) {
@@ -222,8 +215,7 @@ Updated Update(common::Db& db, common::Outbox& outbox, const RequestContext& rc,
                 if (by_id.contains(r.stage_id)) removal_ids.push_back(r.stage_id);
             }
             if (!removal_ids.empty()) {
-                const std::map<std::string, long> open =
-                    opportunities::OpenPerStage(db, tx, t, id, UuidArray(removal_ids));
+                const std::map<std::string, long> open = opportunities::OpenPerStage(db, tx, t, id, removal_ids);
                 for (auto& s : stored) s.open_opportunities = open.contains(s.id) ? open.at(s.id) : 0;
             }
             common::Violations violations;

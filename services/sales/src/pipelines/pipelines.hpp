@@ -64,4 +64,7 @@ inline domain::Category CategoryOf(const v1::Stage& stage) {
     return static_cast<domain::Category>(stage.forecast_category());
 }
 
+// The stages as the stage rules see them (domain::ValidateStages, PlanStageChanges).
+std::vector<domain::StageSpec> StageSpecs(const google::protobuf::RepeatedPtrField<v1::Stage>& stages);
+
 }  // namespace crm::sales::pipelines
