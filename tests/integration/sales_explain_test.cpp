@@ -1,16 +1,17 @@
 // The list and forecast queries stay index-backed at 100,000 opportunities in one tenant: the service's own SQL
-// (storage/sql.hpp) is EXPLAINed as the application role (non-owner, under the FORCEd row-level security policy),
-// where only leakproof operators can be index conditions. A plan with a sequential scan of opportunities or a sort of
-// the whole filtered set fails the test.
+// (opportunities/sql.hpp, forecast/sql.hpp) is EXPLAINed as the application role (non-owner, under the FORCEd
+// row-level security policy), where only leakproof operators can be index conditions. A plan with a sequential scan
+// of opportunities or a sort of the whole filtered set fails the test.
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
 #include "../support/explain.hpp"
 #include "../support/sales_client.hpp"
-#include "storage/sql.hpp"
+#include "forecast/sql.hpp"
+#include "opportunities/sql.hpp"
 
 using namespace crm::test;
-namespace sql = crm::sales::storage::sql;
+namespace sql = crm::sales::sql;
 
 namespace {
 

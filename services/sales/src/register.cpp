@@ -2,12 +2,13 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "api/links.hpp"
-#include "api/sales_service.hpp"
+#include "activities/activities.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
+#include "forecast/forecast.hpp"
+#include "grpc_service.hpp"
+#include "opportunities/links.hpp"
 #include "scheduler.hpp"
-#include "storage/repository.hpp"
 
 namespace crm::sales {
 namespace {
@@ -40,19 +41,25 @@ std::vector<common::EnvVar> ConfigVars() {
 }
 
 void Register(common::ServiceApp& app) {
-    SchedulerSettings settings;
-    settings.reminder_poll = std::chrono::milliseconds(app.config().GetInt(kReminderPoll, 100, 60000));
-    settings.snapshot_check = std::chrono::seconds(app.config().GetInt(kSnapshotCheck, 1, 3600));
-    settings.snapshot_interval_seconds = app.config().GetInt(kSnapshotInterval, 60, 2678400);
-    api::LinkSettings links;
+    const auto reminder_poll = std::chrono::milliseconds(app.config().GetInt(kReminderPoll, 100, 60000));
+    const auto snapshot_check = std::chrono::seconds(app.config().GetInt(kSnapshotCheck, 1, 3600));
+    const long snapshot_interval = app.config().GetInt(kSnapshotInterval, 60, 2678400);
+    opportunities::LinkSettings links;
     links.contacts_addr = app.config().Get(kContactsAddr);
     links.internal_key = app.config().Get("CRM_INTERNAL_KEY");
     links.call_timeout = std::chrono::milliseconds(app.config().GetInt(kCallTimeout, 100, 60000));
     links.tls = common::ClientTlsFiles(app.config(), kUpstreamTls);
-    auto repository = std::make_shared<storage::Repository>(app.db(), app.outbox());
-    app.AddService(api::MakeSalesService(app.rpc(), app.metrics(), repository,
-                                         std::make_shared<const api::ContactLinks>(std::move(links))));
-    auto scheduler = std::make_shared<Scheduler>(settings, repository, app.metrics());
+
+    app.AddService(std::make_shared<SalesService>(app.rpc(), app.metrics(), app.db(), app.outbox(),
+                                                  std::make_shared<const opportunities::ContactLinks>(links)));
+
+    auto reminders = std::make_shared<activities::Reminders>(app.db(), app.outbox(), app.metrics());
+    auto snapshots =
+        std::make_shared<forecast::ScheduledSnapshots>(app.db(), app.outbox(), app.metrics(), snapshot_interval);
+    auto scheduler = std::make_shared<Scheduler>(
+        std::vector<ScheduledJob>{{"reminders", reminder_poll, [reminders] { reminders->RunRound(); }},
+                                  {"forecast_snapshots", snapshot_check, [snapshots] { snapshots->RunRound(); }}},
+        app.metrics());
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 }

@@ -13,7 +13,7 @@ namespace crm::sales {
 // The service's own environment variables (listed by --help).
 std::vector<common::EnvVar> ConfigVars();
 
-// Reads the settings, builds the repository, registers crm.sales.v1.SalesService and starts the scheduler with the
+// Reads the settings, registers crm.sales.v1.SalesService and starts the reminder and snapshot scheduler with the
 // app. Throws common::ConfigError for an invalid setting.
 void Register(common::ServiceApp& app);
 

@@ -1,14 +1,15 @@
 #pragma once
-// Background work of the sales service: publishes ActivityDue when an activity's reminder time passes, and takes the
-// scheduled forecast snapshots. Safe with several replicas: reminders are claimed row by row with FOR UPDATE SKIP
-// LOCKED and marked in the transaction that writes the event (so each is published exactly once per arming), and a
-// tenant's snapshots are taken under a transaction-scoped advisory lock after checking the last one's age.
-#include <atomic>
+// Runs the service's periodic jobs on one background thread: the reminder round of the activities area and the
+// snapshot round of the forecast area (each safe with several replicas, see there). A job runs when its period has
+// passed since it last started; one that throws is counted in crm_sales_scheduler_failures_total, logged and run
+// again at its next turn.
 #include <chrono>
 #include <condition_variable>
-#include <memory>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace prometheus {
 class Counter;
@@ -18,32 +19,24 @@ namespace crm::common {
 class Metrics;
 }
 
-namespace crm::sales::storage {
-class Repository;
-}
-
 namespace crm::sales {
 
-struct SchedulerSettings {
-    std::chrono::milliseconds reminder_poll{1000};
-    int reminder_batch = 500;
-    std::chrono::seconds snapshot_check{15};
-    long snapshot_interval_seconds = 86400;
+struct ScheduledJob {
+    std::string name;  // for logs
+    std::chrono::milliseconds every;
+    std::function<void()> run;
 };
 
 class Scheduler {
   public:
-    Scheduler(SchedulerSettings settings, std::shared_ptr<storage::Repository> repository, common::Metrics& metrics);
+    Scheduler(std::vector<ScheduledJob> jobs, common::Metrics& metrics);
     ~Scheduler();
     void Start();
-    void Stop();  // idempotent; waits for the round in progress
+    void Stop();  // idempotent; waits for the job in progress
 
   private:
     void Loop();
-    SchedulerSettings settings_;
-    std::shared_ptr<storage::Repository> repository_;
-    prometheus::Counter& reminders_;
-    prometheus::Counter& snapshots_;
+    std::vector<ScheduledJob> jobs_;
     prometheus::Counter& failures_;
     std::mutex mutex_;
     std::condition_variable wake_;

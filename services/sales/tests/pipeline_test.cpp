@@ -89,6 +89,10 @@ TEST_CASE("dates: strict parsing and calendar periods", "[sales][dates]") {
     CHECK_FALSE(ParseDate("2026-13-01"));
     CHECK_FALSE(ParseDate("2026-1-01"));
     CHECK_FALSE(ParseDate("26-01-01x"));
+    CHECK(ParseDate("1900-01-01"));
+    CHECK_FALSE(ParseDate("1899-12-31"));
+    CHECK(ParseDate("2199-12-31"));
+    CHECK_FALSE(ParseDate("2200-01-01"));  // the suite's range, as for timestamps
     CHECK(FormatDate(*ParseDate("2026-12-01")) == "2026-12-01");
     const Period q = PeriodContaining(PeriodType::kQuarter, *ParseDate("2026-11-15"));
     CHECK(FormatDate(q.first) == "2026-10-01");

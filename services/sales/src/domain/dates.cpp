@@ -21,7 +21,7 @@ std::optional<Days> ParseDate(std::string_view t) {
         return value;
     };
     const int y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
-    if (y < 1900 || m < 1 || m > 12 || d < 1) return std::nullopt;
+    if (y < 1900 || y >= 2200 || m < 1 || m > 12 || d < 1) return std::nullopt;  // the suite's range
     const CivilDate date{y, static_cast<unsigned>(m), static_cast<unsigned>(d)};
     const Days days = DaysFromCivil(date);
     if (CivilFromDays(days) != date) return std::nullopt;  // e.g. 02-30

@@ -9,7 +9,8 @@ namespace crm::sales::domain {
 // Days since 1970-01-01.
 using Days = long;
 
-// Parses a strict "YYYY-MM-DD" (years 1900..9999, a real day of the month); nullopt otherwise.
+// Parses a strict "YYYY-MM-DD" (a real day of the month from 1900-01-01 to 2199-12-31, the range the suite accepts
+// for every time, see common::CheckTime); nullopt otherwise.
 std::optional<Days> ParseDate(std::string_view text);
 std::string FormatDate(Days days);
 

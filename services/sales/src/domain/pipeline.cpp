@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "crm/common/validate.hpp"
+
 namespace crm::sales::domain {
 
 bool IsOpen(Category c) { return c == Category::kPipeline || c == Category::kBestCase || c == Category::kCommit; }
@@ -65,7 +67,7 @@ void ValidateStages(const std::vector<StageSpec>& stages, const std::string& pre
     for (int i = 0; i < n; ++i) {
         const StageSpec& s = stages[static_cast<std::size_t>(i)];
         const std::string at = prefix + "[" + std::to_string(i) + "]";
-        if (s.name.empty() || s.name.size() > kMaxNameLength) out.Add(at + ".name", "1 to 200 characters");
+        common::CheckText(out, s.name, at + ".name", {.max_chars = kMaxNameLength, .required = true});
         std::string folded = s.name;
         std::transform(folded.begin(), folded.end(), folded.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "crm/common/errors.hpp"
+#include "crm/common/violations.hpp"
 
 namespace crm::sales::domain {
 
@@ -31,9 +31,10 @@ inline constexpr int kMaxStages = 7;
 inline constexpr std::size_t kMaxNameLength = 200;
 inline constexpr std::size_t kMaxTextLength = 4000;
 
-// Stage layout rules: 5 to 7 stages; names 1..200 characters, unique case-insensitively; probability 0..100; a
-// category for every stage; open stages (pipeline, best case, commit) first, then exactly one closed-won stage
-// (probability 100) and one closed-lost stage (probability 0) as the last two. Violations use `prefix`
+// Stage layout rules: 5 to 7 stages; names 1..200 characters on one line (the kit's text rule), unique
+// case-insensitively; probability 0..100; a category for every stage; open stages (pipeline, best case, commit) first,
+// then exactly one closed-won stage (probability 100) and one closed-lost stage (probability 0) as the last two.
+// Violations use `prefix`
 // ("pipeline.stages") with the index, e.g. "pipeline.stages[2].probability".
 void ValidateStages(const std::vector<StageSpec>& stages, const std::string& prefix, common::Violations& out);
 

@@ -1,4 +1,4 @@
-#include "api/links.hpp"
+#include "opportunities/links.hpp"
 
 #include <crm/contacts/v1/contacts.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
@@ -6,7 +6,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 
-namespace crm::sales::api {
+namespace crm::sales::opportunities {
 namespace {
 
 namespace cv1 = crm::contacts::v1;
@@ -87,4 +87,4 @@ void ContactLinks::Check(const common::RequestContext& rc, const std::string& co
     violations.ThrowIfAny();
 }
 
-}  // namespace crm::sales::api
+}  // namespace crm::sales::opportunities

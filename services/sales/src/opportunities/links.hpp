@@ -8,7 +8,7 @@
 #include "crm/common/rpc.hpp"
 #include "crm/common/tls.hpp"
 
-namespace crm::sales::api {
+namespace crm::sales::opportunities {
 
 struct LinkSettings {
     std::string contacts_addr;  // host:port of crm.contacts.v1; empty = links cannot be checked (refused)
@@ -35,4 +35,4 @@ class ContactLinks {
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace crm::sales::api
+}  // namespace crm::sales::opportunities
