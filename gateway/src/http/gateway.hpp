@@ -1,10 +1,11 @@
 #pragma once
-// The HTTP/JSON face of the gateway: an HttpHandler (http_server.hpp) that, for every request,
+// The HTTP/JSON face of the gateway: an HttpHandler (http/server.hpp) that, for every request,
 //   - answers CORS preflights and GET /openapi.json (no credential needed) itself;
-//   - finds the route of the method and path (http_rules.hpp; 404, 405 with Allow);
-//   - has the call admitted exactly like a gRPC call (admission.hpp: Bearer JWT or x-api-key, policy, revocation,
+//   - finds the route of the method and path (http/rules.hpp; 404, 405 with Allow);
+//   - has the call admitted exactly like a gRPC call (policy/admission.hpp: Bearer JWT or x-api-key, policy,
+//   revocation,
 //     rate limit, request id, traceparent, signed identity);
-//   - transcodes path variables, query parameters and JSON body into the request message (transcoder.hpp; 400 with
+//   - transcodes path variables, query parameters and JSON body into the request message (http/transcoder.hpp; 400 with
 //     field violations, 415 for a body that is not JSON);
 //   - calls the backend over the same channel as the gRPC proxy (one per route), with the client's deadline
 //     (X-Server-Timeout, seconds) or the default one;
@@ -19,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "http_rules.hpp"
-#include "http_server.hpp"
+#include "http/rules.hpp"
+#include "http/server.hpp"
 
 namespace grpc {
 class Channel;

@@ -1,4 +1,4 @@
-#include "routes.hpp"
+#include "proxy/routes.hpp"
 
 #include <stdexcept>
 #include <utility>

@@ -1,7 +1,7 @@
 #pragma once
 // The transparent gRPC proxy: a callback generic service that routes every call by the package of its service name,
-// has it admitted (admission.hpp: credential, policy, revocation, rate limit; shared with the HTTP/JSON server), and
-// forwards the raw message bytes both ways over one reused channel per backend (unary and streaming alike, no
+// has it admitted (policy/admission.hpp: credential, policy, revocation, rate limit; shared with the HTTP/JSON server),
+// and forwards the raw message bytes both ways over one reused channel per backend (unary and streaming alike, no
 // decode/re-encode). The client's deadline (or a default) and cancellation propagate to the backend; the backend's
 // status, message, details and metadata come back unchanged.
 #include <chrono>
@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "admission.hpp"
 #include "crm/common/tls.hpp"
-#include "routes.hpp"
+#include "policy/admission.hpp"
+#include "proxy/routes.hpp"
 
 namespace grpc {
 class CallbackGenericService;
@@ -33,7 +33,7 @@ struct ProxySettings {
     common::TlsFiles upstream_tls;
     std::string upstream_server_name;
     // Retries only where safe: unary methods without side effects ("pkg.Service/Method", from the protos'
-    // idempotency_level, see SafeToRetry in gateway.hpp) are attempted up to retry_attempts times in all when the
+    // idempotency_level, see SafeToRetry in register.hpp) are attempted up to retry_attempts times in all when the
     // backend answers UNAVAILABLE (it was not reached or refused the call before doing anything). Every other method
     // is sent once. 1 disables retries.
     std::vector<std::string> retryable_methods;

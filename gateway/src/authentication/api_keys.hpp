@@ -1,7 +1,7 @@
 #pragma once
 // API keys of integrations, the part the admission needs: the key format, the lookup by key id (cached, with a
 // short TTL, unknown ids cached too), and the last-use times collected in memory and written in batches. The
-// database side is api_key_storage.hpp; the admin RPCs are api_keys_service.hpp. No gRPC or pqxx here.
+// database side is api_key_storage.hpp; the admin RPCs are admin/api_keys_service.hpp. No gRPC or pqxx here.
 //
 // Key: "crm_" + key id (UUID as 32 lower-case hex) + "_" + secret (32 random bytes, base64url without padding, 43
 // characters). Only SHA-256(secret) is stored; the admission compares it in constant time.
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "policy.hpp"
+#include "policy/policy.hpp"
 
 namespace crm::gateway {
 
@@ -45,6 +45,10 @@ std::string ApiKeyPrefix(std::string_view id);
 
 // The roles a key may carry: known roles, admin excluded (a key cannot manage keys). Problems, one per bad role.
 std::vector<std::string> ApiKeyRoleProblems(const std::vector<std::string>& roles);
+
+// Roles as the database hands them over (array_to_string(roles, ',')), and back; no empty entries.
+std::vector<std::string> SplitRoles(std::string_view stored);
+std::string JoinRoles(const std::vector<std::string>& roles);
 
 // What authentication needs to know about a key.
 struct ApiKeyRecord {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "ratelimit.hpp"
+#include "limits/ratelimit.hpp"
 
 namespace crm::gateway {
 

@@ -1,4 +1,4 @@
-#include "admission.hpp"
+#include "policy/admission.hpp"
 
 #include <google/protobuf/descriptor.h>
 
@@ -12,7 +12,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
-#include "routes.hpp"
+#include "proxy/routes.hpp"
 
 namespace crm::gateway {
 namespace {
@@ -32,7 +32,7 @@ std::string AsPath(std::string_view method) {
     return "/" + std::string(method);
 }
 
-// The headers the admission reads, copied into a metadata list for the pure helpers of headers.hpp.
+// The headers the admission reads, copied into a metadata list for the pure helpers of proxy/headers.hpp.
 Metadata Relevant(const HeaderLookup& lookup) {
     Metadata out;
     if (!lookup) return out;

@@ -1,4 +1,4 @@
-#include "http_rules.hpp"
+#include "http/rules.hpp"
 
 #include <google/api/annotations.pb.h>
 #include <google/protobuf/descriptor.h>

@@ -1,14 +1,14 @@
 #pragma once
 // The per-call check that needs shared state: token revocation (by jti) and token-bucket rate limits, answered in one
-// round trip to the store (Redis: redis_limiter.hpp). The proxy asks it before starting the backend call; tests give
-// the proxy a fake.
+// round trip to the store (Redis: limits/redis_limiter.hpp). The proxy asks it before starting the backend call; tests
+// give the proxy a fake.
 #include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "policy.hpp"
+#include "policy/policy.hpp"
 
 namespace crm::gateway {
 

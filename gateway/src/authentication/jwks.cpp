@@ -1,4 +1,4 @@
-#include "jwks.hpp"
+#include "authentication/jwks.hpp"
 
 #include <curl/curl.h>
 #include <openssl/bn.h>

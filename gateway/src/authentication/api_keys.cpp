@@ -1,4 +1,4 @@
-#include "api_keys.hpp"
+#include "authentication/api_keys.hpp"
 
 #include <algorithm>
 
@@ -50,6 +50,24 @@ NewApiKey GenerateApiKey() {
 }
 
 std::string ApiKeyPrefix(std::string_view id) { return std::string(kPrefix) + std::string(id.substr(0, 8)); }
+
+std::vector<std::string> SplitRoles(std::string_view stored) {
+    std::vector<std::string> out;
+    while (!stored.empty()) {
+        const size_t comma = stored.find(',');
+        const std::string_view role = stored.substr(0, comma);
+        if (!role.empty()) out.emplace_back(role);
+        if (comma == std::string_view::npos) break;
+        stored.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+std::string JoinRoles(const std::vector<std::string>& roles) {
+    std::string out;
+    for (const auto& r : roles) out += (out.empty() ? "" : ",") + r;
+    return out;
+}
 
 std::vector<std::string> ApiKeyRoleProblems(const std::vector<std::string>& roles) {
     std::vector<std::string> problems;

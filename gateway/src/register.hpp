@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "crm/common/config.hpp"
-#include "http_gateway.hpp"
-#include "http_server.hpp"
-#include "proxy.hpp"
-#include "redis_limiter.hpp"
+#include "http/gateway.hpp"
+#include "http/server.hpp"
+#include "limits/redis_limiter.hpp"
+#include "proxy/proxy.hpp"
 
 namespace crm::common {
 class ServiceApp;

@@ -1,4 +1,4 @@
-#include "proxy.hpp"
+#include "proxy/proxy.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/rpc/error_details.pb.h>
@@ -24,7 +24,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
-#include "headers.hpp"
+#include "proxy/headers.hpp"
 
 namespace crm::gateway {
 namespace {

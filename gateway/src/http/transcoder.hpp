@@ -1,5 +1,5 @@
 #pragma once
-// HTTP/JSON <-> protobuf transcoding for one route (http_rules.hpp), on the descriptors linked into the gateway:
+// HTTP/JSON <-> protobuf transcoding for one route (http/rules.hpp), on the descriptors linked into the gateway:
 //   request:  path variables + query parameters + JSON body (all of it for body "*", one field otherwise) -> the
 //             request message (proto3 JSON mapping, unknown fields refused) -> serialized bytes;
 //   response: the backend's response bytes -> JSON (the whole message, or the rule's response_body field);
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "http_rules.hpp"
+#include "http/rules.hpp"
 
 namespace crm::gateway {
 

@@ -1,4 +1,4 @@
-#include "transcoder.hpp"
+#include "http/transcoder.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>

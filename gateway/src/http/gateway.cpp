@@ -1,4 +1,4 @@
-#include "http_gateway.hpp"
+#include "http/gateway.hpp"
 
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
@@ -13,13 +13,13 @@
 #include <cstdio>
 #include <map>
 
-#include "admission.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
-#include "headers.hpp"
-#include "openapi.hpp"
-#include "proxy.hpp"
-#include "transcoder.hpp"
+#include "http/openapi.hpp"
+#include "http/transcoder.hpp"
+#include "policy/admission.hpp"
+#include "proxy/headers.hpp"
+#include "proxy/proxy.hpp"
 
 namespace crm::gateway {
 namespace {

@@ -27,12 +27,12 @@
 #include <string_view>
 #include <vector>
 
-#include "api_keys.hpp"
+#include "authentication/api_keys.hpp"
+#include "authentication/jwt.hpp"
 #include "crm/common/identity.hpp"
-#include "headers.hpp"
-#include "jwt.hpp"
-#include "policy.hpp"
-#include "ratelimit.hpp"
+#include "limits/ratelimit.hpp"
+#include "policy/policy.hpp"
+#include "proxy/headers.hpp"
 
 namespace crm::common {
 class Metrics;

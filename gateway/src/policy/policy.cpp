@@ -1,4 +1,4 @@
-#include "policy.hpp"
+#include "policy/policy.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "crm/common/identity.hpp"
-#include "routes.hpp"
+#include "proxy/routes.hpp"
 
 namespace crm::gateway {
 namespace {

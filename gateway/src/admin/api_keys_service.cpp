@@ -1,4 +1,4 @@
-#include "api_keys_service.hpp"
+#include "admin/api_keys_service.hpp"
 
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
@@ -12,7 +12,7 @@
 #include "crm/common/paging.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/gateway/v1/api_keys.grpc.pb.h"
-#include "proxy.hpp"
+#include "proxy/proxy.hpp"
 
 namespace crm::gateway {
 namespace {
@@ -34,9 +34,6 @@ namespace sql {
     "coalesce((extract(epoch FROM last_use_time) * 1000000)::bigint, 0), "                   \
     "(extract(epoch FROM create_time) * 1000000)::bigint::text"
 
-const Sql kFindForAuth{"api_key_for_auth",
-                       "SELECT tenant_id, id::text, encode(secret_sha256, 'hex'), array_to_string(roles, ','), "
-                       "rate_per_second, burst, revoke_time IS NOT NULL FROM api_key_for_auth($1::uuid)"};
 const Sql kInsert{"insert_api_key",
                   "INSERT INTO api_keys (tenant_id, id, secret_sha256, display_name, roles, rate_per_second, burst, "
                   "creator, request_id) VALUES ($1, $2::uuid, decode($3, 'hex'), $4, string_to_array($5, ','), $6, "
@@ -53,46 +50,8 @@ const Sql kList{"list_api_keys",
 const Sql kRevoke{"revoke_api_key",
                   "UPDATE api_keys SET revoke_time = coalesce(revoke_time, now()) WHERE tenant_id = $1 AND "
                   "id = $2::uuid RETURNING " CRM_API_KEY_COLUMNS};
-const Sql kTouch{"touch_api_key",
-                 "UPDATE api_keys SET last_use_time = greatest(coalesce(last_use_time, '-infinity'), "
-                 "to_timestamp($3::bigint / 1000000.0)) WHERE tenant_id = $1 AND id = $2::uuid"};
 #undef CRM_API_KEY_COLUMNS
 }  // namespace sql
-
-std::vector<std::string> Split(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= text.size() && !text.empty()) {
-        const size_t comma = text.find(',', start);
-        out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return out;
-}
-
-std::string Join(const std::vector<std::string>& roles) {
-    std::string out;
-    for (const auto& r : roles) out += (out.empty() ? "" : ",") + r;
-    return out;
-}
-
-std::string FromHex(const std::string& hex) {
-    std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    return out;
-}
-
-std::string ToHex(std::string_view bytes) {
-    static const char* kDigits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out.push_back(kDigits[c >> 4]);
-        out.push_back(kDigits[c & 15]);
-    }
-    return out;
-}
 
 void SetTime(long long micros, google::protobuf::Timestamp* t) {
     *t = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(micros);
@@ -103,7 +62,7 @@ gv1::ApiKey ReadKey(const pqxx::row& row) {
     gv1::ApiKey k;
     k.set_id(row[0].as<std::string>());
     k.set_display_name(row[1].as<std::string>());
-    for (auto& r : Split(row[2].as<std::string>())) k.add_roles(std::move(r));
+    for (auto& r : SplitRoles(row[2].as<std::string>())) k.add_roles(std::move(r));
     if (row[4].as<int>() > 0) {
         k.mutable_rate_limit()->set_rate_per_second(row[3].as<double>());
         k.mutable_rate_limit()->set_burst(row[4].as<int>());
@@ -158,9 +117,9 @@ class Service final : public gv1::ApiKeysService::Service {
             v.ThrowIfAny();
             const NewApiKey key = GenerateApiKey();
             const bool created = db_.InTenant(rc, [&](pqxx::work& tx) {
-                auto rows =
-                    db_.Exec(tx, sql::kInsert, rc.tenant_id, key.id, ToHex(key.secret_sha256), in.display_name(),
-                             Join(roles), limit.rate_per_second(), limit.burst(), rc.user_id, req->request_id());
+                auto rows = db_.Exec(tx, sql::kInsert, rc.tenant_id, key.id, common::HexEncode(key.secret_sha256),
+                                     in.display_name(), JoinRoles(roles), limit.rate_per_second(), limit.burst(),
+                                     rc.user_id, req->request_id());
                 if (rows.empty()) {  // a retry of an earlier create: its key, without the secret
                     *resp->mutable_api_key() =
                         ReadKey(db_.Exec(tx, sql::kByRequest, rc.tenant_id, req->request_id()).at(0));
@@ -284,42 +243,6 @@ class Service final : public gv1::ApiKeysService::Service {
 };
 
 }  // namespace
-
-std::shared_ptr<CachedApiKeyStore> MakeApiKeyStore(common::Db& db, ApiKeyCacheSettings settings) {
-    auto loader = [&db, timeout = settings.lookup_timeout](const std::string& id) -> std::optional<ApiKeyRecord> {
-        // On a call's path (a cache miss): bounded well below the services' statement cap. No tenant is set: the
-        // function is the only read, and it returns one key id's row.
-        common::RequestContext rc;
-        rc.deadline = std::chrono::system_clock::now() + timeout;
-        return db.InTenant(rc, [&](pqxx::work& tx) -> std::optional<ApiKeyRecord> {
-            auto rows = db.Exec(tx, sql::kFindForAuth, id);
-            if (rows.empty()) return std::nullopt;
-            const auto& row = rows[0];
-            ApiKeyRecord r;
-            r.tenant_id = row[0].as<std::string>();
-            r.id = row[1].as<std::string>();
-            r.secret_sha256 = FromHex(row[2].as<std::string>());
-            r.roles = Split(row[3].as<std::string>());
-            if (row[5].as<int>() > 0) r.limit = RateLimit{row[4].as<double>(), static_cast<double>(row[5].as<int>())};
-            r.revoked = row[6].as<bool>();
-            return r;
-        });
-    };
-    auto writer =
-        [&db](const std::map<std::pair<std::string, std::string>, std::chrono::system_clock::time_point>& uses) {
-            std::map<std::string, std::vector<std::pair<std::string, long long>>> by_tenant;
-            for (const auto& [k, t] : uses) {
-                by_tenant[k.first].emplace_back(
-                    k.second, std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
-            }
-            for (const auto& [tenant, list] : by_tenant) {
-                db.InTenant(tenant, [&](pqxx::work& tx) {
-                    for (const auto& [id, micros] : list) db.Exec(tx, sql::kTouch, tenant, id, micros);
-                });
-            }
-        };
-    return std::make_shared<CachedApiKeyStore>(settings, std::move(loader), std::move(writer));
-}
 
 std::shared_ptr<grpc::Service> MakeApiKeysService(ApiKeysServiceSettings settings, common::Db& db,
                                                   std::shared_ptr<const Admission> admission,

@@ -1,4 +1,4 @@
-#include "gateway.hpp"
+#include "register.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
@@ -15,11 +15,12 @@
 #include <string>
 #include <thread>
 
-#include "api_keys_service.hpp"
+#include "admin/api_keys_service.hpp"
+#include "authentication/api_key_storage.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
-#include "redis_limiter.hpp"
+#include "limits/redis_limiter.hpp"
 
 namespace crm::gateway {
 

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "jwks.hpp"
+#include "authentication/jwks.hpp"
 
 namespace crm::gateway {
 

@@ -1,4 +1,4 @@
-#include "jwt.hpp"
+#include "authentication/jwt.hpp"
 
 #include <algorithm>
 #include <cmath>

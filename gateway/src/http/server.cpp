@@ -1,5 +1,5 @@
 // The only translation unit that includes Boost.Beast/Asio (heavy headers).
-#include "http_server.hpp"
+#include "http/server.hpp"
 
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>

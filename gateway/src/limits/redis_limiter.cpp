@@ -1,4 +1,4 @@
-#include "redis_limiter.hpp"
+#include "limits/redis_limiter.hpp"
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>

@@ -1,13 +1,13 @@
 #pragma once
 // crm.gateway.v1.ApiKeysService (proto/crm/gateway/v1/api_keys.proto), served by the gateway itself from its own
-// database (migrations in gateway/migrations), and the database side of the API key store the admission uses.
-// Calls to the service are admitted like proxied calls (admission.hpp: credential, policy, rate limit): the policy
-// grants it to admin only. Generated and pqxx headers stay in the .cpp.
+// database (migrations in gateway/migrations; the lookups the admission makes are authentication/api_key_storage.hpp).
+// Calls to the service are admitted like proxied calls (policy/admission.hpp: credential, policy, rate limit): the
+// policy grants it to admin only. Generated and pqxx headers stay in the .cpp.
 #include <chrono>
 #include <memory>
 
-#include "admission.hpp"
-#include "api_keys.hpp"
+#include "authentication/api_keys.hpp"
+#include "policy/admission.hpp"
 
 namespace grpc {
 class Service;
@@ -18,10 +18,6 @@ class Metrics;
 }  // namespace crm::common
 
 namespace crm::gateway {
-
-// The store over the gateway database: lookups through api_key_for_auth (the one cross-tenant read), uses written
-// by Flush() in one transaction per tenant.
-std::shared_ptr<CachedApiKeyStore> MakeApiKeyStore(common::Db& db, ApiKeyCacheSettings settings);
 
 struct ApiKeysServiceSettings {
     // How long a revocation marker stays in Redis: at least the key cache's TTL of every replica, plus a margin.

@@ -1,4 +1,4 @@
-#include "openapi.hpp"
+#include "http/openapi.hpp"
 
 #include <google/protobuf/descriptor.h>
 

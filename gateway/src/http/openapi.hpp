@@ -5,7 +5,7 @@
 // the error body, and the two security schemes (Bearer JWT, x-api-key).
 #include <string>
 
-#include "http_rules.hpp"
+#include "http/rules.hpp"
 
 namespace crm::gateway {
 
