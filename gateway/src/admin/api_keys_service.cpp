@@ -10,7 +10,9 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/paging.hpp"
+#include "crm/common/resource.hpp"
 #include "crm/common/rpc.hpp"
+#include "crm/common/validate.hpp"
 #include "crm/gateway/v1/api_keys.grpc.pb.h"
 #include "proxy/proxy.hpp"
 
@@ -21,8 +23,8 @@ namespace gv1 = crm::gateway::v1;
 using common::Sql;
 
 constexpr int kMaxPageSize = 200;
-constexpr size_t kMaxDisplayName = 200;
-constexpr size_t kMaxRequestId = 64;
+constexpr size_t kMaxDisplayName = 200;  // code points
+constexpr size_t kMaxRoleChars = 32;     // roles are [a-z_]{1,32}
 constexpr char kServiceName[] = "crm.gateway.v1.ApiKeysService";
 
 namespace sql {
@@ -75,6 +77,38 @@ gv1::ApiKey ReadKey(const pqxx::row& row) {
     return k;
 }
 
+// Every field a client sets on CreateApiKey; the output-only ones (id, key_prefix, creator, times) are ignored.
+// Text fields refuse control characters (NUL included) and are never echoed into a description.
+common::Violations CheckNewKey(const gv1::CreateApiKeyRequest& req) {
+    common::Violations v;
+    const auto& in = req.api_key();
+    common::CheckText(v, in.display_name(), "api_key.display_name", {.max_chars = kMaxDisplayName, .required = true});
+    if (in.roles().empty()) v.Add("api_key.roles", "at least one role is required");
+    common::CheckListSize(v, static_cast<size_t>(in.roles().size()), "api_key.roles", kMaxRoles);
+    std::vector<std::string> roles;
+    bool roles_printable = true;
+    for (const auto& role : in.roles()) {
+        roles_printable =
+            common::CheckToken(v, role, "api_key.roles", kMaxRoleChars, /*required=*/true) && roles_printable;
+        roles.push_back(role);
+    }
+    if (roles_printable) {  // names of known roles only; an unprintable one was refused above
+        if (std::set<std::string>(roles.begin(), roles.end()).size() != roles.size()) {
+            v.Add("api_key.roles", "duplicate roles");
+        }
+        for (const auto& p : ApiKeyRoleProblems(roles)) v.Add("api_key.roles", p);
+    }
+    const auto& limit = in.rate_limit();
+    if (limit.rate_per_second() != 0 || limit.burst() != 0) {
+        if (!(limit.rate_per_second() > 0 && limit.rate_per_second() <= 100000)) {
+            v.Add("api_key.rate_limit.rate_per_second", "must be > 0 and <= 100000");
+        }
+        if (limit.burst() < 1 || limit.burst() > 100000) v.Add("api_key.rate_limit.burst", "must be 1..100000");
+    }
+    common::CheckRequestId(v, req.request_id());
+    return v;
+}
+
 void RequireKeyId(const std::string& id) {
     if (id.empty()) throw common::ApiError::InvalidArgument("id", "required");
     if (!common::IsUuid(id)) throw common::ApiError::InvalidArgument("id", "must be a UUID");
@@ -94,27 +128,9 @@ class Service final : public gv1::ApiKeysService::Service {
                               gv1::CreateApiKeyResponse* resp) override {
         return Handle(sc, "CreateApiKey", [&](const common::RequestContext& rc) {
             const auto& in = req->api_key();
-            common::Violations v;
-            if (in.display_name().empty()) v.Add("api_key.display_name", "required");
-            if (in.display_name().size() > kMaxDisplayName) v.Add("api_key.display_name", "at most 200 characters");
-            if (in.roles().empty()) v.Add("api_key.roles", "at least one role is required");
-            if (in.roles().size() > static_cast<int>(kMaxRoles)) v.Add("api_key.roles", "at most 16 roles");
-            std::vector<std::string> roles(in.roles().begin(), in.roles().end());
-            std::set<std::string> unique(roles.begin(), roles.end());
-            if (unique.size() != roles.size()) v.Add("api_key.roles", "duplicate roles");
-            for (const auto& p : ApiKeyRoleProblems(roles)) v.Add("api_key.roles", p);
+            CheckNewKey(*req).ThrowIfAny();  // all fields, before anything is written
+            const std::vector<std::string> roles(in.roles().begin(), in.roles().end());
             const auto& limit = in.rate_limit();
-            if (limit.rate_per_second() != 0 || limit.burst() != 0) {
-                if (!(limit.rate_per_second() > 0 && limit.rate_per_second() <= 100000)) {
-                    v.Add("api_key.rate_limit.rate_per_second", "must be > 0 and <= 100000");
-                }
-                if (limit.burst() < 1 || limit.burst() > 100000) v.Add("api_key.rate_limit.burst", "must be 1..100000");
-            }
-            if (req->request_id().size() > kMaxRequestId ||
-                (!req->request_id().empty() && !common::IsValidRequestId(req->request_id()))) {
-                v.Add("request_id", "at most 64 printable characters without spaces");
-            }
-            v.ThrowIfAny();
             const NewApiKey key = GenerateApiKey();
             const bool created = db_.InTenant(rc, [&](pqxx::work& tx) {
                 auto rows = db_.Exec(tx, sql::kInsert, rc.tenant_id, key.id, common::HexEncode(key.secret_sha256),
