@@ -98,6 +98,17 @@ void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::map<
     ctx.set_deadline(std::chrono::system_clock::now() + deadline);
 }
 
+void PrepareFor(grpc::ClientContext& ctx, std::string_view method, const std::string& token,
+                const std::map<std::string, std::string>& extra, std::chrono::milliseconds deadline) {
+    std::map<std::string, std::string> headers = extra;
+    const auto call_key = headers.find(crm::common::meta::kCallKey);
+    if (call_key != headers.end()) {
+        for (auto& [k, v] : crm::common::FinishIdentity(call_key->second, method)) headers[k] = v;
+        headers.erase(crm::common::meta::kCallKey);
+    }
+    Prepare(ctx, token, headers, deadline);
+}
+
 std::vector<crm::common::FieldViolation> FieldViolations(const grpc::Status& status) {
     std::vector<crm::common::FieldViolation> out;
     google::rpc::Status details;
@@ -248,7 +259,7 @@ std::map<std::string, std::string> SignedIdentity(const std::string& tenant, con
     crm::common::Identity id{tenant, "test-user", roles, "", crm::common::NewUuid()};
     std::map<std::string, std::string> md;
     for (auto& [k, v] :
-         crm::common::SignIdentity(id, RequireEnv("CRM_INTERNAL_KEY"), std::chrono::system_clock::now())) {
+         crm::common::PrepareIdentity(id, RequireEnv("CRM_INTERNAL_KEY"), std::chrono::system_clock::now())) {
         md[k] = v;
     }
     return md;

@@ -335,7 +335,7 @@ AdmissionResult Admission::Admit(const AdmissionRequest& request, std::chrono::s
     }
     if (!r.admitted()) return r;
 
-    r.backend_metadata = UpstreamMetadata(client, r.identity, s.settings.internal_key, now);
+    r.backend_metadata = UpstreamMetadata(client, r.identity, s.settings.internal_key, now, path_text);
     for (const auto& [k, v] : r.backend_metadata) {
         if (k == kTraceparent) r.traceparent = v;
     }

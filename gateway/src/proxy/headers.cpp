@@ -75,8 +75,8 @@ bool IsValidTraceparent(std::string_view v) {
 }
 
 Metadata UpstreamMetadata(const Metadata& client, const common::Identity& identity, std::string_view internal_key,
-                          std::chrono::system_clock::time_point now) {
-    Metadata out = common::SignIdentity(identity, internal_key, now);
+                          std::chrono::system_clock::time_point now, std::string_view method) {
+    Metadata out = common::SignIdentity(identity, method, internal_key, now);
     const std::string* traceparent = nullptr;
     int count = 0;
     for (const auto& [k, v] : client) {

@@ -2,8 +2,8 @@
 // What crosses the gateway in metadata, as pure functions over (key, value) lists so that the rules are unit-tested
 // without sockets:
 //   client -> gateway:   authorization (Bearer JWT), x-request-id, traceparent; everything else is ignored.
-//   gateway -> backend:  the identity signed with the internal key (x-crm-*), traceparent. Never the token, never a
-//                        client's x-crm-* header.
+//   gateway -> backend:  the identity signed with the internal key for the method called (x-crm-*), traceparent.
+//                        Never the token, never a client's x-crm-* header.
 //   backend -> client:   initial and trailing metadata minus reserved (grpc-*, pseudo and transport) and internal
 //                        (x-crm-*) headers; the gateway adds x-request-id.
 #include <chrono>
@@ -39,9 +39,11 @@ std::string ChooseRequestId(const Metadata& client);
 // W3C trace-context traceparent: "vv-<32 hex>-<16 hex>-ff", lower-case, ids not all zero, version not ff.
 bool IsValidTraceparent(std::string_view value);
 
-// Metadata for the backend call: the signed identity plus a valid traceparent. Nothing else from the client.
+// Metadata for the backend call: the identity signed for `method` (the full name, "/package.Service/Method": services
+// refuse a signature made for any other method, an empty one included) plus a valid traceparent. Nothing else from
+// the client.
 Metadata UpstreamMetadata(const Metadata& client, const common::Identity& identity, std::string_view internal_key,
-                          std::chrono::system_clock::time_point now);
+                          std::chrono::system_clock::time_point now, std::string_view method = {});
 
 // Backend metadata that may go back to the client (initial or trailing). gRPC's own grpc-* entries are excluded:
 // status, message and grpc-status-details-bin travel in the grpc::Status.

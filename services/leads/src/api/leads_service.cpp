@@ -154,10 +154,11 @@ class LeadsService final : public v1::LeadsService::Service {
         : rpc_(rpc), metrics_(metrics), repo_(std::move(repository)), settings_(std::move(settings)) {
         const auto credentials = common::MakeChannelCredentials(settings_.upstream_tls);
         if (!settings_.contacts_addr.empty()) {
-            contacts_ = cv1::ContactsService::NewStub(grpc::CreateChannel(settings_.contacts_addr, credentials));
+            contacts_ =
+                cv1::ContactsService::NewStub(common::MakeDownstreamChannel(settings_.contacts_addr, credentials));
         }
         if (!settings_.sales_addr.empty()) {
-            sales_ = sv1::SalesService::NewStub(grpc::CreateChannel(settings_.sales_addr, credentials));
+            sales_ = sv1::SalesService::NewStub(common::MakeDownstreamChannel(settings_.sales_addr, credentials));
         }
     }
 
