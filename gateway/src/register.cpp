@@ -21,6 +21,7 @@
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
 #include "limits/redis_limiter.hpp"
+#include "proxy/reflection.hpp"
 
 namespace crm::gateway {
 
@@ -418,14 +419,19 @@ void Register(common::ServiceApp& app) {
     settings.admission.api_keys = keys;
     auto admission = std::make_shared<const Admission>(std::move(settings.admission), app.metrics());
     const std::vector<Route> proxy_routes = settings.proxy.routes.routes();
+    // Reflection lists the routed services too (describing them works from the linked descriptors already).
+    const std::vector<std::string> listed = RoutedServices(settings.proxy.routes);
+    common::log::Info("reflection lists the routed services", {{"count", std::to_string(listed.size())}});
     auto proxy = std::make_shared<Proxy>(std::move(settings.proxy), admission);
     // A revocation marker outlives every replica's cached copy of the key.
     const auto marker_ttl =
         std::chrono::duration_cast<std::chrono::seconds>(settings.api_key_cache.ttl) * 2 + std::chrono::seconds(60);
     app.AddService(MakeApiKeysService({marker_ttl}, app.db(), admission, keys, limiter));
     StartLastUseFlusher(app, keys, settings.api_key_flush);
-    app.ConfigureBuilder(
-        [proxy](grpc::ServerBuilder& builder) { builder.RegisterCallbackGenericService(proxy->service()); });
+    app.ConfigureBuilder([proxy, listed](grpc::ServerBuilder& builder) {
+        builder.RegisterCallbackGenericService(proxy->service());
+        builder.SetOption(ListedInReflection(listed));
+    });
     // The server has stopped and drained by now; calls still finishing their backend side release the proxy state.
     app.OnShutdown([proxy] {
         if (!proxy->WaitIdle(std::chrono::seconds(5))) {
