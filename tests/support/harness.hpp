@@ -108,10 +108,12 @@ double MetricSample(const std::string& text, const std::string& name, const std:
 // Waits until a gRPC server answers grpc.health.v1 SERVING, up to the timeout.
 bool WaitServing(const std::string& address, std::chrono::milliseconds timeout);
 
-// Identity metadata as the gateway would sign it, for calls made directly to a service: prepared with
-// CRM_INTERNAL_KEY (common::PrepareIdentity), and signed for the method called by PrepareFor (the typed clients) or by
-// a channel from common::MakeDownstreamChannel. Good for kIdentityMaxAge (30 s) from now.
+// Identity metadata for calls made directly to a service, signed as the gateway signs it: the typed clients (through
+// PrepareFor) sign it with CRM_INTERNAL_KEY for the method of each call, when the call is made. Sent any other way,
+// it is unsigned and refused.
 std::map<std::string, std::string> SignedIdentity(const std::string& tenant,
                                                   const std::vector<std::string>& roles = {"admin"});
+// The entry of a SignedIdentity map that asks PrepareFor to sign it (never sent).
+inline constexpr char kSignForCall[] = "x-crm-test-sign-for-call";
 
 }  // namespace crm::test
