@@ -3,10 +3,15 @@
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/client_interceptor.h>
 
+#include <array>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <pqxx/except>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "crm/common/errors.hpp"
@@ -64,7 +69,14 @@ RequestContext RpcRuntime::Begin(grpc::ServerContext* sc) const {
             std::string key(k.data(), k.size());
             if (key.rfind("x-crm-", 0) == 0) md[key] = std::string(v.data(), v.size());
         }
-        static_cast<Identity&>(rc) = VerifyIdentity(md, settings_.internal_key, std::chrono::system_clock::now());
+        const std::string method = CalledMethod(sc);
+        if (method.empty()) {
+            // A server built without MakeCalledMethodRecorder: no signature can be checked against the call.
+            log::Error("the called method is unknown (MakeCalledMethodRecorder not registered on the server)");
+            throw std::logic_error("called method unknown");
+        }
+        static_cast<Identity&>(rc) =
+            VerifyIdentity(md, settings_.internal_key, method, std::chrono::system_clock::now());
     }
     rc.deadline = sc->deadline();
     if (rc.deadline <= std::chrono::system_clock::now()) throw ApiError::DeadlineExceeded("deadline already passed");
@@ -104,8 +116,120 @@ void PrepareDownstreamCall(grpc::ClientContext& ctx, const RequestContext& rc, c
     if (rc.deadline < deadline) deadline = rc.deadline;
     ctx.set_deadline(deadline);
     const Identity identity{rc.tenant_id, rc.user_id, rc.roles, rc.key_id, rc.request_id};
-    for (const auto& [key, value] : SignIdentity(identity, internal_key, now)) ctx.AddMetadata(key, value);
+    // The call key stays in this process: the channel's IdentitySigner replaces it with the method's signature.
+    for (const auto& [key, value] : PrepareIdentity(identity, internal_key, now)) ctx.AddMetadata(key, value);
 }
+
+namespace {
+
+namespace gx = grpc::experimental;
+
+// Finishes the identity PrepareIdentity left in a call's metadata: the call key becomes the method and its signature,
+// just before the headers are sent.
+class IdentitySigner final : public gx::Interceptor {
+  public:
+    explicit IdentitySigner(const char* method) : method_(method == nullptr ? "" : method) {}
+
+    void Intercept(gx::InterceptorBatchMethods* methods) override {
+        if (methods->QueryInterceptionHookPoint(gx::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+            auto* md = methods->GetSendInitialMetadata();
+            const auto it = md->find(meta::kCallKey);
+            if (it != md->end()) {
+                const std::string call_key = it->second;
+                md->erase(meta::kCallKey);  // every copy: it never leaves the process
+                try {
+                    for (auto& [key, value] : FinishIdentity(call_key, method_)) md->emplace(key, value);
+                } catch (const std::invalid_argument&) {
+                    log::Error("malformed identity call key; the call goes unsigned", {{"rpc", method_}});
+                }
+            }
+        }
+        methods->Proceed();
+    }
+
+  private:
+    std::string method_;
+};
+
+class IdentitySignerFactory final : public gx::ClientInterceptorFactoryInterface {
+  public:
+    gx::Interceptor* CreateClientInterceptor(gx::ClientRpcInfo* info) override {
+        return new IdentitySigner(info->method());
+    }
+};
+
+// Which call each server context serves, keyed by the context's address while the call lives (the recorder's
+// interceptor is created when the call starts and destroyed with the context). Sharded: one short lock per call.
+class CalledMethods {
+  public:
+    void Set(const void* ctx, const void* owner, std::string method) {
+        Shard& s = ShardOf(ctx);
+        std::lock_guard lock(s.mutex);
+        s.methods.insert_or_assign(ctx, Entry{owner, std::move(method)});
+    }
+    void Erase(const void* ctx, const void* owner) {
+        Shard& s = ShardOf(ctx);
+        std::lock_guard lock(s.mutex);
+        const auto it = s.methods.find(ctx);
+        if (it != s.methods.end() && it->second.owner == owner) s.methods.erase(it);
+    }
+    std::string Get(const void* ctx) {
+        Shard& s = ShardOf(ctx);
+        std::lock_guard lock(s.mutex);
+        const auto it = s.methods.find(ctx);
+        return it == s.methods.end() ? std::string() : it->second.method;
+    }
+
+  private:
+    struct Entry {
+        const void* owner;
+        std::string method;
+    };
+    struct Shard {
+        std::mutex mutex;
+        std::unordered_map<const void*, Entry> methods;
+    };
+    Shard& ShardOf(const void* ctx) { return shards_[(reinterpret_cast<std::uintptr_t>(ctx) >> 6) % shards_.size()]; }
+    std::array<Shard, 16> shards_;
+};
+
+CalledMethods& Registry() {
+    static CalledMethods* registry = new CalledMethods();  // never destroyed: calls may end during exit
+    return *registry;
+}
+
+class MethodRecorder final : public gx::Interceptor {
+  public:
+    explicit MethodRecorder(gx::ServerRpcInfo* info) : ctx_(info->server_context()) {
+        Registry().Set(ctx_, this, info->method() == nullptr ? "" : info->method());
+    }
+    ~MethodRecorder() override { Registry().Erase(ctx_, this); }
+    void Intercept(gx::InterceptorBatchMethods* methods) override { methods->Proceed(); }
+
+  private:
+    const void* ctx_;
+};
+
+class MethodRecorderFactory final : public gx::ServerInterceptorFactoryInterface {
+  public:
+    gx::Interceptor* CreateServerInterceptor(gx::ServerRpcInfo* info) override { return new MethodRecorder(info); }
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeDownstreamChannel(const std::string& target,
+                                                     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                                                     const grpc::ChannelArguments& args) {
+    std::vector<std::unique_ptr<gx::ClientInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(std::make_unique<IdentitySignerFactory>());
+    return gx::CreateCustomChannelWithInterceptors(target, credentials, args, std::move(interceptors));
+}
+
+std::unique_ptr<gx::ServerInterceptorFactoryInterface> MakeCalledMethodRecorder() {
+    return std::make_unique<MethodRecorderFactory>();
+}
+
+std::string CalledMethod(const grpc::ServerContextBase* sc) { return Registry().Get(static_cast<const void*>(sc)); }
 
 ErrorDetail ReadErrorDetail(const grpc::Status& status) {
     ErrorDetail out;

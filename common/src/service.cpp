@@ -194,6 +194,10 @@ int ServiceApp::Run() {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
     for (auto& s : impl_->services) builder.RegisterService(s.get());
+    // RpcRuntime binds the signed identity to the method called, which only an interceptor sees in this gRPC version.
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(MakeCalledMethodRecorder());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     for (auto& hook : impl_->builder_hooks) hook(builder);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     if (!server || bound_port == 0) {

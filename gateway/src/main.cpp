@@ -1,7 +1,7 @@
 // crm-gateway: the single entry point of client traffic. Authenticates (JWT), routes by gRPC service name and
 // proxies calls to the backend services; health and reflection are its own.
 #include "crm/common/service.hpp"
-#include "gateway.hpp"
+#include "register.hpp"
 
 int main(int argc, char** argv) {
     return crm::common::RunService(

@@ -1,7 +1,7 @@
 // The admission component without any transport: a header list in, a decision out. A fake limiter stands in for
 // Redis (redis_limiter_test.cpp tests the real one). Calls come from several threads at once, as the HTTP server's
 // worker threads and the gRPC callback threads will make them.
-#include "admission.hpp"
+#include "policy/admission.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -1,15 +1,15 @@
 // API keys without a database: the key format, the cache (TTL, misses, invalidation), batched last-use writes, and
 // the admission of calls made with a key (a fake store and limiter).
-#include "api_keys.hpp"
+#include "authentication/api_keys.hpp"
 
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "admission.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "fakes.hpp"
+#include "policy/admission.hpp"
 
 using namespace std::chrono_literals;
 using crm::gateway::ApiKeyRecord;

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "crm/common/service.hpp"
-#include "gateway.hpp"
+#include "register.hpp"
 
 using crm::common::Config;
 using crm::common::ConfigError;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "crm/common/crypto.hpp"
-#include "ratelimit.hpp"
+#include "limits/ratelimit.hpp"
 
 namespace crm::gateway::testing {
 

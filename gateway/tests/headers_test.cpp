@@ -1,4 +1,4 @@
-#include "headers.hpp"
+#include "proxy/headers.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -17,9 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "http_rules.hpp"
-#include "http_server.hpp"
-#include "transcoder.hpp"
+#include "http/rules.hpp"
+#include "http/server.hpp"
+#include "http/transcoder.hpp"
 
 using namespace crm::gateway;
 using nlohmann::json;

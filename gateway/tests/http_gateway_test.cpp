@@ -3,8 +3,6 @@
 // what it received (the signed identity included). Covers what the stack cannot make happen on demand: a backend
 // slower than the deadline (504), refusals of the limiter (429), a backend that never existed (503), every size
 // limit, malformed HTTP, keep-alive and CORS.
-#include "http_gateway.hpp"
-
 #include <crm/contacts/v1/contacts.grpc.pb.h>
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
@@ -15,13 +13,14 @@
 #include <thread>
 
 #include "../../tests/support/http_client.hpp"
-#include "admission.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/identity.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "fakes.hpp"
-#include "http_server.hpp"
+#include "http/gateway.hpp"
+#include "http/server.hpp"
+#include "policy/admission.hpp"
 
 using namespace std::chrono_literals;
 using namespace crm::gateway;

@@ -1,13 +1,13 @@
 // HTTP rules: path templates (Google's grammar), the route table built from the linked descriptors, route lookup,
 // and bad annotations refused at start with every problem listed.
-#include "http_rules.hpp"
-
 #include <google/api/annotations.pb.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 
 #include <catch2/catch.hpp>
 #include <set>
+
+#include "http/rules.hpp"
 
 using namespace crm::gateway;
 namespace pb = google::protobuf;

@@ -1,4 +1,4 @@
-#include "jwt.hpp"
+#include "authentication/jwt.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

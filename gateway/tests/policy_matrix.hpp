@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway.hpp"
-#include "policy.hpp"
+#include "policy/policy.hpp"
+#include "register.hpp"
 
 namespace crm::gateway::testing {
 

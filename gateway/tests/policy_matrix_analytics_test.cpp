@@ -8,9 +8,9 @@
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "gateway.hpp"
-#include "policy.hpp"
+#include "policy/policy.hpp"
 #include "policy_matrix.hpp"
+#include "register.hpp"
 
 using crm::gateway::LinkedDescriptors;
 using crm::gateway::Policy;

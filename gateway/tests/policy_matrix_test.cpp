@@ -14,8 +14,8 @@
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "gateway.hpp"
-#include "policy.hpp"
+#include "policy/policy.hpp"
+#include "register.hpp"
 
 using crm::gateway::kKnownRoles;
 using crm::gateway::LinkedDescriptors;

@@ -1,6 +1,6 @@
 // The policy's parts: method patterns, rate-limit plans, role sets, lookups, and validation that reports every
 // problem of a file at once.
-#include "policy.hpp"
+#include "policy/policy.hpp"
 
 #include <catch2/catch.hpp>
 

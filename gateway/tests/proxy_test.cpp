@@ -1,7 +1,7 @@
 // The proxy inside one process: a fake backend (a generic service with echo, failing, streaming and hanging
 // methods) and the gateway, both on loopback ports picked by the kernel, called through a generic client. A fake
 // rate limiter stands in for Redis (redis_limiter_test.cpp tests the real one).
-#include "proxy.hpp"
+#include "proxy/proxy.hpp"
 
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>

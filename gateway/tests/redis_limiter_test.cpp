@@ -2,7 +2,7 @@
 // PATH: the local stack installs it). The Lua script's bucket arithmetic, exactness under concurrent callers,
 // all-or-nothing over several buckets, revocation, NOSCRIPT recovery, AUTH, and what happens when the server is down
 // or hangs.
-#include "redis_limiter.hpp"
+#include "limits/redis_limiter.hpp"
 
 #include <fcntl.h>
 #include <hiredis/hiredis.h>

@@ -1,4 +1,4 @@
-#include "routes.hpp"
+#include "proxy/routes.hpp"
 
 #include <catch2/catch.hpp>
 #include <stdexcept>

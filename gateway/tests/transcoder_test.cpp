@@ -1,7 +1,7 @@
 // Transcoding of HTTP requests into the contacts request messages (path variables, query parameters, body "*" or a
 // field; proto3 JSON, unknown fields refused), responses into JSON, and gRPC statuses into HTTP statuses and
 // Google's JSON error body.
-#include "transcoder.hpp"
+#include "http/transcoder.hpp"
 
 #include <crm/contacts/v1/contacts.pb.h>
 #include <google/rpc/error_details.pb.h>
@@ -11,7 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "http_rules.hpp"
+#include "http/rules.hpp"
 
 using namespace crm::gateway;
 namespace cv1 = crm::contacts::v1;

@@ -21,6 +21,7 @@
 
 #include "crm/common/crypto.hpp"
 #include "crm/common/identity.hpp"
+#include "crm/common/rpc.hpp"
 #include "http_client.hpp"
 
 namespace cv1 = crm::contacts::v1;
@@ -99,8 +100,9 @@ void Authorize(grpc::ClientContext& ctx, const Options& o) {
         ctx.AddMetadata("authorization", "Bearer " + o.token);
         return;
     }
+    // Direct mode: the channel (common::MakeDownstreamChannel) signs the identity for the method of each call.
     crm::common::Identity id{o.tenant, "bench", {"admin"}, "", crm::common::NewUuid()};
-    for (auto& [k, v] : crm::common::SignIdentity(id, o.internal_key, std::chrono::system_clock::now())) {
+    for (auto& [k, v] : crm::common::PrepareIdentity(id, o.internal_key, std::chrono::system_clock::now())) {
         ctx.AddMetadata(k, v);
     }
 }
@@ -272,7 +274,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < std::min(o.concurrency, 4); ++i) {
         grpc::ChannelArguments a = args;
         a.SetInt("crm.bench.channel", i);  // distinct args -> distinct connections
-        channels.push_back(grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), a));
+        channels.push_back(o.mode == "direct"
+                               ? crm::common::MakeDownstreamChannel(o.target, grpc::InsecureChannelCredentials(), a)
+                               : grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), a));
     }
 
     std::vector<std::string> ids;

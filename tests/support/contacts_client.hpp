@@ -32,7 +32,7 @@ class ContactsClient {
                                      const std::map<std::string, std::string>& extra = {}) { \
         Result<cv1::Name##Response> r;                                                       \
         grpc::ClientContext ctx;                                                             \
-        Prepare(ctx, token_, extra);                                                         \
+        PrepareFor(ctx, RpcName<cv1::ContactsService>(#Name), token_, extra);                \
         r.status = stub_->Name(&ctx, req, &r.response);                                      \
         return r;                                                                            \
     }

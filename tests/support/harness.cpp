@@ -98,6 +98,27 @@ void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::map<
     ctx.set_deadline(std::chrono::system_clock::now() + deadline);
 }
 
+void PrepareFor(grpc::ClientContext& ctx, std::string_view method, const std::string& token,
+                const std::map<std::string, std::string>& extra, std::chrono::milliseconds deadline) {
+    std::map<std::string, std::string> headers = extra;
+    if (headers.erase(kSignForCall) != 0) {
+        // An identity from SignedIdentity: signed now, for this method, as the gateway signs it.
+        auto field = [&](const char* name) { return headers.count(name) ? headers.at(name) : std::string(); };
+        crm::common::Identity id{field(crm::common::meta::kTenant),
+                                 field(crm::common::meta::kUser),
+                                 {},
+                                 field(crm::common::meta::kKeyId),
+                                 field(crm::common::meta::kRequestId)};
+        std::istringstream roles(field(crm::common::meta::kRoles));
+        for (std::string role; std::getline(roles, role, ',');) id.roles.push_back(role);
+        for (auto& [k, v] :
+             crm::common::SignIdentity(id, method, RequireEnv("CRM_INTERNAL_KEY"), std::chrono::system_clock::now())) {
+            headers[k] = v;
+        }
+    }
+    Prepare(ctx, token, headers, deadline);
+}
+
 std::vector<crm::common::FieldViolation> FieldViolations(const grpc::Status& status) {
     std::vector<crm::common::FieldViolation> out;
     google::rpc::Status details;
@@ -245,13 +266,14 @@ bool WaitServing(const std::string& address, std::chrono::milliseconds timeout) 
 }
 
 std::map<std::string, std::string> SignedIdentity(const std::string& tenant, const std::vector<std::string>& roles) {
-    crm::common::Identity id{tenant, "test-user", roles, "", crm::common::NewUuid()};
-    std::map<std::string, std::string> md;
-    for (auto& [k, v] :
-         crm::common::SignIdentity(id, RequireEnv("CRM_INTERNAL_KEY"), std::chrono::system_clock::now())) {
-        md[k] = v;
-    }
-    return md;
+    std::string joined;
+    for (const auto& r : roles) joined += (joined.empty() ? "" : ",") + r;
+    return {{crm::common::meta::kTenant, tenant},
+            {crm::common::meta::kUser, "test-user"},
+            {crm::common::meta::kRoles, joined},
+            {crm::common::meta::kKeyId, ""},
+            {crm::common::meta::kRequestId, crm::common::NewUuid()},
+            {kSignForCall, "1"}};
 }
 
 std::string ScrapeMetrics(const std::string& address) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crm/common/crypto.hpp"
@@ -41,6 +42,16 @@ std::shared_ptr<grpc::Channel> DirectChannel(const char* env_var);  // e.g. "CRM
 // Prepares a client context: bearer token, deadline, optional extra metadata.
 void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::map<std::string, std::string>& extra = {},
              std::chrono::milliseconds deadline = std::chrono::milliseconds(15000));
+// The same for a call to `method` (full name, "/crm.contacts.v1.ContactsService/GetContact"): an identity from
+// SignedIdentity in `extra` is signed for that method, as the gateway signs it. The typed clients use it.
+void PrepareFor(grpc::ClientContext& ctx, std::string_view method, const std::string& token,
+                const std::map<std::string, std::string>& extra = {},
+                std::chrono::milliseconds deadline = std::chrono::milliseconds(15000));
+// The full name of a generated stub's method: RpcName<cv1::ContactsService>("GetContact").
+template <class Service>
+std::string RpcName(std::string_view method) {
+    return "/" + std::string(Service::service_full_name()) + "/" + std::string(method);
+}
 
 // The field violations (google.rpc.BadRequest) and reason (google.rpc.ErrorInfo) of an error status.
 std::vector<crm::common::FieldViolation> FieldViolations(const grpc::Status& status);
@@ -97,8 +108,12 @@ double MetricSample(const std::string& text, const std::string& name, const std:
 // Waits until a gRPC server answers grpc.health.v1 SERVING, up to the timeout.
 bool WaitServing(const std::string& address, std::chrono::milliseconds timeout);
 
-// Identity metadata as the gateway would sign it, for calls made directly to a service.
+// Identity metadata for calls made directly to a service, signed as the gateway signs it: the typed clients (through
+// PrepareFor) sign it with CRM_INTERNAL_KEY for the method of each call, when the call is made. Sent any other way,
+// it is unsigned and refused.
 std::map<std::string, std::string> SignedIdentity(const std::string& tenant,
                                                   const std::vector<std::string>& roles = {"admin"});
+// The entry of a SignedIdentity map that asks PrepareFor to sign it (never sent).
+inline constexpr char kSignForCall[] = "x-crm-test-sign-for-call";
 
 }  // namespace crm::test

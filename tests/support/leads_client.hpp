@@ -30,10 +30,11 @@ class LeadsClient {
 
     lv1::LeadsService::Stub& stub() { return *stub_; }
 
-    void Setup(grpc::ClientContext& ctx, const std::map<std::string, std::string>& extra = {}) const {
+    void Setup(grpc::ClientContext& ctx, std::string_view method,
+               const std::map<std::string, std::string>& extra = {}) const {
         std::map<std::string, std::string> md = extra;
         md.insert(identity_.begin(), identity_.end());
-        Prepare(ctx, token_, md);
+        PrepareFor(ctx, RpcName<lv1::LeadsService>(method), token_, md);
     }
 
 #define CRM_LEADS_RPC(Name)                                                                       \
@@ -41,7 +42,7 @@ class LeadsClient {
                                           const std::map<std::string, std::string>& extra = {}) { \
         LeadsResult<lv1::Name##Response> r;                                                       \
         grpc::ClientContext ctx;                                                                  \
-        Setup(ctx, extra);                                                                        \
+        Setup(ctx, #Name, extra);                                                                 \
         r.status = stub_->Name(&ctx, req, &r.response);                                           \
         return r;                                                                                 \
     }
@@ -69,7 +70,7 @@ class LeadsClient {
     LeadsResult<lv1::ImportLeadsResponse> ImportLeads(const std::vector<lv1::ImportLeadsRequest>& rows) {
         LeadsResult<lv1::ImportLeadsResponse> r;
         grpc::ClientContext ctx;
-        Setup(ctx);
+        Setup(ctx, "ImportLeads");
         auto writer = stub_->ImportLeads(&ctx, &r.response);
         for (const auto& row : rows) {
             if (!writer->Write(row)) break;

@@ -30,7 +30,7 @@ class SalesClient {
                                           const std::map<std::string, std::string>& extra = {}) { \
         SalesResult<sv1::Name##Response> r;                                                       \
         grpc::ClientContext ctx;                                                                  \
-        Prepare(ctx, token_, extra);                                                              \
+        PrepareFor(ctx, RpcName<sv1::SalesService>(#Name), token_, extra);                        \
         r.status = stub_->Name(&ctx, req, &r.response);                                           \
         return r;                                                                                 \
     }

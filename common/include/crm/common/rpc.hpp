@@ -1,13 +1,16 @@
 #pragma once
-// The RPC boundary every handler goes through: it authenticates the gateway-signed identity, honours the deadline,
-// runs the handler, maps any exception to a gRPC status once (ApiError -> its code and details; database faults ->
-// UNAVAILABLE / ABORTED / DEADLINE_EXCEEDED; anything else -> INTERNAL with a generic message), and records
-// crm_grpc_server_handled_total / crm_grpc_server_handling_seconds and a JSON log line.
+// The RPC boundary every handler goes through: it authenticates the gateway-signed identity (bound to the method
+// called, see CalledMethod), honours the deadline, runs the handler, maps any exception to a gRPC status once
+// (ApiError -> its code and details; database faults -> UNAVAILABLE / ABORTED / DEADLINE_EXCEEDED; anything else ->
+// INTERNAL with a generic message), and records crm_grpc_server_handled_total / crm_grpc_server_handling_seconds and
+// a JSON log line.
 //
 //   grpc::Status GetContact(grpc::ServerContext* sc, const GetContactRequest* req, Contact* resp) override {
 //       return rpc_.Handle(sc, "GetContact", [&](const RequestContext& rc) { *resp = repo_.Get(rc, req->id()); });
 //   }
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <grpcpp/support/status.h>
 
 #include <chrono>
@@ -20,8 +23,10 @@
 #include "crm/common/identity.hpp"
 
 namespace grpc {
+class Channel;
+class ChannelCredentials;
 class ClientContext;
-}
+}  // namespace grpc
 
 namespace crm::common {
 
@@ -41,10 +46,26 @@ struct RpcSettings {
 };
 
 // Prepares a call from one service to another on behalf of the caller of `rc`: the caller's identity (tenant, user,
-// roles, key id, request id) signed with the internal key, as the gateway signs it, and a deadline of `timeout`
-// capped by the incoming call's own deadline.
+// roles, key id, request id) prepared for signing with the internal key, as the gateway signs it, and a deadline of
+// `timeout` capped by the incoming call's own deadline. The call must go over a channel from MakeDownstreamChannel,
+// whose interceptor signs the identity for the method called (on any other channel the callee refuses it).
 void PrepareDownstreamCall(grpc::ClientContext& ctx, const RequestContext& rc, const std::string& internal_key,
                            std::chrono::milliseconds timeout);
+
+// A channel to another service (or, in tests, to a service called directly) whose calls carry the identity that
+// PrepareDownstreamCall (or PrepareIdentity) attached, signed for the full name of the method each call goes to.
+std::shared_ptr<grpc::Channel> MakeDownstreamChannel(const std::string& target,
+                                                     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                                                     const grpc::ChannelArguments& args = grpc::ChannelArguments());
+
+// Records the full method name of every call a server receives, for RpcRuntime (grpc::ServerContext has no method()
+// in this gRPC version): the kit's bootstrap (service.hpp) registers it with ServerBuilder::experimental()
+// .SetInterceptorCreators; an in-process test server that runs RpcRuntime::Handle registers it too.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeCalledMethodRecorder();
+
+// The full method name ("/crm.contacts.v1.ContactsService/GetContact") of the call `sc` serves, as the recorder saw
+// it; empty when no recorder is registered on the server.
+std::string CalledMethod(const grpc::ServerContextBase* sc);
 
 // What a status from another service's RpcRuntime says in its ErrorInfo: reason (e.g. "DUPLICATE_COMPANY") and
 // metadata (e.g. "existing_id"); empty when the status carries no such detail.

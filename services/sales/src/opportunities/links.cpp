@@ -32,7 +32,7 @@ struct ContactLinks::Impl {
 ContactLinks::ContactLinks(LinkSettings settings) : settings_(std::move(settings)), impl_(std::make_unique<Impl>()) {
     if (!settings_.contacts_addr.empty()) {
         impl_->contacts = cv1::ContactsService::NewStub(
-            grpc::CreateChannel(settings_.contacts_addr, common::MakeChannelCredentials(settings_.tls)));
+            common::MakeDownstreamChannel(settings_.contacts_addr, common::MakeChannelCredentials(settings_.tls)));
     }
 }
 
