@@ -6,6 +6,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/failpoint.hpp"
 #include "crm/common/log.hpp"
+#include "crm/common/rpc.hpp"
 #include "crm/contacts/v1/contacts.grpc.pb.h"
 #include "crm/sales/v1/sales.grpc.pb.h"
 
@@ -148,10 +149,11 @@ Saga::Saga(const Settings& settings) : impl_(std::make_unique<Impl>()) {
     impl_->settings = settings;
     const auto credentials = common::MakeChannelCredentials(settings.upstream_tls);
     if (!settings.contacts_addr.empty()) {
-        impl_->contacts = cv1::ContactsService::NewStub(grpc::CreateChannel(settings.contacts_addr, credentials));
+        impl_->contacts =
+            cv1::ContactsService::NewStub(common::MakeDownstreamChannel(settings.contacts_addr, credentials));
     }
     if (!settings.sales_addr.empty()) {
-        impl_->sales = sv1::SalesService::NewStub(grpc::CreateChannel(settings.sales_addr, credentials));
+        impl_->sales = sv1::SalesService::NewStub(common::MakeDownstreamChannel(settings.sales_addr, credentials));
     }
 }
 
