@@ -18,7 +18,9 @@ import re
 import sys
 
 MAX_LINES = 700
-DOMAIN_ALLOWED_COMMON = {"violations", "validate", "text", "civil_date", "crypto", "resource", "errors"}
+DOMAIN_ALLOWED_COMMON = {
+    "violations", "validate", "text", "civil_date", "timezone", "public_token", "crypto", "resource", "errors"
+}
 DOMAIN_FORBIDDEN = re.compile(r'#include\s*[<"](grpc|grpcpp|google/protobuf|pqxx|librdkafka|hiredis|prometheus)|'
                               r'#include\s*[<"][^>"]*\.pb\.h[>"]')
 INCLUDE = re.compile(r'^\s*#include\s*[<"]([^>"]+)[>"]', re.M)
