@@ -64,7 +64,8 @@ std::optional<PublicToken> VerifyPublicToken(std::string_view purpose, std::stri
         if (end == std::string::npos) break;
         start = end + 1;
     }
-    if (parts.size() != field_count + 2 || parts[0].empty()) return Fail(PublicTokenError::kMalformed, error);
+    if (parts.size() < 2 || (field_count != kAnyFieldCount && parts.size() != field_count + 2) || parts[0].empty())
+        return Fail(PublicTokenError::kMalformed, error);
     PublicToken token;
     token.tenant = parts[0];
     try {

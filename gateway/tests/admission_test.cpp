@@ -12,6 +12,7 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "crm/common/public_token.hpp"
 #include "fakes.hpp"
 
 using namespace std::chrono_literals;
@@ -43,7 +44,9 @@ const char kPolicy[] = R"({
     {"roles": ["admin", "sales_rep"], "methods": ["crm.contacts.v1.*"]},
     {"roles": ["read_only"], "methods": ["crm.contacts.v1.ContactsService/GetContact"]}
   ],
-  "rate_limits": {"plans": {"gold": "7:9"}, "tenants": {"acme": "gold"}}
+  "rate_limits": {"plans": {"gold": "7:9"}, "tenants": {"acme": "gold"}},
+  "public_tokens": [{"purpose": "survey", "methods": ["crm.contacts.v1.ContactsService/GetCompany"],
+                     "rate_limit": "2:4"}]
 })";
 
 struct Fixture {
@@ -230,4 +233,45 @@ TEST_CASE("RecordCall counts by service, method and code") {
         }
     }
     CHECK(value == 1);
+}
+
+TEST_CASE("a public token admits its purpose's methods for its tenant with the role public, and nothing else") {
+    Fixture f;
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::string token = crm::common::SignPublicToken("survey", {"globex", {"case-7"}, now + 60}, kInternalKey);
+    const std::string kGetCompany = "crm.contacts.v1.ContactsService/GetCompany";
+    const auto r = f.Admit(kGetCompany, {{"x-crm-public-token", token}, {"x-crm-tenant", "evil"}});
+    REQUIRE(r.admitted());
+    CHECK(r.credential == "public_token");
+    CHECK(r.identity.tenant_id == "globex");
+    CHECK(r.identity.user_id == "public:survey");
+    CHECK(r.identity.roles == std::vector<std::string>{"public"});
+    const auto md = AsMap(r.backend_metadata);
+    CHECK(md.count("x-crm-public-token") == 0);
+    CHECK(crm::common::VerifyIdentity(md, kInternalKey, std::chrono::system_clock::now()).tenant_id == "globex");
+    // Its own bucket per tenant and purpose; no revocation key, no draw on the tenant's API budget.
+    REQUIRE(f.limiter->Queries().size() == 1);
+    CHECK(f.limiter->Queries()[0].revoked_key.empty());
+    REQUIRE(f.limiter->Queries()[0].buckets.size() == 1);
+    CHECK(f.limiter->Queries()[0].buckets[0].key == "crm:ratelimit:public:survey:globex");
+    CHECK(f.limiter->Queries()[0].buckets[0].limit == crm::gateway::RateLimit{2, 4});
+
+    // The same token on a method of no purpose, a token of another purpose, a forged or expired one: refused.
+    CHECK(f.Admit(kGet, {{"x-crm-public-token", token}}).refusal->code == grpc::StatusCode::UNAUTHENTICATED);
+    const std::string other = crm::common::SignPublicToken("tracked-link", {"globex", {}, 0}, kInternalKey);
+    CHECK(f.Admit(kGetCompany, {{"x-crm-public-token", other}}).refusal->code == grpc::StatusCode::UNAUTHENTICATED);
+    const std::string expired = crm::common::SignPublicToken("survey", {"globex", {}, now - 5}, kInternalKey);
+    const auto old = f.Admit(kGetCompany, {{"x-crm-public-token", expired}});
+    REQUIRE_FALSE(old.admitted());
+    CHECK(old.auth_failure == "expired");
+    const std::string bad_tenant = crm::common::SignPublicToken("survey", {"Not A Tenant", {}, 0}, kInternalKey);
+    CHECK_FALSE(f.Admit(kGetCompany, {{"x-crm-public-token", bad_tenant}}).admitted());
+    // Two credentials, or two tokens: refused, never guessed.
+    CHECK_FALSE(
+        f.Admit(kGetCompany, {{"x-crm-public-token", token}, {"authorization", "Bearer " + Mint()}}).admitted());
+    CHECK_FALSE(f.Admit(kGetCompany, {{"x-crm-public-token", token}, {"x-crm-public-token", token}}).admitted());
+    // The method still serves callers with a credential, by their roles.
+    CHECK(f.Admit(kGetCompany, {{"authorization", "Bearer " + Mint()}}).admitted());
+    CHECK(f.limiter->Queries().size() == 2);  // refused tokens never reached the limiter
 }

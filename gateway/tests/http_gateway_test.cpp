@@ -17,6 +17,7 @@
 #include "crm/common/identity.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "crm/common/public_token.hpp"
 #include "fakes.hpp"
 #include "http/gateway.hpp"
 #include "http/server.hpp"
@@ -80,6 +81,29 @@ class Backend final : public cv1::ContactsService::Service {
         resp->mutable_contact()->set_version(3);
         return grpc::Status::OK;
     }
+    // A public link's landing: the company's name is a URL naming the tenant and roles the gateway signed; for the
+    // tenant "tenant-nourl" a name that is no URL.
+    grpc::Status GetCompany(grpc::ServerContext* ctx, const cv1::GetCompanyRequest* req,
+                            cv1::GetCompanyResponse* resp) override {
+        std::map<std::string, std::string> md;
+        for (const auto& [k, v] : ctx->client_metadata())
+            md.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+        crm::common::Identity identity;
+        try {
+            identity = crm::common::VerifyIdentity(md, kInternalKey, std::chrono::system_clock::now());
+        } catch (const std::exception&) {
+            return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no identity");
+        }
+        std::string roles;
+        for (const auto& r : identity.roles) roles += (roles.empty() ? "" : ",") + r;
+        resp->mutable_company()->set_id(req->id());
+        resp->mutable_company()->set_name(md.count("x-crm-public-token") ? "leaked"
+                                          : identity.tenant_id == "tenant-nourl"
+                                              ? "not a url"
+                                              : "https://landing.example/?tenant=" + identity.tenant_id +
+                                                    "&roles=" + roles);
+        return grpc::Status::OK;
+    }
     grpc::Status UpdateContact(grpc::ServerContext*, const cv1::UpdateContactRequest* req,
                                cv1::UpdateContactResponse* resp) override {
         *resp->mutable_contact() = req->contact();
@@ -112,7 +136,9 @@ struct Fixture {
         a.internal_key = kInternalKey;
         a.policy = Policy::Parse(R"({"rules": [
             {"roles": ["admin"], "methods": ["*"]},
-            {"roles": ["read_only"], "methods": ["crm.contacts.v1.ContactsService/GetContact"]}]})");
+            {"roles": ["read_only"], "methods": ["crm.contacts.v1.ContactsService/GetContact"]}],
+            "public_tokens": [{"purpose": "test-link", "methods": ["crm.contacts.v1.ContactsService/GetCompany"],
+                               "token_field": "id", "redirect_field": "company.name", "rate_limit": "3:7"}]})");
         a.limiter = limiter;
         auto admission = std::make_shared<const Admission>(std::move(a), metrics);
         auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
@@ -295,4 +321,62 @@ TEST_CASE("http gateway: CORS preflight and headers, OpenAPI without a credentia
     CHECK(mask);
     CHECK(j["components"]["schemas"]["crm.contacts.v1.Contact"]["properties"]["version"]["type"] == "string");
     CHECK(j["components"]["schemas"]["crm.contacts.v1.Contact"]["properties"]["createTime"]["format"] == "date-time");
+}
+
+TEST_CASE("http gateway: a public link is admitted by its signed token alone and answered by a redirect",
+          "[http][gateway]") {
+    Fixture f;
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::string token =
+        crm::common::SignPublicToken("test-link", {"tenant-pub", {"campaign-1"}, now + 600}, kInternalKey);
+    const auto r = f.Send("GET", "/v1/companies/" + token, "");
+    INFO(r.body);
+    REQUIRE(r.status == 302);
+    // The backend saw the token's tenant and the single role "public"; the token header itself was not forwarded.
+    CHECK(r.Header("location") == "https://landing.example/?tenant=tenant-pub&roles=public");
+    CHECK(r.Header("cache-control") == "no-store");
+    CHECK_FALSE(r.Header("x-request-id").empty());
+    // It drew from the purpose's bucket of the tenant, not from the tenant's API budget.
+    const auto queries = f.limiter->Queries();
+    REQUIRE_FALSE(queries.empty());
+    REQUIRE(queries.back().buckets.size() == 1);
+    CHECK(queries.back().buckets[0].key == "crm:ratelimit:public:test-link:tenant-pub");
+    CHECK(queries.back().buckets[0].limit == RateLimit{3, 7});
+
+    // Forged, moved to another purpose, expired, or sent to a method that takes no public token: 401, nothing reaches
+    // the backend's redirect.
+    std::string forged = token;
+    forged[forged.size() / 3] = forged[forged.size() / 3] == 'A' ? 'B' : 'A';
+    CHECK(f.Send("GET", "/v1/companies/" + forged, "").status == 401);
+    const std::string other_purpose =
+        crm::common::SignPublicToken("unsubscribe", {"tenant-pub", {"campaign-1"}, now + 600}, kInternalKey);
+    CHECK(f.Send("GET", "/v1/companies/" + other_purpose, "").status == 401);
+    const std::string expired =
+        crm::common::SignPublicToken("test-link", {"tenant-pub", {"campaign-1"}, now - 1}, kInternalKey);
+    const auto old = f.Send("GET", "/v1/companies/" + expired, "");
+    CHECK(old.status == 401);
+    CHECK(Body(old)["error"]["message"] == "invalid or expired link");
+    CHECK(f.Send("GET", "/v1/contacts/" + token, "").status == 401);
+    const std::string wrong_key = crm::common::SignPublicToken("test-link", {"tenant-pub", {}, 0}, "another-key");
+    CHECK(f.Send("GET", "/v1/companies/" + wrong_key, "").status == 401);
+
+    // A public token together with another credential is refused rather than guessed at.
+    CHECK(f.Send("GET", "/v1/companies/x", Mint(), {}, {{"x-crm-public-token", token}}).status == 401);
+
+    // With a bearer token, the same method is an ordinary API call answered as JSON.
+    const auto api = f.Send("GET", "/v1/companies/c-1", Mint());
+    REQUIRE(api.status == 200);
+    CHECK(Body(api)["company"]["name"] == "https://landing.example/?tenant=acme&roles=admin");
+
+    // A backend answer without an http(s) URL is a server error, never a redirect to anything else.
+    const std::string no_url = crm::common::SignPublicToken("test-link", {"tenant-nourl", {}, 0}, kInternalKey);
+    const auto broken = f.Send("GET", "/v1/companies/" + no_url, "");
+    CHECK(broken.status == 500);
+    CHECK(broken.Header("location").empty());
+
+    f.limiter->SetNext(LimitDecision::RateLimited(1500ms));
+    const auto limited = f.Send("GET", "/v1/companies/" + token, "");
+    CHECK(limited.status == 429);
+    CHECK(limited.Header("retry-after") == "2");
 }

@@ -225,3 +225,43 @@ TEST_CASE("the policy error message lists every problem on its own line") {
     PolicyError e({"first", "second"});
     CHECK(std::string(e.what()) == "invalid gateway policy:\n  - first\n  - second");
 }
+
+TEST_CASE("public tokens: one purpose per exact method, its limit, token and redirect fields") {
+    const Policy p = Policy::Parse(R"({"rules": [{"roles": ["admin"], "methods": ["*"]}],
+        "public_tokens": [
+          {"purpose": "tracked-link", "methods": ["crm.contacts.v1.ContactsService/GetContact"], "rate_limit": "5:10",
+           "redirect_field": "redirect_url"},
+          {"purpose": "csat", "methods": ["crm.contacts.v1.ContactsService/CreateContact"], "token_field": "survey"}]})",
+                                   nullptr);
+    const auto* link = p.PublicTokenFor(kContacts, "GetContact");
+    REQUIRE(link != nullptr);
+    CHECK(link->purpose == "tracked-link");
+    CHECK(link->limit == RateLimit{5, 10});
+    CHECK(link->token_field == "token");
+    CHECK(link->redirect_field == "redirect_url");
+    const auto* csat = p.PublicTokenFor(kContacts, "CreateContact");
+    REQUIRE(csat != nullptr);
+    CHECK(csat->token_field == "survey");
+    CHECK(csat->limit == RateLimit{20, 100});
+    CHECK(p.PublicTokenFor(kContacts, "ListContacts") == nullptr);
+    CHECK(Policy::Parse(R"({"rules": [{"roles": ["admin"], "methods": ["*"]}]})")
+              .PublicTokenFor(kContacts, "GetContact") == nullptr);
+
+    const FakeCatalog catalog;
+    const auto problems = Problems(R"({"rules": [{"roles": ["admin"], "methods": ["*"]}],
+        "public_tokens": [
+          {"purpose": "Bad Purpose", "methods": ["crm.contacts.v1.*"], "rate_limit": "x", "extra": 1},
+          {"methods": ["crm.contacts.v1.ContactsService/Nope", "crm.contacts.v1.ContactsService/GetContact"]},
+          {"purpose": "again", "methods": ["crm.contacts.v1.ContactsService/GetContact"], "token_field": "a b"}]})",
+                                   &catalog);
+    CHECK(AnyContains(problems, "public_tokens[0].purpose"));
+    CHECK(AnyContains(problems, "public_tokens[0].methods[0]"));
+    CHECK(AnyContains(problems, "public_tokens[0].rate_limit"));
+    CHECK(AnyContains(problems, "public_tokens[0]: unknown key \"extra\""));
+    CHECK(AnyContains(problems, "public_tokens[1].purpose: required"));
+    CHECK(AnyContains(problems, "has no method \"Nope\""));
+    CHECK(AnyContains(problems, "public_tokens[2].token_field"));
+    CHECK(AnyContains(problems, "public_tokens[2].methods[0]: \"crm.contacts.v1.ContactsService/GetContact\" already"));
+    CHECK(AnyContains(Problems(R"({"rules": [{"roles": ["admin"], "methods": ["*"]}], "public_tokens": {}})"),
+                      "public_tokens: must be an array"));
+}

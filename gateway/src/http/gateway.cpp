@@ -8,10 +8,12 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
@@ -176,6 +178,46 @@ struct HttpCall {
     grpc::ClientContext context;
     grpc::ByteBuffer request_bytes;
     grpc::ByteBuffer response_bytes;
+    std::string redirect_field;  // a public link answered by a redirect to this response field
+
+    // 302 to the http(s) URL in the response's redirect field (proto or JSON name); 500 when there is none.
+    HttpResponse Redirect(const std::string& json_text) const {
+        // The field path, each part by its proto name or its JSON (lowerCamelCase) name.
+        const auto doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+        const nlohmann::json* at = &doc;
+        size_t start = 0;
+        while (at != nullptr && start <= redirect_field.size()) {
+            const size_t dot = std::min(redirect_field.find('.', start), redirect_field.size());
+            const std::string part = redirect_field.substr(start, dot - start);
+            std::string camel;
+            for (size_t i = 0; i < part.size(); ++i) {
+                const bool up = part[i] == '_' && i + 1 < part.size();
+                camel += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(part[++i]))) : part[i];
+            }
+            const nlohmann::json* next = nullptr;
+            if (at->is_object()) {
+                for (const auto& name : {part, camel}) {
+                    if (auto it = at->find(name); it != at->end()) next = &*it;
+                }
+            }
+            at = next;
+            start = dot + 1;
+        }
+        const std::string location = at != nullptr && at->is_string() ? at->get<std::string>() : std::string();
+        const bool web = location.rfind("https://", 0) == 0 || location.rfind("http://", 0) == 0;
+        if (!web || !HeaderSafe(location) || location.size() > 8192) {
+            common::log::Error("public link: the backend answered no http(s) URL to redirect to",
+                               {{"rpc", route->grpc_path}, {"request_id", admission.request_id}});
+            return Json(500, ErrorJson(13, "internal error", {}));
+        }
+        HttpResponse r;
+        r.status = 302;
+        r.headers.emplace_back("location", location);
+        r.headers.emplace_back("cache-control", "no-store");
+        r.headers.emplace_back("referrer-policy", "no-referrer");
+        r.headers.emplace_back(kRequestIdHeader, admission.request_id);
+        return r;
+    }
 
     HttpResponse Json(int status, std::string body) const {
         HttpResponse r;
@@ -325,6 +367,15 @@ void HttpGateway::Handle(HttpRequest request, std::function<void(HttpResponse)> 
     call->start = start;
     const HttpRoute& route = *match->route;
 
+    // A public link (policy "public_tokens"): the token in the path is the credential, unless the caller sent one.
+    const PublicTokenRule* public_rule =
+        s.admission->settings().policy.PublicTokenFor(route.method->service()->full_name(), route.method->name());
+    if (public_rule != nullptr && request.Header(kAuthorization).empty() && request.Header(kApiKeyHeader).empty() &&
+        request.Header(kPublicTokenHeader).empty()) {
+        for (const auto& [variable, value] : match->bindings) {
+            if (variable == public_rule->token_field) request.headers.emplace_back(kPublicTokenHeader, value);
+        }
+    }
     AdmissionRequest admission_request;
     admission_request.method = route.grpc_path;
     admission_request.headers = LookupIn(request.headers);
@@ -339,7 +390,16 @@ void HttpGateway::Handle(HttpRequest request, std::function<void(HttpResponse)> 
         return call->FinishError(refusal->code, refusal->message, RefusalDetails(*refusal), std::move(extra));
     }
 
-    // Transcoding.
+    // Transcoding. A one-click unsubscribe (RFC 8058) POSTs "List-Unsubscribe=One-Click" as a form to a public link:
+    // the POST itself is the request, the form says nothing more.
+    if (public_rule != nullptr && route.body.empty()) {
+        const auto type = call->request.Header("content-type");
+        if (type.size() == 1 && Lower(type[0]).rfind("application/x-www-form-urlencoded", 0) == 0) {
+            call->request.body.clear();
+        }
+    }
+    const bool by_link = public_rule != nullptr && call->admission.credential == "public_token";
+    call->redirect_field = by_link && call->request.method == "GET" ? public_rule->redirect_field : "";
     const HttpRequest& req = call->request;
     if (!req.body.empty() && !route.body.empty()) {
         const auto type = req.Header("content-type");
@@ -394,9 +454,11 @@ void HttpGateway::Handle(HttpRequest request, std::function<void(HttpResponse)> 
                         {{"rpc", call->route->grpc_path}, {"request_id", call->admission.request_id}});
                     return call->FinishError(grpc::StatusCode::INTERNAL, "internal error", {});
                 }
-                HttpResponse r = call->Json(200, std::move(*json));
+                HttpResponse r =
+                    call->redirect_field.empty() ? call->Json(200, std::move(*json)) : call->Redirect(*json);
                 for (auto& h : extra) r.headers.push_back(std::move(h));
-                return call->Finish(std::move(r), grpc::StatusCode::OK);
+                const auto code = r.status == 500 ? grpc::StatusCode::INTERNAL : grpc::StatusCode::OK;
+                return call->Finish(std::move(r), code);
             }
             std::string upstream_error;
             grpc::StatusCode code = status.error_code();

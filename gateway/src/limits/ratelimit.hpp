@@ -21,6 +21,10 @@ inline std::string TenantBucketKey(std::string_view tenant) { return "crm:rateli
 // in their caches; the database's revoke_time is authoritative after that.
 inline std::string RevokedApiKeyKey(std::string_view id) { return "crm:revoked:apikey:" + std::string(id); }
 inline std::string ApiKeyBucketKey(std::string_view id) { return "crm:ratelimit:key:" + std::string(id); }
+// Calls made with a public token draw from their purpose's bucket of the tenant, not from the tenant's API budget.
+inline std::string PublicBucketKey(std::string_view tenant, std::string_view purpose) {
+    return "crm:ratelimit:public:" + std::string(purpose) + ":" + std::string(tenant);
+}
 
 struct Bucket {
     std::string key;

@@ -12,6 +12,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "crm/common/public_token.hpp"
 #include "proxy/routes.hpp"
 
 namespace crm::gateway {
@@ -36,7 +37,7 @@ std::string AsPath(std::string_view method) {
 Metadata Relevant(const HeaderLookup& lookup) {
     Metadata out;
     if (!lookup) return out;
-    for (const char* name : {kAuthorization, kApiKeyHeader, kRequestIdHeader, kTraceparent}) {
+    for (const char* name : {kAuthorization, kApiKeyHeader, kRequestIdHeader, kTraceparent, kPublicTokenHeader}) {
         for (std::string_view v : lookup(name)) out.emplace_back(name, std::string(v));
     }
     return out;
@@ -226,19 +227,56 @@ struct Admission::State {
         if (r.admitted()) settings.api_keys->Used(record->tenant_id, record->id);
     }
 
+    // A call made by following a public link: the token, verified for the method's purpose, names the tenant; the
+    // call draws from that purpose's bucket of the tenant.
+    void AdmitPublicToken(AdmissionResult& r, const MethodPath& path, const std::string& token,
+                          std::chrono::system_clock::time_point now) const {
+        r.credential = "public_token";
+        const PublicTokenRule* rule = settings.policy.PublicTokenFor(path.service, path.method);
+        if (rule == nullptr) {
+            r.labels = Labels(path, /*authenticated=*/false);
+            return RefuseUnauthenticated(r, "not_public", "method takes no public token", "missing bearer token",
+                                         "CREDENTIALS_MISSING");
+        }
+        common::PublicTokenError why{};
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        auto verified = common::VerifyPublicToken(rule->purpose, token, common::kAnyFieldCount, settings.internal_key,
+                                                  seconds, &why);
+        if (!verified || !common::IsValidTenantId(verified->tenant)) {
+            r.labels = Labels(path, /*authenticated=*/false);
+            const char* failure = !verified && why == common::PublicTokenError::kExpired        ? "expired"
+                                  : !verified && why == common::PublicTokenError::kBadSignature ? "bad_signature"
+                                                                                                : "malformed";
+            return RefuseUnauthenticated(r, failure, "public token (" + rule->purpose + ")", "invalid or expired link",
+                                         "CREDENTIALS_INVALID");
+        }
+        authenticated.Add({{"credential", r.credential}}).Increment();
+        r.identity.tenant_id = std::move(verified->tenant);
+        r.identity.user_id = "public:" + rule->purpose;
+        r.identity.roles = {"public"};
+        r.labels = Labels(path, /*authenticated=*/true);
+        Decide(r, /*permitted=*/true, {}, {Bucket{PublicBucketKey(r.identity.tenant_id, rule->purpose), rule->limit}});
+    }
+
     // Authorization by the policy, then one limiter round trip for revocation and the tenant's bucket (only when the
     // call is permitted: a refused call takes no token).
     void Authorize(AdmissionResult& r, const MethodPath& path, std::string revoked_key,
                    std::optional<Bucket> key_bucket) const {
         const bool permitted = settings.policy.Allows(path.service, path.method, r.identity.roles);
-        LimitQuery query;
-        query.revoked_key = std::move(revoked_key);
+        std::vector<Bucket> buckets;
         if (permitted) {
             const std::string& tenant = r.identity.tenant_id;
-            query.buckets.push_back(
+            buckets.push_back(
                 {TenantBucketKey(tenant), settings.policy.TenantLimit(tenant).value_or(settings.default_rate_limit)});
-            if (key_bucket) query.buckets.push_back(std::move(*key_bucket));
+            if (key_bucket) buckets.push_back(std::move(*key_bucket));
         }
+        Decide(r, permitted, std::move(revoked_key), std::move(buckets));
+    }
+
+    void Decide(AdmissionResult& r, bool permitted, std::string revoked_key, std::vector<Bucket> buckets) const {
+        LimitQuery query;
+        query.revoked_key = std::move(revoked_key);
+        query.buckets = std::move(buckets);
         LimitDecision decision;
         if (settings.limiter && (!query.revoked_key.empty() || !query.buckets.empty())) {
             const auto started = SteadyClock::now();
@@ -312,16 +350,31 @@ AdmissionResult Admission::Admit(const AdmissionRequest& request, std::chrono::s
     }
 
     int api_key_headers = 0;
+    int public_token_headers = 0;
     const std::string* api_key = nullptr;
+    const std::string* public_token = nullptr;
     bool has_authorization = false;
     for (const auto& [k, v] : client) {
         if (k == kApiKeyHeader) {
             ++api_key_headers;
             api_key = &v;
         }
+        if (k == kPublicTokenHeader) {
+            ++public_token_headers;
+            public_token = &v;
+        }
         if (k == kAuthorization) has_authorization = true;
     }
-    if (api_key_headers > 0) {
+    if (public_token_headers > 0) {
+        r.credential = "public_token";
+        if (public_token_headers > 1 || api_key_headers > 0 || has_authorization) {
+            r.labels = s.Labels(*path, /*authenticated=*/false);
+            s.RefuseUnauthenticated(r, "malformed", "several credentials", "invalid or expired link",
+                                    "CREDENTIALS_INVALID");
+            return r;
+        }
+        s.AdmitPublicToken(r, *path, *public_token, now);
+    } else if (api_key_headers > 0) {
         r.credential = "api_key";
         if (api_key_headers > 1 || has_authorization) {
             // Two credentials: refuse rather than guess which one the caller meant.

@@ -151,6 +151,84 @@ PolicyError::PolicyError(std::vector<std::string> problems)
       }()),
       problems_(std::move(problems)) {}
 
+namespace {
+
+bool IsPurpose(const std::string& s) {
+    return !s.empty() && s.size() <= 40 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+bool IsFieldName(const std::string& s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+    });
+}
+
+void ParsePublicTokens(const json& list, const MethodCatalog* catalog,
+                       std::map<std::string, PublicTokenRule, std::less<>>& out, std::vector<std::string>& problems) {
+    if (!list.is_array()) {
+        problems.push_back("public_tokens: must be an array of {\"purpose\", \"methods\", ...}");
+        return;
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+        const json& entry = list[i];
+        const std::string where = "public_tokens[" + std::to_string(i) + "]";
+        if (!entry.is_object()) {
+            problems.push_back(where + ": must be an object");
+            continue;
+        }
+        CheckKeys(entry, {"description", "purpose", "methods", "rate_limit", "token_field", "redirect_field"}, where,
+                  problems);
+        PublicTokenRule rule;
+        auto text = [&](const char* key, std::string& target, bool (*valid)(const std::string&), const char* shape) {
+            const auto it = entry.find(key);
+            if (it == entry.end()) return;
+            if (!it->is_string() || !valid(it->get<std::string>())) {
+                problems.push_back(where + "." + key + ": " + it->dump() + " is not " + shape);
+                return;
+            }
+            target = it->get<std::string>();
+        };
+        rule.purpose.clear();
+        text("purpose", rule.purpose, IsPurpose, "a purpose (a-z, 0-9, '-', 1..40 characters)");
+        if (entry.find("purpose") == entry.end()) problems.push_back(where + ".purpose: required");
+        text("token_field", rule.token_field, IsFieldName, "a request field name");
+        text("redirect_field", rule.redirect_field, IsFieldName, "a response field name");
+        if (auto l = entry.find("rate_limit"); l != entry.end()) {
+            std::optional<RateLimit> limit;
+            if (l->is_string()) limit = RateLimit::Parse(l->get<std::string>());
+            if (limit) {
+                rule.limit = *limit;
+            } else {
+                problems.push_back(where + ".rate_limit: " + l->dump() + " is not \"rate_per_second:burst\"");
+            }
+        }
+        const json* methods = StringArray(entry, "methods", where, problems);
+        if (methods == nullptr) continue;
+        for (size_t j = 0; j < methods->size(); ++j) {
+            const json& m = (*methods)[j];
+            const std::string at = where + ".methods[" + std::to_string(j) + "]";
+            std::optional<MethodPattern> pattern;
+            if (m.is_string()) pattern = MethodPattern::Parse(m.get<std::string>());
+            if (!pattern || pattern->kind() != MethodPattern::Kind::kMethod) {
+                problems.push_back(at + ": " + m.dump() + " is not one exact method (\"pkg.Service/Method\")");
+                continue;
+            }
+            if (catalog != nullptr && catalog->HasService(pattern->service()) &&
+                !catalog->HasMethod(pattern->service(), pattern->method())) {
+                problems.push_back(at + ": " + pattern->service() + " has no method " + Quote(pattern->method()));
+                continue;
+            }
+            if (!out.emplace(pattern->service() + "/" + pattern->method(), rule).second) {
+                problems.push_back(at + ": " + m.dump() + " already takes a public token of another entry");
+            }
+        }
+    }
+}
+
+}  // namespace
+
 Policy Policy::Parse(std::string_view json_text, const MethodCatalog* catalog) {
     json doc;
     try {
@@ -162,7 +240,7 @@ Policy Policy::Parse(std::string_view json_text, const MethodCatalog* catalog) {
 
     std::vector<std::string> problems;
     Policy policy;
-    CheckKeys(doc, {"description", "rules", "rate_limits"}, "policy", problems);
+    CheckKeys(doc, {"description", "rules", "rate_limits", "public_tokens"}, "policy", problems);
 
     auto rules = doc.find("rules");
     if (rules == doc.end() || !rules->is_array() || rules->empty()) {
@@ -276,6 +354,9 @@ Policy Policy::Parse(std::string_view json_text, const MethodCatalog* catalog) {
             }
         }
     }
+    if (auto publics = doc.find("public_tokens"); publics != doc.end()) {
+        ParsePublicTokens(*publics, catalog, policy.public_methods_, problems);
+    }
     if (!problems.empty()) throw PolicyError(std::move(problems));
     std::stable_sort(policy.tenant_prefixes_.begin(), policy.tenant_prefixes_.end(),
                      [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -301,6 +382,15 @@ RoleSet Policy::AllowedRoles(std::string_view service, std::string_view method) 
         if (service.starts_with(prefix)) roles |= granted;
     }
     return roles;
+}
+
+const PublicTokenRule* Policy::PublicTokenFor(std::string_view service, std::string_view method) const {
+    if (public_methods_.empty()) return nullptr;
+    std::string key;
+    key.reserve(service.size() + 1 + method.size());
+    key.append(service).append("/").append(method);
+    const auto it = public_methods_.find(key);
+    return it == public_methods_.end() ? nullptr : &it->second;
 }
 
 std::optional<RateLimit> Policy::TenantLimit(std::string_view tenant) const {

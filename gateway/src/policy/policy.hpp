@@ -11,7 +11,11 @@
 //     "rate_limits": {
 //       "plans": {"pro": "200:400", "tight": "0.2:5"},
 //       "tenants": {"acme": "pro", "rl-*": "tight"}
-//     }
+//     },
+//     "public_tokens": [
+//       {"purpose": "tracked-link", "methods": ["crm.marketing.v1.MarketingService/OpenTrackedLink"],
+//        "rate_limit": "20:100", "token_field": "token", "redirect_field": "redirect_url"}
+//     ]
 //   }
 //
 // A call is allowed when one of the caller's roles is granted by a rule whose method pattern matches it; a method no
@@ -20,6 +24,11 @@
 //   "crm.*", "crm.contacts.v1.*"                 every service whose full name starts with the given package prefix
 //   "crm.contacts.v1.ContactsService/*"          every method of one service
 //   "crm.contacts.v1.ContactsService/GetContact" one method
+// Public tokens: methods that a link in an email or a survey calls without any credential. The link carries a token a
+// service signed for the purpose (common/public_token.hpp); the gateway verifies it with the internal key and admits
+// the call for the token's tenant with the single role "public". Each purpose has its own bucket per tenant, apart
+// from the tenant's API budget, so a flood of link clicks never starves the tenant's users. Exact methods only, each
+// in one purpose at most.
 // Rate limits are "rate_per_second:burst" plans; tenants map to a plan by exact id or by id prefix ("rl-*"; the
 // longest prefix wins, an exact id beats any prefix). Tenants the file does not name get the default limit.
 #include <array>
@@ -77,6 +86,14 @@ struct RateLimit {
     bool operator==(const RateLimit&) const = default;
 };
 
+// A purpose of public tokens (see above).
+struct PublicTokenRule {
+    std::string purpose;                // as signed by the service: "tracked-link", "unsubscribe", "csat"
+    RateLimit limit{20, 100};           // per tenant and purpose
+    std::string token_field = "token";  // the request field, and HTTP path variable, that carries the token
+    std::string redirect_field;         // HTTP GET: answer 302 to this response field's http(s) URL (else JSON)
+};
+
 // What Parse checks exact method names against, so that a typo in the file is an error instead of a silent deny.
 // Services the catalog does not know (their descriptors are not linked into the gateway) are not checked.
 class MethodCatalog {
@@ -115,13 +132,17 @@ class Policy {
     // The tenant's plan, or nothing when the file does not name it (the caller applies the default).
     std::optional<RateLimit> TenantLimit(std::string_view tenant) const;
 
+    // The public-token purpose of a method; null when the method takes no public token.
+    const PublicTokenRule* PublicTokenFor(std::string_view service, std::string_view method) const;
+
   private:
     // Rules indexed by the shape of their pattern; each value is the union of the roles granted.
-    std::map<std::string, RoleSet, std::less<>> methods_;             // "service/Method"
-    std::map<std::string, RoleSet, std::less<>> services_;            // "service"
-    std::vector<std::pair<std::string, RoleSet>> service_prefixes_;   // "crm." ("" for "*")
-    std::map<std::string, RateLimit, std::less<>> tenants_;           // exact tenant ids
-    std::vector<std::pair<std::string, RateLimit>> tenant_prefixes_;  // longest first
+    std::map<std::string, RoleSet, std::less<>> methods_;                 // "service/Method"
+    std::map<std::string, RoleSet, std::less<>> services_;                // "service"
+    std::vector<std::pair<std::string, RoleSet>> service_prefixes_;       // "crm." ("" for "*")
+    std::map<std::string, RateLimit, std::less<>> tenants_;               // exact tenant ids
+    std::vector<std::pair<std::string, RateLimit>> tenant_prefixes_;      // longest first
+    std::map<std::string, PublicTokenRule, std::less<>> public_methods_;  // "service/Method"
 };
 
 }  // namespace crm::gateway

@@ -21,6 +21,9 @@ using Metadata = std::vector<std::pair<std::string, std::string>>;
 inline constexpr char kAuthorization[] = "authorization";
 inline constexpr char kRequestIdHeader[] = "x-request-id";
 inline constexpr char kTraceparent[] = "traceparent";
+// A token a service signed for a public link (policy "public_tokens"): the credential of calls made by following it.
+// Like every client x-crm-* header, never forwarded.
+inline constexpr char kPublicTokenHeader[] = "x-crm-public-token";
 
 enum class BearerError { kNone, kMissing, kMalformed };
 

@@ -22,11 +22,15 @@ struct PublicToken {
 
 enum class PublicTokenError { kMalformed, kBadSignature, kExpired };
 
+// VerifyPublicToken's field_count for a verifier that does not know the purpose's fields (the gateway).
+inline constexpr size_t kAnyFieldCount = static_cast<size_t>(-1);
+
 // Signs `token` for `purpose` with the internal key (CRM_INTERNAL_KEY). Throws std::invalid_argument when the purpose
 // or tenant is empty or a value holds a NUL byte.
 std::string SignPublicToken(std::string_view purpose, const PublicToken& token, std::string_view internal_key);
 
-// The token's contents when it was signed for `purpose` with this key, has `field_count` fields and has not expired
+// The token's contents when it was signed for `purpose` with this key, has `field_count` fields (or any number, with
+// kAnyFieldCount) and has not expired
 // at `now` (Unix seconds); else nullopt and the reason in *error (if given). Comparison in constant time.
 std::optional<PublicToken> VerifyPublicToken(std::string_view purpose, std::string_view text, size_t field_count,
                                              std::string_view internal_key, int64_t now,
