@@ -20,13 +20,18 @@
 #         lead            CreateLead through the gateway (gRPC); opportunity: CreateOpportunity through the gateway
 #       All of them write into tenant T (contacts: its preloaded size grows by what the run creates), with the same
 #       number of connections; failed calls are counted (pgbench: failed transactions).
+#   tests/bench/create.sh lookup --tenants "T1 T2 ..." [--calls N]
+#       The duplicate-candidate lookup (contacts_duplicate_candidates) as the service's role, N calls (default 500) for
+#       each of a few probes (the commonest name with a shared phone, a common name, a rare name, a common name at a
+#       company) in each tenant, after 20 warm-up calls: mean time per call and candidates found, so that the cost
+#       can be compared across tenant sizes (1k, 100k, 1M).
 #   tests/bench/create.sh convert --raw FILE [--seconds S] [--rounds R] [--concurrency N] [--pool N]
 #       ConvertLead through the gateway, each slice on a fresh pool of --pool qualified leads (prepared untimed).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cmd=${1:-}
 shift || true
-tenant="" count=100000 seed=1 raw="" seconds=5 rounds=5 concurrency="1 16" pool=2000
+tenant="" count=100000 seed=1 raw="" seconds=5 rounds=5 concurrency="1 16" pool=2000 tenants="" calls=500
 script="$repo/tests/bench/create_contact.pgbench"
 variants="contact-http contact-direct pgbench lead opportunity"
 slice_connections=""
@@ -43,6 +48,8 @@ while (($#)); do
         --pgbench-script) script=$(realpath "$2"); shift 2 ;;
         --variants) variants=$2; shift 2 ;;
         --pool) pool=$2; shift 2 ;;
+        --tenants) tenants=$2; shift 2 ;;
+        --calls) calls=$2; shift 2 ;;
         *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
     esac
 done
@@ -141,6 +148,28 @@ PY
     done
 }
 
+lookup() {
+    local t probe
+    # An argument that depends on the row makes every call run (a constant call would be run once and rescanned).
+    local exclude="(CASE WHEN g < 0 THEN gen_random_uuid() END)"
+    printf '%-10s %-44s %10s %10s\n' tenant probe "ms/call" candidates
+    for t in $tenants; do
+        for probe in "'', '+14155550007', 'james smith', NULL" "'', '', 'mary johnson', NULL" \
+            "'', '', 'linda kalomerzu', NULL" "'', '', 'james smith', '00000000-0000-0000-0000-000000000001'"; do
+            psql -qAt -v ON_ERROR_STOP=1 "$CRM_CONTACTS_DB_URL" <<SQL
+BEGIN;
+SELECT set_config('crm.tenant_id', '$t', true) \\g /dev/null
+SELECT count(*) FROM generate_series(1, 20) g, LATERAL contacts_duplicate_candidates('$t', $probe, $exclude) \\g /dev/null
+SELECT clock_timestamp() AS t0 \\gset
+SELECT count(*) / $calls AS found FROM generate_series(1, $calls) g, LATERAL contacts_duplicate_candidates('$t', $probe, $exclude) \\gset
+SELECT format('%-10s %-44s %10s %10s', '$t', left(\$q\$$probe\$q\$, 44),
+              round((extract(epoch FROM clock_timestamp() - :'t0') * 1000 / $calls)::numeric, 3), :found);
+COMMIT;
+SQL
+        done
+    done
+}
+
 convert() {
     [[ -n $raw ]] || { echo "convert needs --raw" >&2; exit 2; }
     local t token
@@ -159,6 +188,7 @@ case $cmd in
     preload) preload ;;
     run) run ;;
     convert) convert ;;
+    lookup) lookup ;;
     # One pgbench slice (a variant of `run`; settings come from the environment run sets).
     pgbench-slice)
         tenant=$CRM_BENCH_TENANT seconds=$CRM_BENCH_SECONDS script=$CRM_BENCH_SCRIPT

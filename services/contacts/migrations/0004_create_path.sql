@@ -12,10 +12,10 @@
 --    word-interior trigrams ("mit") before word-boundary ones ("  s", " sm", "th "), of which there are few and
 --    which many names share, then orders by md5: the keys spread over many values.
 --    A common name still gives a long posting list (every "james smith" shares its keys), so a probe reads, per key,
---    at most the 20 names sorting at or after its own and the 20 before it (sorted neighbourhood within the block;
---    equal names come first): at most 40 index entries per key, whatever the tenant's size. Within that window the
---    lookup is exact; a name-only match is missed only when more than 20 names of a key sort between it and the
---    probe (e.g. word order swapped, or more than 20 contacts with the probe's very name: 10 are reported anyway).
+--    at most the 10 names sorting at or after its own and the 10 before it (sorted neighbourhood within the block;
+--    equal names come first): at most 20 index entries per key, whatever the tenant's size. Within that window the
+--    lookup is exact; a name-only match is missed only when more than 10 names of a key sort between it and the
+--    probe (e.g. word order swapped, or more than 10 contacts with the probe's very name: 10 are reported anyway).
 CREATE FUNCTION contact_name_keys_of(name text, company uuid) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     WITH t AS (SELECT g, row_number() OVER (ORDER BY strpos(g, ' ') > 0, md5(g), g) AS r, count(*) OVER () AS n
@@ -89,14 +89,19 @@ ALTER TABLE contacts FORCE ROW LEVEL SECURITY;
 ALTER TABLE contact_name_keys FORCE ROW LEVEL SECURITY;
 DROP TABLE contact_name_trigrams;
 
--- 2. Duplicate candidates of a probe (email, phone, normalized full name, company, id to leave out): same email, same
---    phone (at most 20 each: the oldest, as the index keeps equal keys in insertion order), and names sharing a blocking key whose similarity passes the key's threshold (0.9, or
---    0.6 within the company). plpgsql keeps the plan of each statement per session: the lookup is not planned again
---    on every call (planning the former single statement took 1.6 ms, more than running it on a small tenant).
---    SECURITY INVOKER: row-level security applies as to the caller's own statements.
+-- 2. Duplicate candidates of a probe (email, phone, normalized full name, company, id to leave out), each with the name
+--    similarity and the whole contacts row (read once): same email, same phone (at most 20 each: the oldest, as the
+--    index keeps equal keys in insertion order), and names sharing a blocking key whose similarity passes the key's
+--    threshold (0.9, or 0.6 within the company). plpgsql keeps the plan of each statement per session, and plan_cache_mode =
+--    force_generic_plan makes it use that plan on every call: left to choose, it kept planning a custom plan per call
+--    (about 1 ms, more than running the lookup: 0.5-1.2 ms per call against 1.6-5 ms on the loaded 2-core host, the
+--    same at 1k, 100k and 1M contacts; the generic plan is the same index-only walk, see
+--    tests/integration/contacts_explain_test.cpp). SECURITY INVOKER: row-level security applies as to the caller's own
+--    statements.
 CREATE FUNCTION contacts_duplicate_candidates(p_tenant text, p_email text, p_phone text, p_name text, p_company uuid,
                                               p_exclude uuid)
-    RETURNS TABLE (contact_id uuid, name_similarity float8) LANGUAGE plpgsql STABLE AS $$
+    RETURNS TABLE (contact_id uuid, name_similarity float8, contact contacts) LANGUAGE plpgsql STABLE
+    SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     RETURN QUERY
     WITH hits AS (
@@ -110,18 +115,17 @@ BEGIN
         CROSS JOIN LATERAL (
             (SELECT x.contact_id, x.full_name FROM contact_name_keys x
              WHERE x.tenant_id = p_tenant AND x.name_key = k.name_key AND x.full_name ~>=~ p_name
-             ORDER BY x.full_name USING ~<~ LIMIT 20)
+             ORDER BY x.full_name USING ~<~ LIMIT 10)
             UNION ALL
             (SELECT x.contact_id, x.full_name FROM contact_name_keys x
              WHERE x.tenant_id = p_tenant AND x.name_key = k.name_key AND x.full_name ~<~ p_name
-             ORDER BY x.full_name USING ~>~ LIMIT 20)) w
+             ORDER BY x.full_name USING ~>~ LIMIT 10)) w
         WHERE p_name <> ''
           AND similarity(w.full_name, p_name) >= CASE WHEN k.name_key LIKE 'c:%' THEN 0.6 ELSE 0.9 END)
-    SELECT h.id, max(similarity(c.full_name_normalized, p_name))::float8
+    SELECT c.id, similarity(c.full_name_normalized, p_name)::float8, c
     FROM (SELECT DISTINCT hits.id FROM hits) h
     JOIN contacts c ON c.tenant_id = p_tenant AND c.id = h.id
-    WHERE c.state = 'ACTIVE' AND c.delete_time IS NULL AND c.id IS DISTINCT FROM p_exclude
-    GROUP BY h.id;
+    WHERE c.state = 'ACTIVE' AND c.delete_time IS NULL AND c.id IS DISTINCT FROM p_exclude;
 END
 $$;
 
@@ -162,12 +166,13 @@ ALTER TABLE custom_field_versions FORCE ROW LEVEL SECURITY;
 --       differ, one row 'stale' (the current version) and nothing is written; the caller reloads and calls again.
 --    c. the duplicate candidates (rows 'candidate', with the name similarity), read before the insert.
 --    d. the insert (row 'contact'); the lookup trigger writes the name keys.
---    Each row carries the whole contacts row, read by the caller as CRM_CONTACT_COLUMNS.
+--    Each row carries the whole contacts row, read by the caller as CRM_CONTACT_COLUMNS. Plans: generic, as in 2.
 CREATE FUNCTION contacts_create(p_tenant text, p_id uuid, p_given text, p_family text, p_email text, p_phone text,
                                 p_job_title text, p_company uuid, p_owner text, p_tags text[], p_custom jsonb,
                                 p_given_n text, p_family_n text, p_full_n text, p_lock_key text,
                                 p_defs_version bigint)
-    RETURNS TABLE (kind text, name_similarity float8, contact contacts) LANGUAGE plpgsql VOLATILE AS $$
+    RETURNS TABLE (kind text, name_similarity float8, contact contacts) LANGUAGE plpgsql VOLATILE
+    SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     found_id uuid;
     current_version bigint;
@@ -187,9 +192,8 @@ BEGIN
         RETURN QUERY SELECT 'stale'::text, current_version::float8, NULL::contacts;
         RETURN;
     END IF;
-    RETURN QUERY SELECT 'candidate'::text, d.name_similarity, m
-        FROM contacts_duplicate_candidates(p_tenant, p_email, p_phone, p_full_n, p_company, NULL) d
-        JOIN contacts m ON m.tenant_id = p_tenant AND m.id = d.contact_id;
+    RETURN QUERY SELECT 'candidate'::text, d.name_similarity, d.contact
+        FROM contacts_duplicate_candidates(p_tenant, p_email, p_phone, p_full_n, p_company, NULL) d;
     RETURN QUERY INSERT INTO contacts AS m (tenant_id, id, given_name, family_name, email, phone, job_title,
                                            company_id, owner_id, tags, custom_fields, given_name_normalized,
                                            family_name_normalized, full_name_normalized)

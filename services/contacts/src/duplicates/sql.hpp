@@ -17,7 +17,7 @@ using common::Sql;
 inline constexpr Sql kDuplicateCandidates{"contacts_duplicate_candidates",
     "SELECT " CRM_CONTACT_COLUMNS ", d.name_similarity"
     " FROM contacts_duplicate_candidates($1, $2, $3, $4, $5::uuid, $6::uuid) d"
-    " JOIN contacts c ON c.tenant_id = $1 AND c.id = d.contact_id"};
+    " CROSS JOIN LATERAL (SELECT (d.contact).*) c"};
 
 // Locks survivor and losers in id order (no deadlock between concurrent merges). $2 = uuid[] literal.
 inline constexpr Sql kLockContacts{"contacts_lock_many",
