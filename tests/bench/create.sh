@@ -54,6 +54,12 @@ while (($#)); do
     esac
 done
 eval "$("$repo/deploy/local/stack" env)"
+# Another contacts database with the same roles (e.g. a copy of the schema before a migration, for a before/after of
+# the statements in one interleaved run): CRM_BENCH_DB=<name> for preload, lookup and the pgbench slices.
+if [[ -n ${CRM_BENCH_DB:-} ]]; then
+    CRM_CONTACTS_DB_URL=${CRM_CONTACTS_DB_URL%/contacts}/$CRM_BENCH_DB
+    CRM_CONTACTS_DB_ADMIN_URL=${CRM_CONTACTS_DB_ADMIN_URL%/contacts}/$CRM_BENCH_DB
+fi
 bench="${CRM_BUILD_DIR:-$repo/build}/tests/crm-bench"
 [[ -x $bench ]] || { echo "build first: $bench is missing" >&2; exit 1; }
 command -v pgbench >/dev/null || PATH="/usr/lib/postgresql/15/bin:$PATH"
