@@ -359,6 +359,8 @@ TEST_CASE("sales: a retried CreateOpportunity with the same request_id creates o
     api.MustDefaultPipeline();
     EventTap tap("crm.sales.v1");
     tap.Ignore("crm.sales.events.v1.ForecastSnapshotTaken");  // the scheduler may snapshot the tenant any time
+    // The default pipeline's event may still be on its way from the outbox when the tap starts: only deals count.
+    tap.Ignore("crm.sales.events.v1.PipelineCreated");
     const std::string request_id = crm::common::NewUuid();
     sv1::Opportunity first = api.MustCreateOpportunity("Converted lead", 99900, "EUR", "", "", request_id);
     sv1::Opportunity second = api.MustCreateOpportunity("Converted lead (retry)", 99900, "EUR", "", "", request_id);
