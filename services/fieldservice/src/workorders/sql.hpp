@@ -57,6 +57,9 @@ inline constexpr Sql kInsertHistory{"fieldservice_work_order_history_insert",
     "INSERT INTO work_order_history (tenant_id, work_order_id, seq, from_status, to_status, change_time, actor, reason) "
     "SELECT $1, $2::uuid, coalesce(max(seq), 0) + 1, $3, $4, " CRM_FS_AT("$5") ", $6, $7 FROM work_order_history "
     "WHERE tenant_id = $1 AND work_order_id = $2::uuid"};
+// The technician a work order is (or was last) booked for: kept when it is cancelled, cleared when unassigned.
+inline constexpr Sql kTechnicianOfWorkOrder{"fieldservice_work_order_technician",
+    "SELECT coalesce(technician_id::text, '') FROM work_orders WHERE tenant_id = $1 AND id = $2::uuid"};
 // Earlier work orders of the same case that could not be completed (first-time fix).
 inline constexpr Sql kFailedVisitsOfCase{"fieldservice_work_orders_failed_of_case",
     "SELECT count(*) FROM work_orders WHERE tenant_id = $1 AND case_id = $2::uuid AND id <> $3::uuid "

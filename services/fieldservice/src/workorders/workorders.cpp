@@ -159,7 +159,8 @@ void RequireVisible(common::Db& db, pqxx::transaction_base& tx, const RequestCon
     const Actor actor = ActorOf(rc);
     if (!actor.technician_only) return;
     const auto mine = technicians::IdOfUser(db, tx, rc.tenant_id, actor.user_id);
-    if (!mine || !wo.has_appointment() || wo.appointment().technician_id() != *mine) {
+    const pqxx::result booked = db.Exec(tx, sql::kTechnicianOfWorkOrder, rc.tenant_id, wo.id());
+    if (!mine || booked.empty() || booked[0][0].as<std::string>() != *mine) {
         throw ApiError::NotFound("work order", wo.id());
     }
 }

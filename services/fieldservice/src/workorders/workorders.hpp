@@ -46,7 +46,7 @@ v1::WorkOrder Complete(common::Db& db, common::Outbox& outbox, const RequestCont
 
 v1::WorkOrder Load(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                    bool for_update = false);
-// NOT_FOUND for a technician-only caller unless the work order is booked for them.
+// NOT_FOUND for a technician-only caller unless the work order is (or, cancelled, was) booked for them.
 void RequireVisible(common::Db& db, pqxx::transaction_base& tx, const RequestContext& rc, const v1::WorkOrder& wo);
 // Writes `to` (with reason, at `at_micros`, by the caller) over `current` (read FOR UPDATE), the history row, and
 // sets the technician (`technician`: "" keeps it, nullopt clears it). Returns the stored work order; the caller emits.
