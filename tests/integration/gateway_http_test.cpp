@@ -765,6 +765,14 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              REQUIRE(j["appointments"].size() == 1);
              CHECK(j["appointments"][0]["workOrderId"] == ids["work_order"]);
          }},
+        {"GET /v1/technicians/{technician_id}/plan",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/technicians/" + ids["technician"] + "/plan?date=2027-03-29", token));
+             REQUIRE(j["stops"].size() == 1);
+             CHECK(j["stops"][0]["workOrderId"] == ids["work_order"]);
+             CHECK(j["stops"][0]["startTime"] == "2027-03-29T09:00:00Z");
+             CHECK(j["bookedOrderKept"] == true);
+         }},
         {"POST /v1/workOrders/{work_order_id}:unassign",
          [&] {
              const json j = Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":unassign", token, "{}"));

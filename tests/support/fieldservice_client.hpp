@@ -53,6 +53,7 @@ class FieldServiceClient {
     CRM_FS_RPC(RescheduleWorkOrder)
     CRM_FS_RPC(UnassignWorkOrder)
     CRM_FS_RPC(ListAppointments)
+    CRM_FS_RPC(PlanDay)
     CRM_FS_RPC(CreatePart)
     CRM_FS_RPC(GetPart)
     CRM_FS_RPC(ListParts)

@@ -52,6 +52,7 @@ class FieldService final : public v1::FieldServiceService::Service {
     CRM_FS_RPC(RescheduleWorkOrder)
     CRM_FS_RPC(UnassignWorkOrder)
     CRM_FS_RPC(ListAppointments)
+    CRM_FS_RPC(PlanDay)
     // parts/handlers.cpp
     CRM_FS_RPC(CreatePart)
     CRM_FS_RPC(GetPart)

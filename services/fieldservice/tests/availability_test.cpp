@@ -114,6 +114,14 @@ TEST_CASE("window checks: order, range and length") {
     CHECK(v.Has("c.end_time"));
     CHECK_FALSE(CheckWindow(v, {true, 0, 0}, {true, 9000000000, 0}, "d"));
     CHECK(v.Has("d.end_time"));
+    crm::common::Violations d;
+    CHECK(CheckDate(d, "2027-03-29", "date") == CivilDate{2027, 3, 29});
+    CHECK_FALSE(CheckDate(d, "2027-02-29", "a"));  // not a leap year
+    CHECK_FALSE(CheckDate(d, "2199-12-32", "b"));
+    CHECK_FALSE(CheckDate(d, "1899-12-31", "c"));
+    CHECK_FALSE(CheckDate(d, "2027-3-29", "e"));
+    CHECK(d.Has("a"));
+    CHECK(d.Has("e"));
     crm::common::Violations h;
     CheckWorkingHours(h, {7, 600, 500}, "wh");
     CHECK(h.Has("wh.weekday"));

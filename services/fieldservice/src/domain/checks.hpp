@@ -2,10 +2,12 @@
 // The field-service API's input rules on top of the kit's validators: text limits, optional ids, etag syntax, skills,
 // time windows, working hours. Pure: handlers pass plain values and the field path to name.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "crm/common/civil_date.hpp"
 #include "crm/common/validate.hpp"
 #include "domain/availability.hpp"
 
@@ -51,6 +53,9 @@ bool CheckWindow(common::Violations& v, const TimeValue& start, const TimeValue&
 
 // One working-hours entry: weekday 0..6, start 0..1439, end start+1..1440.
 void CheckWorkingHours(common::Violations& v, const WorkingHoursRule& rule, const std::string& field);
+
+// A required date "YYYY-MM-DD" from 1900-01-01 to 2199-12-31; nullopt and a violation on `field` otherwise.
+std::optional<common::CivilDate> CheckDate(common::Violations& v, std::string_view value, const std::string& field);
 
 // Duplicates in a list of names (skills): a violation on the second occurrence's field.
 void CheckUnique(common::Violations& v, const std::vector<std::string>& names, const std::string& list_field,

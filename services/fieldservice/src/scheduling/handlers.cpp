@@ -91,4 +91,14 @@ grpc::Status FieldService::ListAppointments(grpc::ServerContext* sc, const v1::L
     });
 }
 
+grpc::Status FieldService::PlanDay(grpc::ServerContext* sc, const v1::PlanDayRequest* req, v1::PlanDayResponse* resp) {
+    return rpc_.Handle(sc, "PlanDay", [&](const RequestContext& rc) {
+        common::Violations v;
+        const std::string id = common::CheckId(v, req->technician_id(), "technician_id");
+        const auto date = domain::CheckDate(v, req->date(), "date");
+        v.ThrowIfAny();
+        *resp = scheduling::PlanDay(db_, rc, scheduling_, id, *date);
+    });
+}
+
 }  // namespace crm::fieldservice

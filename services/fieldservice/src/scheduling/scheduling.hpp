@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/common/civil_date.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/outbox.hpp"
 #include "domain/geo.hpp"
@@ -40,6 +41,10 @@ v1::WorkOrder Unassign(common::Db& db, common::Outbox& outbox, const RequestCont
 std::vector<v1::Appointment> ListAppointments(common::Db& db, const RequestContext& rc,
                                               const std::string& technician_id, std::int64_t from_micros,
                                               std::int64_t to_micros);
+
+// The best visiting order of the technician's booked visits on their local `date` (a proposal; nothing changes).
+v1::PlanDayResponse PlanDay(common::Db& db, const RequestContext& rc, const Settings& settings,
+                            const std::string& technician_id, const common::CivilDate& date);
 
 // ---- for other areas, inside their transaction
 
