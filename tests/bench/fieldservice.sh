@@ -103,9 +103,13 @@ sql -c "SELECT set_config('crm.tenant_id', '$contention', false)" \
 sql <<SQL | grep -E '^[0-9a-f-]{36}$' >"$work/orders"
 BEGIN;
 SELECT set_config('crm.tenant_id', '$contention', true);
-INSERT INTO work_orders (tenant_id, id, title, site_address, site, work_type, duration_minutes, required_skills)
+INSERT INTO work_orders (tenant_id, id, title, site_address, site, work_type, duration_minutes, required_skills,
+                         time_windows)
 SELECT '$contention', gen_random_uuid(), 'Race', 'Centre', ST_SetSRID(ST_MakePoint(13.5, 52.5), 4326)::geography,
-       'repair', 60, '[]' FROM generate_series(1, 400)
+       'repair', 60, '[]',
+       jsonb_build_array(jsonb_build_object('start', extract(epoch FROM timestamptz '2027-06-07 06:00Z')::bigint * 1000000,
+                                            'end', extract(epoch FROM timestamptz '2027-06-07 15:00Z')::bigint * 1000000))
+FROM generate_series(1, 400)
 RETURNING id;
 COMMIT;
 SQL
