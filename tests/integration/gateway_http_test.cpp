@@ -770,7 +770,8 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("GET", "/v1/technicians/" + ids["technician"] + "/plan?date=2027-03-29", token));
              REQUIRE(j["stops"].size() == 1);
              CHECK(j["stops"][0]["workOrderId"] == ids["work_order"]);
-             CHECK(j["stops"][0]["startTime"] == "2027-03-29T09:00:00Z");
+             // Booked at 11:00 local; the plan proposes 08:01 (the window is open from 08:00, 1 minute of travel).
+             CHECK(j["stops"][0]["startTime"] == "2027-03-29T06:01:00Z");
              CHECK(j["bookedOrderKept"] == true);
          }},
         {"POST /v1/workOrders/{work_order_id}:unassign",

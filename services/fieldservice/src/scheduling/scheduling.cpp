@@ -23,6 +23,9 @@ namespace {
 namespace ev = crm::fieldservice::events::v1;
 using common::ApiError;
 constexpr std::int64_t kDay = 86400;
+// A booking that overlaps a committed one. Two transactions inserting overlapping blocks at the same moment each wait
+// for the other's exclusion check instead: PostgreSQL aborts one as a deadlock (40P01) and the other commits, so the
+// aborted one lost the race too.
 constexpr char kExclusionViolation[] = "23P01";
 
 struct Booking {
@@ -157,6 +160,9 @@ void Book(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                 wo.site().location().longitude());
     } catch (const pqxx::sql_error& e) {
         if (e.sqlstate() != kExclusionViolation) throw;
+        metrics.booking_conflicts.Increment();
+        throw ApiError::FailedPrecondition("the technician is already booked at that time", "TECHNICIAN_BUSY");
+    } catch (const pqxx::deadlock_detected&) {  // SQLSTATE 40P01 (libpqxx 6: not an sql_error)
         metrics.booking_conflicts.Increment();
         throw ApiError::FailedPrecondition("the technician is already booked at that time", "TECHNICIAN_BUSY");
     }
