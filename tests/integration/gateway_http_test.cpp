@@ -681,6 +681,159 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("GET", "/v1/forecastSnapshots/" + ids["snapshot"] + ":accuracy", token));
              CHECK(j["total"]["actualWonAmount"] == "10000");
          }},
+        // Field service.
+        {"POST /v1/technicians",
+         [&] {
+             const json body = {{"userId", "tech." + Uuid().substr(0, 8)},
+                                {"displayName", "Tess"},
+                                {"homeBase", {{"latitude", 52.52}, {"longitude", 13.405}}},
+                                {"timeZone", "Europe/Berlin"},
+                                {"skills", {{{"skill", "hvac"}, {"level", 3}}}},
+                                {"workingHours", {{{"weekday", 1}, {"startMinute", 480}, {"endMinute", 1020}}}}};
+             const json j = Ok(Call("POST", "/v1/technicians?request_id=" + Uuid(), token, body.dump()));
+             CHECK(j["technician"]["skills"][0]["level"] == 3);
+             ids["technician"] = j["technician"]["id"];
+         }},
+        {"GET /v1/technicians/{id}",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/technicians/" + ids["technician"], token))["technician"]["displayName"] ==
+                   "Tess");
+         }},
+        {"GET /v1/technicians",
+         [&] { CHECK(Ok(Call("GET", "/v1/technicians?page_size=5", token))["technicians"].size() == 1); }},
+        {"PATCH /v1/technicians/{technician.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/technicians/" + ids["technician"] + "?update_mask=territory", token,
+                                    R"({"territory":"city"})"));
+             CHECK(j["technician"]["territory"] == "city");
+         }},
+        {"POST /v1/workOrders",
+         [&] {
+             const json body = {
+                 {"title", "Fix the heat pump"},
+                 {"site",
+                  {{"address", "Alexanderplatz 1"}, {"location", {{"latitude", 52.5219}, {"longitude", 13.4132}}}}},
+                 {"workType", "repair"},
+                 {"durationMinutes", 60},
+                 {"requiredSkills", {{{"skill", "hvac"}, {"minLevel", 2}}}},
+                 {"timeWindows", {{{"startTime", "2027-03-29T06:00:00Z"}, {"endTime", "2027-03-29T15:00:00Z"}}}},
+                 {"checklist", {"filter"}}};
+             const json j = Ok(Call("POST", "/v1/workOrders?request_id=" + Uuid(), token, body.dump()));
+             CHECK(j["workOrder"]["status"] == "WORK_ORDER_STATUS_NEW");
+             ids["work_order"] = j["workOrder"]["id"];
+         }},
+        {"GET /v1/workOrders/{id}",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/workOrders/" + ids["work_order"], token))["workOrder"]["durationMinutes"] == 60);
+         }},
+        {"GET /v1/workOrders",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/workOrders?status=WORK_ORDER_STATUS_NEW", token))["workOrders"].size() == 1);
+         }},
+        {"PATCH /v1/workOrders/{work_order.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/workOrders/" + ids["work_order"] + "?update_mask=priority", token,
+                                    R"({"priority":"PRIORITY_URGENT"})"));
+             CHECK(j["workOrder"]["priority"] == "PRIORITY_URGENT");
+         }},
+        {"GET /v1/workOrders/{work_order_id}:candidates",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/workOrders/" + ids["work_order"] + ":candidates", token));
+             REQUIRE(j["candidates"].size() == 1);
+             CHECK(j["candidates"][0]["technicianId"] == ids["technician"]);
+             CHECK(j["candidates"][0]["startTime"] == "2027-03-29T06:01:00Z");  // 08:00 CEST + 1 min travel
+         }},
+        {"POST /v1/workOrders/{work_order_id}:dispatch",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":dispatch", token, "{}"));
+             CHECK(j["workOrder"]["status"] == "WORK_ORDER_STATUS_SCHEDULED");
+             CHECK(j["workOrder"]["appointment"]["technicianId"] == ids["technician"]);
+         }},
+        {"POST /v1/workOrders/{work_order_id}:reschedule",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":reschedule", token,
+                                    R"({"startTime":"2027-03-29T09:00:00Z"})"));
+             CHECK(j["workOrder"]["appointment"]["startTime"] == "2027-03-29T09:00:00Z");
+         }},
+        {"GET /v1/technicians/{technician_id}/appointments",
+         [&] {
+             const json j = Ok(Call("GET",
+                                    "/v1/technicians/" + ids["technician"] +
+                                        "/appointments?window.start_time=2027-03-29T00:00:00Z&"
+                                        "window.end_time=2027-03-30T00:00:00Z",
+                                    token));
+             REQUIRE(j["appointments"].size() == 1);
+             CHECK(j["appointments"][0]["workOrderId"] == ids["work_order"]);
+         }},
+        {"GET /v1/technicians/{technician_id}/plan",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/technicians/" + ids["technician"] + "/plan?date=2027-03-29", token));
+             REQUIRE(j["stops"].size() == 1);
+             CHECK(j["stops"][0]["workOrderId"] == ids["work_order"]);
+             // Booked at 11:00 local; the plan proposes 08:01 (the window is open from 08:00, 1 minute of travel).
+             CHECK(j["stops"][0]["startTime"] == "2027-03-29T06:01:00Z");
+             CHECK(j["bookedOrderKept"] == true);
+         }},
+        {"POST /v1/workOrders/{work_order_id}:unassign",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":unassign", token, "{}"));
+             CHECK(j["workOrder"]["status"] == "WORK_ORDER_STATUS_NEW");
+         }},
+        {"POST /v1/parts",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/parts", token, R"({"sku":"HP-FILTER","name":"Heat pump filter"})"));
+             ids["part"] = j["part"]["id"];
+         }},
+        {"GET /v1/parts/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/parts/" + ids["part"], token))["part"]["sku"] == "HP-FILTER"); }},
+        {"GET /v1/parts", [&] { CHECK(Ok(Call("GET", "/v1/parts", token))["parts"].size() == 1); }},
+        {"POST /v1/stockLocations",
+         [&] {
+             ids["warehouse"] = Ok(Call("POST", "/v1/stockLocations", token,
+                                        R"({"name":"Main","kind":"LOCATION_KIND_WAREHOUSE"})"))["location"]["id"];
+             ids["van"] = Ok(Call("POST", "/v1/stockLocations", token,
+                                  R"({"name":"Van","kind":"LOCATION_KIND_VAN"})"))["location"]["id"];
+         }},
+        {"GET /v1/stockLocations",
+         [&] { CHECK(Ok(Call("GET", "/v1/stockLocations", token))["locations"].size() == 2); }},
+        {"POST /v1/stockLocations/{location_id}/stock:adjust",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/stockLocations/" + ids["warehouse"] + "/stock:adjust", token,
+                                    json({{"partId", ids["part"]}, {"quantityDelta", "5"}}).dump()));
+             CHECK(j["level"]["onHand"] == "5");
+         }},
+        {"POST /v1/stockLocations/{from_location_id}/stock:transfer",
+         [&] {
+             const json j =
+                 Ok(Call("POST", "/v1/stockLocations/" + ids["warehouse"] + "/stock:transfer", token,
+                         json({{"toLocationId", ids["van"]}, {"partId", ids["part"]}, {"quantity", "2"}}).dump()));
+             CHECK(j["toLevel"]["onHand"] == "2");
+         }},
+        {"POST /v1/workOrders/{work_order_id}:reservePart",
+         [&] {
+             const json j =
+                 Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":reservePart", token,
+                         json({{"partId", ids["part"]}, {"locationId", ids["warehouse"]}, {"quantity", "3"}}).dump()));
+             CHECK(j["level"].value("available", "0") == "0");  // zero is omitted from proto JSON
+             CHECK(j["level"]["reserved"] == "3");
+             Refused(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":reservePart", token,
+                          json({{"partId", ids["part"]}, {"locationId", ids["warehouse"]}, {"quantity", "1"}}).dump()),
+                     400, "FAILED_PRECONDITION", "INSUFFICIENT_STOCK", "not enough stock of the part at the location");
+         }},
+        {"GET /v1/stockLevels",
+         [&] { CHECK(Ok(Call("GET", "/v1/stockLevels?part_id=" + ids["part"], token))["levels"].size() == 2); }},
+        {"POST /v1/workOrders/{id}:changeStatus",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":changeStatus", token,
+                                    R"({"status":"WORK_ORDER_STATUS_CANCELLED","reason":"not needed"})"));
+             CHECK(j["workOrder"]["status"] == "WORK_ORDER_STATUS_CANCELLED");
+         }},
+        {"POST /v1/workOrders/{id}:complete",
+         [&] {
+             Refused(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":complete", token, "{}"), 400,
+                     "FAILED_PRECONDITION", "INVALID_TRANSITION",
+                     "the work order is CANCELLED: only a work order ON_SITE can be completed");
+         }},
         {"DELETE /v1/opportunities/{id}",
          [&] {
              const json j = Ok(Call("DELETE", "/v1/opportunities/" + ids["deal_lost"], token));

@@ -1,0 +1,62 @@
+#pragma once
+// Work orders: the use cases of the work-order RPCs (create, read, list, update, status changes, completion), and
+// what the scheduling area needs inside its transaction (load, visibility, a status transition with its history row).
+// Include only from the service's .cpp files: it pulls in pqxx and the generated protos.
+#include <crm/fieldservice/v1/fieldservice.pb.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crm/common/db.hpp"
+#include "crm/common/outbox.hpp"
+#include "crm/common/paging.hpp"
+#include "domain/geo.hpp"
+#include "domain/status.hpp"
+#include "records.hpp"
+
+namespace crm::fieldservice::workorders {
+
+namespace v1 = crm::fieldservice::v1;
+using common::RequestContext;
+
+// ---- use cases (input checked by the handlers; ids lowercased)
+
+v1::WorkOrder Create(common::Db& db, common::Outbox& outbox, const RequestContext& rc, const v1::WorkOrder& in,
+                     const std::string& request_id);
+// A technician-only caller sees only the work orders booked for them (another is NOT_FOUND).
+v1::WorkOrder Get(common::Db& db, const RequestContext& rc, const std::string& id);
+// For a technician-only caller the technician filter is always their own.
+common::Page<v1::WorkOrder> List(common::Db& db, const RequestContext& rc, v1::WorkOrderStatus status,
+                                 const std::string& technician_id, int page_size, const std::string& page_token);
+v1::WorkOrder Update(common::Db& db, common::Outbox& outbox, const RequestContext& rc, const v1::WorkOrder& in,
+                     const std::vector<std::string>& paths, const std::string& etag);
+// req.status one of ChangeWorkOrderStatus's targets; change_time (micros) already defaulted to now and checked not
+// to lie in the future. Cancelling frees the appointment and releases the part reservations.
+v1::WorkOrder ChangeStatus(common::Db& db, common::Outbox& outbox, const RequestContext& rc,
+                           const v1::ChangeWorkOrderStatusRequest& req, std::int64_t change_micros,
+                           FieldServiceMetrics& metrics);
+// ON_SITE → COMPLETED: answers, notes, signature, parts used (consumed); WorkOrderCompleted.
+v1::WorkOrder Complete(common::Db& db, common::Outbox& outbox, const RequestContext& rc,
+                       const v1::CompleteWorkOrderRequest& req, std::int64_t complete_micros,
+                       FieldServiceMetrics& metrics);
+
+// ---- for other areas, inside their transaction
+
+v1::WorkOrder Load(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
+                   bool for_update = false);
+// NOT_FOUND for a technician-only caller unless the work order is (or, cancelled, was) booked for them.
+void RequireVisible(common::Db& db, pqxx::transaction_base& tx, const RequestContext& rc, const v1::WorkOrder& wo);
+// Writes `to` (with reason, at `at_micros`, by the caller) over `current` (read FOR UPDATE), the history row, and
+// sets the technician (`technician`: "" keeps it, nullopt clears it). Returns the stored work order; the caller emits.
+v1::WorkOrder Transition(common::Db& db, pqxx::transaction_base& tx, const RequestContext& rc,
+                         const v1::WorkOrder& current, domain::Status to, std::int64_t at_micros,
+                         const std::string& reason, const std::optional<std::string>& technician);
+// A work order whose booking moved (reschedule), now with `technician_id`: its version bumped; returns it stored.
+v1::WorkOrder Touch(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::WorkOrder& current,
+                    const std::string& technician_id);
+
+domain::Point SiteOf(const v1::WorkOrder& wo);
+
+}  // namespace crm::fieldservice::workorders
