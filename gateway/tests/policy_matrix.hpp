@@ -53,8 +53,12 @@ inline std::vector<std::string> MethodsOf(const google::protobuf::FileDescriptor
     return out;
 }
 
-inline void CheckServiceMatrix(const Policy& policy, const char* service, const std::vector<std::string>& methods,
-                               const std::map<std::string, std::array<int, 9>>& matrix) {
+// A table may have fewer columns than kKnownRoles (it was written before a role was added): the roles past its last
+// column must be granted nothing.
+template <std::size_t N>
+void CheckServiceMatrix(const Policy& policy, const char* service, const std::vector<std::string>& methods,
+                        const std::map<std::string, std::array<int, N>>& matrix) {
+    static_assert(N <= kKnownRoles.size());
     CHECK(methods.size() == matrix.size());  // the table has no rows for RPCs that do not exist
     for (const auto& method : methods) {
         INFO("method " << service << "/" << method);
@@ -63,7 +67,7 @@ inline void CheckServiceMatrix(const Policy& policy, const char* service, const 
         for (size_t r = 0; r < kKnownRoles.size(); ++r) {
             const std::string role(kKnownRoles[r]);
             INFO("role " << role);
-            CHECK(policy.Allows(service, method, {role}) == (row->second[r] == 1));
+            CHECK(policy.Allows(service, method, {role}) == (r < N && row->second[r] == 1));
         }
         CHECK_FALSE(policy.Allows(service, method, {}));                      // a token without roles
         CHECK_FALSE(policy.Allows(service, method, {"superuser", "Admin"}));  // roles the gateway does not know
