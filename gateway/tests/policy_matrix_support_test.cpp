@@ -35,6 +35,7 @@ const std::map<std::string, std::array<int, 10>> kSupportMatrix = {
     {"AssignCase",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"AddCaseMessage",      /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"ListCaseMessages",    /* read */      {1,    1,   1,   0,   1,   0,   0,   1,   0,   1}},
+    {"IngestEmail",         /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"GetSlaPolicy",        /* support */   {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"UpdateSlaPolicy",     /* manager */   {1,    0,   0,   0,   0,   0,   0,   0,   0,   1}},
     {"GetSlaStatus",        /* support */   {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},

@@ -768,6 +768,17 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                           R"({"status":"CASE_STATUS_PENDING_CUSTOMER"})"),
                      400, "FAILED_PRECONDITION", "INVALID_TRANSITION", "a case cannot move from SOLVED");
          }},
+        {"POST /v1/cases:ingestEmail",
+         [&] {
+             const std::string raw = "From: Mail Customer <mail." + Uuid().substr(0, 8) +
+                                     "@example.com>\r\nSubject: By mail\r\nMessage-ID: <" + Uuid() +
+                                     "@example.com>\r\n\r\nHello from my mail client\r\n";
+             const json j = Ok(Call("POST", "/v1/cases:ingestEmail", token,
+                                    json({{"rawMessage", crm::common::Base64UrlEncode(raw)}}).dump()));
+             CHECK(j["createdCase"] == true);
+             CHECK(j["case"]["channel"] == "CHANNEL_EMAIL");
+             CHECK(j["message"]["body"] == "Hello from my mail client\n");
+         }},
         {"GET /v1/cases/{case_id}/slaStatus",
          [&] {
              const json j = Ok(Call("GET", "/v1/cases/" + ids["case"] + "/slaStatus", token));

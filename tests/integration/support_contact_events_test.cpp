@@ -13,10 +13,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Polls `sql` in the support database until it returns `expected` (or 40 s passed); returns the last value.
+// Polls `sql` in the support database until it returns `expected` (or 90 s passed: a consumer that just (re)joined
+// its group may wait for a rebalance first); returns the last value.
 std::string WaitForValue(const std::string& sql, const std::string& expected) {
     std::string value;
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 450; ++i) {
         value = QueryScalar("support", sql);
         if (value == expected) break;
         std::this_thread::sleep_for(200ms);
@@ -51,7 +52,7 @@ TEST_CASE("support: a merged contact's cases follow the survivor; an erased pers
         "SELECT contact_id::text || ' v' || version FROM cases WHERE id = '" + on_loser.id() + "'";
     // created 1, message 2, reply 3 + opened 4, moved 5.
     CHECK(WaitForValue(case_sql, survivor.id() + " v5") == survivor.id() + " v5");
-    auto moved = support_tap.WaitFor(tenant, 1, 20s);
+    auto moved = support_tap.WaitFor(tenant, 1, 30s);
     REQUIRE(moved.size() == 1);
     CHECK(moved[0].envelope.event_type() == "crm.support.events.v1.CaseUpdated");
     CHECK(moved[0].envelope.aggregate_version() == 5);

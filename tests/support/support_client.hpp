@@ -43,6 +43,7 @@ class SupportClient {
     CRM_SUPPORT_RPC(AssignCase)
     CRM_SUPPORT_RPC(AddCaseMessage)
     CRM_SUPPORT_RPC(ListCaseMessages)
+    CRM_SUPPORT_RPC(IngestEmail)
     CRM_SUPPORT_RPC(GetSlaPolicy)
     CRM_SUPPORT_RPC(UpdateSlaPolicy)
     CRM_SUPPORT_RPC(GetSlaStatus)

@@ -23,12 +23,16 @@ class Conversation;
 namespace sla {
 class Sla;
 }
+namespace email {
+class Email;
+}
 
 // The application code of every area, as the handlers call it.
 struct Areas {
     std::shared_ptr<cases::Cases> cases;
     std::shared_ptr<conversation::Conversation> conversation;
     std::shared_ptr<sla::Sla> sla;
+    std::shared_ptr<email::Email> email;
 };
 
 class SupportService final : public v1::SupportService::Service {
@@ -53,6 +57,10 @@ class SupportService final : public v1::SupportService::Service {
                                 v1::AddCaseMessageResponse* resp) override;
     grpc::Status ListCaseMessages(grpc::ServerContext* sc, const v1::ListCaseMessagesRequest* req,
                                   v1::ListCaseMessagesResponse* resp) override;
+
+    // email/handlers.cpp
+    grpc::Status IngestEmail(grpc::ServerContext* sc, const v1::IngestEmailRequest* req,
+                             v1::IngestEmailResponse* resp) override;
 
     // sla/handlers.cpp
     grpc::Status GetSlaPolicy(grpc::ServerContext* sc, const v1::GetSlaPolicyRequest* req,

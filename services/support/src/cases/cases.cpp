@@ -196,6 +196,13 @@ v1::Case Cases::Assign(const common::RequestContext& rc, const std::string& id, 
     });
 }
 
+std::optional<std::string> FindCaseByNumber(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                            std::int64_t number) {
+    const pqxx::result rows = db.Exec(tx, sql::kCaseByNumber, tenant, number);
+    if (rows.empty()) return std::nullopt;
+    return rows[0][0].as<std::string>();
+}
+
 void MoveContactCases(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
                       const std::string& loser_id, const std::string& survivor_id) {
     for (const auto& row : db.Exec(tx, sql::kCasesOfContact, tenant, loser_id)) {

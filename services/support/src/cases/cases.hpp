@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,10 @@ class EventBatch {
   private:
     std::vector<std::unique_ptr<google::protobuf::Message>> events_;
 };
+
+// The id of the tenant's case with this number ("CS-<number>"), if any.
+std::optional<std::string> FindCaseByNumber(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                            std::int64_t number);
 
 // A merged contact's cases follow the survivor: each case of `loser_id` gets contact_id = survivor_id (CaseUpdated,
 // changed_paths "contact_id"). Inside the caller's transaction (the consumer's).

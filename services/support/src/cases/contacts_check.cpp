@@ -3,6 +3,7 @@
 #include <crm/contacts/v1/contacts.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
 
+#include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 
@@ -86,6 +87,41 @@ void ContactsCheck::Check(const common::RequestContext& rc, const std::string& c
         }
     }
     violations.ThrowIfAny();
+}
+
+std::string ContactsCheck::FindOrCreateByEmail(const common::RequestContext& rc, const std::string& email,
+                                               const std::string& display_name) const {
+    if (!impl_->contacts) {
+        throw ApiError::FailedPrecondition(
+            "the sender cannot be linked to a contact: the support service has no contacts address "
+            "(CRM_SUPPORT_CONTACTS_ADDR)",
+            "LINKS_UNCHECKABLE");
+    }
+    grpc::ClientContext ctx;
+    common::PrepareDownstreamCall(ctx, rc, settings_.internal_key, settings_.call_timeout);
+    cv1::CreateContactRequest req;
+    req.mutable_contact()->set_email(email);
+    const std::size_t space = display_name.rfind(' ');
+    if (space != std::string::npos && space > 0) {
+        req.mutable_contact()->set_given_name(display_name.substr(0, space));
+        req.mutable_contact()->set_family_name(display_name.substr(space + 1));
+    } else {
+        req.mutable_contact()->set_given_name(display_name);
+    }
+    req.set_request_id("support-email-" + common::HexEncode(common::Sha256(email)).substr(0, 40));
+    cv1::CreateContactResponse resp;
+    const grpc::Status s = impl_->contacts->CreateContact(&ctx, req, &resp);
+    if (s.ok()) return resp.contact().id();
+    if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+        const auto detail = common::ReadErrorDetail(s);
+        auto it = detail.metadata.find("existing_id");
+        if (it != detail.metadata.end()) return it->second;
+    }
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+        // The address or name does not pass contacts' checks: the case is opened without a contact.
+        return "";
+    }
+    ThrowUnchecked("CreateContact", s);
 }
 
 }  // namespace crm::support::cases

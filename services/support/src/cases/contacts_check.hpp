@@ -26,6 +26,13 @@ class ContactsCheck {
     void Check(const common::RequestContext& rc, const std::string& contact_id, const std::string& company_id,
                const std::string& prefix) const;
 
+    // The id of the contact with this e-mail address, created through contacts (given name from the display name)
+    // when none exists; the create carries an idempotency key derived from the address, and a duplicate answer
+    // (ALREADY_EXISTS with existing_id) is the existing contact. UNAVAILABLE / DEADLINE_EXCEEDED when contacts cannot
+    // answer; FAILED_PRECONDITION without a contacts address.
+    std::string FindOrCreateByEmail(const common::RequestContext& rc, const std::string& email,
+                                    const std::string& display_name) const;
+
   private:
     struct Impl;
     ContactsSettings settings_;

@@ -76,6 +76,7 @@ v1::Case ReadCase(const pqxx::row& r) {
     c.set_etag(common::MakeEtag(c.version()));
     SetTime(r[24], c.mutable_create_time());
     SetTime(r[25], c.mutable_update_time());
+    c.set_customer_email(r[26].as<std::string>());
     return c;
 }
 
@@ -169,7 +170,7 @@ v1::Case InsertCase(common::Db& db, pqxx::transaction_base& tx, const std::strin
                                         common::NullIfEmpty(c.contact_id()), common::NullIfEmpty(c.company_id()),
                                         c.product(), c.asset_id(), domain::PriorityText(PriorityOf(c.priority())),
                                         c.category(), TagsJson(c), domain::ChannelText(ChannelOf(c.channel())),
-                                        c.language(), c.customer_tier(), CustomFieldsJson(c))[0]);
+                                        c.language(), c.customer_tier(), CustomFieldsJson(c), c.customer_email())[0]);
     sla::Sync(db, tx, tenant, written);
     return written;
 }

@@ -16,7 +16,7 @@ using common::Sql;
     "status, category, array_to_json(tags)::text, channel, assignee_id, language, customer_tier, "                 \
     "custom_fields::text, " CRM_MICROS("first_response_time") ", " CRM_MICROS("solve_time") ", " CRM_MICROS(      \
         "close_time") ", reopen_count, merged_into_id::text, message_count, version, " CRM_MICROS("create_time") \
-                      ", " CRM_MICROS("update_time")
+                      ", " CRM_MICROS("update_time") ", customer_email"
 
 // The tenant's next case number (the row lock serializes concurrent creates of one tenant).
 inline constexpr Sql kNextNumber{"cases_next_number", R"SQL(
@@ -27,9 +27,9 @@ RETURNING last_number)SQL"};
 inline constexpr Sql kInsertCase{
     "cases_insert",
     "INSERT INTO cases (tenant_id, id, number, subject, description, contact_id, company_id, product, asset_id, "
-    "priority, category, tags, channel, language, customer_tier, custom_fields) VALUES ($1, $2::uuid, $3, $4, $5, "
-    "$6::uuid, $7::uuid, $8, $9, $10, $11, ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13, $14, $15, "
-    "$16::jsonb) RETURNING " CRM_CASE_COLUMNS};
+    "priority, category, tags, channel, language, customer_tier, custom_fields, customer_email) VALUES ($1, $2::uuid, "
+    "$3, $4, $5, $6::uuid, $7::uuid, $8, $9, $10, $11, ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13, $14, "
+    "$15, $16::jsonb, $17) RETURNING " CRM_CASE_COLUMNS};
 
 inline constexpr Sql kGetCase{"cases_get",
                               "SELECT " CRM_CASE_COLUMNS " FROM cases WHERE tenant_id = $1 AND id = $2::uuid"};
@@ -55,6 +55,9 @@ inline constexpr Sql kWriteCase{
         18) ", close_time = " CRM_AT(19) ", reopen_count = $20, merged_into_id = $21::uuid, message_count = $23, "
                                          "version = version + $24, update_time = now() "
                                          "WHERE tenant_id = $1 AND id = $2::uuid AND version = $22 RETURNING " CRM_CASE_COLUMNS};
+
+inline constexpr Sql kCaseByNumber{"cases_by_number",
+                                   "SELECT id::text FROM cases WHERE tenant_id = $1 AND number = $2"};
 
 // Cases of a contact (a merged contact's cases follow the survivor), locked in id order.
 inline constexpr Sql kCasesOfContact{

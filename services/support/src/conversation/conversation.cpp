@@ -12,6 +12,7 @@
 #include "crm/common/idempotency.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/support/events/v1/events.pb.h"
+#include "email/email.hpp"
 
 namespace crm::support::conversation {
 namespace {
@@ -50,6 +51,10 @@ v1::CaseMessage ReadMessage(const pqxx::row& r) {
     m.set_external_id(r[9].as<std::string>());
     *m.mutable_occur_time() = TimeUtil::MicrosecondsToTimestamp(r[10].as<std::int64_t>());
     *m.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(r[11].as<std::int64_t>());
+    v1::EmailDelivery delivery = v1::EMAIL_DELIVERY_UNSPECIFIED;
+    if (!r[12].as<std::string>().empty())
+        v1::EmailDelivery_Parse("EMAIL_DELIVERY_" + r[12].as<std::string>(), &delivery);
+    m.set_email_delivery(delivery);
     return m;
 }
 
@@ -153,12 +158,39 @@ void EraseAuthor(common::Db& db, pqxx::transaction_base& tx, const std::string& 
     db.Exec(tx, sql::kEraseMessagesOf, tenant, contact_id);
 }
 
-Conversation::Conversation(common::Db& db, common::Outbox& outbox, int reopen_days)
-    : db_(db), outbox_(outbox), reopen_days_(reopen_days) {}
+std::optional<ThreadMatch> FindByMessageIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                            const std::vector<std::string>& ids) {
+    if (ids.empty()) return std::nullopt;
+    const pqxx::result rows = db.Exec(tx, sql::kCaseByMessageIds, tenant, nlohmann::json(ids).dump());
+    for (const auto& id : ids) {
+        for (const auto& row : rows) {
+            if (row[2].as<std::string>() == id) return ThreadMatch{row[0].as<std::string>(), row[1].as<std::string>()};
+        }
+    }
+    return std::nullopt;
+}
+
+v1::CaseMessage LoadMessage(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                            const std::string& id) {
+    return ReadMessage(db.Exec(tx, sql::kGetMessage, tenant, id).at(0));
+}
+
+std::vector<std::string> ThreadIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                   const std::string& case_id) {
+    std::vector<std::string> out;
+    for (const auto& row : db.Exec(tx, sql::kThreadIds, tenant, case_id)) out.push_back(row[0].as<std::string>());
+    return out;
+}
+
+Conversation::Conversation(common::Db& db, common::Outbox& outbox, int reopen_days,
+                           std::shared_ptr<email::Mailer> mailer)
+    : db_(db), outbox_(outbox), reopen_days_(reopen_days), mailer_(std::move(mailer)) {}
 
 std::pair<v1::CaseMessage, v1::Case> Conversation::Add(const common::RequestContext& rc, const std::string& case_id,
                                                        const v1::CaseMessage& message, const std::string& request_id) {
-    return db_.InTenant(rc, [&](pqxx::work& tx) {
+    std::optional<email::Reply> reply;  // set when the entry is to be e-mailed
+    auto result = db_.InTenant(rc, [&](pqxx::work& tx) {
+        reply.reset();
         v1::Case c = cases::LoadCase(db_, tx, rc.tenant_id, case_id, true);
         const std::string id = common::NewUuid();
         if (auto first = common::ClaimRequest(db_, tx, rc.tenant_id, "AddCaseMessage", request_id, id)) {
@@ -167,8 +199,25 @@ std::pair<v1::CaseMessage, v1::Case> Conversation::Add(const common::RequestCont
         }
         // The customer speaks for the case's contact; agents (replies, notes) for themselves.
         const std::string author = message.kind() == v1::MESSAGE_KIND_CUSTOMER_MESSAGE ? c.contact_id() : rc.user_id;
-        return AddToCase(db_, outbox_, tx, rc, std::move(c), message, id, author, reopen_days_);
+        v1::CaseMessage entry = message;
+        const bool mailed = mailer_ && message.kind() == v1::MESSAGE_KIND_PUBLIC_REPLY && !c.customer_email().empty();
+        std::vector<std::string> thread;
+        if (mailed) {
+            thread = ThreadIds(db_, tx, rc.tenant_id, c.id());
+            entry.set_channel(v1::CHANNEL_EMAIL);
+            entry.set_external_id(mailer_->NewMessageId());
+        }
+        auto added = AddToCase(db_, outbox_, tx, rc, std::move(c), entry, id, author, reopen_days_);
+        if (mailed) reply = email::Reply{.c = added.second, .message = added.first, .thread = std::move(thread)};
+        return added;
     });
+    if (reply) {
+        const std::string outcome = mailer_->Send(*reply);
+        result.first = db_.InTenant(rc, [&](pqxx::work& tx) {
+            return ReadMessage(db_.Exec(tx, sql::kSetDelivery, rc.tenant_id, result.first.id(), outcome).at(0));
+        });
+    }
+    return result;
 }
 
 common::Page<v1::CaseMessage> Conversation::List(const common::RequestContext& rc, const ListQuery& q) {

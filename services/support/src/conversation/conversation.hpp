@@ -4,8 +4,11 @@
 // case's new state and their events are written in one transaction.
 #include <crm/support/v1/support.pb.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "crm/common/paging.hpp"
 #include "crm/common/rpc.hpp"
@@ -19,6 +22,10 @@ namespace crm::common {
 class Db;
 class Outbox;
 }  // namespace crm::common
+
+namespace crm::support::email {
+class Mailer;
+}
 
 namespace crm::support::conversation {
 
@@ -42,6 +49,20 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
 // their customer messages; the entries stay, with erase_time set. Inside the caller's transaction (the consumer's).
 void EraseAuthor(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& contact_id);
 
+// --- e-mail threading (the email area) ------------------------------------------------------------------------
+struct ThreadMatch {
+    std::string case_id, message_id;
+};
+// The most recent entry whose Message-ID (external_id) is one of `ids` (in the order given: the first id that matches
+// wins), if any.
+std::optional<ThreadMatch> FindByMessageIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                            const std::vector<std::string>& ids);
+v1::CaseMessage LoadMessage(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                            const std::string& id);
+// The Message-IDs of a case's e-mails, oldest first.
+std::vector<std::string> ThreadIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                   const std::string& case_id);
+
 struct ListQuery {
     std::string case_id;
     int page_size = common::kDefaultPageSize;
@@ -51,9 +72,12 @@ struct ListQuery {
 
 class Conversation {
   public:
-    Conversation(common::Db& db, common::Outbox& outbox, int reopen_days);
+    // mailer: e-mails public replies of cases with a customer address (null: never).
+    Conversation(common::Db& db, common::Outbox& outbox, int reopen_days, std::shared_ptr<email::Mailer> mailer);
 
-    // The stored entry and the case after it; a retried request_id returns the first entry (and the case now).
+    // The stored entry and the case after it; a retried request_id returns the first entry (and the case now). A
+    // public reply on a case with a customer e-mail address gets a Message-ID and is e-mailed after the commit, with
+    // In-Reply-To and References of the case's e-mails; the entry says what the relay answered (email_delivery).
     std::pair<v1::CaseMessage, v1::Case> Add(const common::RequestContext& rc, const std::string& case_id,
                                              const v1::CaseMessage& message, const std::string& request_id);
     // NOT_FOUND for an unknown case.
@@ -63,6 +87,7 @@ class Conversation {
     common::Db& db_;
     common::Outbox& outbox_;
     int reopen_days_;
+    std::shared_ptr<email::Mailer> mailer_;
 };
 
 }  // namespace crm::support::conversation

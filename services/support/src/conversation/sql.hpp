@@ -10,7 +10,8 @@ using common::Sql;
 // Columns of an entry, in the order ReadMessage expects.
 #define CRM_MESSAGE_COLUMNS                                                                     \
     "id::text, case_id::text, kind, channel, author_id, author_name, body, attachments::text, " \
-    "COALESCE(phone_call::text, ''), external_id, " CRM_MICROS("occur_time") ", " CRM_MICROS("create_time")
+    "COALESCE(phone_call::text, ''), external_id, " CRM_MICROS("occur_time") ", " CRM_MICROS(   \
+        "create_time") ", email_delivery"
 
 inline constexpr Sql kInsertMessage{
     "case_messages_insert",
@@ -34,6 +35,21 @@ inline constexpr Sql kEraseMessagesOf{"case_messages_erase_author", R"SQL(
 UPDATE case_messages SET body = '', author_name = '', attachments = '[]', phone_call = NULL, external_id = '',
        erase_time = now()
  WHERE tenant_id = $1 AND author_id = $2 AND kind = 'CUSTOMER_MESSAGE' AND erase_time IS NULL)SQL"};
+
+// What the SMTP relay said about an e-mailed public reply (after the entry's transaction).
+inline constexpr Sql kSetDelivery{"case_messages_set_delivery",
+                                  "UPDATE case_messages SET email_delivery = $3 WHERE tenant_id = $1 AND id = $2::uuid "
+                                  "RETURNING " CRM_MESSAGE_COLUMNS};
+
+// The Message-IDs of a case's e-mails, oldest first (the References of a reply).
+inline constexpr Sql kThreadIds{"case_messages_thread_ids", R"SQL(
+SELECT external_id FROM case_messages WHERE tenant_id = $1 AND case_id = $2::uuid AND channel = 'EMAIL'
+   AND external_id <> '' ORDER BY create_time, id)SQL"};
+
+// The case an e-mail answers: the most recent entries with one of these Message-IDs ($2, a JSON array of text).
+inline constexpr Sql kCaseByMessageIds{"case_messages_by_message_ids", R"SQL(
+SELECT case_id::text, id::text, external_id FROM case_messages
+ WHERE tenant_id = $1 AND external_id <> '' AND external_id = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb))) ORDER BY create_time DESC LIMIT 50)SQL"};
 
 #undef CRM_MESSAGE_COLUMNS
 #undef CRM_MICROS
