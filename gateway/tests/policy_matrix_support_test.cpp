@@ -33,6 +33,7 @@ const std::map<std::string, std::array<int, 10>> kSupportMatrix = {
     {"UpdateCase",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"ChangeCaseStatus",    /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"AssignCase",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
+    {"MergeCases",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"AddCaseMessage",      /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
     {"ListCaseMessages",    /* read */      {1,    1,   1,   0,   1,   0,   0,   1,   0,   1}},
     {"IngestEmail",         /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},

@@ -768,6 +768,16 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                           R"({"status":"CASE_STATUS_PENDING_CUSTOMER"})"),
                      400, "FAILED_PRECONDITION", "INVALID_TRANSITION", "a case cannot move from SOLVED");
          }},
+        {"POST /v1/cases/{survivor_id}:merge",
+         [&] {
+             const std::string dup =
+                 Ok(Call("POST", "/v1/cases", token, R"({"case":{"subject":"Printer on fire again"}})"))["case"]["id"];
+             const json j =
+                 Ok(Call("POST", "/v1/cases/" + ids["case"] + ":merge", token, json({{"loserIds", {dup}}}).dump()));
+             CHECK(j["survivor"]["id"] == ids["case"]);
+             CHECK(j["merged"][0]["status"] == "CASE_STATUS_MERGED");
+             CHECK(j["merged"][0]["mergedIntoId"] == ids["case"]);
+         }},
         {"POST /v1/cases:ingestEmail",
          [&] {
              const std::string raw = "From: Mail Customer <mail." + Uuid().substr(0, 8) +

@@ -368,3 +368,92 @@ TEST_CASE("support: a solved case reopens only within the reopen window", "[inte
     // Closing stays possible.
     api.MustChangeStatus(made.id(), spv1::CASE_STATUS_CLOSED);
 }
+
+TEST_CASE("support: merging duplicates moves their conversation and leaves tombstones", "[integration][support]") {
+    const std::string tenant = UniqueTenant("sg");
+    SupportClient api(TokenFor(tenant));
+    EventTap tap("crm.support.v1");
+    const spv1::Case survivor = api.MustCreateCase("VPN broken");
+    api.MustAddMessage(survivor.id(), spv1::MESSAGE_KIND_CUSTOMER_MESSAGE, "first report");
+    const spv1::Case dup1 = api.MustCreateCase("VPN down");
+    api.MustAddMessage(dup1.id(), spv1::MESSAGE_KIND_CUSTOMER_MESSAGE, "second report");
+    api.MustAddMessage(dup1.id(), spv1::MESSAGE_KIND_INTERNAL_NOTE, "same as the other one");
+    const spv1::Case dup2 = api.MustCreateCase("no VPN");
+
+    // Bad input: every problem named, nothing written.
+    spv1::MergeCasesRequest bad;
+    bad.set_survivor_id(survivor.id());
+    bad.add_loser_ids(survivor.id());
+    bad.add_loser_ids("nope");
+    bad.add_loser_ids(dup1.id());
+    bad.add_loser_ids(dup1.id());
+    bad.set_survivor_etag("x");
+    auto refused = api.MergeCases(bad);
+    CHECK(refused.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    for (const char* field : {"loser_ids[0]", "loser_ids[1]", "loser_ids[3]", "survivor_etag"}) {
+        INFO(field);
+        CHECK(HasViolation(refused.status, field));
+    }
+    spv1::MergeCasesRequest none;
+    none.set_survivor_id(survivor.id());
+    CHECK(HasViolation(api.MergeCases(none).status, "loser_ids"));
+    // Another tenant's case as a loser: NOT_FOUND, nothing merged.
+    SupportClient other(TokenFor(UniqueTenant("sg")));
+    const spv1::Case foreign = other.MustCreateCase("theirs");
+    spv1::MergeCasesRequest cross;
+    cross.set_survivor_id(survivor.id());
+    cross.add_loser_ids(foreign.id());
+    CHECK(api.MergeCases(cross).status.error_code() == grpc::StatusCode::NOT_FOUND);
+
+    spv1::MergeCasesRequest merge;
+    merge.set_survivor_id(survivor.id());
+    merge.add_loser_ids(dup1.id());
+    merge.add_loser_ids(dup2.id());
+    merge.set_request_id("merge-1");
+    auto merged = api.MergeCases(merge);
+    INFO(merged.status.error_message());
+    REQUIRE(merged.ok());
+    CHECK(merged.response.survivor().message_count() == 3);
+    REQUIRE(merged.response.merged_size() == 2);
+    for (const auto& tomb : merged.response.merged()) {
+        CHECK(tomb.status() == spv1::CASE_STATUS_MERGED);
+        CHECK(tomb.merged_into_id() == survivor.id());
+        CHECK(tomb.message_count() == 0);
+    }
+    // A retry returns the same result; the survivor's conversation has every entry, in time order.
+    auto retried = api.MergeCases(merge);
+    REQUIRE(retried.ok());
+    CHECK(retried.response.survivor().version() == merged.response.survivor().version());
+    spv1::ListCaseMessagesRequest list;
+    list.set_case_id(survivor.id());
+    const auto thread = api.ListCaseMessages(list).response.messages();
+    REQUIRE(thread.size() == 3);
+    CHECK(thread[0].body() == "first report");
+    CHECK(thread[1].body() == "second report");
+    // The tombstone is read-only and cannot be merged again.
+    spv1::AddCaseMessageRequest add;
+    add.set_case_id(dup1.id());
+    add.mutable_message()->set_kind(spv1::MESSAGE_KIND_INTERNAL_NOTE);
+    add.mutable_message()->set_body("late");
+    CHECK(ErrorReason(api.AddCaseMessage(add).status) == "CASE_MERGED");
+    const spv1::Case third = api.MustCreateCase("VPN again");
+    spv1::MergeCasesRequest twice;
+    twice.set_survivor_id(third.id());
+    twice.add_loser_ids(dup2.id());
+    CHECK(ErrorReason(api.MergeCases(twice).status) == "CASE_MERGED");
+
+    // Events: CaseMerged once for each loser and once for the survivor.
+    auto events = tap.WaitFor(tenant, 10, 20s);
+    int merged_events = 0;
+    for (const auto& e : events) {
+        if (e.envelope.event_type() != "crm.support.events.v1.CaseMerged") continue;
+        ++merged_events;
+        sev1::CaseMerged payload;
+        REQUIRE(e.envelope.payload().UnpackTo(&payload));
+        CHECK(payload.survivor_id() == survivor.id());
+        CHECK(payload.loser_ids_size() == 2);
+        CHECK(payload.case_().id() == e.envelope.aggregate_id());
+        if (e.envelope.aggregate_id() == survivor.id()) CHECK(payload.moved_message_count() == 2);
+    }
+    CHECK(merged_events == 3);
+}

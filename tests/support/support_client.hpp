@@ -41,6 +41,7 @@ class SupportClient {
     CRM_SUPPORT_RPC(UpdateCase)
     CRM_SUPPORT_RPC(ChangeCaseStatus)
     CRM_SUPPORT_RPC(AssignCase)
+    CRM_SUPPORT_RPC(MergeCases)
     CRM_SUPPORT_RPC(AddCaseMessage)
     CRM_SUPPORT_RPC(ListCaseMessages)
     CRM_SUPPORT_RPC(IngestEmail)

@@ -51,6 +51,8 @@ class SupportService final : public v1::SupportService::Service {
                                   v1::ChangeCaseStatusResponse* resp) override;
     grpc::Status AssignCase(grpc::ServerContext* sc, const v1::AssignCaseRequest* req,
                             v1::AssignCaseResponse* resp) override;
+    grpc::Status MergeCases(grpc::ServerContext* sc, const v1::MergeCasesRequest* req,
+                            v1::MergeCasesResponse* resp) override;
 
     // conversation/handlers.cpp
     grpc::Status AddCaseMessage(grpc::ServerContext* sc, const v1::AddCaseMessageRequest* req,

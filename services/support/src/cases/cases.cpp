@@ -3,10 +3,12 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cases/contacts_check.hpp"
 #include "cases/sql.hpp"
+#include "conversation/conversation.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
@@ -193,6 +195,62 @@ v1::Case Cases::Assign(const common::RequestContext& rc, const std::string& id, 
         const v1::Case written = WriteCase(db_, tx, rc.tenant_id, c, batch.size(), expected);
         batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
         return written;
+    });
+}
+
+MergeResult Cases::Merge(const common::RequestContext& rc, const std::string& survivor_id,
+                         const std::vector<std::string>& loser_ids, const std::string& request_id,
+                         const std::string& survivor_etag) {
+    return db_.InTenant(rc, [&](pqxx::work& tx) {
+        MergeResult result;
+        if (common::ClaimRequest(db_, tx, rc.tenant_id, "MergeCases", request_id, survivor_id)) {
+            result.survivor = LoadCase(db_, tx, rc.tenant_id, survivor_id);
+            for (const auto& id : loser_ids) result.merged.push_back(LoadCase(db_, tx, rc.tenant_id, id));
+            return result;
+        }
+        // Every case locked in id order, so that two merges of overlapping cases cannot deadlock.
+        std::vector<std::string> ids = loser_ids;
+        ids.push_back(survivor_id);
+        std::sort(ids.begin(), ids.end());
+        std::map<std::string, v1::Case> locked;
+        for (const auto& id : ids) locked[id] = LoadCase(db_, tx, rc.tenant_id, id, true);
+        v1::Case survivor = locked[survivor_id];
+        common::CheckEtag(survivor_etag, survivor.version());
+        RequireWritable(survivor);
+        for (const auto& id : loser_ids) {
+            if (StatusOf(locked[id].status()) == domain::Status::kMerged) {
+                throw ApiError::FailedPrecondition(
+                    "case " + id + " was already merged into " + locked[id].merged_into_id(), "CASE_MERGED");
+            }
+        }
+        int total = 0;
+        for (const auto& id : loser_ids) {
+            v1::Case loser = locked[id];
+            const std::int64_t expected = loser.version();
+            const int moved = conversation::MoveEntries(db_, tx, rc.tenant_id, id, survivor_id);
+            total += moved;
+            loser.set_status(v1::CASE_STATUS_MERGED);
+            loser.set_merged_into_id(survivor_id);
+            loser.set_message_count(0);
+            EventBatch batch;
+            auto& merged = batch.Add<ev1::CaseMerged>();
+            merged.set_survivor_id(survivor_id);
+            for (const auto& l : loser_ids) merged.add_loser_ids(l);
+            merged.set_moved_message_count(moved);
+            const v1::Case written = WriteCase(db_, tx, rc.tenant_id, loser, batch.size(), expected);
+            batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
+            result.merged.push_back(written);
+        }
+        const std::int64_t expected = survivor.version();
+        survivor.set_message_count(survivor.message_count() + total);
+        EventBatch batch;
+        auto& merged = batch.Add<ev1::CaseMerged>();
+        merged.set_survivor_id(survivor_id);
+        for (const auto& l : loser_ids) merged.add_loser_ids(l);
+        merged.set_moved_message_count(total);
+        result.survivor = WriteCase(db_, tx, rc.tenant_id, survivor, batch.size(), expected);
+        batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, result.survivor);
+        return result;
     });
 }
 

@@ -111,6 +111,11 @@ struct ListQuery {
     std::string assignee_id, contact_id;
 };
 
+struct MergeResult {
+    v1::Case survivor;
+    std::vector<v1::Case> merged;
+};
+
 class Cases {
   public:
     Cases(common::Db& db, common::Outbox& outbox, std::shared_ptr<ContactsCheck> contacts, Settings settings);
@@ -127,6 +132,11 @@ class Cases {
                           const std::string& reason, const std::string& etag);
     v1::Case Assign(const common::RequestContext& rc, const std::string& id, const std::string& assignee_id,
                     const std::string& etag);
+
+    // loser_ids: checked (distinct UUIDs, not the survivor). CaseMerged for the survivor and for each loser.
+    MergeResult Merge(const common::RequestContext& rc, const std::string& survivor_id,
+                      const std::vector<std::string>& loser_ids, const std::string& request_id,
+                      const std::string& survivor_etag);
 
     const Settings& settings() const { return settings_; }
 

@@ -1,6 +1,7 @@
 // RPCs of the cases area: CreateCase, GetCase, ListCases, UpdateCase, ChangeCaseStatus, AssignCase.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,35 @@ grpc::Status SupportService::AssignCase(grpc::ServerContext* sc, const v1::Assig
         domain::CheckEtagSyntax(v, req->etag(), "etag");
         v.ThrowIfAny();
         *resp->mutable_case_() = areas_.cases->Assign(rc, id, req->assignee_id(), req->etag());
+    });
+}
+
+grpc::Status SupportService::MergeCases(grpc::ServerContext* sc, const v1::MergeCasesRequest* req,
+                                        v1::MergeCasesResponse* resp) {
+    return rpc_.Handle(sc, "MergeCases", [&](const RequestContext& rc) {
+        common::Violations v;
+        const std::string survivor = common::CheckId(v, req->survivor_id(), "survivor_id");
+        if (req->loser_ids().empty()) v.Add("loser_ids", "required: 1 to 10 case ids");
+        common::CheckListSize(v, static_cast<std::size_t>(req->loser_ids_size()), "loser_ids", 10);
+        std::vector<std::string> losers;
+        for (int i = 0; i < req->loser_ids_size(); ++i) {
+            const std::string field = "loser_ids[" + std::to_string(i) + "]";
+            const std::string id = common::CheckId(v, req->loser_ids(i), field);
+            if (id.empty()) continue;
+            if (id == survivor) {
+                v.Add(field, "the survivor cannot be merged into itself");
+            } else if (std::find(losers.begin(), losers.end(), id) != losers.end()) {
+                v.Add(field, "listed twice");
+            } else {
+                losers.push_back(id);
+            }
+        }
+        common::CheckRequestId(v, req->request_id());
+        domain::CheckEtagSyntax(v, req->survivor_etag(), "survivor_etag");
+        v.ThrowIfAny();
+        cases::MergeResult r = areas_.cases->Merge(rc, survivor, losers, req->request_id(), req->survivor_etag());
+        *resp->mutable_survivor() = std::move(r.survivor);
+        for (auto& c : r.merged) *resp->add_merged() = std::move(c);
     });
 }
 

@@ -182,6 +182,11 @@ std::vector<std::string> ThreadIds(common::Db& db, pqxx::transaction_base& tx, c
     return out;
 }
 
+int MoveEntries(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& from,
+                const std::string& to) {
+    return static_cast<int>(db.Exec(tx, sql::kMoveEntries, tenant, from, to).affected_rows());
+}
+
 Conversation::Conversation(common::Db& db, common::Outbox& outbox, int reopen_days,
                            std::shared_ptr<email::Mailer> mailer)
     : db_(db), outbox_(outbox), reopen_days_(reopen_days), mailer_(std::move(mailer)) {}

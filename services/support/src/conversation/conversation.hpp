@@ -63,6 +63,10 @@ v1::CaseMessage LoadMessage(common::Db& db, pqxx::transaction_base& tx, const st
 std::vector<std::string> ThreadIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                    const std::string& case_id);
 
+// Moves every entry of case `from` to case `to` (a merge); returns how many moved.
+int MoveEntries(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& from,
+                const std::string& to);
+
 struct ListQuery {
     std::string case_id;
     int page_size = common::kDefaultPageSize;

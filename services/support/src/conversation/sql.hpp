@@ -51,6 +51,10 @@ inline constexpr Sql kCaseByMessageIds{"case_messages_by_message_ids", R"SQL(
 SELECT case_id::text, id::text, external_id FROM case_messages
  WHERE tenant_id = $1 AND external_id <> '' AND external_id = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb))) ORDER BY create_time DESC LIMIT 50)SQL"};
 
+// A merge moves a loser's entries to the survivor.
+inline constexpr Sql kMoveEntries{"case_messages_move", R"SQL(
+UPDATE case_messages SET case_id = $3::uuid WHERE tenant_id = $1 AND case_id = $2::uuid)SQL"};
+
 #undef CRM_MESSAGE_COLUMNS
 #undef CRM_MICROS
 

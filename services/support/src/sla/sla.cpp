@@ -85,6 +85,9 @@ v1::EscalationAction ActionProto(domain::EscalationAction a) {
 
 // When a clock stopped, as the case says (micros), or nothing while it runs.
 std::optional<std::int64_t> StopOf(const v1::Case& c, domain::SlaMetric metric) {
+    if (cases::StatusOf(c.status()) == domain::Status::kMerged) {
+        return TimeUtil::TimestampToMicroseconds(c.update_time());  // a tombstone has no clocks running
+    }
     if (metric == domain::SlaMetric::kFirstResponse) {
         if (c.has_first_response_time()) return TimeUtil::TimestampToMicroseconds(c.first_response_time());
         return std::nullopt;
