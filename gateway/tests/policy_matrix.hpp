@@ -53,8 +53,8 @@ inline std::vector<std::string> MethodsOf(const google::protobuf::FileDescriptor
     return out;
 }
 
-// A table may have fewer columns than kKnownRoles (it was written before a role was added): the roles past its last
-// column must be granted nothing.
+// A table may have fewer columns than kKnownRoles (written before later roles were appended): the missing columns
+// are roles that must be denied.
 template <std::size_t N>
 void CheckServiceMatrix(const Policy& policy, const char* service, const std::vector<std::string>& methods,
                         const std::map<std::string, std::array<int, N>>& matrix) {

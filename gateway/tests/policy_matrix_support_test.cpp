@@ -25,21 +25,21 @@ constexpr char kService[] = "crm.support.v1.SupportService";
 
 // Columns in the order of kKnownRoles.
 // clang-format off
-//                                           admin mgr  rep  mkt  sup  tech anl  ro   wf   smgr
-const std::map<std::string, std::array<int, 10>> kSupportMatrix = {
-    {"CreateCase",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"GetCase",             /* read */      {1,    1,   1,   0,   1,   0,   0,   1,   0,   1}},
-    {"ListCases",           /* read */      {1,    1,   1,   0,   1,   0,   0,   1,   0,   1}},
-    {"UpdateCase",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"ChangeCaseStatus",    /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"AssignCase",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"MergeCases",          /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"AddCaseMessage",      /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"ListCaseMessages",    /* read */      {1,    1,   1,   0,   1,   0,   0,   1,   0,   1}},
-    {"IngestEmail",         /* work */      {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"GetSlaPolicy",        /* support */   {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
-    {"UpdateSlaPolicy",     /* manager */   {1,    0,   0,   0,   0,   0,   0,   0,   0,   1}},
-    {"GetSlaStatus",        /* support */   {1,    0,   0,   0,   1,   0,   0,   0,   0,   1}},
+//                                           admin mgr  rep  mkt  sup  tech anl  ro   wf   disp smgr
+const std::map<std::string, std::array<int, 11>> kSupportMatrix = {
+    {"CreateCase",          /* work */      {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"GetCase",             /* read */      {1,   1,   1,   0,   1,   0,   0,   1,   0,   0,   1}},
+    {"ListCases",           /* read */      {1,   1,   1,   0,   1,   0,   0,   1,   0,   0,   1}},
+    {"UpdateCase",          /* work */      {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"ChangeCaseStatus",    /* work */      {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"AssignCase",          /* work */      {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"MergeCases",          /* work */      {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"AddCaseMessage",      /* work */      {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"ListCaseMessages",    /* read */      {1,   1,   1,   0,   1,   0,   0,   1,   0,   0,   1}},
+    {"IngestEmail",         /* work */      {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"GetSlaPolicy",        /* support */   {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"UpdateSlaPolicy",     /* manager */   {1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   1}},
+    {"GetSlaStatus",        /* support */   {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
 };
 // clang-format on
 

@@ -35,11 +35,11 @@
 namespace crm::gateway {
 
 // web_form: per-tenant public web-form API keys (lead capture), granted only the web-form submission methods.
-// support_manager: what support_agent does, plus queues, SLA policies and knowledge-base articles (issue 12). New
-// roles are appended, so that the bits of the existing ones stay.
-inline constexpr std::array<std::string_view, 10> kKnownRoles = {
-    "admin",      "sales_manager", "sales_rep", "marketer", "support_agent",
-    "technician", "analyst",       "read_only", "web_form", "support_manager"};
+// dispatcher: plans and assigns field-service work; support_manager: runs support and field service (new roles are
+// appended, so that the role-matrix tables written before them keep their columns).
+inline constexpr std::array<std::string_view, 11> kKnownRoles = {
+    "admin",   "sales_manager", "sales_rep", "marketer",   "support_agent",  "technician",
+    "analyst", "read_only",     "web_form",  "dispatcher", "support_manager"};
 
 // A set of known roles as bits (bit i = kKnownRoles[i]).
 using RoleSet = std::uint32_t;
