@@ -834,6 +834,121 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                      "FAILED_PRECONDITION", "INVALID_TRANSITION",
                      "the work order is CANCELLED: only a work order ON_SITE can be completed");
          }},
+        // Support: the SLA policy first, so that the case below gets its clocks.
+        {"PUT /v1/slaPolicy",
+         [&] {
+             json hours = json::array();
+             for (const char* day :
+                  {"DAY_OF_WEEK_MONDAY", "DAY_OF_WEEK_TUESDAY", "DAY_OF_WEEK_WEDNESDAY", "DAY_OF_WEEK_THURSDAY",
+                   "DAY_OF_WEEK_FRIDAY", "DAY_OF_WEEK_SATURDAY", "DAY_OF_WEEK_SUNDAY"}) {
+                 hours.push_back({{"day", day}, {"startTime", "00:00"}, {"endTime", "24:00"}});
+             }
+             const json body = {
+                 {"calendar", {{"timeZone", "Europe/Berlin"}, {"workingHours", hours}, {"holidays", {"2026-12-25"}}}},
+                 {"targets",
+                  {{{"priority", "CASE_PRIORITY_HIGH"},
+                    {"firstResponseSeconds", "3600"},
+                    {"resolutionSeconds", "86400"}}}},
+                 {"warningPercent", 75}};
+             const json j = Ok(Call("PUT", "/v1/slaPolicy", token, body.dump()));
+             CHECK(j["slaPolicy"]["etag"] == "v1");
+             CHECK(j["slaPolicy"]["calendar"]["timeZone"] == "Europe/Berlin");
+         }},
+        {"GET /v1/slaPolicy",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/slaPolicy", token));
+             CHECK(j["slaPolicy"]["warningPercent"] == 75);
+             CHECK(j["slaPolicy"]["targets"][0]["firstResponseSeconds"] == "3600");
+         }},
+        // Support: a case with its conversation (its contact is linked and checked with contacts).
+        {"POST /v1/cases",
+         [&] {
+             ids["case_contact"] = grpc_client.MustCreate("Case", "Contact").id();
+             const json body = {{"case",
+                                 {{"subject", "Printer on fire"},
+                                  {"contactId", ids["case_contact"]},
+                                  {"priority", "CASE_PRIORITY_HIGH"},
+                                  {"tags", {"Hardware"}}}},
+                                {"requestId", "http-case-1"}};
+             const json j = Ok(Call("POST", "/v1/cases", token, body.dump()));
+             ids["case"] = j["case"]["id"];
+             CHECK(j["case"]["status"] == "CASE_STATUS_NEW");
+             CHECK(j["case"]["tags"][0] == "hardware");
+             CHECK(Ok(Call("POST", "/v1/cases", token, body.dump()))["case"]["id"] == ids["case"]);  // retried
+         }},
+        {"GET /v1/cases/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/cases/" + ids["case"], token))["case"]["subject"] == "Printer on fire"); }},
+        {"GET /v1/cases",
+         [&] {
+             const json j =
+                 Ok(Call("GET", "/v1/cases?status=CASE_STATUS_NEW&contact_id=" + ids["case_contact"], token));
+             REQUIRE(j["cases"].size() == 1);
+             CHECK(j["cases"][0]["id"] == ids["case"]);
+         }},
+        {"PATCH /v1/cases/{case.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/cases/" + ids["case"] + "?update_mask=category", token,
+                                    R"({"category":"hardware","etag":"v1"})"));
+             CHECK(j["case"]["category"] == "hardware");
+             CHECK(j["case"]["etag"] == "v2");
+         }},
+        {"POST /v1/cases/{id}:assign",
+         [&] {
+             const json j =
+                 Ok(Call("POST", "/v1/cases/" + ids["case"] + ":assign", token, R"({"assigneeId":"agent-1"})"));
+             CHECK(j["case"]["assigneeId"] == "agent-1");
+         }},
+        {"POST /v1/cases/{case_id}/messages",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/cases/" + ids["case"] + "/messages", token,
+                                    R"({"message":{"kind":"MESSAGE_KIND_PUBLIC_REPLY","body":"On it"}})"));
+             CHECK(j["case"]["status"] == "CASE_STATUS_OPEN");
+             CHECK(j["message"]["body"] == "On it");
+         }},
+        {"GET /v1/cases/{case_id}/messages",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["case"] + "/messages?public_only=true", token));
+             REQUIRE(j["messages"].size() == 1);
+             CHECK(j["messages"][0]["kind"] == "MESSAGE_KIND_PUBLIC_REPLY");
+         }},
+        {"POST /v1/cases/{id}:changeStatus",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/cases/" + ids["case"] + ":changeStatus", token,
+                                    R"({"status":"CASE_STATUS_SOLVED","reason":"replaced the toner"})"));
+             CHECK(j["case"]["status"] == "CASE_STATUS_SOLVED");
+             // SOLVED goes back to OPEN or on to CLOSED only: the service refuses anything else.
+             Refused(Call("POST", "/v1/cases/" + ids["case"] + ":changeStatus", token,
+                          R"({"status":"CASE_STATUS_PENDING_CUSTOMER"})"),
+                     400, "FAILED_PRECONDITION", "INVALID_TRANSITION", "a case cannot move from SOLVED");
+         }},
+        {"POST /v1/cases/{survivor_id}:merge",
+         [&] {
+             const std::string dup =
+                 Ok(Call("POST", "/v1/cases", token, R"({"case":{"subject":"Printer on fire again"}})"))["case"]["id"];
+             const json j =
+                 Ok(Call("POST", "/v1/cases/" + ids["case"] + ":merge", token, json({{"loserIds", {dup}}}).dump()));
+             CHECK(j["survivor"]["id"] == ids["case"]);
+             CHECK(j["merged"][0]["status"] == "CASE_STATUS_MERGED");
+             CHECK(j["merged"][0]["mergedIntoId"] == ids["case"]);
+         }},
+        {"POST /v1/cases:ingestEmail",
+         [&] {
+             const std::string raw = "From: Mail Customer <mail." + Uuid().substr(0, 8) +
+                                     "@example.com>\r\nSubject: By mail\r\nMessage-ID: <" + Uuid() +
+                                     "@example.com>\r\n\r\nHello from my mail client\r\n";
+             const json j = Ok(Call("POST", "/v1/cases:ingestEmail", token,
+                                    json({{"rawMessage", crm::common::Base64UrlEncode(raw)}}).dump()));
+             CHECK(j["createdCase"] == true);
+             CHECK(j["case"]["channel"] == "CHANNEL_EMAIL");
+             CHECK(j["message"]["body"] == "Hello from my mail client\n");
+         }},
+        {"GET /v1/cases/{case_id}/slaStatus",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["case"] + "/slaStatus", token));
+             REQUIRE(j["clocks"].size() == 2);
+             for (const auto& clock : j["clocks"]) CHECK(clock["state"] == "SLA_CLOCK_STATE_MET");
+             CHECK(j["timeZone"] == "Europe/Berlin");
+         }},
         {"DELETE /v1/opportunities/{id}",
          [&] {
              const json j = Ok(Call("DELETE", "/v1/opportunities/" + ids["deal_lost"], token));

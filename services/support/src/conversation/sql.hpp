@@ -1,0 +1,61 @@
+#pragma once
+// Statements of the conversation area: the entries of a case. Names appear in crm_db_query_duration_seconds{query}.
+#include "crm/common/db.hpp"
+
+namespace crm::support::conversation::sql {
+
+using common::Sql;
+
+#define CRM_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+// Columns of an entry, in the order ReadMessage expects.
+#define CRM_MESSAGE_COLUMNS                                                                     \
+    "id::text, case_id::text, kind, channel, author_id, author_name, body, attachments::text, " \
+    "COALESCE(phone_call::text, ''), external_id, " CRM_MICROS("occur_time") ", " CRM_MICROS(   \
+        "create_time") ", email_delivery"
+
+inline constexpr Sql kInsertMessage{
+    "case_messages_insert",
+    "INSERT INTO case_messages (tenant_id, id, case_id, kind, channel, author_id, author_name, body, attachments, "
+    "phone_call, external_id, occur_time) VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, "
+    "$11, COALESCE(timestamptz 'epoch' + $12::bigint * interval '1 microsecond', now())) "
+    "RETURNING " CRM_MESSAGE_COLUMNS};
+
+inline constexpr Sql kGetMessage{
+    "case_messages_get", "SELECT " CRM_MESSAGE_COLUMNS " FROM case_messages WHERE tenant_id = $1 AND id = $2::uuid"};
+
+// One page of a case's conversation, oldest first; $5: leave out internal notes.
+inline constexpr Sql kListMessages{"case_messages_list", "SELECT " CRM_MESSAGE_COLUMNS R"SQL(
+ FROM case_messages WHERE tenant_id = $1 AND case_id = $2::uuid
+  AND (create_time, id) > (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)
+  AND (NOT $5::boolean OR kind <> 'INTERNAL_NOTE')
+ ORDER BY create_time, id LIMIT $6::int)SQL"};
+
+// What an erased person wrote (customer messages of that contact) is blanked; the entries stay, marked erased.
+inline constexpr Sql kEraseMessagesOf{"case_messages_erase_author", R"SQL(
+UPDATE case_messages SET body = '', author_name = '', attachments = '[]', phone_call = NULL, external_id = '',
+       erase_time = now()
+ WHERE tenant_id = $1 AND author_id = $2 AND kind = 'CUSTOMER_MESSAGE' AND erase_time IS NULL)SQL"};
+
+// What the SMTP relay said about an e-mailed public reply (after the entry's transaction).
+inline constexpr Sql kSetDelivery{"case_messages_set_delivery",
+                                  "UPDATE case_messages SET email_delivery = $3 WHERE tenant_id = $1 AND id = $2::uuid "
+                                  "RETURNING " CRM_MESSAGE_COLUMNS};
+
+// The Message-IDs of a case's e-mails, oldest first (the References of a reply).
+inline constexpr Sql kThreadIds{"case_messages_thread_ids", R"SQL(
+SELECT external_id FROM case_messages WHERE tenant_id = $1 AND case_id = $2::uuid AND channel = 'EMAIL'
+   AND external_id <> '' ORDER BY create_time, id)SQL"};
+
+// The case an e-mail answers: the most recent entries with one of these Message-IDs ($2, a JSON array of text).
+inline constexpr Sql kCaseByMessageIds{"case_messages_by_message_ids", R"SQL(
+SELECT case_id::text, id::text, external_id FROM case_messages
+ WHERE tenant_id = $1 AND external_id <> '' AND external_id = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb))) ORDER BY create_time DESC LIMIT 50)SQL"};
+
+// A merge moves a loser's entries to the survivor.
+inline constexpr Sql kMoveEntries{"case_messages_move", R"SQL(
+UPDATE case_messages SET case_id = $3::uuid WHERE tenant_id = $1 AND case_id = $2::uuid)SQL"};
+
+#undef CRM_MESSAGE_COLUMNS
+#undef CRM_MICROS
+
+}  // namespace crm::support::conversation::sql

@@ -1,0 +1,107 @@
+// Wiring of the support service: its settings (the only code here that reads configuration), the application code of
+// every area, the gRPC service, and the consumer of contacts events.
+#include "register.hpp"
+
+#include "cases/cases.hpp"
+#include "cases/contacts_check.hpp"
+#include "contact_events/contact_events.hpp"
+#include "conversation/conversation.hpp"
+#include "crm/common/consumer.hpp"
+#include "crm/common/service.hpp"
+#include "crm/common/tls.hpp"
+#include "email/email.hpp"
+#include "grpc_service.hpp"
+#include "sla/scheduler.hpp"
+#include "sla/sla.hpp"
+
+namespace crm::support {
+namespace {
+
+constexpr char kContactsAddr[] = "CRM_SUPPORT_CONTACTS_ADDR";
+constexpr char kCallTimeout[] = "CRM_SUPPORT_CALL_TIMEOUT_MS";
+constexpr char kReopenDays[] = "CRM_SUPPORT_REOPEN_DAYS";
+constexpr char kContactsTopic[] = "CRM_SUPPORT_CONTACTS_TOPIC";
+constexpr char kSmtpUrl[] = "CRM_SUPPORT_SMTP_URL";
+constexpr char kSmtpUser[] = "CRM_SUPPORT_SMTP_USERNAME";
+constexpr char kSmtpPassword[] = "CRM_SUPPORT_SMTP_PASSWORD";
+constexpr char kSmtpRequireTls[] = "CRM_SUPPORT_SMTP_REQUIRE_TLS";
+constexpr char kMailFrom[] = "CRM_SUPPORT_MAIL_FROM";
+constexpr char kMailFromName[] = "CRM_SUPPORT_MAIL_FROM_NAME";
+constexpr char kMessageIdDomain[] = "CRM_SUPPORT_MESSAGE_ID_DOMAIN";
+constexpr char kSlaInterval[] = "CRM_SUPPORT_SLA_SCAN_INTERVAL_MS";
+constexpr char kUpstreamTls[] = "CRM_SUPPORT_UPSTREAM_TLS_";
+
+}  // namespace
+
+std::vector<common::EnvVar> ConfigVars() {
+    std::vector<common::EnvVar> vars = {
+        {kContactsAddr,
+         "host:port of the contacts service (case links to contacts and companies are checked there); empty = links "
+         "cannot be set",
+         "127.0.0.1:50051"},
+        {kCallTimeout, "deadline of each call to another service, in milliseconds (bounded by the caller's)", "3000"},
+        {kReopenDays, "days after a solve during which a customer message or ChangeCaseStatus reopens a case (0..365)",
+         "7"},
+        {kContactsTopic, "topic of the contacts events (merges move cases, erasures blank messages)",
+         "crm.contacts.v1"},
+        {kSmtpUrl, "SMTP relay for e-mailed replies (smtp:// or smtps://); empty = public replies are not e-mailed",
+         ""},
+        {kSmtpUser, "SMTP relay user name (empty = no authentication)", ""},
+        {kSmtpPassword, "SMTP relay password", ""},
+        {kSmtpRequireTls, "1 = STARTTLS required on smtp://", "0"},
+        {kMailFrom, "the support address replies are sent from", "support@example.com"},
+        {kMailFromName, "display name of the support address", "Support"},
+        {kMessageIdDomain, "domain part of the Message-IDs of e-mailed replies", "support.crm.local"},
+        {kSlaInterval, "how often each replica's SLA scheduler looks for due warnings and breaches, in milliseconds",
+         "5000"}};
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts")) vars.push_back(std::move(var));
+    return vars;
+}
+
+void Register(common::ServiceApp& app) {
+    const auto& config = app.config();
+    cases::ContactsSettings contacts_settings;
+    contacts_settings.internal_key = config.Get("CRM_INTERNAL_KEY");
+    contacts_settings.contacts_addr = config.Get(kContactsAddr);
+    contacts_settings.call_timeout = std::chrono::milliseconds(config.GetInt(kCallTimeout, 100, 60000));
+    contacts_settings.tls = common::ClientTlsFiles(config, kUpstreamTls);
+    const cases::Settings case_settings{.reopen_days = static_cast<int>(config.GetInt(kReopenDays, 0, 365))};
+    const std::string contacts_topic = config.Get(kContactsTopic);
+    if (contacts_topic.empty()) throw common::ConfigError(std::string(kContactsTopic) + " must name a topic");
+
+    Areas areas;
+    auto contacts = std::make_shared<cases::ContactsCheck>(std::move(contacts_settings));
+    areas.cases = std::make_shared<cases::Cases>(app.db(), app.outbox(), contacts, case_settings);
+    areas.email = std::make_shared<email::Email>(app.db(), app.outbox(), contacts, case_settings.reopen_days);
+    std::shared_ptr<email::Mailer> mailer;
+    if (!config.Get(kSmtpUrl).empty()) {
+        email::MailSettings mail;
+        mail.relay.url = config.Get(kSmtpUrl);
+        mail.relay.username = config.Get(kSmtpUser);
+        mail.relay.password = config.Get(kSmtpPassword);
+        mail.relay.require_tls = config.GetInt(kSmtpRequireTls, 0, 1) == 1;
+        mail.from_address = config.Get(kMailFrom);
+        mail.from_name = config.Get(kMailFromName);
+        mail.message_id_domain = config.Get(kMessageIdDomain);
+        if (!common::mail::IsDeliverableAddress(mail.from_address)) {
+            throw common::ConfigError(std::string(kMailFrom) + " must be an e-mail address");
+        }
+        mailer = std::make_shared<email::Mailer>(std::move(mail), app.metrics());
+    }
+    areas.conversation =
+        std::make_shared<conversation::Conversation>(app.db(), app.outbox(), case_settings.reopen_days, mailer);
+    areas.sla = std::make_shared<sla::Sla>(app.db(), app.outbox());
+    auto scheduler = std::make_shared<sla::SlaScheduler>(
+        areas.sla, app.metrics(), std::chrono::milliseconds(config.GetInt(kSlaInterval, 50, 3600000)));
+    app.AddService(std::make_shared<SupportService>(app.rpc(), std::move(areas)));
+    app.OnStart([scheduler] { scheduler->Start(); });
+    app.OnShutdown([scheduler] { scheduler->Stop(); });
+
+    common::ConsumerSettings consumer = app.ConsumerDefaults();
+    consumer.topics = {contacts_topic};
+    consumer.commit_interval = std::chrono::milliseconds(500);
+    app.AddConsumer(std::make_unique<common::EventConsumer>(consumer, app.db(), app.metrics(),
+                                                            contact_events::MakeHandler(app.db(), app.outbox())));
+}
+
+}  // namespace crm::support

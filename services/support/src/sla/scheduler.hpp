@@ -1,0 +1,48 @@
+#pragma once
+// The SLA scheduler: every replica runs one. Each interval it reads the due warnings and breaches across tenants and
+// fires each (sla::Sla::Fire), which happens once per timer and stage whatever the number of replicas (the case's row
+// is taken with FOR UPDATE SKIP LOCKED and the timer marked only while still unmarked).
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace prometheus {
+class Counter;
+template <class T>
+class Family;
+}  // namespace prometheus
+
+namespace crm::common {
+class Metrics;
+}
+
+namespace crm::support::sla {
+
+class Sla;
+
+class SlaScheduler {
+  public:
+    SlaScheduler(std::shared_ptr<Sla> sla, common::Metrics& metrics, std::chrono::milliseconds interval);
+    ~SlaScheduler();
+    void Start();
+    void Stop();  // idempotent
+
+  private:
+    void Loop();
+    void Scan();
+    static constexpr int kBatch = 200;
+    std::shared_ptr<Sla> sla_;
+    std::chrono::milliseconds interval_;
+    prometheus::Counter& warnings_;
+    prometheus::Counter& breaches_;
+    prometheus::Family<prometheus::Counter>& escalations_;
+    prometheus::Counter& scan_errors_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace crm::support::sla

@@ -1,0 +1,90 @@
+#pragma once
+// A thin typed client for crm.support.v1 used by the integration tests and the benchmark.
+#include <crm/support/v1/support.grpc.pb.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "harness.hpp"
+
+namespace crm::test {
+
+namespace spv1 = crm::support::v1;
+
+template <class Resp>
+struct SupportResult {
+    grpc::Status status;
+    Resp response;
+    bool ok() const { return status.ok(); }
+};
+
+class SupportClient {
+  public:
+    // Through the gateway with a token (admin role unless the token says otherwise).
+    explicit SupportClient(std::string token, std::shared_ptr<grpc::Channel> channel = GatewayChannel())
+        : token_(std::move(token)), stub_(spv1::SupportService::NewStub(channel)) {}
+
+#define CRM_SUPPORT_RPC(Name)                                                                        \
+    SupportResult<spv1::Name##Response> Name(const spv1::Name##Request& req,                         \
+                                             const std::map<std::string, std::string>& extra = {}) { \
+        SupportResult<spv1::Name##Response> r;                                                       \
+        grpc::ClientContext ctx;                                                                     \
+        PrepareFor(ctx, RpcName<spv1::SupportService>(#Name), token_, extra);                        \
+        r.status = stub_->Name(&ctx, req, &r.response);                                              \
+        return r;                                                                                    \
+    }
+    CRM_SUPPORT_RPC(CreateCase)
+    CRM_SUPPORT_RPC(GetCase)
+    CRM_SUPPORT_RPC(ListCases)
+    CRM_SUPPORT_RPC(UpdateCase)
+    CRM_SUPPORT_RPC(ChangeCaseStatus)
+    CRM_SUPPORT_RPC(AssignCase)
+    CRM_SUPPORT_RPC(MergeCases)
+    CRM_SUPPORT_RPC(AddCaseMessage)
+    CRM_SUPPORT_RPC(ListCaseMessages)
+    CRM_SUPPORT_RPC(IngestEmail)
+    CRM_SUPPORT_RPC(GetSlaPolicy)
+    CRM_SUPPORT_RPC(UpdateSlaPolicy)
+    CRM_SUPPORT_RPC(GetSlaStatus)
+#undef CRM_SUPPORT_RPC
+
+    // Convenience: opens a case with this subject (and contact) and REQUIREs success.
+    spv1::Case MustCreateCase(const std::string& subject, const std::string& contact_id = "") {
+        spv1::CreateCaseRequest req;
+        req.mutable_case_()->set_subject(subject);
+        req.mutable_case_()->set_contact_id(contact_id);
+        auto r = CreateCase(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        return r.response.case_();
+    }
+    // Convenience: adds an entry and REQUIREs success.
+    spv1::AddCaseMessageResponse MustAddMessage(const std::string& case_id, spv1::MessageKind kind,
+                                                const std::string& body) {
+        spv1::AddCaseMessageRequest req;
+        req.set_case_id(case_id);
+        req.mutable_message()->set_kind(kind);
+        req.mutable_message()->set_body(body);
+        auto r = AddCaseMessage(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        return r.response;
+    }
+    spv1::Case MustChangeStatus(const std::string& id, spv1::CaseStatus status) {
+        spv1::ChangeCaseStatusRequest req;
+        req.set_id(id);
+        req.set_status(status);
+        auto r = ChangeCaseStatus(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        return r.response.case_();
+    }
+
+  private:
+    std::string token_;
+    std::unique_ptr<spv1::SupportService::Stub> stub_;
+};
+
+}  // namespace crm::test
