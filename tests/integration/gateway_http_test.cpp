@@ -681,6 +681,53 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("GET", "/v1/forecastSnapshots/" + ids["snapshot"] + ":accuracy", token));
              CHECK(j["total"]["actualWonAmount"] == "10000");
          }},
+        // Marketing: a campaign with a cost line and a tracked link.
+        {"POST /v1/campaigns",
+         [&] {
+             const json body = {{"name", "HTTP launch"},
+                                {"type", "CAMPAIGN_TYPE_EMAIL"},
+                                {"budget", {{"amountMinor", "10000"}, {"currencyCode", "EUR"}}}};
+             const json j = Ok(Call("POST", "/v1/campaigns?request_id=" + Uuid(), token, body.dump()));
+             ids["campaign"] = j["campaign"]["id"];
+             CHECK(j["campaign"]["status"] == "CAMPAIGN_STATUS_PLANNED");
+             CHECK(j["campaign"]["utmCampaign"] == "http-launch");
+         }},
+        {"GET /v1/campaigns/{id}",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"], token))["campaign"]["name"] == "HTTP launch");
+         }},
+        {"GET /v1/campaigns",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/campaigns?status=CAMPAIGN_STATUS_PLANNED", token));
+             REQUIRE(j["campaigns"].size() == 1);
+             CHECK(j["campaigns"][0]["id"] == ids["campaign"]);
+         }},
+        {"PATCH /v1/campaigns/{campaign.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/campaigns/" + ids["campaign"] + "?update_mask=status", token,
+                                    json({{"status", "CAMPAIGN_STATUS_ACTIVE"}}).dump()));
+             CHECK(j["campaign"]["status"] == "CAMPAIGN_STATUS_ACTIVE");
+         }},
+        {"POST /v1/campaigns/{campaign_id}/costs",
+         [&] {
+             const json body = {{"description", "Ads"},
+                                {"amount", {{"amountMinor", "2500"}, {"currencyCode", "EUR"}}},
+                                {"incurDate", "2026-03-01"}};
+             const json j = Ok(Call("POST", "/v1/campaigns/" + ids["campaign"] + "/costs", token, body.dump()));
+             CHECK(j["campaign"]["actualCost"]["amountMinor"] == "2500");
+         }},
+        {"GET /v1/campaigns/{campaign_id}/costs",
+         [&] { CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + "/costs", token))["costs"].size() == 1); }},
+        {"POST /v1/campaigns/{campaign_id}/links",
+         [&] {
+             const json body = {
+                 {"destinationUrl", "https://example.com/offer"}, {"channel", "email"}, {"source", "newsletter"}};
+             const json j = Ok(Call("POST", "/v1/campaigns/" + ids["campaign"] + "/links", token, body.dump()));
+             CHECK(j["link"]["targetUrl"] ==
+                   "https://example.com/offer?utm_source=newsletter&utm_medium=email&utm_campaign=http-launch");
+         }},
+        {"GET /v1/campaigns/{campaign_id}/links",
+         [&] { CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + "/links", token))["links"].size() == 1); }},
         {"DELETE /v1/opportunities/{id}",
          [&] {
              const json j = Ok(Call("DELETE", "/v1/opportunities/" + ids["deal_lost"], token));
