@@ -34,6 +34,15 @@ const std::map<std::string, std::array<int, 9>> kMarketingMatrix = {
     {"ListCampaignCosts",           /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
     {"CreateTrackedLink",           /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
     {"ListTrackedLinks",            /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"GetAudienceMember",           /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"GetSegment",                  /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"ListSegments",                /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"ListSegmentMembers",          /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"PreviewSegment",              /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"CreateSegment",               /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"UpdateSegment",               /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"AddSegmentMembers",           /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"RemoveSegmentMembers",        /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
 };
 // clang-format on
 

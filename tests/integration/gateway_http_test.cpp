@@ -728,6 +728,77 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
          }},
         {"GET /v1/campaigns/{campaign_id}/links",
          [&] { CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + "/links", token))["links"].size() == 1); }},
+        // Marketing's audience is built from the contacts events: a contact created now shows up.
+        {"GET /v1/audience/{id}",
+         [&] {
+             cv1::CreateContactRequest req;
+             ids["mkt_email"] = "mkt." + Uuid().substr(0, 8) + "@example.com";
+             req.mutable_contact()->set_email(ids["mkt_email"]);
+             auto created = grpc_client.CreateContact(req);
+             REQUIRE(created.ok());
+             ids["person"] = created.response.contact().id();
+             HttpReply r;
+             for (int i = 0; i < 120; ++i) {
+                 r = Call("GET", "/v1/audience/" + ids["person"], token);
+                 if (r.status == 200) break;
+                 std::this_thread::sleep_for(250ms);
+             }
+             const json j = Ok(r);
+             CHECK(j["member"]["kind"] == "contact");
+             CHECK(j["member"]["email"] == ids["mkt_email"]);
+         }},
+        {"POST /v1/segments",
+         [&] {
+             const json body = {
+                 {"name", "Everyone with an email"},
+                 {"type", "SEGMENT_TYPE_DYNAMIC"},
+                 {"rule",
+                  {{"field",
+                    {{"field", "email"}, {"op", "CONDITION_OPERATOR_EQUALS"}, {"values", {ids["mkt_email"]}}}}}}};
+             const json j = Ok(Call("POST", "/v1/segments?request_id=" + Uuid(), token, body.dump()));
+             ids["segment"] = j["segment"]["id"];
+             CHECK(j["segment"]["memberCount"] == "1");
+             const json list = {{"name", "VIP list"}, {"type", "SEGMENT_TYPE_STATIC"}};
+             ids["list"] = Ok(Call("POST", "/v1/segments", token, list.dump()))["segment"]["id"];
+         }},
+        {"GET /v1/segments/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/segments/" + ids["segment"], token))["segment"]["memberCount"] == "1"); }},
+        {"GET /v1/segments", [&] { CHECK(Ok(Call("GET", "/v1/segments", token))["segments"].size() == 2); }},
+        {"PATCH /v1/segments/{segment.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/segments/" + ids["segment"] + "?update_mask=name", token,
+                                    json({{"name", "Reachable"}}).dump()));
+             CHECK(j["segment"]["name"] == "Reachable");
+         }},
+        {"POST /v1/segments/{segment_id}:addMembers",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/segments/" + ids["list"] + ":addMembers", token,
+                                    json({{"csv", ids["mkt_email"] + "\nnobody@example.com"}}).dump()));
+             CHECK(j["added"] == "1");
+             CHECK(j["unmatched"] == json::array({"nobody@example.com"}));
+         }},
+        {"GET /v1/segments/{segment_id}/members",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/segments/" + ids["list"] + "/members", token));
+             REQUIRE(j["members"].size() == 1);
+             CHECK(j["members"][0]["id"] == ids["person"]);
+         }},
+        {"POST /v1/segments/{segment_id}:removeMembers",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/segments/" + ids["list"] + ":removeMembers", token,
+                                    json({{"personIds", {ids["person"]}}}).dump()));
+             CHECK(j["removed"] == "1");
+         }},
+        {"POST /v1/segments:preview",
+         [&] {
+             const json body = {{"rule",
+                                 {{"field",
+                                   {{"field", "email"},
+                                    {"op", "CONDITION_OPERATOR_IN"},
+                                    {"values", {ids["mkt_email"], "nobody@example.com"}}}}}}};
+             const json j = Ok(Call("POST", "/v1/segments:preview", token, body.dump()));
+             CHECK(j["count"] == "1");
+         }},
         {"DELETE /v1/opportunities/{id}",
          [&] {
              const json j = Ok(Call("DELETE", "/v1/opportunities/" + ids["deal_lost"], token));

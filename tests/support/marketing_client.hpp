@@ -47,6 +47,15 @@ class MarketingClient {
     CRM_MARKETING_RPC(ListCampaignCosts)
     CRM_MARKETING_RPC(CreateTrackedLink)
     CRM_MARKETING_RPC(ListTrackedLinks)
+    CRM_MARKETING_RPC(GetAudienceMember)
+    CRM_MARKETING_RPC(CreateSegment)
+    CRM_MARKETING_RPC(GetSegment)
+    CRM_MARKETING_RPC(ListSegments)
+    CRM_MARKETING_RPC(UpdateSegment)
+    CRM_MARKETING_RPC(AddSegmentMembers)
+    CRM_MARKETING_RPC(RemoveSegmentMembers)
+    CRM_MARKETING_RPC(ListSegmentMembers)
+    CRM_MARKETING_RPC(PreviewSegment)
 #undef CRM_MARKETING_RPC
 
     // A campaign that must be created.

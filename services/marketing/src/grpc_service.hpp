@@ -22,10 +22,18 @@ namespace crm::marketing {
 namespace campaigns {
 class Campaigns;
 }
+namespace audience {
+class Audience;
+}
+namespace segments {
+class Segments;
+}
 
 // The application code of every area, as the handlers call it.
 struct Areas {
     std::shared_ptr<campaigns::Campaigns> campaigns;
+    std::shared_ptr<audience::Audience> audience;
+    std::shared_ptr<segments::Segments> segments;
 };
 
 // The service's own metrics (crm_marketing_*), next to the kit's RPC metrics.
@@ -56,6 +64,28 @@ class MarketingService final : public v1::MarketingService::Service {
                                    v1::CreateTrackedLinkResponse* resp) override;
     grpc::Status ListTrackedLinks(grpc::ServerContext* sc, const v1::ListTrackedLinksRequest* req,
                                   v1::ListTrackedLinksResponse* resp) override;
+
+    // audience/handlers.cpp
+    grpc::Status GetAudienceMember(grpc::ServerContext* sc, const v1::GetAudienceMemberRequest* req,
+                                   v1::GetAudienceMemberResponse* resp) override;
+
+    // segments/handlers.cpp
+    grpc::Status CreateSegment(grpc::ServerContext* sc, const v1::CreateSegmentRequest* req,
+                               v1::CreateSegmentResponse* resp) override;
+    grpc::Status GetSegment(grpc::ServerContext* sc, const v1::GetSegmentRequest* req,
+                            v1::GetSegmentResponse* resp) override;
+    grpc::Status ListSegments(grpc::ServerContext* sc, const v1::ListSegmentsRequest* req,
+                              v1::ListSegmentsResponse* resp) override;
+    grpc::Status UpdateSegment(grpc::ServerContext* sc, const v1::UpdateSegmentRequest* req,
+                               v1::UpdateSegmentResponse* resp) override;
+    grpc::Status AddSegmentMembers(grpc::ServerContext* sc, const v1::AddSegmentMembersRequest* req,
+                                   v1::AddSegmentMembersResponse* resp) override;
+    grpc::Status RemoveSegmentMembers(grpc::ServerContext* sc, const v1::RemoveSegmentMembersRequest* req,
+                                      v1::RemoveSegmentMembersResponse* resp) override;
+    grpc::Status ListSegmentMembers(grpc::ServerContext* sc, const v1::ListSegmentMembersRequest* req,
+                                    v1::ListSegmentMembersResponse* resp) override;
+    grpc::Status PreviewSegment(grpc::ServerContext* sc, const v1::PreviewSegmentRequest* req,
+                                v1::PreviewSegmentResponse* resp) override;
 
   private:
     common::RpcRuntime& rpc_;
