@@ -1,7 +1,8 @@
 // The role matrix of the marketing service: both shipped policies (deploy/local/gateway-policy.json and the ConfigMap
 // in k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of
 // crm.marketing.v1.MarketingService (enumerated from its descriptor, so a new RPC fails this test until the table says
-// who may call it). Marketers write, analysts read, admins do everything; nobody else sees marketing.
+// who may call it). Marketers write, analysts read, admins do everything; nobody else sees marketing. OpenTrackedLink
+// and Unsubscribe are reached through public link tokens (the policy's public_tokens), no role grants them.
 #include <crm/marketing/v1/marketing.pb.h>
 
 #include <array>
@@ -43,6 +44,14 @@ const std::map<std::string, std::array<int, 9>> kMarketingMatrix = {
     {"UpdateSegment",               /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
     {"AddSegmentMembers",           /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
     {"RemoveSegmentMembers",        /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"GetEmailSettings",            /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"GetEmailTemplate",            /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"GetEmailSend",                /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"UpdateEmailSettings",         /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"CreateEmailTemplate",         /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"CreateEmailSend",             /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"OpenTrackedLink",             /* public */ {1,    0,   0,   0,   0,   0,   0,   0,   0}},
+    {"Unsubscribe",                 /* public */ {1,    0,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on
 

@@ -13,6 +13,7 @@
 
 #include "../support/contacts_client.hpp"
 #include "../support/http_client.hpp"
+#include "crm/common/public_token.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -725,6 +726,7 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("POST", "/v1/campaigns/" + ids["campaign"] + "/links", token, body.dump()));
              CHECK(j["link"]["targetUrl"] ==
                    "https://example.com/offer?utm_source=newsletter&utm_medium=email&utm_campaign=http-launch");
+             ids["link_token"] = j["link"]["token"];
          }},
         {"GET /v1/campaigns/{campaign_id}/links",
          [&] { CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + "/links", token))["links"].size() == 1); }},
@@ -798,6 +800,50 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                                     {"values", {ids["mkt_email"], "nobody@example.com"}}}}}}};
              const json j = Ok(Call("POST", "/v1/segments:preview", token, body.dump()));
              CHECK(j["count"] == "1");
+         }},
+        {"GET /v1/emailSettings",
+         [&] { CHECK(Ok(Call("GET", "/v1/emailSettings", token))["settings"]["etag"] == "v0"); }},
+        {"PATCH /v1/emailSettings",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/emailSettings?update_mask=from_email,from_name", token,
+                                    json({{"fromEmail", "news@http.example"}, {"fromName", "HTTP"}}).dump()));
+             CHECK(j["settings"]["fromEmail"] == "news@http.example");
+         }},
+        {"POST /v1/emailTemplates",
+         [&] {
+             const json body = {{"name", "T"}, {"subject", "Hi {{contact.given_name}}"}, {"textBody", "Hello"}};
+             ids["template"] = Ok(Call("POST", "/v1/emailTemplates", token, body.dump()))["template"]["id"];
+         }},
+        {"GET /v1/emailTemplates/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/emailTemplates/" + ids["template"], token))["template"]["name"] == "T"); }},
+        {"POST /v1/emailSends",
+         [&] {
+             const json body = {
+                 {"campaignId", ids["campaign"]}, {"templateId", ids["template"]}, {"segmentId", ids["list"]}};
+             const json j = Ok(Call("POST", "/v1/emailSends", token, body.dump()));
+             ids["send"] = j["send"]["id"];
+             CHECK(j["send"]["status"] == "EMAIL_SEND_STATUS_SCHEDULED");
+         }},
+        {"GET /v1/emailSends/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/emailSends/" + ids["send"], token))["send"]["id"] == ids["send"]); }},
+        // Public link routes: no credential but the signed token in the path.
+        {"GET /r/{token}",
+         [&] {
+             const HttpReply r = Call("GET", "/r/" + ids["link_token"], "");
+             INFO(r.body);
+             REQUIRE(r.status == 302);
+             CHECK(r.Header("location") ==
+                   "https://example.com/offer?utm_source=newsletter&utm_medium=email&utm_campaign=http-launch");
+         }},
+        {"POST /u/{token}",
+         [&] {
+             // A well-signed token of this tenant that names no message: the service's own answer.
+             const std::string unsubscribe = crm::common::SignPublicToken(
+                 "unsubscribe", {.tenant = tenant, .fields = {Uuid(), Uuid()}}, RequireEnv("CRM_INTERNAL_KEY"));
+             HttpClient client(RequireEnv("CRM_TEST_GATEWAY_HTTP"));
+             Refused(client.Send("POST", "/u/" + unsubscribe, {{"content-type", "application/x-www-form-urlencoded"}},
+                                 "List-Unsubscribe=One-Click"),
+                     404, "NOT_FOUND", "NOT_FOUND", "link (token) not found");
          }},
         {"DELETE /v1/opportunities/{id}",
          [&] {

@@ -251,11 +251,11 @@ TEST_CASE("marketing: tracked links carry the campaign's UTM parameters and a si
           "https://shop.example.com/deals?ref=x&utm_source=newsletter&utm_medium=email&utm_campaign=black-friday&"
           "utm_content=hero#top");
     CHECK(link.tracked_url() == "http://" + RequireEnv("CRM_TEST_GATEWAY_HTTP") + "/r/" + link.token());
-    const auto token = crm::common::VerifyPublicToken("tracked-link", link.token(), 1, RequireEnv("CRM_INTERNAL_KEY"),
+    const auto token = crm::common::VerifyPublicToken("tracked-link", link.token(), 3, RequireEnv("CRM_INTERNAL_KEY"),
                                                       std::time(nullptr));
     REQUIRE(token);
     CHECK(token->tenant == tenant);
-    CHECK(token->fields == std::vector<std::string>{link.id()});
+    CHECK(token->fields == std::vector<std::string>{link.id(), "", ""});
     CHECK(api.CreateTrackedLink(req).response.link().id() == link.id());  // idempotent
     CHECK(Count("tracked_links", tenant) == "1");
     mv1::ListTrackedLinksRequest list;

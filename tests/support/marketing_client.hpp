@@ -56,6 +56,14 @@ class MarketingClient {
     CRM_MARKETING_RPC(RemoveSegmentMembers)
     CRM_MARKETING_RPC(ListSegmentMembers)
     CRM_MARKETING_RPC(PreviewSegment)
+    CRM_MARKETING_RPC(GetEmailSettings)
+    CRM_MARKETING_RPC(UpdateEmailSettings)
+    CRM_MARKETING_RPC(CreateEmailTemplate)
+    CRM_MARKETING_RPC(GetEmailTemplate)
+    CRM_MARKETING_RPC(CreateEmailSend)
+    CRM_MARKETING_RPC(GetEmailSend)
+    CRM_MARKETING_RPC(OpenTrackedLink)
+    CRM_MARKETING_RPC(Unsubscribe)
 #undef CRM_MARKETING_RPC
 
     // A campaign that must be created.

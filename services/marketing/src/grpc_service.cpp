@@ -5,6 +5,9 @@
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
+
+#include "crm/common/errors.hpp"
 #include "crm/common/metrics.hpp"
 
 namespace crm::marketing {
@@ -15,5 +18,11 @@ MarketingMetrics::MarketingMetrics(common::Metrics& m)
                              .Help("Campaigns created (retries with the same request_id not counted twice).")
                              .Register(m.registry())
                              .Add({})) {}
+
+void MarketingService::RefusePublic(const common::RequestContext& rc) {
+    if (std::find(rc.roles.begin(), rc.roles.end(), "public") != rc.roles.end()) {
+        throw common::ApiError::PermissionDenied("a public link does not open this method");
+    }
+}
 
 }  // namespace crm::marketing

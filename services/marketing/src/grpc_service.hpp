@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "crm/common/rpc.hpp"
 #include "crm/marketing/v1/marketing.grpc.pb.h"
 
 namespace prometheus {
@@ -28,12 +29,20 @@ class Audience;
 namespace segments {
 class Segments;
 }
+namespace email {
+class Email;
+}
+namespace tracking {
+class Tracking;
+}
 
 // The application code of every area, as the handlers call it.
 struct Areas {
     std::shared_ptr<campaigns::Campaigns> campaigns;
     std::shared_ptr<audience::Audience> audience;
     std::shared_ptr<segments::Segments> segments;
+    std::shared_ptr<email::Email> email;
+    std::shared_ptr<tracking::Tracking> tracking;
 };
 
 // The service's own metrics (crm_marketing_*), next to the kit's RPC metrics.
@@ -86,6 +95,29 @@ class MarketingService final : public v1::MarketingService::Service {
                                     v1::ListSegmentMembersResponse* resp) override;
     grpc::Status PreviewSegment(grpc::ServerContext* sc, const v1::PreviewSegmentRequest* req,
                                 v1::PreviewSegmentResponse* resp) override;
+
+    // email/handlers.cpp
+    grpc::Status GetEmailSettings(grpc::ServerContext* sc, const v1::GetEmailSettingsRequest* req,
+                                  v1::GetEmailSettingsResponse* resp) override;
+    grpc::Status UpdateEmailSettings(grpc::ServerContext* sc, const v1::UpdateEmailSettingsRequest* req,
+                                     v1::UpdateEmailSettingsResponse* resp) override;
+    grpc::Status CreateEmailTemplate(grpc::ServerContext* sc, const v1::CreateEmailTemplateRequest* req,
+                                     v1::CreateEmailTemplateResponse* resp) override;
+    grpc::Status GetEmailTemplate(grpc::ServerContext* sc, const v1::GetEmailTemplateRequest* req,
+                                  v1::GetEmailTemplateResponse* resp) override;
+    grpc::Status CreateEmailSend(grpc::ServerContext* sc, const v1::CreateEmailSendRequest* req,
+                                 v1::CreateEmailSendResponse* resp) override;
+    grpc::Status GetEmailSend(grpc::ServerContext* sc, const v1::GetEmailSendRequest* req,
+                              v1::GetEmailSendResponse* resp) override;
+
+    // tracking/handlers.cpp (public: the gateway admits them with a signed link token and the role "public")
+    grpc::Status OpenTrackedLink(grpc::ServerContext* sc, const v1::OpenTrackedLinkRequest* req,
+                                 v1::OpenTrackedLinkResponse* resp) override;
+    grpc::Status Unsubscribe(grpc::ServerContext* sc, const v1::UnsubscribeRequest* req,
+                             v1::UnsubscribeResponse* resp) override;
+
+    // Every RPC but the public ones refuses a caller whose only role is "public" (a link token's identity).
+    static void RefusePublic(const common::RequestContext& rc);
 
   private:
     common::RpcRuntime& rpc_;

@@ -9,8 +9,11 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
+#include "email/email.hpp"
+#include "email/sender.hpp"
 #include "grpc_service.hpp"
 #include "segments/segments.hpp"
+#include "tracking/tracking.hpp"
 
 namespace crm::marketing {
 namespace {
@@ -18,6 +21,16 @@ namespace {
 constexpr char kPublicBaseUrl[] = "CRM_MARKETING_PUBLIC_BASE_URL";
 constexpr char kAudienceTopics[] = "CRM_MARKETING_AUDIENCE_TOPICS";
 constexpr char kMaxAttempts[] = "CRM_MARKETING_CONSUMER_MAX_ATTEMPTS";
+constexpr char kSmtpUrl[] = "CRM_MARKETING_SMTP_URL";
+constexpr char kSmtpUser[] = "CRM_MARKETING_SMTP_USERNAME";
+constexpr char kSmtpPassword[] = "CRM_MARKETING_SMTP_PASSWORD";
+constexpr char kSmtpTls[] = "CRM_MARKETING_SMTP_REQUIRE_TLS";
+constexpr char kDefaultFrom[] = "CRM_MARKETING_DEFAULT_FROM";
+constexpr char kSendInterval[] = "CRM_MARKETING_SEND_INTERVAL_MS";
+constexpr char kSendAttempts[] = "CRM_MARKETING_SEND_MAX_ATTEMPTS";
+constexpr char kSendBackoff[] = "CRM_MARKETING_SEND_RETRY_BACKOFF_MS";
+constexpr char kClaimLease[] = "CRM_MARKETING_SEND_CLAIM_LEASE_MS";
+constexpr char kDefaultRate[] = "CRM_MARKETING_DEFAULT_RATE_PER_MINUTE";
 
 }  // namespace
 
@@ -30,6 +43,21 @@ std::vector<common::EnvVar> ConfigVars() {
         {kAudienceTopics, "topics the audience read model is built from (comma separated)",
          "crm.contacts.v1,crm.leads.v1"},
         {kMaxAttempts, "failed attempts of one event before it goes to <topic>.dlq (1..100)", "5"},
+        {kSmtpUrl, "the SMTP relay email is delivered to: smtp://host:port or smtps://host:port",
+         "smtp://127.0.0.1:1025"},
+        {kSmtpUser, "SMTP user name (empty: no authentication)", ""},
+        {kSmtpPassword, "SMTP password", ""},
+        {kSmtpTls, "true: STARTTLS required on smtp:// URLs", "false"},
+        {kDefaultFrom, "the From address of tenants that set no sender (EmailSettings.from_email)",
+         "marketing@crm.invalid"},
+        {kSendInterval, "how often the sender looks for due sends and messages, in milliseconds", "500"},
+        {kSendAttempts, "attempts of a message after temporary SMTP failures before it is given up (1..50)", "5"},
+        {kSendBackoff, "wait after the first temporary failure of a message, doubling after each (ms)", "2000"},
+        {kClaimLease,
+         "a message claimed for this long without a recorded outcome (its process stopped) is counted unconfirmed "
+         "and never sent again (ms)",
+         "60000"},
+        {kDefaultRate, "messages per minute into the relay per tenant and replica, when the tenant set none", "600"},
     };
 }
 
@@ -47,6 +75,29 @@ void Register(common::ServiceApp& app) {
     areas.campaigns = std::make_shared<campaigns::Campaigns>(app.db(), app.outbox(), campaign_settings);
     areas.audience = std::make_shared<audience::Audience>(app.db());
     areas.segments = std::make_shared<segments::Segments>(app.db(), app.outbox());
+    areas.email = std::make_shared<email::Email>(app.db(), app.outbox());
+    areas.tracking =
+        std::make_shared<tracking::Tracking>(app.db(), app.outbox(), *areas.segments, campaign_settings.internal_key);
+
+    email::SenderSettings sender_settings;
+    sender_settings.relay.url = config.Get(kSmtpUrl);
+    if (sender_settings.relay.url.rfind("smtp://", 0) != 0 && sender_settings.relay.url.rfind("smtps://", 0) != 0) {
+        throw common::ConfigError(std::string(kSmtpUrl) + " must start with smtp:// or smtps://");
+    }
+    sender_settings.relay.username = config.Get(kSmtpUser);
+    sender_settings.relay.password = config.Get(kSmtpPassword);
+    sender_settings.relay.require_tls = config.GetBool(kSmtpTls);
+    sender_settings.default_from = config.Get(kDefaultFrom);
+    sender_settings.internal_key = campaign_settings.internal_key;
+    sender_settings.public_base_url = campaign_settings.public_base_url;
+    sender_settings.tick = std::chrono::milliseconds(config.GetInt(kSendInterval, 10, 60000));
+    sender_settings.max_attempts = static_cast<int>(config.GetInt(kSendAttempts, 1, 50));
+    sender_settings.retry_backoff = std::chrono::milliseconds(config.GetInt(kSendBackoff, 10, 3600000));
+    sender_settings.claim_lease = std::chrono::milliseconds(config.GetInt(kClaimLease, 1000, 86400000));
+    sender_settings.default_rate_per_minute = static_cast<int>(config.GetInt(kDefaultRate, 1, 100000));
+    auto sender = std::make_shared<email::Sender>(app.db(), app.outbox(), app.metrics(), sender_settings);
+    app.OnStart([sender] { sender->Start(); });
+    app.OnShutdown([sender] { sender->Stop(); });
 
     // The audience read model and, in the same transaction, the memberships the event changed.
     common::ConsumerSettings consumer = app.ConsumerDefaults();

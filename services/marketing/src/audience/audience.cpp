@@ -117,6 +117,8 @@ void Erase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant
         db.Exec(tx, sql::kTombstone, tenant, id);
         db.Exec(tx, sql::kAnonymiseTouches, tenant, id);
         db.Exec(tx, sql::kDeleteEngagements, tenant, id);
+        db.Exec(tx, sql::kForgetSuppression, tenant, id);
+        db.Exec(tx, sql::kForgetRecipients, tenant, id);
         db.Exec(tx, sql::kDeletePerson, tenant, id);
         changes.erased.push_back(id);
     }

@@ -11,6 +11,7 @@ namespace crm::marketing {
 grpc::Status MarketingService::GetAudienceMember(grpc::ServerContext* sc, const v1::GetAudienceMemberRequest* req,
                                                  v1::GetAudienceMemberResponse* resp) {
     return rpc_.Handle(sc, "GetAudienceMember", [&](const common::RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string id = common::CheckId(v, req->id(), "id");
         v.ThrowIfAny();

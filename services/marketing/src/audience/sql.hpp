@@ -44,6 +44,12 @@ inline constexpr Sql kErasedIds{"marketing_audience_erased_ids",
     "SELECT id::text FROM audience WHERE tenant_id = $1 AND (id = $2::uuid OR contact_id = $2::uuid)"};
 inline constexpr Sql kTombstone{"marketing_audience_tombstone",
     "INSERT INTO erased_people (tenant_id, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING"};
+// The person's address leaves the email records too (counts stay), and its suppression goes with the person.
+inline constexpr Sql kForgetSuppression{"marketing_audience_forget_suppression",
+    "DELETE FROM suppressions x USING audience a WHERE x.tenant_id = $1 AND a.tenant_id = $1 AND a.id = $2::uuid "
+    "AND a.email <> '' AND x.email = a.email"};
+inline constexpr Sql kForgetRecipients{"marketing_audience_forget_recipients",
+    "UPDATE email_recipients SET email = '' WHERE tenant_id = $1 AND person_id = $2::uuid"};
 inline constexpr Sql kDeletePerson{"marketing_audience_delete",
     "DELETE FROM audience WHERE tenant_id = $1 AND id = $2::uuid"};
 // Touches stay as anonymous counts; engagements without a campaign go.

@@ -432,9 +432,27 @@ common::Page<v1::CampaignCost> Campaigns::ListCosts(const RequestContext& rc, co
     return Paged(std::move(items), page_size, rc.tenant_id, scope);
 }
 
+std::string LinkToken(const std::string& internal_key, const std::string& tenant, const std::string& link_id,
+                      const std::string& send_id, const std::string& person_id) {
+    return common::SignPublicToken(kLinkTokenPurpose, {.tenant = tenant, .fields = {link_id, send_id, person_id}},
+                                   internal_key);
+}
+
+std::string CreateEmailLink(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                            const v1::Campaign& campaign, const std::string& destination_url) {
+    const std::string id = common::NewUuid();
+    const std::string target = domain::AppendUtm(destination_url, {.source = "marketing_email",
+                                                                   .medium = "email",
+                                                                   .campaign = campaign.utm_campaign(),
+                                                                   .content = "",
+                                                                   .term = ""});
+    db.Exec(tx, sql::kInsertLink, tenant, id, campaign.id(), destination_url, "email", "marketing_email", "", "",
+            target);
+    return id;
+}
+
 v1::TrackedLink Campaigns::WithToken(v1::TrackedLink link, const std::string& tenant) const {
-    link.set_token(
-        common::SignPublicToken(kLinkTokenPurpose, {.tenant = tenant, .fields = {link.id()}}, settings_.internal_key));
+    link.set_token(LinkToken(settings_.internal_key, tenant, link.id(), "", ""));
     link.set_tracked_url(settings_.public_base_url + "/r/" + link.token());
     return link;
 }

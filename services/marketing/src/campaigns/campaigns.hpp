@@ -87,6 +87,15 @@ class Campaigns {
 std::optional<v1::Campaign> FindCampaign(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                          const std::string& id);
 
+// For the email area, inside its transaction: a tracked link of the campaign for an email's link (channel "email",
+// source "marketing_email"); returns its id.
+std::string CreateEmailLink(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                            const v1::Campaign& campaign, const std::string& destination_url);
+// The token of a tracked link (fields: link id, send id, person id; the last two empty for a link not sent to a
+// person).
+std::string LinkToken(const std::string& internal_key, const std::string& tenant, const std::string& link_id,
+                      const std::string& send_id, const std::string& person_id);
+
 // Stored form of the enums ("EMAIL", "PLANNED") and back.
 std::string TypeText(v1::CampaignType type);
 std::string StatusText(v1::CampaignStatus status);

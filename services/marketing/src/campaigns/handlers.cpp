@@ -37,6 +37,7 @@ int PageSize(common::Violations& v, int requested) {
 grpc::Status MarketingService::CreateCampaign(grpc::ServerContext* sc, const v1::CreateCampaignRequest* req,
                                               v1::CreateCampaignResponse* resp) {
     return rpc_.Handle(sc, "CreateCampaign", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const v1::Campaign campaign = campaigns::CheckedCampaign(req->campaign(), true, {}, v);
         common::CheckRequestId(v, req->request_id());
@@ -49,6 +50,7 @@ grpc::Status MarketingService::CreateCampaign(grpc::ServerContext* sc, const v1:
 grpc::Status MarketingService::GetCampaign(grpc::ServerContext* sc, const v1::GetCampaignRequest* req,
                                            v1::GetCampaignResponse* resp) {
     return rpc_.Handle(sc, "GetCampaign", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string id = common::CheckId(v, req->id(), "id");
         v.ThrowIfAny();
@@ -59,6 +61,7 @@ grpc::Status MarketingService::GetCampaign(grpc::ServerContext* sc, const v1::Ge
 grpc::Status MarketingService::ListCampaigns(grpc::ServerContext* sc, const v1::ListCampaignsRequest* req,
                                              v1::ListCampaignsResponse* resp) {
     return rpc_.Handle(sc, "ListCampaigns", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         campaigns::ListQuery q;
         q.page_size = PageSize(v, req->page_size());
@@ -81,6 +84,7 @@ grpc::Status MarketingService::ListCampaigns(grpc::ServerContext* sc, const v1::
 grpc::Status MarketingService::UpdateCampaign(grpc::ServerContext* sc, const v1::UpdateCampaignRequest* req,
                                               v1::UpdateCampaignResponse* resp) {
     return rpc_.Handle(sc, "UpdateCampaign", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string id = common::CheckId(v, req->campaign().id(), "campaign.id");
         const std::vector<std::string> paths(req->update_mask().paths().begin(), req->update_mask().paths().end());
@@ -99,6 +103,7 @@ grpc::Status MarketingService::UpdateCampaign(grpc::ServerContext* sc, const v1:
 grpc::Status MarketingService::AddCampaignCost(grpc::ServerContext* sc, const v1::AddCampaignCostRequest* req,
                                                v1::AddCampaignCostResponse* resp) {
     return rpc_.Handle(sc, "AddCampaignCost", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string campaign_id = common::CheckId(v, req->campaign_id(), "campaign_id");
         const v1::CampaignCost cost = campaigns::CheckedCost(req->cost(), v);
@@ -113,6 +118,7 @@ grpc::Status MarketingService::AddCampaignCost(grpc::ServerContext* sc, const v1
 grpc::Status MarketingService::ListCampaignCosts(grpc::ServerContext* sc, const v1::ListCampaignCostsRequest* req,
                                                  v1::ListCampaignCostsResponse* resp) {
     return rpc_.Handle(sc, "ListCampaignCosts", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string campaign_id = common::CheckId(v, req->campaign_id(), "campaign_id");
         const int page_size = PageSize(v, req->page_size());
@@ -127,6 +133,7 @@ grpc::Status MarketingService::ListCampaignCosts(grpc::ServerContext* sc, const 
 grpc::Status MarketingService::CreateTrackedLink(grpc::ServerContext* sc, const v1::CreateTrackedLinkRequest* req,
                                                  v1::CreateTrackedLinkResponse* resp) {
     return rpc_.Handle(sc, "CreateTrackedLink", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string campaign_id = common::CheckId(v, req->campaign_id(), "campaign_id");
         const v1::TrackedLink link = campaigns::CheckedLink(req->link(), v);
@@ -139,6 +146,7 @@ grpc::Status MarketingService::CreateTrackedLink(grpc::ServerContext* sc, const 
 grpc::Status MarketingService::ListTrackedLinks(grpc::ServerContext* sc, const v1::ListTrackedLinksRequest* req,
                                                 v1::ListTrackedLinksResponse* resp) {
     return rpc_.Handle(sc, "ListTrackedLinks", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string campaign_id = common::CheckId(v, req->campaign_id(), "campaign_id");
         const int page_size = PageSize(v, req->page_size());

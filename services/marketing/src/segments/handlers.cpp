@@ -95,6 +95,7 @@ Named CheckNamed(common::Violations& v, const google::protobuf::RepeatedPtrField
 grpc::Status MarketingService::CreateSegment(grpc::ServerContext* sc, const v1::CreateSegmentRequest* req,
                                              v1::CreateSegmentResponse* resp) {
     return rpc_.Handle(sc, "CreateSegment", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const v1::Segment segment = segments::CheckedSegment(req->segment(), true, {}, v);
         common::CheckRequestId(v, req->request_id());
@@ -106,6 +107,7 @@ grpc::Status MarketingService::CreateSegment(grpc::ServerContext* sc, const v1::
 grpc::Status MarketingService::GetSegment(grpc::ServerContext* sc, const v1::GetSegmentRequest* req,
                                           v1::GetSegmentResponse* resp) {
     return rpc_.Handle(sc, "GetSegment", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string id = common::CheckId(v, req->id(), "id");
         v.ThrowIfAny();
@@ -116,6 +118,7 @@ grpc::Status MarketingService::GetSegment(grpc::ServerContext* sc, const v1::Get
 grpc::Status MarketingService::ListSegments(grpc::ServerContext* sc, const v1::ListSegmentsRequest* req,
                                             v1::ListSegmentsResponse* resp) {
     return rpc_.Handle(sc, "ListSegments", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const int page_size = PageSize(v, req->page_size());
         common::CheckText(v, req->page_token(), "page_token", {.max_chars = 1000});
@@ -129,6 +132,7 @@ grpc::Status MarketingService::ListSegments(grpc::ServerContext* sc, const v1::L
 grpc::Status MarketingService::UpdateSegment(grpc::ServerContext* sc, const v1::UpdateSegmentRequest* req,
                                              v1::UpdateSegmentResponse* resp) {
     return rpc_.Handle(sc, "UpdateSegment", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string id = common::CheckId(v, req->segment().id(), "segment.id");
         const std::vector<std::string> paths(req->update_mask().paths().begin(), req->update_mask().paths().end());
@@ -147,6 +151,7 @@ grpc::Status MarketingService::UpdateSegment(grpc::ServerContext* sc, const v1::
 grpc::Status MarketingService::AddSegmentMembers(grpc::ServerContext* sc, const v1::AddSegmentMembersRequest* req,
                                                  v1::AddSegmentMembersResponse* resp) {
     return rpc_.Handle(sc, "AddSegmentMembers", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string segment_id = common::CheckId(v, req->segment_id(), "segment_id");
         const Named named = CheckNamed(v, req->person_ids(), req->emails(), &req->csv());
@@ -162,6 +167,7 @@ grpc::Status MarketingService::AddSegmentMembers(grpc::ServerContext* sc, const 
 grpc::Status MarketingService::RemoveSegmentMembers(grpc::ServerContext* sc, const v1::RemoveSegmentMembersRequest* req,
                                                     v1::RemoveSegmentMembersResponse* resp) {
     return rpc_.Handle(sc, "RemoveSegmentMembers", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string segment_id = common::CheckId(v, req->segment_id(), "segment_id");
         const Named named = CheckNamed(v, req->person_ids(), req->emails(), nullptr);
@@ -176,6 +182,7 @@ grpc::Status MarketingService::RemoveSegmentMembers(grpc::ServerContext* sc, con
 grpc::Status MarketingService::ListSegmentMembers(grpc::ServerContext* sc, const v1::ListSegmentMembersRequest* req,
                                                   v1::ListSegmentMembersResponse* resp) {
     return rpc_.Handle(sc, "ListSegmentMembers", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const std::string segment_id = common::CheckId(v, req->segment_id(), "segment_id");
         const int page_size = PageSize(v, req->page_size());
@@ -190,6 +197,7 @@ grpc::Status MarketingService::ListSegmentMembers(grpc::ServerContext* sc, const
 grpc::Status MarketingService::PreviewSegment(grpc::ServerContext* sc, const v1::PreviewSegmentRequest* req,
                                               v1::PreviewSegmentResponse* resp) {
     return rpc_.Handle(sc, "PreviewSegment", [&](const RequestContext& rc) {
+        RefusePublic(rc);
         common::Violations v;
         const int page_size = PageSize(v, req->page_size());
         domain::Rule rule;

@@ -135,6 +135,10 @@ void Segments::Apply(pqxx::transaction_base& tx, const std::string& tenant, cons
     }
 }
 
+bool Exists(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& segment_id) {
+    return !db.Exec(tx, sql::kGetSegment, tenant, segment_id).empty();
+}
+
 std::vector<std::string> MemberIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                    const std::string& segment_id) {
     if (db.Exec(tx, sql::kGetSegment, tenant, segment_id).empty()) {

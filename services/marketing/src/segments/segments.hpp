@@ -87,6 +87,8 @@ class Segments {
     common::Outbox& outbox_;
 };
 
+// For other areas, inside their transaction: whether the tenant has this segment.
+bool Exists(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& segment_id);
 // For other areas, inside their transaction: the ids of a segment's members (NOT_FOUND when there is no such segment).
 std::vector<std::string> MemberIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                    const std::string& segment_id);
