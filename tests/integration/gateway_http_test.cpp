@@ -801,6 +801,13 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              const json j = Ok(Call("POST", "/v1/segments:preview", token, body.dump()));
              CHECK(j["count"] == "1");
          }},
+        {"GET /v1/campaigns/{campaign_id}:performance",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + ":performance", token));
+             CHECK(j["campaignId"] == ids["campaign"]);
+             REQUIRE(j["cost"].size() == 1);
+             CHECK(j["cost"][0]["amountMinor"] == "2500");
+         }},
         {"GET /v1/emailSettings",
          [&] { CHECK(Ok(Call("GET", "/v1/emailSettings", token))["settings"]["etag"] == "v0"); }},
         {"PATCH /v1/emailSettings",

@@ -35,6 +35,9 @@ class Email;
 namespace tracking {
 class Tracking;
 }
+namespace attribution {
+class Performance;
+}
 
 // The application code of every area, as the handlers call it.
 struct Areas {
@@ -43,6 +46,7 @@ struct Areas {
     std::shared_ptr<segments::Segments> segments;
     std::shared_ptr<email::Email> email;
     std::shared_ptr<tracking::Tracking> tracking;
+    std::shared_ptr<attribution::Performance> performance;
 };
 
 // The service's own metrics (crm_marketing_*), next to the kit's RPC metrics.
@@ -115,6 +119,10 @@ class MarketingService final : public v1::MarketingService::Service {
                                  v1::OpenTrackedLinkResponse* resp) override;
     grpc::Status Unsubscribe(grpc::ServerContext* sc, const v1::UnsubscribeRequest* req,
                              v1::UnsubscribeResponse* resp) override;
+
+    // attribution/handlers.cpp
+    grpc::Status GetCampaignPerformance(grpc::ServerContext* sc, const v1::GetCampaignPerformanceRequest* req,
+                                        v1::GetCampaignPerformanceResponse* resp) override;
 
     // Every RPC but the public ones refuses a caller whose only role is "public" (a link token's identity).
     static void RefusePublic(const common::RequestContext& rc);

@@ -4,6 +4,7 @@
 
 #include <prometheus/counter.h>
 
+#include "attribution/attribution.hpp"
 #include "audience/audience.hpp"
 #include "campaigns/campaigns.hpp"
 #include "crm/common/consumer.hpp"
@@ -31,6 +32,7 @@ constexpr char kSendAttempts[] = "CRM_MARKETING_SEND_MAX_ATTEMPTS";
 constexpr char kSendBackoff[] = "CRM_MARKETING_SEND_RETRY_BACKOFF_MS";
 constexpr char kClaimLease[] = "CRM_MARKETING_SEND_CLAIM_LEASE_MS";
 constexpr char kDefaultRate[] = "CRM_MARKETING_DEFAULT_RATE_PER_MINUTE";
+constexpr char kLookback[] = "CRM_MARKETING_ATTRIBUTION_LOOKBACK_DAYS";
 
 }  // namespace
 
@@ -40,8 +42,10 @@ std::vector<common::EnvVar> ConfigVars() {
          "public base URL of the gateway's HTTP side that serves tracked links (<base>/r/<token>) and unsubscribe "
          "links, without a trailing slash",
          "http://127.0.0.1:8080"},
-        {kAudienceTopics, "topics the audience read model is built from (comma separated)",
-         "crm.contacts.v1,crm.leads.v1"},
+        {kAudienceTopics,
+         "topics consumed: the audience read model (contacts, leads) and attribution (sales), comma separated",
+         "crm.contacts.v1,crm.leads.v1,crm.sales.v1"},
+        {kLookback, "how old a touch may be at a deal's close to count for attribution, in days (1..3650)", "90"},
         {kMaxAttempts, "failed attempts of one event before it goes to <topic>.dlq (1..100)", "5"},
         {kSmtpUrl, "the SMTP relay email is delivered to: smtp://host:port or smtps://host:port",
          "smtp://127.0.0.1:1025"},
@@ -76,6 +80,7 @@ void Register(common::ServiceApp& app) {
     areas.audience = std::make_shared<audience::Audience>(app.db());
     areas.segments = std::make_shared<segments::Segments>(app.db(), app.outbox());
     areas.email = std::make_shared<email::Email>(app.db(), app.outbox());
+    areas.performance = std::make_shared<attribution::Performance>(app.db());
     areas.tracking =
         std::make_shared<tracking::Tracking>(app.db(), app.outbox(), *areas.segments, campaign_settings.internal_key);
 
@@ -99,7 +104,7 @@ void Register(common::ServiceApp& app) {
     app.OnStart([sender] { sender->Start(); });
     app.OnShutdown([sender] { sender->Stop(); });
 
-    // The audience read model and, in the same transaction, the memberships the event changed.
+    // The audience read model and, in the same transaction, the memberships the event changed; attribution of deals.
     common::ConsumerSettings consumer = app.ConsumerDefaults();
     consumer.topics = config.GetList(kAudienceTopics);
     if (consumer.topics.empty()) throw common::ConfigError(std::string(kAudienceTopics) + " must name a topic");
@@ -115,8 +120,15 @@ void Register(common::ServiceApp& app) {
                         .Add({});
     common::Db& db = app.db();
     auto segments = areas.segments;
+    common::Outbox& outbox = app.outbox();
+    const int lookback = static_cast<int>(config.GetInt(kLookback, 1, 3650));
     app.AddConsumer(std::make_unique<common::EventConsumer>(
-        consumer, db, app.metrics(), [&db, segments, applied](pqxx::work& tx, const common::ConsumedEvent& ev) {
+        consumer, db, app.metrics(),
+        [&db, &outbox, segments, applied, lookback](pqxx::work& tx, const common::ConsumedEvent& ev) {
+            if (ev.topic.rfind("crm.sales.", 0) == 0) {
+                attribution::Apply(db, outbox, tx, ev, lookback);
+                return;
+            }
             const audience::Changes changes = audience::Apply(db, tx, ev);
             if (changes.empty()) return;
             segments->Apply(tx, ev.tenant_id(), changes);

@@ -93,6 +93,9 @@ void Tracking::Unsubscribe(const common::RequestContext& rc, const std::string& 
         const pqxx::result recipient = db_.Exec(tx, sql::kRecipient, t, fields[0], fields[1]);
         if (recipient.empty()) throw ApiError::NotFound("link", "(token)");
         if (db_.Exec(tx, sql::kSuppress, t, recipient[0][0].as<std::string>()).empty()) return;  // already done
+        // Counted for the campaign's performance (never a touch for attribution).
+        db_.Exec(tx, sql::kInsertTouch, t, common::NewUuid(), fields[1], "", "unsubscribed",
+                 recipient[0][1].as<std::string>(), "email", NowMicros());
         ev::Unsubscribed e;
         e.set_person_id(fields[1]);
         e.set_send_id(fields[0]);
