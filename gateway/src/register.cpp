@@ -20,6 +20,7 @@
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
+#include "limits/leasing_limiter.hpp"
 #include "limits/redis_limiter.hpp"
 #include "proxy/reflection.hpp"
 
@@ -181,6 +182,15 @@ std::vector<common::EnvVar> ConfigVars() {
         {"CRM_REDIS_URL", "Redis for rate limits and revoked tokens: redis://[[user]:password@]host[:port][/db]",
          "redis://127.0.0.1:6379"},
         {"CRM_REDIS_TIMEOUT_MS", "bound on connecting and on each Redis command (5..1000)", "50"},
+        {"CRM_RATE_LIMIT_LEASE_MS",
+         "rate limits from leases: a replica takes a batch of a bucket's tokens from Redis at once (at most 5% of a "
+         "second's rate and a quarter of the burst) and admits calls from it locally; unused tokens expire after "
+         "this many milliseconds (50..10000). 0: every call asks Redis. Never admits more than a limit allows",
+         "1000"},
+        {"CRM_REVOCATION_CACHE_MS",
+         "with leases: how long a token or API key found not revoked is remembered, the bound on a revocation made "
+         "through another replica taking effect here (0..60000)",
+         "1000"},
         {"CRM_REDIS_POOL_SIZE", "Redis connections kept open (1..256)", "8"},
         {"CRM_HTTP_LISTEN", "HTTP/JSON listener host:port (empty: no HTTP/JSON)", "127.0.0.1:50080"},
         {"CRM_HTTP_THREADS", "HTTP/JSON I/O threads (1..64)", "2"},
@@ -298,6 +308,10 @@ GatewaySettings SettingsFromConfig(const common::Config& config) {
     }
     g.redis.timeout = std::chrono::milliseconds(integer("CRM_REDIS_TIMEOUT_MS", 5, 1000, 50));
     g.redis.pool_size = static_cast<int>(integer("CRM_REDIS_POOL_SIZE", 1, 256, 8));
+    const long long lease_ms = integer("CRM_RATE_LIMIT_LEASE_MS", 0, 10000, 1000);
+    if (lease_ms != 0 && lease_ms < 50) problems.push_back("CRM_RATE_LIMIT_LEASE_MS: 0, or 50..10000");
+    g.lease_ttl = std::chrono::milliseconds(lease_ms);
+    g.revocation_ttl = std::chrono::milliseconds(integer("CRM_REVOCATION_CACHE_MS", 0, 60000, 1000));
     g.http.listen = config.Get("CRM_HTTP_LISTEN");
     if (!g.http.listen.empty() && g.http.listen.rfind(':') == std::string::npos) {
         problems.push_back("CRM_HTTP_LISTEN: must be host:port, got '" + g.http.listen + "'");
@@ -411,8 +425,15 @@ void Register(common::ServiceApp& app) {
     }
     common::log::Info("rate limiter",
                       {{"redis", settings.redis.Describe()},
-                       {"fail_mode", settings.admission.fail_mode == FailMode::kOpen ? "open" : "closed"}});
-    auto limiter = std::make_shared<RedisRateLimiter>(settings.redis);
+                       {"fail_mode", settings.admission.fail_mode == FailMode::kOpen ? "open" : "closed"},
+                       {"lease_ms", std::to_string(settings.lease_ttl.count())}});
+    std::shared_ptr<RateLimiter> limiter = std::make_shared<RedisRateLimiter>(settings.redis);
+    if (settings.lease_ttl.count() > 0) {
+        LeaseSettings lease;
+        lease.lease_ttl = settings.lease_ttl;
+        lease.revocation_ttl = settings.revocation_ttl;
+        limiter = std::make_shared<LeasingRateLimiter>(std::move(limiter), lease);
+    }
     settings.admission.limiter = limiter;
     StartJwks(settings.admission.jwt, app.metrics());
     auto keys = MakeApiKeyStore(app.db(), settings.api_key_cache);

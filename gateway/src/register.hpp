@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 // Wiring of the gateway process: its configuration variables and their translation into ProxySettings. The only
 // place that reads configuration.
 #include <string>
@@ -43,6 +44,8 @@ struct GatewaySettings {
     ProxySettings proxy;
     AdmissionSettings admission;  // everything but the limiter, which Register creates from `redis`
     RedisSettings redis;
+    std::chrono::milliseconds lease_ttl{1000};       // CRM_RATE_LIMIT_LEASE_MS; 0: every call asks Redis
+    std::chrono::milliseconds revocation_ttl{1000};  // CRM_REVOCATION_CACHE_MS
     ApiKeyCacheSettings api_key_cache;
     std::chrono::seconds api_key_flush{30};  // last_use_time batches
     HttpServerSettings http;                 // HTTP/JSON listener (CRM_HTTP_*); listen empty: no HTTP/JSON

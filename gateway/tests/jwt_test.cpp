@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "authentication/jwt_cache.hpp"
 #include "crm/common/crypto.hpp"
 
 using crm::gateway::JwtFailure;
@@ -332,4 +333,32 @@ TEST_CASE("settings are validated") {
     CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(-1), {}}), std::invalid_argument);
     CHECK_THROWS_AS(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(301), {}}), std::invalid_argument);
     CHECK_NOTHROW(JwtVerifier(JwtSettings{kSecret, "i", "a", std::chrono::seconds(0), {}}));
+}
+
+TEST_CASE("jwt cache: a verified token is remembered until exactly when a fresh verification would refuse it") {
+    using crm::gateway::JwtCache;
+    using crm::gateway::JwtClaims;
+    const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+    JwtCache cache(64, std::chrono::seconds(30));
+    JwtClaims claims;
+    claims.subject = "user-1";
+    claims.tenant = "acme";
+    claims.roles = {"admin"};
+    claims.expires_at = 1'800'000'100;
+    claims.not_before = 1'800'000'000;
+    cache.Insert("token-a", claims, t0);
+    REQUIRE(cache.Find("token-a", t0));
+    CHECK(cache.Find("token-a", t0)->tenant == "acme");
+    CHECK_FALSE(cache.Find("token-b", t0));
+    // exp 100 s after t0, leeway 30 s: valid until t0 + 129 s, refused from t0 + 130 s.
+    CHECK(cache.Find("token-a", t0 + std::chrono::seconds(129)));
+    CHECK_FALSE(cache.Find("token-a", t0 + std::chrono::seconds(130)));
+    // Not yet valid beyond the leeway.
+    claims.not_before = 1'800'000'040;
+    cache.Insert("token-c", claims, t0);
+    CHECK_FALSE(cache.Find("token-c", t0));
+    CHECK(cache.Find("token-c", t0 + std::chrono::seconds(10)));
+    // Bounded: far more tokens than its capacity leave it at most at its capacity.
+    for (int i = 0; i < 1000; ++i) cache.Insert("t-" + std::to_string(i), claims, t0);
+    CHECK(cache.size() <= 64);
 }

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <thread>
 
 extern char** environ;
@@ -355,4 +356,43 @@ TEST_CASE("a server that hangs costs one timeout, not one per call") {
     redis.Resume();
     std::this_thread::sleep_for(550ms);
     CHECK(limiter.Check(q).verdict == LimitVerdict::kAllowed);
+}
+
+TEST_CASE("a lease takes a whole batch or nothing, and Mark announces revocations to every watching replica") {
+    RedisServer redis(FreePort());
+    RedisRateLimiter limiter(Settings(redis.port()));
+    auto q = Tenant("leased", {0.001, 10});
+    q.cost = 4;
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kAllowed);
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kAllowed);
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kRateLimited);  // 2 left: not a whole batch
+    q.cost = 1;
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kAllowed);
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kAllowed);
+    CHECK(limiter.Check(q).verdict == LimitVerdict::kRateLimited);
+
+    // Another replica watches the channel: it hears of a revocation made here, and of one made by an operator.
+    RedisRateLimiter other(Settings(redis.port()));
+    std::mutex mutex;
+    std::vector<std::string> heard;
+    std::atomic<int> lost{0};
+    other.WatchMarks(
+        [&](const std::string& key) {
+            std::lock_guard lock(mutex);
+            heard.push_back(key);
+        },
+        [&] { ++lost; });
+    std::this_thread::sleep_for(300ms);  // subscribed
+    REQUIRE(limiter.Mark(crm::gateway::RevokedJtiKey("j-9"), 60s));
+    redis.Command({"PUBLISH", "crm:revocations", "crm:revoked:jti:by-operator"});
+    for (int i = 0; i < 50; ++i) {
+        {
+            std::lock_guard lock(mutex);
+            if (heard.size() == 2) break;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    std::lock_guard lock(mutex);
+    CHECK(heard == std::vector<std::string>{"crm:revoked:jti:j-9", "crm:revoked:jti:by-operator"});
+    CHECK(lost == 0);
 }

@@ -5,9 +5,13 @@
 // gateway would), and prints one JSON line with throughput and latency percentiles. Closed loop by default (each of
 // --concurrency workers sends its next call when the last one answered: maximum throughput); with --rate R, open
 // loop at a fixed offered load of R calls/s (call i is due at start + i/R, and its latency counts from when it was
-// due, so a stall is not hidden). tests/bench/run.sh and tests/bench/gateway.sh run it in every mode.
+// due, so a stall is not hidden). tests/bench/run.sh, gateway.sh and create.sh run it in every mode.
+// Creates (contacts, and leads with --rpc create-lead) carry names, emails and phones shaped like a real tenant's
+// (names.hpp); --rpc create-opportunity creates opportunities in the tenant's default pipeline. --emit-contacts N
+// prints N such contacts as CSV (the stored, normalized forms) for a preload (tests/bench/create.sh) and exits.
 #include <crm/contacts/v1/contacts.grpc.pb.h>
 #include <crm/leads/v1/leads.grpc.pb.h>
+#include <crm/sales/v1/sales.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -23,9 +27,11 @@
 #include "crm/common/identity.hpp"
 #include "crm/common/rpc.hpp"
 #include "http_client.hpp"
+#include "names.hpp"
 
 namespace cv1 = crm::contacts::v1;
 namespace lv1 = crm::leads::v1;
+namespace sv1 = crm::sales::v1;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -33,22 +39,31 @@ namespace {
 struct Options {
     std::string target;
     std::string mode = "gateway";  // gateway | direct | http
-    std::string rpc = "create";    // create | get | list | search | convert
+    std::string rpc = "create";    // create | create-lead | create-opportunity | get | list | search | convert
     int concurrency = 8;
     double seconds = 10;
     std::string token;         // gateway mode
     std::string internal_key;  // direct mode
     std::string tenant = "bench";
-    int preload = 200;  // contacts created before a get run; qualified leads before a convert run
-    double rate = 0;    // > 0: open loop at this many calls per second
+    int preload = 200;        // contacts created before a get run; qualified leads before a convert run
+    double rate = 0;          // > 0: open loop at this many calls per second
+    long emit_contacts = -1;  // >= 0: print this many generated contacts as CSV and exit
+    std::uint64_t seed = 0;   // of the generated data (0: random)
 };
+
+const crm::bench::NameGen& Names() {
+    static const crm::bench::NameGen gen;
+    return gen;
+}
 
 [[noreturn]] void Usage() {
     std::cerr
-        << "usage: crm-bench --target HOST:PORT [--mode gateway|direct|http] [--rpc create|get|list|search|convert] "
-           "[--concurrency N]\n"
+        << "usage: crm-bench --target HOST:PORT [--mode gateway|direct|http]\n"
+           "                 [--rpc create|create-lead|create-opportunity|get|list|search|convert] [--concurrency N]\n"
            "                 [--seconds S] [--rate CALLS_PER_S] [--token JWT] [--internal-key KEY] [--tenant T] "
-           "[--preload N]\n";
+           "[--preload N] [--seed N]\n"
+           "       crm-bench --emit-contacts N [--seed N]    (CSV: given, family, email, phone and their stored "
+           "forms)\n";
     std::exit(2);
 }
 
@@ -80,13 +95,19 @@ Options Parse(int argc, char** argv) {
             o.preload = std::stoi(next());
         else if (a == "--rate")
             o.rate = std::stod(next());
+        else if (a == "--emit-contacts")
+            o.emit_contacts = std::stol(next());
+        else if (a == "--seed")
+            o.seed = std::stoull(next());
         else
             Usage();
     }
+    if (o.emit_contacts >= 0) return o;
+    static const std::vector<std::string> kRpcs = {"create", "create-lead", "create-opportunity", "get", "list",
+                                                   "search", "convert"};
     if (o.target.empty() || (o.mode != "gateway" && o.mode != "direct" && o.mode != "http") || o.rate < 0 ||
-        (o.mode == "http" && o.rpc == "convert") ||
-        (o.rpc != "create" && o.rpc != "get" && o.rpc != "list" && o.rpc != "search" && o.rpc != "convert") ||
-        o.concurrency < 1 || o.seconds <= 0) {
+        (o.mode == "http" && o.rpc != "create" && o.rpc != "get" && o.rpc != "list" && o.rpc != "search") ||
+        std::find(kRpcs.begin(), kRpcs.end(), o.rpc) == kRpcs.end() || o.concurrency < 1 || o.seconds <= 0) {
         Usage();
     }
     if ((o.mode == "gateway" || o.mode == "http") && o.token.empty()) Usage();
@@ -110,16 +131,48 @@ void Authorize(grpc::ClientContext& ctx, const Options& o) {
 bool Create(cv1::ContactsService::Stub& stub, const Options& o, std::mt19937_64& rng, std::string* id) {
     cv1::CreateContactRequest req;
     auto* c = req.mutable_contact();
-    const std::string n = std::to_string(rng());
-    c->set_given_name("Bench" + n.substr(0, 6));
-    c->set_family_name("Load" + n.substr(6, 6));
-    c->set_email("bench." + n + "@load.example");
+    const crm::bench::Person p = Names().Make(rng, rng());
+    c->set_given_name(p.given);
+    c->set_family_name(p.family);
+    c->set_email(p.email);
+    c->set_phone(p.phone);
     cv1::CreateContactResponse resp;
     grpc::ClientContext ctx;
     Authorize(ctx, o);
     grpc::Status s = stub.CreateContact(&ctx, req, &resp);
     if (s.ok() && id) *id = resp.contact().id();
     if (!s.ok()) std::cerr << "create failed: " << s.error_code() << " " << s.error_message() << "\n";
+    return s.ok();
+}
+
+// A lead with the same kind of person data as the contact creates, and a company name.
+bool CreateLead(lv1::LeadsService::Stub& stub, const Options& o, std::mt19937_64& rng) {
+    lv1::CreateLeadRequest req;
+    const crm::bench::Person p = Names().Make(rng, rng());
+    req.mutable_lead()->set_given_name(p.given);
+    req.mutable_lead()->set_family_name(p.family);
+    req.mutable_lead()->set_email(p.email);
+    req.mutable_lead()->set_phone(p.phone);
+    req.mutable_lead()->set_company_name(p.family + " Holdings");
+    lv1::CreateLeadResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    grpc::Status s = stub.CreateLead(&ctx, req, &resp);
+    if (!s.ok()) std::cerr << "create lead failed: " << s.error_code() << " " << s.error_message() << "\n";
+    return s.ok();
+}
+
+// An opportunity in the tenant's default pipeline, first stage.
+bool CreateOpportunity(sv1::SalesService::Stub& stub, const Options& o, std::mt19937_64& rng) {
+    sv1::CreateOpportunityRequest req;
+    req.mutable_opportunity()->set_name("Deal " + std::to_string(rng() % 1000000));
+    req.mutable_opportunity()->mutable_amount()->set_amount_minor(static_cast<std::int64_t>(rng() % 10000000));
+    req.mutable_opportunity()->mutable_amount()->set_currency_code("EUR");
+    sv1::CreateOpportunityResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, o);
+    grpc::Status s = stub.CreateOpportunity(&ctx, req, &resp);
+    if (!s.ok()) std::cerr << "create opportunity failed: " << s.error_code() << " " << s.error_message() << "\n";
     return s.ok();
 }
 
@@ -200,10 +253,9 @@ class HttpCalls {
     HttpCalls(const Options& o) : o_(o), client_(o.target) {}
 
     bool Create(std::mt19937_64& rng, std::string* id) {
-        const std::string n = std::to_string(rng());
-        const nlohmann::json body = {{"givenName", "Bench" + n.substr(0, 6)},
-                                     {"familyName", "Load" + n.substr(6, 6)},
-                                     {"email", "bench." + n + "@load.example"}};
+        const crm::bench::Person p = Names().Make(rng, rng());
+        nlohmann::json body = {{"givenName", p.given}, {"familyName", p.family}, {"email", p.email}};
+        if (!p.phone.empty()) body["phone"] = p.phone;
         auto r = Send("POST", "/v1/contacts", body.dump());
         if (r.status != 200) {
             std::cerr << "create failed: HTTP " << r.status << " " << r.body.substr(0, 200) << "\n";
@@ -267,6 +319,16 @@ double Percentile(std::vector<double>& sorted, double p) {
 
 int main(int argc, char** argv) {
     Options o = Parse(argc, argv);
+    if (o.emit_contacts >= 0) {  // CSV for a preload: given, family, email, phone, given/family/full name normalized
+        std::mt19937_64 rng(o.seed);
+        for (long i = 0; i < o.emit_contacts; ++i) {
+            const crm::bench::Person p = Names().Make(rng, static_cast<std::uint64_t>(i));
+            const std::string g = crm::bench::Lower(p.given), f = crm::bench::Lower(p.family);
+            std::cout << p.given << ',' << p.family << ',' << p.email << ',' << p.phone << ',' << g << ',' << f << ','
+                      << g << ' ' << f << '\n';
+        }
+        return 0;
+    }
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     // A few connections, as several client processes would have.
@@ -320,9 +382,10 @@ int main(int argc, char** argv) {
         threads.emplace_back([&, t] {
             auto stub = cv1::ContactsService::NewStub(channels[t % channels.size()]);
             auto leads = lv1::LeadsService::NewStub(channels[t % channels.size()]);
+            auto sales = sv1::SalesService::NewStub(channels[t % channels.size()]);
             HttpCalls http(o);
             const bool over_http = o.mode == "http";
-            std::mt19937_64 rng(std::random_device{}());
+            std::mt19937_64 rng(o.seed ? o.seed + static_cast<std::uint64_t>(t) : std::random_device{}());
             while (!go.load()) std::this_thread::yield();
             std::string page_token;
             // Open loop: this worker sends calls t, t + N, t + 2N, ... each at its due time start + i / rate.
@@ -342,6 +405,10 @@ int main(int argc, char** argv) {
                 bool ok = false;
                 if (o.rpc == "create")
                     ok = over_http ? http.Create(rng, nullptr) : Create(*stub, o, rng, nullptr);
+                else if (o.rpc == "create-lead")
+                    ok = CreateLead(*leads, o, rng);
+                else if (o.rpc == "create-opportunity")
+                    ok = CreateOpportunity(*sales, o, rng);
                 else if (o.rpc == "get")
                     ok = over_http ? http.Get(ids[rng() % ids.size()]) : Get(*stub, o, ids[rng() % ids.size()]);
                 else if (o.rpc == "list")
@@ -376,6 +443,7 @@ int main(int argc, char** argv) {
                           {"offered_rps", o.rate},
                           {"requests", all.size()},
                           {"errors", errors.load()},
+                          {"calls", static_cast<long>(all.size()) + errors.load()},
                           {"seconds", elapsed},
                           {"rps", static_cast<double>(all.size()) / elapsed},
                           {"p50_ms", Percentile(all, 0.50)},

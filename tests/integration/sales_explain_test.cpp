@@ -83,4 +83,23 @@ TEST_CASE("sales: opportunity lists and the forecast are index-backed at 100k ro
         CHECK(plan.Uses(c.index));
         if (std::string(c.what).find("forecast") == std::string::npos) CHECK_FALSE(plan.Has("Sort"));
     }
+    // The create path: the insert with its first history row and the read back (one statement), at the same 100,000
+    // deals. (The default pipeline's share lock reads one row of a table of a few rows per tenant.)
+    const std::string stage0 = "'" + p.stages(0).id() + "'";
+    std::string stage_name, category;
+    {
+        pqxx::work tx(conn);
+        const pqxx::row row = tx.exec1(
+            "SELECT quote_literal(name), quote_literal(forecast_category) FROM stages "
+            "WHERE id = " +
+            stage0);
+        stage_name = row[0].as<std::string>();
+        category = row[1].as<std::string>();
+    }
+    const QueryPlan insert = Explain(conn, tenant, sql::kInsertOpportunity,
+                                     t + ", gen_random_uuid(), 'Deal', " + pipe + ", " + stage0 +
+                                         ", 10, 100, 'EUR', NULL, 'owner-1', NULL, NULL, '', NULL, '', " + stage_name +
+                                         ", " + category + ", 'u'");
+    INFO("insert with history and read back (" << insert.ms << " ms): " << insert.text);
+    CHECK_FALSE(insert.Has("Seq Scan"));
 }

@@ -193,17 +193,21 @@ JwtClaims CheckClaims(const json& claims, const JwtIssuer& settings, std::chrono
 
     const std::int64_t exp = NumericDate(Required(claims, "exp"), "exp must be a NumericDate");
     if (exp <= now_s - leeway) Refuse(JwtFailure::kExpired, "exp");
+    std::int64_t not_before = 0;
     if (auto nbf = claims.find("nbf"); nbf != claims.end()) {
-        if (NumericDate(*nbf, "nbf must be a NumericDate") > now_s + leeway) Refuse(JwtFailure::kNotYetValid, "nbf");
+        not_before = NumericDate(*nbf, "nbf must be a NumericDate");
+        if (not_before > now_s + leeway) Refuse(JwtFailure::kNotYetValid, "nbf");
     }
     if (auto iat = claims.find("iat"); iat != claims.end()) {
         const std::int64_t issued = NumericDate(*iat, "iat must be a NumericDate");
         if (issued > now_s + leeway) Refuse(JwtFailure::kNotYetValid, "iat in the future");
         if (issued > exp) Refuse(JwtFailure::kInvalidClaim, "iat after exp");
+        not_before = std::max(not_before, issued);
     }
 
     JwtClaims out;
     out.expires_at = exp;
+    out.not_before = not_before;
     out.issuer = settings.issuer;
 
     const json& sub = Required(claims, "sub");

@@ -67,6 +67,7 @@ struct JwtClaims {
     std::vector<std::string> roles;  // each [a-z_]{1,32}, at most kMaxRoles
     std::string jti;                 // optional token id
     std::int64_t expires_at = 0;     // exp, seconds since the epoch
+    std::int64_t not_before = 0;     // the later of nbf and iat (0: neither)
     std::string issuer;              // iss
 };
 
@@ -87,6 +88,8 @@ class JwtVerifier {
     explicit JwtVerifier(JwtSettings settings);
 
     JwtResult Verify(std::string_view token, std::chrono::system_clock::time_point now) const;
+
+    std::chrono::seconds leeway() const { return leeway_; }
 
   private:
     std::vector<JwtIssuer> issuers_;

@@ -3,6 +3,7 @@
 // round trip to the store (Redis: limits/redis_limiter.hpp). The proxy asks it before starting the backend call; tests
 // give the proxy a fake.
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,7 +34,8 @@ struct Bucket {
 
 struct LimitQuery {
     std::string revoked_key;      // empty: the token has no jti, nothing to check
-    std::vector<Bucket> buckets;  // a call is admitted only when every bucket has a token; it then takes one from each
+    std::vector<Bucket> buckets;  // a call is admitted only when every bucket has `cost` tokens; it then takes them
+    int cost = 1;                 // tokens per bucket: 1 for a call, a batch for a lease (leasing_limiter.hpp)
 };
 
 enum class LimitVerdict {
@@ -62,7 +64,20 @@ class RateLimiter {
     virtual LimitDecision Check(const LimitQuery& query) = 0;
     // Sets a marker (a revocation) that Check's revoked_key sees, for ttl. False when the store did not take it.
     virtual bool Mark(const std::string& key, std::chrono::seconds ttl) = 0;
+
+    // Tells `on_marked` of every marker set from now on, by any replica or operator, as soon as the store hears of
+    // it (and `on_lost` whenever such news may have been missed: a broken connection). Stores that cannot watch
+    // ignore it; callers then rely on their own expiry.
+    using MarkedCallback = std::function<void(const std::string& key)>;
+    virtual void WatchMarks(MarkedCallback on_marked, std::function<void()> on_lost) {
+        (void)on_marked;
+        (void)on_lost;
+    }
 };
+
+// The channel on which markers are announced (PUBLISH <channel> <key>): by Mark, and by operators' tools
+// (deploy/local/stack revoke-token).
+inline constexpr char kMarksChannel[] = "crm:revocations";
 
 // What the gateway does with a call when the store is unavailable: serve it (open) or refuse it UNAVAILABLE (closed).
 enum class FailMode { kOpen, kClosed };

@@ -3,11 +3,14 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "crm/common/crypto.hpp"
@@ -164,6 +167,57 @@ struct RedisRateLimiter::Impl {
     RedisSettings settings;
     std::string sha = Sha1Hex(kScript);
 
+    std::atomic<bool> stopping{false};
+    std::thread watcher;
+
+    ~Impl() {
+        stopping = true;
+        if (!watcher.joinable()) return;
+        // The watcher's own callback may hold the last owner of this limiter (shutdown): it cannot join itself.
+        if (watcher.get_id() == std::this_thread::get_id()) {
+            watcher.detach();
+        } else {
+            watcher.join();
+        }
+    }
+
+    // Subscribed to the markers' channel until stopping; reads wake every 200 ms to look at `stopping`.
+    void Watch(const MarkedCallback& on_marked, const std::function<void()>& on_lost) {
+        bool lost = false;
+        while (!stopping) {
+            std::string error;
+            Context c = Connect(error);
+            Reply subscribed = c ? Command(c.get(), {"SUBSCRIBE", kMarksChannel}) : nullptr;
+            if (!subscribed || subscribed->type == REDIS_REPLY_ERROR) {
+                lost = true;
+                on_lost();
+                for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(settings.backoff / 10);
+                continue;
+            }
+            if (lost) on_lost();  // what was published while we were away is unknown
+            lost = false;
+            const timeval poll = ToTimeval(std::chrono::milliseconds(200));
+            redisSetTimeout(c.get(), poll);
+            while (!stopping) {
+                void* raw = nullptr;
+                if (redisGetReply(c.get(), &raw) != REDIS_OK) {
+                    if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        c->err = 0;  // a quiet channel: poll again
+                        continue;
+                    }
+                    lost = true;
+                    break;
+                }
+                Reply message(static_cast<redisReply*>(raw));
+                if (message && message->type == REDIS_REPLY_ARRAY && message->elements == 3 &&
+                    message->element[2]->type == REDIS_REPLY_STRING) {
+                    on_marked(std::string(message->element[2]->str, message->element[2]->len));
+                }
+            }
+            if (lost) on_lost();
+        }
+    }
+
     std::mutex mutex;
     std::condition_variable released;
     std::vector<Context> idle;
@@ -281,7 +335,7 @@ LimitDecision RedisRateLimiter::Check(const LimitQuery& query) {
     if (revocation) args.push_back(query.revoked_key);
     for (const auto& b : query.buckets) args.push_back(b.key);
     args.push_back(revocation ? "1" : "0");
-    args.push_back("1");  // every call costs one token
+    args.push_back(std::to_string(std::max(1, query.cost)));  // one token a call; a lease takes a batch
     for (const auto& b : query.buckets) {
         args.push_back(Number(b.limit.rate_per_second));
         args.push_back(Number(b.limit.burst));
@@ -325,12 +379,20 @@ bool RedisRateLimiter::Mark(const std::string& key, std::chrono::seconds ttl) {
     Context c = impl_->Acquire(error);
     if (!c) return false;
     Reply reply = Command(c.get(), {"SET", key, "1", "EX", std::to_string(std::max<long long>(1, ttl.count()))});
-    if (!reply) {
+    Reply announced = reply ? Command(c.get(), {"PUBLISH", kMarksChannel, key}) : nullptr;
+    if (!reply || !announced) {
         impl_->Discard(std::move(c));
         return false;
     }
     impl_->Release(std::move(c));
     return reply->type == REDIS_REPLY_STATUS;
+}
+
+void RedisRateLimiter::WatchMarks(MarkedCallback on_marked, std::function<void()> on_lost) {
+    if (impl_->watcher.joinable()) throw std::logic_error("WatchMarks: already watching");
+    impl_->watcher = std::thread([impl = impl_.get(), on_marked = std::move(on_marked), on_lost = std::move(on_lost)] {
+        impl->Watch(on_marked, on_lost);
+    });
 }
 
 }  // namespace crm::gateway

@@ -42,6 +42,8 @@ class RedisRateLimiter final : public RateLimiter {
 
     LimitDecision Check(const LimitQuery& query) override;
     bool Mark(const std::string& key, std::chrono::seconds ttl) override;
+    // A thread subscribed to kMarksChannel on its own connection (reconnecting after a backoff; on_lost then).
+    void WatchMarks(MarkedCallback on_marked, std::function<void()> on_lost) override;
 
     // The script, for tests and operators (redis-cli EVAL).
     static std::string_view Script();

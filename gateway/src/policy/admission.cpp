@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "authentication/jwt_cache.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
@@ -63,6 +64,7 @@ HeaderLookup LookupIn(const Metadata& headers) {
 struct Admission::State {
     AdmissionSettings settings;
     JwtVerifier verifier;
+    mutable JwtCache jwt_cache;  // thread-safe
 
     prometheus::Family<prometheus::Counter>& requests;
     prometheus::Family<prometheus::Counter>& auth_failures;
@@ -80,6 +82,7 @@ struct Admission::State {
     State(AdmissionSettings s, common::Metrics& metrics)
         : settings(std::move(s)),
           verifier(settings.jwt),
+          jwt_cache(settings.jwt_cache_entries, verifier.leeway()),
           requests(prometheus::BuildCounter()
                        .Name("crm_gateway_requests_total")
                        .Help("Calls handled by the gateway, by service, method and gRPC status code.")
@@ -170,7 +173,13 @@ struct Admission::State {
             return;
         }
         r.credential = "jwt";
-        JwtResult jwt = verifier.Verify(bearer.token, now);
+        JwtResult jwt;
+        if (auto cached = jwt_cache.Find(bearer.token, now)) {
+            jwt.claims = std::move(*cached);
+        } else {
+            jwt = verifier.Verify(bearer.token, now);
+            if (jwt.ok() && settings.jwt_cache_entries > 0) jwt_cache.Insert(bearer.token, jwt.claims, now);
+        }
         if (!jwt.ok()) {
             r.labels = Labels(path, /*authenticated=*/false);
             RefuseUnauthenticated(r, jwt.reason(), jwt.detail, "invalid or expired token", "CREDENTIALS_INVALID");

@@ -42,8 +42,9 @@ namespace crm::gateway {
 
 struct AdmissionSettings {
     JwtSettings jwt;
-    std::string internal_key;               // signs the identity forwarded to backends (CRM_INTERNAL_KEY)
-    Policy policy;                          // roles allowed per method (default deny); per-tenant rate limits
+    size_t jwt_cache_entries = 10000;  // verified tokens remembered until exp (authentication/jwt_cache.hpp); 0: off
+    std::string internal_key;          // signs the identity forwarded to backends (CRM_INTERNAL_KEY)
+    Policy policy;                     // roles allowed per method (default deny); per-tenant rate limits
     RateLimit default_rate_limit{50, 100};  // for tenants the policy does not name
     std::shared_ptr<RateLimiter> limiter;   // revocation and rate limits; null: neither is checked
     FailMode fail_mode = FailMode::kOpen;   // when the limiter is unavailable

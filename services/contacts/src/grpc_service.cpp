@@ -3,6 +3,7 @@
 #include <prometheus/registry.h>
 
 #include "crm/common/metrics.hpp"
+#include "custom_fields/custom_fields.hpp"
 #include "metrics.hpp"
 
 namespace crm::contacts {
@@ -41,7 +42,8 @@ ContactsService::ContactsService(common::RpcRuntime& rpc, common::Metrics& metri
       db_(db),
       outbox_(outbox),
       settings_(std::move(settings)),
-      metrics_(std::make_unique<ContactsMetrics>(metrics)) {}
+      metrics_(std::make_unique<ContactsMetrics>(metrics)),
+      definitions_(std::make_unique<custom_fields::DefinitionCache>()) {}
 
 ContactsService::~ContactsService() = default;
 

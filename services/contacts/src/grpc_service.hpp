@@ -21,6 +21,9 @@ namespace crm::contacts {
 namespace v1 = crm::contacts::v1;
 
 struct ContactsMetrics;
+namespace custom_fields {
+class DefinitionCache;
+}
 
 class ContactsService final : public v1::ContactsService::Service {
   public:
@@ -82,6 +85,7 @@ class ContactsService final : public v1::ContactsService::Service {
     common::Outbox& outbox_;
     domain::NormalizeSettings settings_;
     std::unique_ptr<ContactsMetrics> metrics_;
+    std::unique_ptr<custom_fields::DefinitionCache> definitions_;  // CreateContact's custom field rules by tenant
 };
 
 }  // namespace crm::contacts

@@ -97,6 +97,10 @@ class RpcRuntime {
     // Maps an exception to the status a client sees (exposed for tests and for non-unary handlers).
     static grpc::Status ToStatus(std::exception_ptr error, const std::string& service);
 
+    // The suite's internal key (CRM_INTERNAL_KEY): what downstream calls sign with (PrepareDownstreamCall) and what
+    // tokens of public links are signed with (public_token.hpp).
+    const std::string& internal_key() const { return settings_.internal_key; }
+
   private:
     RequestContext Begin(grpc::ServerContext* sc) const;
     grpc::Status Finish(const char* method, const RequestContext* rc, std::exception_ptr error,

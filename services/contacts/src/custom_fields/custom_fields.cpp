@@ -143,6 +143,36 @@ void CheckValues(common::Db& db, pqxx::work& tx, const std::string& tenant, doma
     domain::ValidateCustomFields(values, rules, prefix, enforce_required).ThrowIfAny();
 }
 
+std::optional<ContactRules> DefinitionCache::Find(const std::string& tenant) const {
+    std::lock_guard lock(mutex_);
+    const auto it = by_tenant_.find(tenant);
+    if (it == by_tenant_.end()) return std::nullopt;
+    return it->second;
+}
+
+void DefinitionCache::Put(const std::string& tenant, ContactRules rules) {
+    std::lock_guard lock(mutex_);
+    if (by_tenant_.size() >= kMaxTenants && !by_tenant_.contains(tenant)) by_tenant_.clear();
+    by_tenant_[tenant] = std::move(rules);
+}
+
+ContactRules LoadContactRules(common::Db& db, pqxx::work& tx, const std::string& tenant, DefinitionCache& cache) {
+    ContactRules loaded;
+    for (const auto& row :
+         db.Exec(tx, sql::kContactRulesWithVersion, tenant, EntityText(domain::CustomFieldEntity::kContact))) {
+        loaded.version = row[0].as<std::int64_t>();
+        if (row[1].is_null()) continue;  // no definitions
+        // Columns 1.. are CRM_DEFINITION_COLUMNS; ReadDefinition reads them from column 0 of a row that starts there.
+        loaded.rules.push_back(RuleOf(ReadDefinition(row.slice(1, row.size()))));
+    }
+    cache.Put(tenant, loaded);
+    return loaded;
+}
+
+void CheckContactValues(const ContactRules& rules, const domain::CustomFields& values, const std::string& prefix) {
+    domain::ValidateCustomFields(values, rules.rules, prefix, true).ThrowIfAny();
+}
+
 v1::CustomFieldDefinition CreateDefinition(common::Db& db, common::Outbox& outbox, const common::RequestContext& rc,
                                            const v1::CustomFieldDefinition& d, const std::string& request_id) {
     return db.InTenant(rc, [&](pqxx::work& tx) {

@@ -22,6 +22,13 @@ inline constexpr Sql kLockEntity{"custom_field_definitions_lock",
 inline constexpr Sql kDefinitionsOf{"custom_field_definitions_of_entity",
     "SELECT " CRM_DEFINITION_COLUMNS " FROM custom_field_definitions d WHERE d.tenant_id = $1 AND d.entity = $2"};
 
+// The contact definitions with the tenant's definitions version ($2 = 'CONTACT'), one snapshot: a left join, so that a
+// tenant without definitions still gets its version (one row with NULL definition columns).
+inline constexpr Sql kContactRulesWithVersion{"custom_field_definitions_with_version",
+    "SELECT (SELECT coalesce(max(v.version), 0) FROM custom_field_versions v WHERE v.tenant_id = $1), "
+    CRM_DEFINITION_COLUMNS " FROM (SELECT 1) one"
+    " LEFT JOIN custom_field_definitions d ON d.tenant_id = $1 AND d.entity = $2"};
+
 inline constexpr Sql kInsertDefinition{"custom_field_definitions_insert",
     "INSERT INTO custom_field_definitions AS d (tenant_id, id, entity, key, label, type, required, allowed_values) "
     "VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb))) "

@@ -83,15 +83,10 @@ v1::EmailConsent ConsentOf(const domain::EmailConsent& consent) {
     return out;
 }
 
-std::vector<v1::DuplicateMatch> FindIn(common::Db& db, pqxx::work& tx, const std::string& tenant,
-                                       const domain::DuplicateProbe& probe, const std::string& exclude_id, int limit) {
-    if (probe.email.empty() && probe.phone.empty() && probe.name.empty()) return {};
-    const pqxx::result rows = db.Exec(tx, sql::kDuplicateCandidates, tenant, probe.email, probe.phone, probe.name,
-                                      common::NullIfEmpty(exclude_id));
+std::vector<v1::DuplicateMatch> Rank(const domain::DuplicateProbe& probe, const std::vector<Candidate>& candidates,
+                                     int limit) {
     std::vector<v1::DuplicateMatch> matches;
-    for (const auto& row : rows) {
-        const v1::Contact candidate = people::ReadContact(row);
-        const double similarity = row[20].as<double>();
+    for (const auto& [candidate, similarity] : candidates) {
         const domain::DuplicateScore score =
             domain::ScoreDuplicate(probe, ProbeOf(people::FieldsOf(candidate)), similarity);
         if (score.IsPossibleDuplicate()) matches.push_back(MatchOf(candidate, score));
@@ -105,6 +100,17 @@ std::vector<v1::DuplicateMatch> FindIn(common::Db& db, pqxx::work& tx, const std
     });
     if (static_cast<int>(matches.size()) > limit) matches.resize(static_cast<std::size_t>(limit));
     return matches;
+}
+
+std::vector<v1::DuplicateMatch> FindIn(common::Db& db, pqxx::work& tx, const std::string& tenant,
+                                       const domain::DuplicateProbe& probe, const std::string& exclude_id, int limit) {
+    if (probe.email.empty() && probe.phone.empty() && probe.name.empty()) return {};
+    const pqxx::result rows = db.Exec(tx, sql::kDuplicateCandidates, tenant, probe.email, probe.phone, probe.name,
+                                      common::NullIfEmpty(probe.company_id), common::NullIfEmpty(exclude_id));
+    std::vector<Candidate> candidates;
+    candidates.reserve(rows.size());
+    for (const auto& row : rows) candidates.emplace_back(people::ReadContact(row), row[20].as<double>());
+    return Rank(probe, candidates, limit);
 }
 
 std::vector<v1::DuplicateMatch> FindDuplicates(common::Db& db, const common::RequestContext& rc,

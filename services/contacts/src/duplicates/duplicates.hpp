@@ -2,6 +2,7 @@
 // duplicates: likely duplicates of a stored contact or of a candidate (scored by domain/duplicates.hpp), and the merge
 // of 1 to 10 losers into a survivor (rule: domain/merge.hpp). Application code over crm.contacts.v1 messages.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crm/common/db.hpp"
@@ -27,8 +28,16 @@ v1::DuplicateMatch MatchOf(const v1::Contact& contact, const domain::DuplicateSc
 domain::MergeInput MergeInputOf(const v1::Contact& contact);
 v1::EmailConsent ConsentOf(const domain::EmailConsent& consent);
 
+// A candidate read by the database's duplicate lookup (contacts_duplicate_candidates, migration 0004): the contact
+// and the pg_trgm similarity of its full name to the probe's.
+using Candidate = std::pair<v1::Contact, double>;
+
+// The candidates that score as possible duplicates of `probe`, best first (then oldest first), at most `limit`.
+std::vector<v1::DuplicateMatch> Rank(const domain::DuplicateProbe& probe, const std::vector<Candidate>& candidates,
+                                     int limit);
+
 // Active, non-deleted contacts of the tenant that look like `probe` (score >= threshold), best first, at most `limit`;
-// `exclude_id` (or "") is left out. Runs in the caller's transaction (CreateContact reports possible duplicates).
+// `exclude_id` (or "") is left out. Runs in the caller's transaction.
 std::vector<v1::DuplicateMatch> FindIn(common::Db& db, pqxx::work& tx, const std::string& tenant,
                                        const domain::DuplicateProbe& probe, const std::string& exclude_id, int limit);
 

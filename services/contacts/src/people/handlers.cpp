@@ -5,6 +5,7 @@
 #include "crm/common/rpc.hpp"
 #include "crm/common/text.hpp"
 #include "crm/common/validate.hpp"
+#include "custom_fields/custom_fields.hpp"
 #include "domain/update_mask.hpp"
 #include "grpc_service.hpp"
 #include "metrics.hpp"
@@ -26,7 +27,8 @@ grpc::Status ContactsService::CreateContact(ServerContext* sc, const v1::CreateC
         v.Append(contact.violations);
         v.ThrowIfAny();
         try {
-            *resp = people::CreateContact(db_, outbox_, rc, contact.contact, req->request_id(), req->allow_duplicate());
+            *resp = people::CreateContact(db_, outbox_, *definitions_, rc, contact.contact, req->request_id(),
+                                          req->allow_duplicate());
         } catch (const common::ApiError& e) {
             if (e.code() == grpc::StatusCode::ALREADY_EXISTS) metrics_->duplicate_rejections.Increment();
             throw;

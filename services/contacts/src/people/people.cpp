@@ -157,43 +157,71 @@ void AppendContactEvent(common::Outbox& outbox, pqxx::work& tx, const common::Re
     outbox.Append(tx, rc, common::NewEvent{kAggregate, contact.id(), contact.version(), payload});
 }
 
-v1::CreateContactResponse CreateContact(common::Db& db, common::Outbox& outbox, const common::RequestContext& rc,
+v1::CreateContactResponse CreateContact(common::Db& db, common::Outbox& outbox,
+                                        custom_fields::DefinitionCache& definitions, const common::RequestContext& rc,
                                         const domain::ContactFields& f, const std::string& request_id,
                                         bool allow_duplicate) {
+    const std::string& tenant = rc.tenant_id;
+    const std::optional<custom_fields::ContactRules> cached = definitions.Find(tenant);
     return db.InTenant(rc, [&](pqxx::work& tx) {
-        const std::string& tenant = rc.tenant_id;
         v1::CreateContactResponse response;
         const std::string id = common::NewUuid();
         if (auto first = common::ClaimRequest(db, tx, tenant, "CreateContact", request_id, id)) {
             *response.mutable_contact() = LoadContact(db, tx, tenant, *first);
             return response;
         }
-        custom_fields::CheckValues(db, tx, tenant, domain::CustomFieldEntity::kContact, f.custom_fields, "contact",
-                                   true);
-        CheckCompany(db, tx, tenant, f.company_id, "contact.company_id");
-        if (!f.email.empty() && !allow_duplicate) {
-            // Concurrent creates of one address queue here, so the check below cannot race.
-            db.Exec(tx, sql::kLockKey, "contacts.email:" + tenant + ":" + f.email);
-            const pqxx::result existing = db.Exec(tx, sql::kActiveIdByEmail, tenant, f.email);
-            if (!existing.empty()) {
-                throw ApiError::AlreadyExists(
-                    "an active contact with this email exists: " + existing[0][0].as<std::string>() +
-                        "; set allow_duplicate to create another",
-                    "DUPLICATE_EMAIL")
-                    .With("existing_id", existing[0][0].as<std::string>());
-            }
+        // Checked against the cached definitions; a failure is confirmed against fresh ones before it is reported
+        // (the cache may lag a definition deleted a moment ago). A stale cache is caught by the create statement.
+        custom_fields::ContactRules rules =
+            cached ? *cached : custom_fields::LoadContactRules(db, tx, tenant, definitions);
+        try {
+            custom_fields::CheckContactValues(rules, f.custom_fields, "contact");
+        } catch (const ApiError&) {
+            if (!cached) throw;
+            rules = custom_fields::LoadContactRules(db, tx, tenant, definitions);
+            custom_fields::CheckContactValues(rules, f.custom_fields, "contact");
         }
-        for (v1::DuplicateMatch& match :
-             duplicates::FindIn(db, tx, tenant, duplicates::ProbeOf(f), "", kCreateDuplicateLimit)) {
+        CheckCompany(db, tx, tenant, f.company_id, "contact.company_id");
+        // Concurrent creates of one address queue on this key inside contacts_create, so its check cannot race.
+        const std::string lock_key =
+            !f.email.empty() && !allow_duplicate ? "contacts.email:" + tenant + ":" + f.email : std::string();
+        std::vector<duplicates::Candidate> candidates;
+        for (int attempt = 1;; ++attempt) {
+            const pqxx::result rows =
+                db.Exec(tx, sql::kCreateContact, tenant, id, f.given_name, f.family_name, f.email, f.phone, f.job_title,
+                        common::NullIfEmpty(f.company_id), f.owner_id, rows::JsonArray(f.tags),
+                        rows::JsonObject(f.custom_fields), domain::NormalizeName(f.given_name),
+                        domain::NormalizeName(f.family_name), domain::NormalizeFullName(f.given_name, f.family_name),
+                        common::NullIfEmpty(lock_key), rules.version);
+            bool stale = false;
+            for (const auto& row : rows) {
+                const std::string kind = row[0].as<std::string>();
+                if (kind == "stale") {
+                    stale = true;
+                    break;
+                }
+                v1::Contact contact = ReadContact(row.slice(2, row.size()));
+                if (kind == "existing") {
+                    throw ApiError::AlreadyExists("an active contact with this email exists: " + contact.id() +
+                                                      "; set allow_duplicate to create another",
+                                                  "DUPLICATE_EMAIL")
+                        .With("existing_id", contact.id());
+                }
+                if (kind == "candidate") {
+                    candidates.emplace_back(std::move(contact), row[1].as<double>());
+                } else {
+                    *response.mutable_contact() = std::move(contact);
+                }
+            }
+            if (!stale) break;
+            // The definitions changed since they were cached: check again with the current ones (nothing was written).
+            if (attempt == 3) throw ApiError::Aborted("custom field definitions kept changing; retry", "RETRY");
+            rules = custom_fields::LoadContactRules(db, tx, tenant, definitions);
+            custom_fields::CheckContactValues(rules, f.custom_fields, "contact");
+        }
+        for (v1::DuplicateMatch& match : duplicates::Rank(duplicates::ProbeOf(f), candidates, kCreateDuplicateLimit)) {
             *response.add_possible_duplicates() = std::move(match);
         }
-        const pqxx::result rows =
-            db.Exec(tx, sql::kInsertContact, tenant, id, f.given_name, f.family_name, f.email, f.phone, f.job_title,
-                    common::NullIfEmpty(f.company_id), f.owner_id, rows::JsonArray(f.tags),
-                    rows::JsonObject(f.custom_fields), domain::NormalizeName(f.given_name),
-                    domain::NormalizeName(f.family_name), domain::NormalizeFullName(f.given_name, f.family_name),
-                    ConsentStatusText(v1::CONSENT_STATUS_UNKNOWN), nullptr, "");
-        *response.mutable_contact() = ReadContact(rows[0]);
         ev1::ContactCreated event;
         *event.mutable_contact() = response.contact();
         AppendContactEvent(outbox, tx, rc, response.contact(), event);

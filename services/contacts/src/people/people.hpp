@@ -31,6 +31,10 @@ class Outbox;
     CRM_MICROS("c.erase_time") ", c.version"
 // clang-format on
 
+namespace crm::contacts::custom_fields {
+class DefinitionCache;
+}
+
 namespace crm::contacts::people {
 
 namespace v1 = crm::contacts::v1;
@@ -75,8 +79,11 @@ void AppendContactEvent(common::Outbox& outbox, pqxx::work& tx, const common::Re
 // ---- use cases -----------------------------------------------------------------------------------------------------
 
 // `contact` is normalized (domain::NormalizeContact). Idempotent by request_id. ALREADY_EXISTS (DUPLICATE_EMAIL) when
-// an active contact has the same email and !allow_duplicate; weaker matches come back as possible_duplicates.
-v1::CreateContactResponse CreateContact(common::Db& db, common::Outbox& outbox, const common::RequestContext& rc,
+// an active contact has the same email and !allow_duplicate; weaker matches come back as possible_duplicates. The
+// custom field values are checked against the tenant's definitions as cached in `definitions` (the create statement
+// verifies the cached version and the definitions are reloaded when it moved on).
+v1::CreateContactResponse CreateContact(common::Db& db, common::Outbox& outbox,
+                                        custom_fields::DefinitionCache& definitions, const common::RequestContext& rc,
                                         const domain::ContactFields& contact, const std::string& request_id,
                                         bool allow_duplicate);
 

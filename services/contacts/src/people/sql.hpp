@@ -11,7 +11,7 @@ namespace crm::contacts::people::sql {
 using common::Sql;
 
 // clang-format off
-// The writable columns of a contact, set from $3..$17 by kInsertContact and kWriteContact.
+// The writable columns of a contact, set from $3..$17 by kWriteContact.
 #define CRM_CONTACT_VALUES                                                                                         \
     "$3, $4, $5, $6, $7, $8::uuid, $9, ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), $11::jsonb, "         \
     "$12, $13, $14, $15, " CRM_AT_MICROS("$16") ", $17"
@@ -20,12 +20,16 @@ using common::Sql;
     "given_name_normalized, family_name_normalized, full_name_normalized, consent_status, consent_change_time, "  \
     "consent_source"
 
-// Serializes creates of one email address within a tenant (ALREADY_EXISTS check without a race).
-inline constexpr Sql kLockKey{"contacts_lock_key", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"};
-
-inline constexpr Sql kInsertContact{"contacts_insert",
-    "INSERT INTO contacts AS c (tenant_id, id, " CRM_CONTACT_VALUE_COLUMNS ") VALUES ($1, $2::uuid, "
-    CRM_CONTACT_VALUES ") RETURNING " CRM_CONTACT_COLUMNS};
+// CreateContact in one round trip: the function contacts_create (migration 0004) takes the lock of the email ($15, the
+// lock key, NULL = no duplicate-email check), looks for an active contact with that email, compares the custom field
+// definitions' version with the one the service validated with ($16), reads the duplicate candidates and inserts
+// ($1 tenant, $2 id, $3..$14 the values). Rows: kind ('existing', 'stale', 'candidate', 'contact'), the name
+// similarity of a candidate (the current definitions version of 'stale'), then CRM_CONTACT_COLUMNS.
+inline constexpr Sql kCreateContact{"contacts_create",
+    "SELECT r.kind, r.name_similarity, " CRM_CONTACT_COLUMNS
+    " FROM contacts_create($1, $2::uuid, $3, $4, $5, $6, $7, $8::uuid, $9,"
+    " ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), $11::jsonb, $12, $13, $14, $15, $16::bigint) r"
+    " CROSS JOIN LATERAL (SELECT (r.contact).*) c"};
 
 // Optimistic write of every writable column: 0 rows when the version moved on ($18 = expected version).
 inline constexpr Sql kWriteContact{"contacts_write",
@@ -35,10 +39,6 @@ inline constexpr Sql kWriteContact{"contacts_write",
 
 inline constexpr Sql kGetContact{"contacts_get",
     "SELECT " CRM_CONTACT_COLUMNS " FROM contacts c WHERE c.tenant_id = $1 AND c.id = $2::uuid"};
-
-inline constexpr Sql kActiveIdByEmail{"contacts_active_by_email",
-    "SELECT c.id::text FROM contacts c WHERE c.tenant_id = $1 AND c.state = 'ACTIVE' AND c.delete_time IS NULL "
-    "AND c.email = $2 LIMIT 1"};
 
 inline constexpr Sql kSoftDeleteContact{"contacts_soft_delete",
     "UPDATE contacts AS c SET delete_time = now(), update_time = now(), version = c.version + 1 "

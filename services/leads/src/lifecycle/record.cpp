@@ -217,9 +217,9 @@ v1::Lead WriteLead(common::Db& db, pqxx::transaction_base& tx, const std::string
 
 std::optional<std::string> OpenLeadWithEmail(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                              const std::string& email) {
-    db.Exec(tx, sql::kLockEmail, "leads.email:" + tenant + ":" + email);
-    const pqxx::result existing = db.Exec(tx, sql::kOpenLeadByEmail, tenant, email);
-    if (existing.empty()) return std::nullopt;
+    const pqxx::result existing =
+        db.Exec(tx, sql::kLockOpenByEmail, "leads.email:" + tenant + ":" + email, tenant, email);
+    if (existing.empty() || existing[0][0].is_null()) return std::nullopt;
     return existing[0][0].as<std::string>();
 }
 

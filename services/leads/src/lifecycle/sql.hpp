@@ -50,10 +50,9 @@ inline constexpr Sql kWriteLead{
 
 // Open leads are unique per email: creates, web forms and email changes take this lock first, so that two of them
 // with one address queue here and the check after it cannot race.
-inline constexpr Sql kLockEmail{"leads_lock_email", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"};
-inline constexpr Sql kOpenLeadByEmail{"leads_open_by_email", R"SQL(
-SELECT id::text FROM leads WHERE tenant_id = $1 AND email = $2 AND email <> ''
-  AND status NOT IN ('CONVERTED', 'UNQUALIFIED') LIMIT 1)SQL"};
+// Takes the lock of an address ($1 = "leads.email:<tenant>:<email>") and returns the id of an open lead of the tenant
+// ($2) with that email ($3), or NULL: migration 0003 (one round trip; the look-up runs after the lock is held).
+inline constexpr Sql kLockOpenByEmail{"leads_lock_open_by_email", "SELECT leads_lock_open_by_email($1, $2, $3)"};
 
 inline constexpr Sql kInsertEngagement{
     "leads_engagement_insert",

@@ -243,15 +243,21 @@ v1::Opportunity Create(common::Db& db, common::Outbox& outbox, const RequestCont
             return Load(db, tx, t, *first);
         }
         std::string pipeline_id = in.pipeline_id();
+        // Stages stay as read until commit: the pipeline is share-locked before they are read.
         if (pipeline_id.empty()) {
-            pipeline_id = pipelines::EnsureDefault(db, outbox, tx, rc).id();
+            if (auto locked = pipelines::LockDefaultShared(db, tx, t)) {
+                pipeline_id = *locked;
+            } else {  // the tenant's first use
+                pipeline_id = pipelines::EnsureDefault(db, outbox, tx, rc).id();
+                pipelines::LockShared(db, tx, t, pipeline_id);
+            }
         } else {
             pipelines::EnsureTenant(db, tx, t);
             if (!pipelines::Exists(db, tx, t, pipeline_id)) {
                 throw ApiError::InvalidArgument("opportunity.pipeline_id", "no pipeline with this id");
             }
+            pipelines::LockShared(db, tx, t, pipeline_id);
         }
-        pipelines::LockShared(db, tx, t, pipeline_id);  // stages stay as read until commit
         v1::Stage stage;
         if (in.stage_id().empty()) {
             stage = pipelines::FirstStage(db, tx, t, pipeline_id);
@@ -273,13 +279,13 @@ v1::Opportunity Create(common::Db& db, common::Outbox& outbox, const RequestCont
         ThrowRule(domain::CheckCommitDate(pipelines::CategoryOf(stage), !in.expected_close_date().empty()));
         const int probability = in.probability() > 0 ? in.probability() : stage.probability();
         const std::string owner = in.owner_id().empty() ? rc.user_id : in.owner_id();
-        db.Exec(tx, sql::kInsertOpportunity, t, id, in.name(), pipeline_id, stage.id(), probability,
-                in.amount().amount_minor(), in.amount().currency_code(), common::NullIfEmpty(in.expected_close_date()),
-                owner, common::NullIfEmpty(in.contact_id()), common::NullIfEmpty(in.company_id()),
-                in.source_campaign_id(), common::NullIfEmpty(in.lead_id()), in.description());
-        db.Exec(tx, sql::kInsertHistory, t, id, stage.id(), stage.name(),
-                domain::CategoryText(pipelines::CategoryOf(stage)), probability, rc.user_id);
-        v1::Opportunity created = Load(db, tx, t, id);
+        const pqxx::result rows =
+            db.Exec(tx, sql::kInsertOpportunity, t, id, in.name(), pipeline_id, stage.id(), probability,
+                    in.amount().amount_minor(), in.amount().currency_code(),
+                    common::NullIfEmpty(in.expected_close_date()), owner, common::NullIfEmpty(in.contact_id()),
+                    common::NullIfEmpty(in.company_id()), in.source_campaign_id(), common::NullIfEmpty(in.lead_id()),
+                    in.description(), stage.name(), domain::CategoryText(pipelines::CategoryOf(stage)), rc.user_id);
+        v1::Opportunity created = ReadOpportunity(rows.at(0));
         ev::OpportunityCreated event;
         *event.mutable_opportunity() = created;
         Emit(outbox, tx, rc, "opportunity", id, created.version(), event, created.create_time());

@@ -27,11 +27,17 @@ inline constexpr Sql kGetOpportunity{"sales_opportunity_get",
     "SELECT " CRM_OPPORTUNITY_COLUMNS " FROM opportunities o WHERE o.tenant_id = $1 AND o.id = $2::uuid"};
 inline constexpr Sql kGetOpportunityForUpdate{"sales_opportunity_get_for_update",
     "SELECT " CRM_OPPORTUNITY_COLUMNS " FROM opportunities o WHERE o.tenant_id = $1 AND o.id = $2::uuid FOR UPDATE"};
+// A new deal with its first stage_history row (seq 1: $16 stage name, $17 forecast category, $18 changed_by), read
+// back as CRM_OPPORTUNITY_COLUMNS: one statement where there were three (insert, history, read).
 inline constexpr Sql kInsertOpportunity{"sales_opportunity_insert",
-    "INSERT INTO opportunities (tenant_id, id, name, pipeline_id, stage_id, probability, amount_minor, currency, "
-    "expected_close_date, owner_id, contact_id, company_id, source_campaign_id, lead_id, description) VALUES "
+    "WITH o AS (INSERT INTO opportunities (tenant_id, id, name, pipeline_id, stage_id, probability, amount_minor, "
+    "currency, expected_close_date, owner_id, contact_id, company_id, source_campaign_id, lead_id, description) VALUES "
     "($1, $2::uuid, $3, $4::uuid, $5::uuid, $6, $7, $8, $9::date, $10, $11::uuid, $12::uuid, $13, $14::uuid, "
-    "$15)"};
+    "$15) RETURNING *),"
+    " h AS (INSERT INTO stage_history (tenant_id, opportunity_id, seq, stage_id, stage_name, forecast_category, "
+    "probability, enter_time, changed_by) SELECT o.tenant_id, o.id, 1, o.stage_id, $16, $17, o.probability, now(), $18 "
+    "FROM o) "
+    "SELECT " CRM_OPPORTUNITY_COLUMNS " FROM o"};
 // The deal an earlier CreateOpportunity with this request_id created: the claim common::ClaimRequest wrote, read
 // before the links are checked so that a retry returns the first deal without calling contacts again.
 inline constexpr Sql kCreatedByRequest{"sales_opportunity_created_by_request",

@@ -114,6 +114,12 @@ void LockShared(common::Db& db, pqxx::transaction_base& tx, const std::string& t
     db.Exec(tx, sql::kLockPipelineShared, tenant, pipeline_id);
 }
 
+std::optional<std::string> LockDefaultShared(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant) {
+    const pqxx::result rows = db.Exec(tx, sql::kLockDefaultPipelineShared, tenant);
+    if (rows.empty()) return std::nullopt;
+    return rows[0][0].as<std::string>();
+}
+
 std::optional<v1::Stage> FindStage(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                    const std::string& pipeline_id, const std::string& stage_id) {
     const pqxx::result rows = db.Exec(tx, sql::kGetStage, tenant, stage_id);

@@ -50,6 +50,9 @@ v1::Pipeline EnsureDefault(common::Db& db, common::Outbox& outbox, pqxx::transac
 void EnsureTenant(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant);
 // Takes the pipeline's share lock: its stages stay as read until commit (UpdatePipeline holds it FOR UPDATE).
 void LockShared(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& pipeline_id);
+// The id of the tenant's default pipeline, share-locked as LockShared does, in one statement; nullopt when the tenant
+// has none yet (then EnsureDefault and LockShared).
+std::optional<std::string> LockDefaultShared(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant);
 // A stage (current or archived) of the pipeline; nullopt when there is none with this id in this pipeline.
 std::optional<v1::Stage> FindStage(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                    const std::string& pipeline_id, const std::string& stage_id);

@@ -41,6 +41,9 @@ inline constexpr Sql kListPipelines{"sales_pipeline_list",
 // enter a stage while the stage is being removed. Share locks do not block each other.
 inline constexpr Sql kLockPipelineShared{"sales_pipeline_lock_shared",
     "SELECT 1 FROM pipelines WHERE tenant_id = $1 AND id = $2::uuid FOR SHARE"};
+// The default pipeline's id with the same share lock (CreateOpportunity without a pipeline: one statement for both).
+inline constexpr Sql kLockDefaultPipelineShared{"sales_pipeline_lock_default_shared",
+    "SELECT id::text FROM pipelines WHERE tenant_id = $1 AND is_default FOR SHARE"};
 
 inline constexpr Sql kInsertStage{"sales_stage_insert",
     "INSERT INTO stages (tenant_id, id, pipeline_id, position, name, probability, forecast_category) "
