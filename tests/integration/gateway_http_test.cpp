@@ -13,6 +13,7 @@
 
 #include "../support/contacts_client.hpp"
 #include "../support/http_client.hpp"
+#include "crm/common/public_token.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -948,6 +949,176 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              REQUIRE(j["clocks"].size() == 2);
              for (const auto& clock : j["clocks"]) CHECK(clock["state"] == "SLA_CLOCK_STATE_MET");
              CHECK(j["timeZone"] == "Europe/Berlin");
+         }},
+        // Marketing: a campaign with a cost line and a tracked link.
+        {"POST /v1/campaigns",
+         [&] {
+             const json body = {{"name", "HTTP launch"},
+                                {"type", "CAMPAIGN_TYPE_EMAIL"},
+                                {"budget", {{"amountMinor", "10000"}, {"currencyCode", "EUR"}}}};
+             const json j = Ok(Call("POST", "/v1/campaigns?request_id=" + Uuid(), token, body.dump()));
+             ids["campaign"] = j["campaign"]["id"];
+             CHECK(j["campaign"]["status"] == "CAMPAIGN_STATUS_PLANNED");
+             CHECK(j["campaign"]["utmCampaign"] == "http-launch");
+         }},
+        {"GET /v1/campaigns/{id}",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"], token))["campaign"]["name"] == "HTTP launch");
+         }},
+        {"GET /v1/campaigns",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/campaigns?status=CAMPAIGN_STATUS_PLANNED", token));
+             REQUIRE(j["campaigns"].size() == 1);
+             CHECK(j["campaigns"][0]["id"] == ids["campaign"]);
+         }},
+        {"PATCH /v1/campaigns/{campaign.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/campaigns/" + ids["campaign"] + "?update_mask=status", token,
+                                    json({{"status", "CAMPAIGN_STATUS_ACTIVE"}}).dump()));
+             CHECK(j["campaign"]["status"] == "CAMPAIGN_STATUS_ACTIVE");
+         }},
+        {"POST /v1/campaigns/{campaign_id}/costs",
+         [&] {
+             const json body = {{"description", "Ads"},
+                                {"amount", {{"amountMinor", "2500"}, {"currencyCode", "EUR"}}},
+                                {"incurDate", "2026-03-01"}};
+             const json j = Ok(Call("POST", "/v1/campaigns/" + ids["campaign"] + "/costs", token, body.dump()));
+             CHECK(j["campaign"]["actualCost"]["amountMinor"] == "2500");
+         }},
+        {"GET /v1/campaigns/{campaign_id}/costs",
+         [&] { CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + "/costs", token))["costs"].size() == 1); }},
+        {"POST /v1/campaigns/{campaign_id}/links",
+         [&] {
+             const json body = {
+                 {"destinationUrl", "https://example.com/offer"}, {"channel", "email"}, {"source", "newsletter"}};
+             const json j = Ok(Call("POST", "/v1/campaigns/" + ids["campaign"] + "/links", token, body.dump()));
+             CHECK(j["link"]["targetUrl"] ==
+                   "https://example.com/offer?utm_source=newsletter&utm_medium=email&utm_campaign=http-launch");
+             ids["link_token"] = j["link"]["token"];
+         }},
+        {"GET /v1/campaigns/{campaign_id}/links",
+         [&] { CHECK(Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + "/links", token))["links"].size() == 1); }},
+        // Marketing's audience is built from the contacts events: a contact created now shows up.
+        {"GET /v1/audience/{id}",
+         [&] {
+             cv1::CreateContactRequest req;
+             ids["mkt_email"] = "mkt." + Uuid().substr(0, 8) + "@example.com";
+             req.mutable_contact()->set_email(ids["mkt_email"]);
+             auto created = grpc_client.CreateContact(req);
+             REQUIRE(created.ok());
+             ids["person"] = created.response.contact().id();
+             HttpReply r;
+             for (int i = 0; i < 120; ++i) {
+                 r = Call("GET", "/v1/audience/" + ids["person"], token);
+                 if (r.status == 200) break;
+                 std::this_thread::sleep_for(250ms);
+             }
+             const json j = Ok(r);
+             CHECK(j["member"]["kind"] == "contact");
+             CHECK(j["member"]["email"] == ids["mkt_email"]);
+         }},
+        {"POST /v1/segments",
+         [&] {
+             const json body = {
+                 {"name", "Everyone with an email"},
+                 {"type", "SEGMENT_TYPE_DYNAMIC"},
+                 {"rule",
+                  {{"field",
+                    {{"field", "email"}, {"op", "CONDITION_OPERATOR_EQUALS"}, {"values", {ids["mkt_email"]}}}}}}};
+             const json j = Ok(Call("POST", "/v1/segments?request_id=" + Uuid(), token, body.dump()));
+             ids["segment"] = j["segment"]["id"];
+             CHECK(j["segment"]["memberCount"] == "1");
+             const json list = {{"name", "VIP list"}, {"type", "SEGMENT_TYPE_STATIC"}};
+             ids["list"] = Ok(Call("POST", "/v1/segments", token, list.dump()))["segment"]["id"];
+         }},
+        {"GET /v1/segments/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/segments/" + ids["segment"], token))["segment"]["memberCount"] == "1"); }},
+        {"GET /v1/segments", [&] { CHECK(Ok(Call("GET", "/v1/segments", token))["segments"].size() == 2); }},
+        {"PATCH /v1/segments/{segment.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/segments/" + ids["segment"] + "?update_mask=name", token,
+                                    json({{"name", "Reachable"}}).dump()));
+             CHECK(j["segment"]["name"] == "Reachable");
+         }},
+        {"POST /v1/segments/{segment_id}:addMembers",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/segments/" + ids["list"] + ":addMembers", token,
+                                    json({{"csv", ids["mkt_email"] + "\nnobody@example.com"}}).dump()));
+             CHECK(j["added"] == "1");
+             CHECK(j["unmatched"] == json::array({"nobody@example.com"}));
+         }},
+        {"GET /v1/segments/{segment_id}/members",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/segments/" + ids["list"] + "/members", token));
+             REQUIRE(j["members"].size() == 1);
+             CHECK(j["members"][0]["id"] == ids["person"]);
+         }},
+        {"POST /v1/segments/{segment_id}:removeMembers",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/segments/" + ids["list"] + ":removeMembers", token,
+                                    json({{"personIds", {ids["person"]}}}).dump()));
+             CHECK(j["removed"] == "1");
+         }},
+        {"POST /v1/segments:preview",
+         [&] {
+             const json body = {{"rule",
+                                 {{"field",
+                                   {{"field", "email"},
+                                    {"op", "CONDITION_OPERATOR_IN"},
+                                    {"values", {ids["mkt_email"], "nobody@example.com"}}}}}}};
+             const json j = Ok(Call("POST", "/v1/segments:preview", token, body.dump()));
+             CHECK(j["count"] == "1");
+         }},
+        {"GET /v1/campaigns/{campaign_id}:performance",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/campaigns/" + ids["campaign"] + ":performance", token));
+             CHECK(j["campaignId"] == ids["campaign"]);
+             REQUIRE(j["cost"].size() == 1);
+             CHECK(j["cost"][0]["amountMinor"] == "2500");
+         }},
+        {"GET /v1/emailSettings",
+         [&] { CHECK(Ok(Call("GET", "/v1/emailSettings", token))["settings"]["etag"] == "v0"); }},
+        {"PATCH /v1/emailSettings",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/emailSettings?update_mask=from_email,from_name", token,
+                                    json({{"fromEmail", "news@http.example"}, {"fromName", "HTTP"}}).dump()));
+             CHECK(j["settings"]["fromEmail"] == "news@http.example");
+         }},
+        {"POST /v1/emailTemplates",
+         [&] {
+             const json body = {{"name", "T"}, {"subject", "Hi {{contact.given_name}}"}, {"textBody", "Hello"}};
+             ids["template"] = Ok(Call("POST", "/v1/emailTemplates", token, body.dump()))["template"]["id"];
+         }},
+        {"GET /v1/emailTemplates/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/emailTemplates/" + ids["template"], token))["template"]["name"] == "T"); }},
+        {"POST /v1/emailSends",
+         [&] {
+             const json body = {
+                 {"campaignId", ids["campaign"]}, {"templateId", ids["template"]}, {"segmentId", ids["list"]}};
+             const json j = Ok(Call("POST", "/v1/emailSends", token, body.dump()));
+             ids["send"] = j["send"]["id"];
+             CHECK(j["send"]["status"] == "EMAIL_SEND_STATUS_SCHEDULED");
+         }},
+        {"GET /v1/emailSends/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/emailSends/" + ids["send"], token))["send"]["id"] == ids["send"]); }},
+        // Public link routes: no credential but the signed token in the path.
+        {"GET /r/{token}",
+         [&] {
+             const HttpReply r = Call("GET", "/r/" + ids["link_token"], "");
+             INFO(r.body);
+             REQUIRE(r.status == 302);
+             CHECK(r.Header("location") ==
+                   "https://example.com/offer?utm_source=newsletter&utm_medium=email&utm_campaign=http-launch");
+         }},
+        {"POST /u/{token}",
+         [&] {
+             // A well-signed token of this tenant that names no message: the service's own answer.
+             const std::string unsubscribe = crm::common::SignPublicToken(
+                 "unsubscribe", {.tenant = tenant, .fields = {Uuid(), Uuid()}}, RequireEnv("CRM_INTERNAL_KEY"));
+             HttpClient client(RequireEnv("CRM_TEST_GATEWAY_HTTP"));
+             Refused(client.Send("POST", "/u/" + unsubscribe, {{"content-type", "application/x-www-form-urlencoded"}},
+                                 "List-Unsubscribe=One-Click"),
+                     404, "NOT_FOUND", "NOT_FOUND", "link (token) not found");
          }},
         {"DELETE /v1/opportunities/{id}",
          [&] {

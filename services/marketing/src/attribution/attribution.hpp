@@ -1,0 +1,44 @@
+#pragma once
+// The attribution area: closed-loop attribution of won deals (from crm.sales.v1) to the campaigns whose touches
+// preceded them (domain/attribution.hpp: five models, exact minor units), retraction when a won deal is lost, reopened
+// or deleted, and GetCampaignPerformance.
+#include <crm/marketing/v1/marketing.pb.h>
+
+#include <cstdint>
+#include <string>
+
+#include "crm/common/rpc.hpp"
+
+namespace pqxx {
+class transaction_base;
+}
+
+namespace crm::common {
+class Db;
+class Outbox;
+struct ConsumedEvent;
+}  // namespace crm::common
+
+namespace crm::marketing::attribution {
+
+namespace v1 = crm::marketing::v1;
+
+inline constexpr char kAggregateType[] = "attribution";
+
+// Applies an event of crm.sales.v1 in the consumer's transaction (other types change nothing). `lookback_days`
+// bounds how old a touch may be at the close.
+void Apply(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const common::ConsumedEvent& ev,
+           int lookback_days);
+
+class Performance {
+  public:
+    explicit Performance(common::Db& db) : db_(db) {}
+    // NOT_FOUND for a campaign the tenant does not have.
+    v1::GetCampaignPerformanceResponse Get(const common::RequestContext& rc, const std::string& campaign_id,
+                                           std::int64_t start_micros, std::int64_t end_micros);
+
+  private:
+    common::Db& db_;
+};
+
+}  // namespace crm::marketing::attribution

@@ -1,0 +1,72 @@
+#pragma once
+// Named SQL of the audience area: the read model of people (contacts and leads) built from events, their engagements
+// and the erasure tombstones. Every statement filters by tenant_id = $1 in addition to row-level security.
+#include "audience_columns.hpp"
+#include "crm/common/db.hpp"
+#include "sql_time.hpp"
+
+namespace crm::marketing::audience::sql {
+
+using common::Sql;
+
+// clang-format off
+inline constexpr Sql kGetMember{"marketing_audience_get",
+    "SELECT " CRM_AUDIENCE_COLUMNS " FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
+inline constexpr Sql kIsErased{"marketing_audience_is_erased",
+    "SELECT 1 FROM erased_people WHERE tenant_id = $1 AND id = $2::uuid"};
+// A snapshot applies only when it is newer than the one applied (events of one aggregate arrive in order, but a
+// redelivery or a rebuild may bring an older one).
+inline constexpr Sql kUpsert{"marketing_audience_upsert",
+    "INSERT INTO audience (tenant_id, id, kind, state, email, given_name, family_name, job_title, company_name, "
+    "country, lead_source, lead_status, lead_score, consent, tags, custom, campaign_id, contact_id, source_version, "
+    "create_time) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text[], "
+    "$16::jsonb, $17, $18::uuid, $19, " CRM_AT_MICROS("$20") ") "
+    "ON CONFLICT (tenant_id, id) DO UPDATE SET kind = EXCLUDED.kind, state = EXCLUDED.state, email = EXCLUDED.email, "
+    "given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, job_title = EXCLUDED.job_title, "
+    "company_name = EXCLUDED.company_name, country = EXCLUDED.country, lead_source = EXCLUDED.lead_source, "
+    "lead_status = EXCLUDED.lead_status, lead_score = EXCLUDED.lead_score, consent = EXCLUDED.consent, "
+    "tags = EXCLUDED.tags, custom = EXCLUDED.custom, campaign_id = EXCLUDED.campaign_id, "
+    "contact_id = EXCLUDED.contact_id, source_version = EXCLUDED.source_version, "
+    "create_time = EXCLUDED.create_time, update_time = now() "
+    "WHERE audience.source_version < EXCLUDED.source_version RETURNING id"};
+// A merged-away contact: ContactsMerged names the losers only (no snapshot of theirs follows), so the loser is marked
+// merged for good (no later snapshot can revive it, even one of its earlier versions that arrives after the merge on
+// another partition), and created as such when its own events have not arrived yet.
+inline constexpr Sql kMarkMerged{"marketing_audience_mark_merged",
+    "INSERT INTO audience (tenant_id, id, kind, state, contact_id, source_version, create_time) "
+    "VALUES ($1, $2::uuid, 'contact', 'merged', $3::uuid, 9223372036854775807, now()) "
+    "ON CONFLICT (tenant_id, id) DO UPDATE SET state = 'merged', contact_id = EXCLUDED.contact_id, "
+    "source_version = EXCLUDED.source_version, update_time = now()"};
+inline constexpr Sql kMoveEngagements{"marketing_engagements_move",
+    "UPDATE engagements SET person_id = $3::uuid WHERE tenant_id = $1 AND person_id = $2::uuid"};
+// Erasure: the contact and the leads converted to it.
+inline constexpr Sql kErasedIds{"marketing_audience_erased_ids",
+    "SELECT id::text FROM audience WHERE tenant_id = $1 AND (id = $2::uuid OR contact_id = $2::uuid)"};
+inline constexpr Sql kTombstone{"marketing_audience_tombstone",
+    "INSERT INTO erased_people (tenant_id, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING"};
+// The person's address leaves the email records too (counts stay), and its suppression goes with the person.
+inline constexpr Sql kForgetSuppression{"marketing_audience_forget_suppression",
+    "DELETE FROM suppressions x USING audience a WHERE x.tenant_id = $1 AND a.tenant_id = $1 AND a.id = $2::uuid "
+    "AND a.email <> '' AND x.email = a.email"};
+inline constexpr Sql kForgetRecipients{"marketing_audience_forget_recipients",
+    "UPDATE email_recipients SET email = '' WHERE tenant_id = $1 AND person_id = $2::uuid"};
+inline constexpr Sql kDeletePerson{"marketing_audience_delete",
+    "DELETE FROM audience WHERE tenant_id = $1 AND id = $2::uuid"};
+// Touches stay as anonymous counts; engagements without a campaign go.
+inline constexpr Sql kAnonymiseTouches{"marketing_engagements_anonymise",
+    "UPDATE engagements SET person_id = NULL, visitor_id = '' WHERE tenant_id = $1 AND person_id = $2::uuid "
+    "AND campaign_id IS NOT NULL"};
+inline constexpr Sql kDeleteEngagements{"marketing_engagements_delete",
+    "DELETE FROM engagements WHERE tenant_id = $1 AND person_id = $2::uuid"};
+inline constexpr Sql kInsertEngagement{"marketing_engagement_insert",
+    "INSERT INTO engagements (tenant_id, id, person_id, type, campaign_id, channel, occur_time, source_event) "
+    "VALUES ($1, gen_random_uuid(), $2::uuid, $3, $4::uuid, $5, " CRM_AT_MICROS("$6") ", $7::uuid) "
+    "ON CONFLICT (tenant_id, source_event) DO NOTHING"};
+inline constexpr Sql kPersonEngagements{"marketing_engagements_of_person",
+    "SELECT type, coalesce(campaign_id::text, ''), " CRM_MICROS("occur_time") " FROM engagements "
+    "WHERE tenant_id = $1 AND person_id = $2::uuid"};
+inline constexpr Sql kCampaignExists{"marketing_audience_campaign_exists",
+    "SELECT 1 FROM campaigns WHERE tenant_id = $1 AND id = $2::uuid"};
+// clang-format on
+
+}  // namespace crm::marketing::audience::sql

@@ -1,0 +1,101 @@
+#pragma once
+// Named SQL of the email area: sender settings, templates, sends, recipients (one row per send and person) and
+// suppressions. Every statement filters by tenant_id = $1 in addition to row-level security, except the sender's
+// discovery, which runs under the read-only maintenance policy.
+#include "crm/common/db.hpp"
+#include "sql_time.hpp"
+
+namespace crm::marketing::email::sql {
+
+using common::Sql;
+
+// clang-format off
+inline constexpr Sql kGetSettings{"marketing_email_settings_get",
+    "SELECT from_email, from_name, reply_to, rate_per_minute, version FROM email_settings WHERE tenant_id = $1"};
+inline constexpr Sql kUpsertSettings{"marketing_email_settings_upsert",
+    "INSERT INTO email_settings (tenant_id, from_email, from_name, reply_to, rate_per_minute) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET from_email = EXCLUDED.from_email, "
+    "from_name = EXCLUDED.from_name, reply_to = EXCLUDED.reply_to, rate_per_minute = EXCLUDED.rate_per_minute, "
+    "version = email_settings.version + 1 WHERE email_settings.version = $6 RETURNING version"};
+
+#define CRM_TEMPLATE_COLUMNS "t.id::text, t.name, t.subject, t.html_body, t.text_body, " CRM_MICROS("t.create_time")
+inline constexpr Sql kGetTemplate{"marketing_template_get",
+    "SELECT " CRM_TEMPLATE_COLUMNS " FROM email_templates t WHERE t.tenant_id = $1 AND t.id = $2::uuid"};
+inline constexpr Sql kInsertTemplate{"marketing_template_insert",
+    "INSERT INTO email_templates (tenant_id, id, name, subject, html_body, text_body) "
+    "VALUES ($1, $2::uuid, $3, $4, $5, $6)"};
+
+#define CRM_SEND_COLUMNS                                                                                            \
+    "s.id::text, s.campaign_id::text, s.template_id::text, s.segment_id::text, " CRM_MICROS("s.schedule_time") ", " \
+    "s.status, s.recipients, s.skipped, "                                                                          \
+    "(SELECT count(*) FILTER (WHERE r.status = 'sent') || ',' || count(*) FILTER (WHERE r.status = 'bounced') || ',' " \
+    "|| count(*) FILTER (WHERE r.status = 'failed') || ',' || count(*) FILTER (WHERE r.status = 'unconfirmed') "   \
+    "FROM email_recipients r WHERE r.tenant_id = s.tenant_id AND r.send_id = s.id), "                             \
+    CRM_MICROS("s.create_time") ", " CRM_MICROS("s.complete_time") ", s.links::text"
+inline constexpr Sql kGetSend{"marketing_send_get",
+    "SELECT " CRM_SEND_COLUMNS " FROM email_sends s WHERE s.tenant_id = $1 AND s.id = $2::uuid"};
+inline constexpr Sql kInsertSend{"marketing_send_insert",
+    "INSERT INTO email_sends (tenant_id, id, campaign_id, template_id, segment_id, schedule_time) "
+    "VALUES ($1, $2::uuid, $3::uuid, $4::uuid, $5::uuid, " CRM_AT_MICROS("$6") ")"};
+
+// ---- the sender --------------------------------------------------------------------------------------------------
+inline constexpr Sql kMaintenanceOn{"marketing_sender_on", "SELECT set_config('crm.maintenance', 'on', true)"};
+// Discovery across tenants: sends due to start, tenants with messages due, claims that outlived their lease.
+inline constexpr Sql kDueSends{"marketing_sender_due_sends",
+    "SELECT tenant_id, id::text FROM email_sends WHERE status = 'SCHEDULED' AND schedule_time <= now() "
+    "ORDER BY schedule_time LIMIT $1"};
+inline constexpr Sql kSendingSends{"marketing_sender_sending",
+    "SELECT tenant_id, id::text FROM email_sends WHERE status = 'SENDING' LIMIT $1"};
+inline constexpr Sql kExpiredClaims{"marketing_sender_expired_claims",
+    "SELECT DISTINCT tenant_id FROM email_recipients WHERE status = 'sending' "
+    "AND claim_time < now() - $1::bigint * interval '1 millisecond'"};
+// In the tenant's transaction.
+inline constexpr Sql kClaimSend{"marketing_sender_claim_send",
+    "SELECT s.campaign_id::text, s.template_id::text, s.segment_id::text FROM email_sends s WHERE s.tenant_id = $1 "
+    "AND s.id = $2::uuid AND s.status = 'SCHEDULED' FOR UPDATE SKIP LOCKED"};
+// The recipients: members with an address, active, OPTED_IN, not suppressed; one row each (a person whose address
+// another member shares gets it once).
+inline constexpr Sql kExpandRecipients{"marketing_sender_expand",
+    "INSERT INTO email_recipients (tenant_id, send_id, person_id, email) "
+    "SELECT DISTINCT ON (a.email) $1, $2::uuid, a.id, a.email FROM segment_members m JOIN audience a "
+    "ON a.tenant_id = m.tenant_id AND a.id = m.person_id WHERE m.tenant_id = $1 AND m.segment_id = $3::uuid "
+    "AND a.state = 'active' AND a.consent = 'opted_in' AND a.email <> '' AND NOT EXISTS (SELECT 1 FROM "
+    "suppressions x WHERE x.tenant_id = $1 AND x.email = a.email) ORDER BY a.email, a.id "
+    "ON CONFLICT DO NOTHING"};
+inline constexpr Sql kMemberCount{"marketing_sender_member_count",
+    "SELECT count(*) FROM segment_members WHERE tenant_id = $1 AND segment_id = $2::uuid"};
+inline constexpr Sql kStartSend{"marketing_sender_start_send",
+    "UPDATE email_sends SET status = 'SENDING', recipients = $3, skipped = $4, links = $5::jsonb "
+    "WHERE tenant_id = $1 AND id = $2::uuid"};
+// Due messages of one send, claimed for this process: the claim commits before the relay is called.
+inline constexpr Sql kClaimRecipients{"marketing_sender_claim",
+    "UPDATE email_recipients r SET status = 'sending', attempts = attempts + 1, claim_time = now() "
+    "FROM (SELECT person_id FROM email_recipients WHERE tenant_id = $1 AND send_id = $2::uuid AND status = 'pending' "
+    "AND next_attempt_time <= now() ORDER BY next_attempt_time LIMIT $3 FOR UPDATE SKIP LOCKED) due "
+    "WHERE r.tenant_id = $1 AND r.send_id = $2::uuid AND r.person_id = due.person_id "
+    "RETURNING r.person_id::text, r.email, r.attempts"};
+inline constexpr Sql kRecipientPerson{"marketing_sender_person",
+    "SELECT a.given_name, a.family_name, a.job_title, a.company_name, a.consent, a.state, "
+    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.email = $3) "
+    "FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
+inline constexpr Sql kRecordOutcome{"marketing_sender_outcome",
+    "UPDATE email_recipients SET status = $4, smtp_code = $5, next_attempt_time = now() + $6::bigint * "
+    "interval '1 millisecond', sent_time = CASE WHEN $4 = 'sent' THEN now() ELSE sent_time END "
+    "WHERE tenant_id = $1 AND send_id = $2::uuid AND person_id = $3::uuid AND status = 'sending' RETURNING 1"};
+inline constexpr Sql kExpireClaims{"marketing_sender_expire_claims",
+    "UPDATE email_recipients SET status = 'unconfirmed' WHERE tenant_id = $1 AND status = 'sending' "
+    "AND claim_time < now() - $2::bigint * interval '1 millisecond'"};
+inline constexpr Sql kCompleteSend{"marketing_sender_complete",
+    "UPDATE email_sends s SET status = 'COMPLETED', complete_time = now() WHERE s.tenant_id = $1 AND s.id = $2::uuid "
+    "AND s.status = 'SENDING' AND NOT EXISTS (SELECT 1 FROM email_recipients r WHERE r.tenant_id = $1 "
+    "AND r.send_id = $2::uuid AND r.status IN ('pending', 'sending')) RETURNING 1"};
+inline constexpr Sql kNextEvent{"marketing_send_next_event",
+    "UPDATE email_sends SET event_seq = event_seq + 1 WHERE tenant_id = $1 AND id = $2::uuid RETURNING event_seq"};
+inline constexpr Sql kSuppress{"marketing_suppress",
+    "INSERT INTO suppressions (tenant_id, email, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"};
+inline constexpr Sql kRecipientOf{"marketing_recipient_of",
+    "SELECT r.email, s.campaign_id::text FROM email_recipients r JOIN email_sends s ON s.tenant_id = r.tenant_id "
+    "AND s.id = r.send_id WHERE r.tenant_id = $1 AND r.send_id = $2::uuid AND r.person_id = $3::uuid"};
+// clang-format on
+
+}  // namespace crm::marketing::email::sql

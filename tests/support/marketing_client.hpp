@@ -1,0 +1,88 @@
+#pragma once
+// A thin typed client for crm.marketing.v1 used by the integration tests and the benchmark. Header-only.
+#include <crm/marketing/v1/marketing.grpc.pb.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "harness.hpp"
+
+namespace crm::test {
+
+namespace mv1 = crm::marketing::v1;
+
+template <class Resp>
+struct MarketingResult {
+    grpc::Status status;
+    Resp response;
+    bool ok() const { return status.ok(); }
+};
+
+class MarketingClient {
+  public:
+    // Through the gateway with a token (admin role unless the token says otherwise).
+    explicit MarketingClient(std::string token, std::shared_ptr<grpc::Channel> channel = GatewayChannel())
+        : token_(std::move(token)), stub_(mv1::MarketingService::NewStub(channel)) {}
+    // Directly to the service with identity metadata signed as the gateway would (SignedIdentity).
+    MarketingClient(std::map<std::string, std::string> identity, std::shared_ptr<grpc::Channel> channel)
+        : identity_(std::move(identity)), stub_(mv1::MarketingService::NewStub(channel)) {}
+
+#define CRM_MARKETING_RPC(Name)                                                                       \
+    MarketingResult<mv1::Name##Response> Name(const mv1::Name##Request& req,                          \
+                                              const std::map<std::string, std::string>& extra = {}) { \
+        MarketingResult<mv1::Name##Response> r;                                                       \
+        grpc::ClientContext ctx;                                                                      \
+        std::map<std::string, std::string> md = extra;                                                \
+        md.insert(identity_.begin(), identity_.end());                                                \
+        PrepareFor(ctx, RpcName<mv1::MarketingService>(#Name), token_, md);                           \
+        r.status = stub_->Name(&ctx, req, &r.response);                                               \
+        return r;                                                                                     \
+    }
+    CRM_MARKETING_RPC(CreateCampaign)
+    CRM_MARKETING_RPC(GetCampaign)
+    CRM_MARKETING_RPC(ListCampaigns)
+    CRM_MARKETING_RPC(UpdateCampaign)
+    CRM_MARKETING_RPC(AddCampaignCost)
+    CRM_MARKETING_RPC(ListCampaignCosts)
+    CRM_MARKETING_RPC(CreateTrackedLink)
+    CRM_MARKETING_RPC(ListTrackedLinks)
+    CRM_MARKETING_RPC(GetAudienceMember)
+    CRM_MARKETING_RPC(CreateSegment)
+    CRM_MARKETING_RPC(GetSegment)
+    CRM_MARKETING_RPC(ListSegments)
+    CRM_MARKETING_RPC(UpdateSegment)
+    CRM_MARKETING_RPC(AddSegmentMembers)
+    CRM_MARKETING_RPC(RemoveSegmentMembers)
+    CRM_MARKETING_RPC(ListSegmentMembers)
+    CRM_MARKETING_RPC(PreviewSegment)
+    CRM_MARKETING_RPC(GetEmailSettings)
+    CRM_MARKETING_RPC(UpdateEmailSettings)
+    CRM_MARKETING_RPC(CreateEmailTemplate)
+    CRM_MARKETING_RPC(GetEmailTemplate)
+    CRM_MARKETING_RPC(CreateEmailSend)
+    CRM_MARKETING_RPC(GetEmailSend)
+    CRM_MARKETING_RPC(OpenTrackedLink)
+    CRM_MARKETING_RPC(Unsubscribe)
+    CRM_MARKETING_RPC(GetCampaignPerformance)
+#undef CRM_MARKETING_RPC
+
+    // A campaign that must be created.
+    mv1::Campaign MustCreateCampaign(const std::string& name, mv1::CampaignType type = mv1::CAMPAIGN_TYPE_EMAIL,
+                                     const std::string& request_id = "") {
+        mv1::CreateCampaignRequest req;
+        req.mutable_campaign()->set_name(name);
+        req.mutable_campaign()->set_type(type);
+        req.set_request_id(request_id);
+        auto r = CreateCampaign(req);
+        if (!r.ok()) throw std::runtime_error("CreateCampaign: " + r.status.error_message());
+        return r.response.campaign();
+    }
+
+  private:
+    std::string token_;
+    std::map<std::string, std::string> identity_;
+    std::unique_ptr<mv1::MarketingService::Stub> stub_;
+};
+
+}  // namespace crm::test
