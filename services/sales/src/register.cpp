@@ -1,14 +1,18 @@
 #include "register.hpp"
 
 #include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 
 #include "activities/activities.hpp"
 #include "crm/clients/contacts.hpp"
+#include "crm/common/metrics.hpp"
+#include "crm/common/scheduler.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
 #include "forecast/forecast.hpp"
 #include "grpc_service.hpp"
-#include "scheduler.hpp"
 
 namespace crm::sales {
 namespace {
@@ -56,10 +60,17 @@ void Register(common::ServiceApp& app) {
     auto reminders = std::make_shared<activities::Reminders>(app.db(), app.outbox(), app.metrics());
     auto snapshots =
         std::make_shared<forecast::ScheduledSnapshots>(app.db(), app.outbox(), app.metrics(), snapshot_interval);
-    auto scheduler = std::make_shared<Scheduler>(
-        std::vector<ScheduledJob>{{"reminders", reminder_poll, [reminders] { reminders->RunRound(); }},
-                                  {"forecast_snapshots", snapshot_check, [snapshots] { snapshots->RunRound(); }}},
-        app.metrics());
+    auto& failures = prometheus::BuildCounter()
+                         .Name("crm_sales_scheduler_failures_total")
+                         .Help("Scheduler rounds that failed (retried at the next round).")
+                         .Register(app.metrics().registry())
+                         .Add({});
+    auto scheduler = std::make_shared<common::Scheduler>(
+        "sales",
+        std::vector<common::ScheduledJob>{
+            {"reminders", reminder_poll, [reminders] { reminders->RunRound(); }},
+            {"forecast_snapshots", snapshot_check, [snapshots] { snapshots->RunRound(); }}},
+        &failures);
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 }
