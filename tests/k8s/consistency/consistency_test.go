@@ -435,3 +435,63 @@ func TestKafkaTopics(t *testing.T) {
 		}
 	}
 }
+
+// Each ServiceMonitor (k8s/base/monitoring) selects Services of the suite by their labels and scrapes a port they
+// have, and the NetworkPolicy of those pods lets the namespace monitoring reach that port.
+func TestServiceMonitorsReachTheServices(t *testing.T) {
+	for _, o := range load(t) {
+		for _, sm := range o.All("ServiceMonitor") {
+			selector, _ := Get(sm.Content, "spec", "selector", "matchLabels").(map[string]any)
+			if len(selector) == 0 {
+				t.Errorf("%s: ServiceMonitor %s: selector.matchLabels required", o.Name, sm.Name)
+				continue
+			}
+			var matched []validate.Object
+			for _, svc := range o.All("Service") {
+				labels, _ := Get(svc.Content, "metadata", "labels").(map[string]any)
+				ok := true
+				for k, v := range selector {
+					ok = ok && labels[k] == v
+				}
+				if ok {
+					matched = append(matched, svc)
+				}
+			}
+			if len(matched) == 0 {
+				t.Errorf("%s: ServiceMonitor %s selects no Service (%v)", o.Name, sm.Name, selector)
+			}
+			for _, ep := range List(sm.Content, "spec", "endpoints") {
+				name := Str(ep, "port")
+				for _, svc := range matched {
+					number := 0
+					for _, p := range List(svc.Content, "spec", "ports") {
+						if Str(p, "name") == name {
+							number = int(Get(p, "port").(float64))
+						}
+					}
+					if number == 0 {
+						t.Errorf("%s: ServiceMonitor %s scrapes port %q, which Service %s does not have",
+							o.Name, sm.Name, name, svc.Name)
+						continue
+					}
+					np, _ := o.Find("NetworkPolicy", svc.Name)
+					open := false
+					for _, r := range List(np.Content, "spec", "ingress") {
+						for _, peer := range List(r, "from") {
+							if Str(peer, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") != "monitoring" {
+								continue
+							}
+							for _, p := range List(r, "ports") {
+								open = open || int(Get(p, "port").(float64)) == number
+							}
+						}
+					}
+					if !open {
+						t.Errorf("%s: NetworkPolicy %s does not open port %d to the namespace monitoring", o.Name,
+							svc.Name, number)
+					}
+				}
+			}
+		}
+	}
+}
