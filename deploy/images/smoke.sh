@@ -100,6 +100,19 @@ SQL
 image_smoke_one() { # image_smoke_one NAME REF
     local name=$1 ref=$2 db="img_$1" t=$SECONDS ctr mnt rc
     : >"$LOG_DIR/image-$name.log"
+    # The image's configuration: the numeric user, the entry point, the OCI labels.
+    local config user source revision version entry
+    config=$(ibh inspect --type image --format '{{.OCIv1.Config.User}}|{{.OCIv1.Config.Entrypoint}}|{{index
+        .OCIv1.Config.Labels "org.opencontainers.image.source"}}|{{index .OCIv1.Config.Labels
+        "org.opencontainers.image.revision"}}|{{index .OCIv1.Config.Labels "org.opencontainers.image.version"}}' \
+        "$ref") || return 1
+    IFS='|' read -r user entry source revision version <<<"$config"
+    if [[ $user != 10001:10001 || $entry != "[/usr/bin/crm-service]" || -z $source || -z $revision || -z $version ]]
+    then
+        log "image $name: user '$user', entry point '$entry', labels source '$source' revision '$revision'" \
+            "version '$version'"
+        return 1
+    fi
     ctr=$(ibh from --pull=never --quiet "$ref") || {
         log "image $name: buildah from $ref failed"
         return 1
@@ -117,6 +130,10 @@ image_check() { # image_check NAME MNT T0: the checks of one image, its root fil
     local name=$1 mnt=$2 t=$3 db="img_$1" bytes envs=() bind="" logf="$LOG_DIR/image-$1.log" port pid rc
     local migrations applied missing
     bytes=$(du -sb "$mnt" | cut -f1)
+    if [[ -e $mnt/usr/bin/sh || -e $mnt/usr/bin/bash || -e $mnt/usr/bin/dash || -e $mnt/usr/bin/busybox ]]; then
+        log "image $name: has a shell"
+        return 1
+    fi
     if [[ $name == gateway ]]; then bind="$GATEWAY_POLICY:/etc/crm/gateway/policy.json"; fi
     mapfile -t envs < <(image_env "$name" "$db")
     image_db_create "$name" "$db" >/dev/null
