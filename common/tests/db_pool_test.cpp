@@ -62,7 +62,8 @@ TEST_CASE("db pool: the size of every live pool is published, and withdrawn when
     CHECK(Gauge(m, "crm_db_pool_connections_max") == 0);
 }
 
-TEST_CASE("db pool: a connection that cannot be opened is not counted in use; the attempt is timed", "[db][metrics]") {
+TEST_CASE("db pool: a connection that cannot be opened is not counted in use, and the attempt is timed",
+          "[db][metrics]") {
     Metrics m("pooltest");
     Db db(Unreachable(2), m);
     try {
