@@ -5,10 +5,13 @@
 // applied once; tokens bound to tenant and technician; field masks; a technician cannot sync another's day; a
 // 10,001-operation batch and malformed operations refused naming each field, nothing written; the delta queries
 // index-backed as the app role.
+#include <crm/fieldservice/events/v1/events.pb.h>
+
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 #include <set>
 
+#include "../support/events.hpp"
 #include "../support/explain.hpp"
 #include "../support/fieldservice_client.hpp"
 #include "mobile/sql.hpp"
@@ -166,6 +169,7 @@ TEST_CASE("fieldservice: an offline batch with a conflict, a duplicate and late 
     REQUIRE(b_now.ok());
 
     // The offline batch, synced hours later.
+    EventTap tap("crm.fieldservice.v1");
     sync.set_since_token(first.response.next_token());
     *sync.add_operations() = StatusOp("k1", a.id(), ea, fv1::WORK_ORDER_STATUS_EN_ROUTE, now - 3 * 3600);
     *sync.add_operations() = StatusOp("k2", a.id(), ea, fv1::WORK_ORDER_STATUS_ON_SITE, now - 3 * 3600 + 600);
@@ -245,6 +249,27 @@ TEST_CASE("fieldservice: an offline batch with a conflict, a duplicate and late 
     CHECK(again.response.results(4).first_result().work_order().status() == fv1::WORK_ORDER_STATUS_COMPLETED);
     CHECK(again.response.results(5).first_result().reason() == "BEFORE_DISPATCH");
     CHECK(FsRows("work_order_history", tenant) == history_rows);
+
+    // One event per applied change, as the online RPCs write them, at the device's times; none for the resent batch.
+    const auto events = tap.WaitFor(tenant, 3, std::chrono::seconds(30), std::chrono::seconds(3));
+    REQUIRE(events.size() == 3);
+    std::vector<std::string> types;
+    for (const auto& e : events) {
+        CHECK(e.envelope.aggregate_id() == a.id());
+        types.push_back(e.envelope.event_type());
+    }
+    CHECK(types == std::vector<std::string>{"crm.fieldservice.events.v1.TechnicianEnRoute",
+                                            "crm.fieldservice.events.v1.WorkOrderStatusChanged",
+                                            "crm.fieldservice.events.v1.WorkOrderCompleted"});
+    crm::fieldservice::events::v1::TechnicianEnRoute en_route;
+    REQUIRE(events[0].envelope.payload().UnpackTo(&en_route));
+    CHECK(en_route.occurred_at().seconds() == now - 3 * 3600);
+    crm::fieldservice::events::v1::WorkOrderCompleted completed;
+    REQUIRE(events[2].envelope.payload().UnpackTo(&completed));
+    CHECK(completed.occurred_at().seconds() == now - 2 * 3600);
+    CHECK(completed.duration_seconds() == 3000);  // on site at -2:50, completed at -2:00
+    REQUIRE(completed.parts_used_size() == 1);
+    CHECK(completed.parts_used(0).part_id() == part.id());
 
     // Removals: C unassigned, B moved to Bob. A delta since the last token names both and sends neither.
     fv1::UnassignWorkOrderRequest un;
