@@ -4,6 +4,7 @@
 // whose home base is far outside the nearest-by-home scan; the live-position query is a KNN scan as the app role.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <pqxx/pqxx>
 
@@ -149,6 +150,33 @@ TEST_CASE("fieldservice: ReportLocation keeps the last position, refuses bursts,
         return g;
     }());
     CHECK(last.response.technician().last_location().location().latitude() == Approx(52.104));
+}
+
+TEST_CASE("fieldservice: of concurrent location reports of one technician exactly one is accepted",
+          "[integration][fieldservice][location]") {
+    const std::string tenant = UniqueTenant("fsl");
+    FieldServiceClient dispatcher(TokenFor(tenant, {"dispatcher"}));
+    const auto ann = MustTechnician(dispatcher, {.user_id = "ann@example.com"});
+    REQUIRE(dispatcher.ReportLocation(Report(ann.id(), 52.5, 13.4)).ok());
+    for (int round = 0; round < 10; ++round) {
+        AgeReports(tenant);
+        std::vector<std::future<grpc::StatusCode>> calls;
+        for (int i = 0; i < 4; ++i) {
+            calls.push_back(std::async(std::launch::async, [&, i] {
+                return dispatcher.ReportLocation(Report(ann.id(), 52.5 + i * 0.01, 13.4)).status.error_code();
+            }));
+        }
+        int accepted = 0, limited = 0;
+        for (auto& c : calls) {
+            const auto code = c.get();
+            accepted += code == grpc::StatusCode::OK;
+            limited += code == grpc::StatusCode::RESOURCE_EXHAUSTED;
+        }
+        INFO("round " << round);
+        CHECK(accepted == 1);
+        CHECK(limited == 3);
+    }
+    CHECK(FsRows("technician_location_history", tenant) == 11);
 }
 
 TEST_CASE("fieldservice: candidates travel from a recent live position, also far from their home base",

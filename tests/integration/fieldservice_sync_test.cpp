@@ -8,6 +8,7 @@
 #include <crm/fieldservice/events/v1/events.pb.h>
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <pqxx/pqxx>
 #include <set>
 
@@ -345,6 +346,37 @@ TEST_CASE("fieldservice: an offline batch with a conflict, a duplicate and late 
     CHECK(sneaked.response.results(0).outcome() == fv1::SYNC_OUTCOME_REJECTED);
     CHECK(sneaked.response.results(0).reason() == "NOT_FOUND");
     CHECK_FALSE(sneaked.response.results(0).has_work_order());
+}
+
+TEST_CASE("fieldservice: the same offline operation sent by two syncs at once is applied once",
+          "[integration][fieldservice][sync]") {
+    const std::string tenant = UniqueTenant("fsy");
+    FieldServiceClient dispatcher(TokenFor(tenant, {"dispatcher"}));
+    const auto ann = AlwaysWorking(dispatcher, "ann@example.com");
+    const std::int64_t now = Now();
+    FieldServiceClient as_ann(TechnicianToken(tenant, "ann@example.com"));
+    for (int round = 0; round < 10; ++round) {
+        auto job = MustWorkOrder(dispatcher, {.duration_minutes = 10, .windows = {Window(now + 600, now + 86400)}});
+        job = Dispatched(dispatcher, job, ann.id());
+        fv1::SyncTechnicianDayRequest req;
+        req.set_technician_id(ann.id());
+        *req.add_operations() =
+            StatusOp("race-" + std::to_string(round), job.id(), job.etag(), fv1::WORK_ORDER_STATUS_EN_ROUTE, now);
+        auto first = std::async(std::launch::async, [&] { return as_ann.SyncTechnicianDay(req); });
+        auto second = std::async(std::launch::async, [&] { return as_ann.SyncTechnicianDay(req); });
+        const auto r1 = first.get(), r2 = second.get();
+        REQUIRE(r1.ok());
+        REQUIRE(r2.ok());
+        const auto o1 = r1.response.results(0).outcome(), o2 = r2.response.results(0).outcome();
+        INFO("round " << round << ": " << o1 << " " << o2);
+        CHECK(((o1 == fv1::SYNC_OUTCOME_APPLIED && o2 == fv1::SYNC_OUTCOME_DUPLICATE) ||
+               (o2 == fv1::SYNC_OUTCOME_APPLIED && o1 == fv1::SYNC_OUTCOME_DUPLICATE)));
+        fv1::GetWorkOrderRequest g;
+        g.set_id(job.id());
+        const auto stored = dispatcher.GetWorkOrder(g).response.work_order();
+        CHECK(stored.status() == fv1::WORK_ORDER_STATUS_EN_ROUTE);
+        CHECK(stored.version() == job.version() + 1);
+    }
 }
 
 TEST_CASE("fieldservice: SyncTechnicianDay refuses a 10k-operation batch and malformed operations, writing nothing",
