@@ -360,15 +360,18 @@ TEST_CASE("fieldservice: the same offline operation sent by two syncs at once is
         job = Dispatched(dispatcher, job, ann.id());
         fv1::SyncTechnicianDayRequest req;
         req.set_technician_id(ann.id());
+        // Set off a second after the dispatch (a change dated before it would be refused: BEFORE_DISPATCH).
+        const std::int64_t set_off = job.history(job.history_size() - 1).change_time().seconds() + 1;
         *req.add_operations() =
-            StatusOp("race-" + std::to_string(round), job.id(), job.etag(), fv1::WORK_ORDER_STATUS_EN_ROUTE, now);
+            StatusOp("race-" + std::to_string(round), job.id(), job.etag(), fv1::WORK_ORDER_STATUS_EN_ROUTE, set_off);
         auto first = std::async(std::launch::async, [&] { return as_ann.SyncTechnicianDay(req); });
         auto second = std::async(std::launch::async, [&] { return as_ann.SyncTechnicianDay(req); });
         const auto r1 = first.get(), r2 = second.get();
         REQUIRE(r1.ok());
         REQUIRE(r2.ok());
         const auto o1 = r1.response.results(0).outcome(), o2 = r2.response.results(0).outcome();
-        INFO("round " << round << ": " << o1 << " " << o2);
+        INFO("round " << round << ": " << o1 << " " << o2 << " " << r1.response.results(0).reason() << " "
+                      << r2.response.results(0).first_result().reason());
         CHECK(((o1 == fv1::SYNC_OUTCOME_APPLIED && o2 == fv1::SYNC_OUTCOME_DUPLICATE) ||
                (o2 == fv1::SYNC_OUTCOME_APPLIED && o1 == fv1::SYNC_OUTCOME_DUPLICATE)));
         fv1::GetWorkOrderRequest g;
