@@ -299,7 +299,8 @@ TEST_CASE("fieldservice: an offline batch with a conflict, a duplicate and late 
     REQUIRE(quiet.ok());
     for (const auto& j : quiet.response.jobs()) CHECK(j.work_order().etag() == a_now.etag());  // resent at most
     CHECK(quiet.response.jobs_size() <= 1);
-    CHECK(quiet.response.removed_work_order_ids_size() == 0);
+    // A removal may be resent too (a long transaction elsewhere in the cluster held the last token's horizon back).
+    for (const auto& id : quiet.response.removed_work_order_ids()) CHECK((id == b.id() || id == c.id()));
 
     // Bob's day holds B now; a field mask trims what is sent (id, etag and version always).
     FieldServiceClient as_bob(TechnicianToken(tenant, "bob@example.com"));
