@@ -44,6 +44,8 @@ const std::map<std::string, std::array<int, 11>> kFieldServiceMatrix = {
     {"UnassignWorkOrder",     /* plan */        {1,    0,  0,  0,  0,  0,   0,  0,  0,  1,   1}},
     {"ListAppointments",      /* read, own */   {1,    0,  0,  0,  0,  1,   0,  0,  0,  1,   1}},
     {"PlanDay",               /* read, own */   {1,    0,  0,  0,  0,  1,   0,  0,  0,  1,   1}},
+    {"ReportLocation",        /* work, own */   {1,    0,  0,  0,  0,  1,   0,  0,  0,  1,   1}},
+    {"SyncTechnicianDay",     /* work, own */   {1,    0,  0,  0,  0,  1,   0,  0,  0,  1,   1}},
     {"CreatePart",            /* plan */        {1,    0,  0,  0,  0,  0,   0,  0,  0,  1,   1}},
     {"GetPart",               /* read */        {1,    0,  0,  0,  0,  1,   0,  0,  0,  1,   1}},
     {"ListParts",             /* read */        {1,    0,  0,  0,  0,  1,   0,  0,  0,  1,   1}},

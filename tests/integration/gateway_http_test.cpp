@@ -708,6 +708,28 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                                     R"({"territory":"city"})"));
              CHECK(j["technician"]["territory"] == "city");
          }},
+        {"POST /v1/technicians/{technician_id}:reportLocation",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/technicians/" + ids["technician"] + ":reportLocation", token,
+                                    R"({"location":{"latitude":52.53,"longitude":13.41},"accuracyMeters":12.5})"));
+             CHECK(j["lastLocation"]["location"]["latitude"] == 52.53);
+             CHECK(j["lastLocation"]["accuracyMeters"] == 12.5);
+             Refused(Call("POST", "/v1/technicians/" + ids["technician"] + ":reportLocation", token,
+                          R"({"location":{"latitude":52.53,"longitude":13.41}})"),
+                     429, "RESOURCE_EXHAUSTED", "LOCATION_RATE_LIMITED",
+                     "at most one location report every 5 seconds per technician; send the next one later");
+         }},
+        {"POST /v1/technicians/{technician_id}:sync",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/technicians/" + ids["technician"] + ":sync", token,
+                                    R"({"readMask":"status,site"})"));
+             CHECK(j["full"] == true);
+             CHECK(j["firstDate"].get<std::string>().size() == 10);
+             const json again = Ok(Call("POST", "/v1/technicians/" + ids["technician"] + ":sync", token,
+                                        json({{"sinceToken", j["nextToken"]}}).dump()));
+             CHECK(again.value("full", false) == false);
+             CHECK(again.value("nextToken", "") != "");
+         }},
         {"POST /v1/workOrders",
          [&] {
              const json body = {

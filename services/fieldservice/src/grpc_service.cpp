@@ -19,6 +19,10 @@ prometheus::Family<prometheus::Counter>& Family(common::Metrics& m, const char* 
     return prometheus::BuildCounter().Name(name).Help(help).Register(m.registry());
 }
 
+prometheus::Family<prometheus::Counter>& SyncFamily(common::Metrics& m) {
+    return Family(m, "crm_fieldservice_sync_operations_total", "Offline operations of SyncTechnicianDay, by outcome.");
+}
+
 }  // namespace
 
 Actor ActorOf(const common::RequestContext& rc) {
@@ -34,11 +38,20 @@ FieldServiceMetrics::FieldServiceMetrics(common::Metrics& m)
       completions(Family(m, "crm_fieldservice_work_orders_completed_total", "Work orders completed.").Add({})),
       reorder_alerts(Family(m, "crm_fieldservice_reorder_alerts_total",
                             "StockBelowReorderPoint events written (available stock fell below the reorder point).")
-                         .Add({})) {}
+                         .Add({})),
+      sync_applied(SyncFamily(m).Add({{"outcome", "applied"}})),
+      sync_conflicts(SyncFamily(m).Add({{"outcome", "conflict"}})),
+      sync_duplicates(SyncFamily(m).Add({{"outcome", "duplicate"}})),
+      sync_rejected(SyncFamily(m).Add({{"outcome", "rejected"}})) {}
 
 FieldService::FieldService(common::RpcRuntime& rpc, common::Metrics& metrics, common::Db& db, common::Outbox& outbox,
-                           scheduling::Settings scheduling)
-    : rpc_(rpc), db_(db), outbox_(outbox), scheduling_(std::move(scheduling)), metrics_(metrics) {}
+                           scheduling::Settings scheduling, technicians::LocationSettings locations)
+    : rpc_(rpc),
+      db_(db),
+      outbox_(outbox),
+      scheduling_(std::move(scheduling)),
+      locations_(locations),
+      metrics_(metrics) {}
 
 std::vector<std::string> FieldService::UpdatePaths(common::Violations& v, const google::protobuf::FieldMask& mask,
                                                    const std::vector<std::string>& allowed,

@@ -15,6 +15,7 @@
 #include "crm/common/violations.hpp"
 #include "records.hpp"
 #include "scheduling/scheduling.hpp"
+#include "technicians/settings.hpp"
 
 namespace crm::common {
 class Db;
@@ -32,7 +33,7 @@ namespace v1 = crm::fieldservice::v1;
 class FieldService final : public v1::FieldServiceService::Service {
   public:
     FieldService(common::RpcRuntime& rpc, common::Metrics& metrics, common::Db& db, common::Outbox& outbox,
-                 scheduling::Settings scheduling);
+                 scheduling::Settings scheduling, technicians::LocationSettings locations);
 
     // workorders/handlers.cpp
     CRM_FS_RPC(CreateWorkOrder)
@@ -46,6 +47,7 @@ class FieldService final : public v1::FieldServiceService::Service {
     CRM_FS_RPC(GetTechnician)
     CRM_FS_RPC(ListTechnicians)
     CRM_FS_RPC(UpdateTechnician)
+    CRM_FS_RPC(ReportLocation)
     // scheduling/handlers.cpp
     CRM_FS_RPC(FindCandidates)
     CRM_FS_RPC(DispatchWorkOrder)
@@ -53,6 +55,8 @@ class FieldService final : public v1::FieldServiceService::Service {
     CRM_FS_RPC(UnassignWorkOrder)
     CRM_FS_RPC(ListAppointments)
     CRM_FS_RPC(PlanDay)
+    // mobile/handlers.cpp
+    CRM_FS_RPC(SyncTechnicianDay)
     // parts/handlers.cpp
     CRM_FS_RPC(CreatePart)
     CRM_FS_RPC(GetPart)
@@ -72,11 +76,19 @@ class FieldService final : public v1::FieldServiceService::Service {
                                                 const std::vector<std::string>& allowed,
                                                 const std::function<bool(const std::string&)>& is_set);
     static bool Has(const std::vector<std::string>& paths, const char* path);
+    // A completion's answers, notes, signature and parts used (workorders/handlers.cpp); ids lowercased.
+    static void CheckCompletion(common::Violations& v, v1::Completion* c, const std::string& field);
+    // One offline operation of SyncTechnicianDay (mobile/handlers.cpp); ids lowercased.
+    static void CheckSyncOperation(common::Violations& v, v1::SyncOperation* op, const std::string& field);
+    // An optional time of a change made offline: in range, at most a minute ahead of the clock; default now.
+    static std::int64_t ChangeTime(common::Violations& v, bool present, const google::protobuf::Timestamp& t,
+                                   const std::string& field);
 
     common::RpcRuntime& rpc_;
     common::Db& db_;
     common::Outbox& outbox_;
     scheduling::Settings scheduling_;
+    technicians::LocationSettings locations_;
     FieldServiceMetrics metrics_;
 };
 

@@ -36,6 +36,11 @@ struct FieldServiceMetrics {
     prometheus::Counter& booking_conflicts;
     prometheus::Counter& completions;
     prometheus::Counter& reorder_alerts;
+    // SyncTechnicianDay's offline operations by outcome (applied, conflict, duplicate, rejected).
+    prometheus::Counter& sync_applied;
+    prometheus::Counter& sync_conflicts;
+    prometheus::Counter& sync_duplicates;
+    prometheus::Counter& sync_rejected;
 };
 
 inline std::int64_t Micros(const google::protobuf::Timestamp& t) {

@@ -13,6 +13,9 @@ namespace {
 constexpr char kDefaultSpeed[] = "CRM_FIELDSERVICE_DEFAULT_SPEED_KMH";
 constexpr char kTerritorySpeeds[] = "CRM_FIELDSERVICE_TERRITORY_SPEEDS";
 constexpr char kCandidateScan[] = "CRM_FIELDSERVICE_CANDIDATE_SCAN";
+constexpr char kLocationInterval[] = "CRM_FIELDSERVICE_LOCATION_MIN_INTERVAL_SECONDS";
+constexpr char kLocationHistory[] = "CRM_FIELDSERVICE_LOCATION_HISTORY";
+constexpr char kLiveMaxAge[] = "CRM_FIELDSERVICE_LIVE_POSITION_MAX_AGE_SECONDS";
 }  // namespace
 
 std::vector<common::EnvVar> ConfigVars() {
@@ -25,7 +28,13 @@ std::vector<common::EnvVar> ConfigVars() {
         {kCandidateScan,
          "how many qualified technicians, nearest first by home base (PostGIS KNN), FindCandidates and automatic "
          "dispatch check for a free slot (10..1000)",
-         "50"}};
+         "50"},
+        {kLocationInterval, "at most one ReportLocation per technician in this many seconds (1..3600)", "5"},
+        {kLocationHistory, "location reports kept per technician, newest first (10..100000)", "100"},
+        {kLiveMaxAge,
+         "a live position reported at most this many seconds ago is where an en-route technician's travel starts in "
+         "FindCandidates and dispatch (60..86400)",
+         "900"}};
 }
 
 void Register(common::ServiceApp& app) {
@@ -37,8 +46,12 @@ void Register(common::ServiceApp& app) {
         throw common::ConfigError(std::string(kTerritorySpeeds) + ": " + e.what());
     }
     settings.scan = static_cast<int>(app.config().GetInt(kCandidateScan, 10, 1000));
-    app.AddService(
-        std::make_shared<FieldService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings)));
+    settings.live_max_age_seconds = app.config().GetInt(kLiveMaxAge, 60, 86400);
+    technicians::LocationSettings locations;
+    locations.min_interval_seconds = static_cast<int>(app.config().GetInt(kLocationInterval, 1, 3600));
+    locations.history = static_cast<int>(app.config().GetInt(kLocationHistory, 10, 100000));
+    app.AddService(std::make_shared<FieldService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings),
+                                                  locations));
 }
 
 }  // namespace crm::fieldservice

@@ -127,3 +127,44 @@ TEST_CASE("window checks: order, range and length") {
     CHECK(h.Has("wh.weekday"));
     CHECK(h.Has("wh.end_minute"));
 }
+
+TEST_CASE("a recent live position replaces the previous stop once the technician left it") {
+    Calendar c = Berlin();
+    const Point site{52.52, 13.405 + 0.3};        // ~20 km east of home
+    const Point near_site{52.52, 13.405 + 0.29};  // ~0.7 km from the site
+    Visit v;
+    v.site = site;
+    v.duration_seconds = 3600;
+    v.windows = {{Utc(2026, 3, 30, 6), Utc(2026, 3, 30, 15)}};
+    v.not_before = Utc(2026, 3, 30, 9);  // "now": 11:00 CEST
+    const auto from_home = EarliestSlot(c, v, kTravel);
+    REQUIRE(from_home);
+    CHECK(from_home->travel_minutes == 21);
+    CHECK(from_home->distance_meters == Approx(HaversineMeters(c.home, site)));
+
+    // Reported at 10:55 CEST near the site: travel from there (1 minute).
+    c.live = LivePosition{near_site, Utc(2026, 3, 30, 8, 55)};
+    const auto live = EarliestSlot(c, v, kTravel);
+    REQUIRE(live);
+    CHECK(live->travel_minutes == 1);
+    CHECK(live->start == Utc(2026, 3, 30, 9));  // not_before; the block starts 1 minute before
+    CHECK(live->distance_meters == Approx(HaversineMeters(near_site, site)));
+    const auto at = SlotAt(c, v, kTravel, Utc(2026, 3, 30, 10));
+    REQUIRE(at);
+    CHECK(at->travel_minutes == 1);
+
+    // A visit that ends after the report is the newer stop: travel from its site.
+    const Point visit_site{52.52 + 0.09, 13.405 + 0.3};  // ~10 km north of the site
+    c.booked = {{Utc(2026, 3, 30, 9), Utc(2026, 3, 30, 9), Utc(2026, 3, 30, 10), visit_site}};
+    const auto after_visit = EarliestSlot(c, v, kTravel);
+    REQUIRE(after_visit);
+    CHECK(after_visit->distance_meters == Approx(HaversineMeters(visit_site, site)));
+    CHECK(after_visit->start == Utc(2026, 3, 30, 10) + after_visit->travel_minutes * 60);
+
+    // A report from the previous working day does not count.
+    c.booked.clear();
+    c.live = LivePosition{near_site, Utc(2026, 3, 27, 14)};
+    const auto stale = EarliestSlot(c, v, kTravel);
+    REQUIRE(stale);
+    CHECK(stale->travel_minutes == 21);
+}

@@ -52,6 +52,9 @@ Point PreviousStop(const Calendar& c, const Interval& day, std::int64_t at) {
     for (const auto& b : c.booked) {
         if (b.end <= at && b.end > day.start && (prev == nullptr || b.end > prev->end)) prev = &b;
     }
+    if (c.live && c.live->at >= day.start && c.live->at <= at && (prev == nullptr || prev->end <= c.live->at)) {
+        return c.live->where;
+    }
     return prev ? prev->where : c.home;
 }
 
@@ -89,7 +92,9 @@ std::optional<Slot> EarliestSlot(const Calendar& calendar, const Visit& visit, c
         // Travel is at most a day: working intervals a day either side cover every block that can serve the window.
         for (const auto& day : WorkingIntervals(*calendar.zone, calendar.hours, w_start - kDay, window.end)) {
             for (const auto& free : Subtract(day, busy)) {
-                const Point from = PreviousStop(calendar, day, free.start);
+                // The block starts at the earliest when the free time starts and not before not_before's travel:
+                // the previous stop is the last one known then (a live position reported up to not_before counts).
+                const Point from = PreviousStop(calendar, day, std::max(free.start, visit.not_before));
                 const int minutes = travel.TravelMinutes(from, visit.site);
                 const std::int64_t start = std::max<std::int64_t>(free.start + minutes * 60LL, w_start);
                 const std::int64_t end = start + visit.duration_seconds;

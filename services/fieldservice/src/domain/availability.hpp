@@ -34,12 +34,19 @@ struct Booked {
     Point where;
 };
 
+// Where the technician's device last said they were (a recent report only: the caller decides what is recent).
+struct LivePosition {
+    Point where;
+    std::int64_t at = 0;
+};
+
 struct Calendar {
     std::shared_ptr<const common::TimeZone> zone;
     std::vector<WorkingHoursRule> hours;
     std::vector<Interval> time_off;
     std::vector<Booked> booked;  // any order
     Point home;
+    std::optional<LivePosition> live;
 };
 
 struct Visit {
@@ -62,7 +69,9 @@ std::vector<Interval> WorkingIntervals(const common::TimeZone& zone, const std::
 
 // The earliest feasible slot: the block [start - travel, end) inside one working interval, clear of every booked
 // block and time off; the visit [start, end) inside one customer window; start >= not_before. Travel is from the
-// previous stop of the same working interval (the latest booked visit ending before the block), else from home.
+// previous stop of the same working interval (the latest booked visit ending before the block), else from home —
+// unless the live position was reported in that working interval after that visit ended (the technician is on the
+// way): then from the live position.
 std::optional<Slot> EarliestSlot(const Calendar& calendar, const Visit& visit, const TravelModel& travel);
 
 // The same rules for a start the dispatcher picked: the slot, or nullopt when it is not feasible.

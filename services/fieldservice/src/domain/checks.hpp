@@ -30,6 +30,13 @@ inline constexpr std::size_t kMaxSignatureBytes = 256 * 1024;
 inline constexpr int kMaxDurationMinutes = 1440;
 inline constexpr int kMaxPartQuantity = 10000;
 inline constexpr std::int64_t kMaxStockQuantity = 1000000;
+// Times a device reports (locations, offline changes) may run ahead of the service's clock by this much.
+inline constexpr std::int64_t kClockSkewMicros = 60LL * 1000000;
+// A location report older than this is refused.
+inline constexpr std::int64_t kMaxLocationAgeMicros = 24LL * 3600 * 1000000;
+inline constexpr double kMaxAccuracyMeters = 100000;
+// At most this many offline operations per SyncTechnicianDay call.
+inline constexpr std::size_t kMaxSyncOperations = 500;
 // A window or time off longer than this is refused (the search horizon stays bounded).
 inline constexpr std::int64_t kMaxWindowSeconds = 62LL * 86400;
 

@@ -301,6 +301,30 @@ common::Page<v1::StockLevel> ListLevels(common::Db& db, const RequestContext& rc
     });
 }
 
+std::vector<v1::Part> PartsOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                              const std::vector<std::string>& ids) {
+    std::vector<v1::Part> out;
+    if (ids.empty()) return out;
+    for (const auto& r : db.Exec(tx, sql::kGetParts, tenant, UuidArray(ids))) out.push_back(ReadPart(r));
+    return out;
+}
+
+std::vector<v1::Reservation> HeldFor(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                     const std::vector<std::string>& work_order_ids) {
+    std::vector<v1::Reservation> out;
+    if (work_order_ids.empty()) return out;
+    for (const auto& r : db.Exec(tx, sql::kHeldReservations, tenant, UuidArray(work_order_ids))) {
+        v1::Reservation res;
+        res.set_id(r[0].as<std::string>());
+        res.set_work_order_id(r[1].as<std::string>());
+        res.set_part_id(r[2].as<std::string>());
+        res.set_location_id(r[3].as<std::string>());
+        res.set_quantity(r[4].as<std::int64_t>());
+        out.push_back(std::move(res));
+    }
+    return out;
+}
+
 void ReleaseReservations(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const RequestContext& rc,
                          const std::string& work_order_id, FieldServiceMetrics& metrics) {
     std::map<std::pair<std::string, std::string>, std::int64_t> held;

@@ -39,6 +39,12 @@ common::Page<v1::StockLevel> ListLevels(common::Db& db, const RequestContext& rc
 
 // ---- for other areas, inside their transaction
 
+// The catalogue entries of `ids` (unknown ids left out), by SKU.
+std::vector<v1::Part> PartsOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                              const std::vector<std::string>& ids);
+// The held reservations of the work orders, oldest first.
+std::vector<v1::Reservation> HeldFor(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                     const std::vector<std::string>& work_order_ids);
 // Gives back every held reservation of the work order (cancelled).
 void ReleaseReservations(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const RequestContext& rc,
                          const std::string& work_order_id, FieldServiceMetrics& metrics);

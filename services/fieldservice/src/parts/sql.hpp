@@ -15,6 +15,12 @@ using common::Sql;
 #define CRM_PART_COLUMNS "p.id::text, p.sku, p.name, coalesce(p.product_id::text, ''), " CRM_FS_MICROS("p.create_time")
 inline constexpr Sql kGetPart{"fieldservice_part_get",
     "SELECT " CRM_PART_COLUMNS " FROM parts p WHERE p.tenant_id = $1 AND p.id = $2::uuid"};
+inline constexpr Sql kGetParts{"fieldservice_parts_get",
+    "SELECT " CRM_PART_COLUMNS " FROM parts p WHERE p.tenant_id = $1 AND p.id = ANY($2::uuid[]) ORDER BY p.sku"};
+// The held reservations of the work orders $2 (uuid[]).
+inline constexpr Sql kHeldReservations{"fieldservice_reservations_held",
+    "SELECT r.id::text, r.work_order_id::text, r.part_id::text, r.location_id::text, r.quantity FROM reservations r "
+    "WHERE r.tenant_id = $1 AND r.work_order_id = ANY($2::uuid[]) AND r.status = 'HELD' ORDER BY r.create_time, r.id"};
 inline constexpr Sql kInsertPart{"fieldservice_part_insert",
     "INSERT INTO parts (tenant_id, id, sku, name, product_id) VALUES ($1, $2::uuid, $3, $4, $5::uuid) "
     "ON CONFLICT (tenant_id, sku) DO NOTHING RETURNING id"};

@@ -90,6 +90,19 @@ domain::Visit VisitFor(const v1::Technician& t, const v1::WorkOrder& wo, domain:
     return visit;
 }
 
+// The technician's calendar without bookings, with their live position when it was reported recently enough.
+domain::Calendar CalendarNow(const v1::Technician& t, const Settings& settings, std::int64_t now) {
+    domain::Calendar calendar = technicians::CalendarOf(t);
+    if (t.has_last_location()) {
+        const std::int64_t at = t.last_location().location_time().seconds();
+        if (at > now - settings.live_max_age_seconds) {
+            calendar.live = domain::LivePosition{
+                {t.last_location().location().latitude(), t.last_location().location().longitude()}, at};
+        }
+    }
+    return calendar;
+}
+
 struct Found {
     v1::Technician technician;
     domain::Slot slot;
@@ -100,14 +113,21 @@ std::vector<Found> Search(common::Db& db, pqxx::transaction_base& tx, const std:
                           const Settings& settings, const v1::WorkOrder& wo, int max, std::int64_t now) {
     const domain::Visit visit = VisitOf(wo, settings, now);
     const std::vector<v1::RequiredSkill> skills(wo.required_skills().begin(), wo.required_skills().end());
-    const auto near = technicians::NearestQualified(db, tx, tenant, wo.site().location(), skills,
-                                                    Hull(visit.windows).first * 1000000, settings.scan);
+    const std::int64_t valid_at = Hull(visit.windows).first * 1000000;
+    // The nearest by home base, and the nearest by a live position (technicians out on their rounds).
+    auto near = technicians::NearestQualified(db, tx, tenant, wo.site().location(), skills, valid_at, settings.scan);
     std::vector<std::string> ids;
     for (const auto& n : near) ids.push_back(n.technician.id());
+    for (auto& n : technicians::NearestQualifiedLive(db, tx, tenant, wo.site().location(), skills, valid_at,
+                                                     (now - settings.live_max_age_seconds) * 1000000, settings.scan)) {
+        if (std::find(ids.begin(), ids.end(), n.technician.id()) != ids.end()) continue;
+        ids.push_back(n.technician.id());
+        near.push_back(std::move(n));
+    }
     auto booked = BookedOf(db, tx, tenant, ids, visit);
     std::vector<Found> found;
     for (const auto& n : near) {
-        domain::Calendar calendar = technicians::CalendarOf(n.technician);
+        domain::Calendar calendar = CalendarNow(n.technician, settings, now);
         calendar.booked = booked[n.technician.id()];
         const domain::Visit mine = VisitFor(n.technician, wo, visit);
         if (mine.windows.empty()) continue;
@@ -136,7 +156,7 @@ domain::Slot SlotFor(common::Db& db, pqxx::transaction_base& tx, const std::stri
         throw ApiError::FailedPrecondition("the technician lacks a required skill at its level", "NOT_QUALIFIED");
     }
     const domain::Visit visit = VisitFor(t, wo, VisitOf(wo, settings, now));
-    domain::Calendar calendar = technicians::CalendarOf(t);
+    domain::Calendar calendar = CalendarNow(t, settings, now);
     calendar.booked = BookedOf(db, tx, tenant, {t.id()}, visit)[t.id()];
     const domain::HaversineTravel travel(settings.speeds.For(t.territory()));
     const auto slot = start ? domain::SlotAt(calendar, visit, travel, start->seconds())

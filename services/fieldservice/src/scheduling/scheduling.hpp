@@ -25,6 +25,8 @@ struct Settings {
     domain::TravelSpeeds speeds;
     // How many qualified technicians, nearest by home base, are checked for a free slot.
     int scan = 50;
+    // A live position reported at most this long ago is where an en-route technician's travel starts.
+    std::int64_t live_max_age_seconds = 900;
     // The search horizon of a work order without customer windows.
     std::int64_t default_horizon_seconds = 14 * 86400;
 };

@@ -1,5 +1,6 @@
 // The technician RPCs of FieldService (see grpc_service.hpp).
 #include <algorithm>
+#include <cmath>
 
 #include "crm/common/paging.hpp"
 #include "crm/common/resource.hpp"
@@ -7,6 +8,7 @@
 #include "crm/common/validate.hpp"
 #include "domain/checks.hpp"
 #include "grpc_service.hpp"
+#include "records.hpp"
 #include "technicians/technicians.hpp"
 
 namespace crm::fieldservice {
@@ -148,6 +150,39 @@ grpc::Status FieldService::UpdateTechnician(grpc::ServerContext* sc, const v1::U
         v.ThrowIfAny();
         *resp->mutable_technician() =
             technicians::Update(db_, outbox_, rc, t, paths, req->etag().empty() ? t.etag() : req->etag());
+    });
+}
+
+grpc::Status FieldService::ReportLocation(grpc::ServerContext* sc, const v1::ReportLocationRequest* req,
+                                          v1::ReportLocationResponse* resp) {
+    return rpc_.Handle(sc, "ReportLocation", [&](const RequestContext& rc) {
+        common::Violations v;
+        v1::ReportLocationRequest in = *req;
+        in.set_technician_id(common::CheckId(v, in.technician_id(), "technician_id"));
+        if (!in.has_location()) {
+            v.Add("location", "is required");
+        } else {
+            domain::CheckPoint(v, in.location().latitude(), in.location().longitude(), "location");
+        }
+        const std::int64_t now = NowMicros();
+        std::int64_t at = now;
+        if (in.has_location_time()) {
+            const auto& t = in.location_time();
+            if (common::CheckTime(v, t.seconds(), t.nanos(), "location_time")) {
+                at = Micros(t);
+                if (at > now + domain::kClockSkewMicros) {
+                    v.Add("location_time", "lies in the future");
+                } else if (at < now - domain::kMaxLocationAgeMicros) {
+                    v.Add("location_time", "is more than 24 hours old");
+                }
+            }
+        }
+        if (!std::isfinite(in.accuracy_meters()) || in.accuracy_meters() < 0 ||
+            in.accuracy_meters() > domain::kMaxAccuracyMeters) {
+            v.Add("accuracy_meters", "must be 0 (unknown) to 100000 metres");
+        }
+        v.ThrowIfAny();
+        *resp = technicians::ReportLocation(db_, rc, locations_, in, at);
     });
 }
 

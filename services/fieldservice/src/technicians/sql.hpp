@@ -16,7 +16,13 @@ using common::Sql;
     CRM_FS_MICROS("t.create_time") ", " CRM_FS_MICROS("t.update_time") ", t.version, "                            \
     "(SELECT coalesce(jsonb_agg(jsonb_build_object('skill', s.skill, 'level', s.level, 'expire', "                 \
     CRM_FS_MICROS("s.expire_time") ") ORDER BY s.skill), '[]') FROM technician_skills s "                          \
-    "WHERE s.tenant_id = t.tenant_id AND s.technician_id = t.id)::text"
+    "WHERE s.tenant_id = t.tenant_id AND s.technician_id = t.id)::text, "                                          \
+    "coalesce((SELECT jsonb_build_object('lat', ST_Y(l.location::geometry), 'lon', ST_X(l.location::geometry), "   \
+    "'at', " CRM_FS_MICROS("l.location_time") ", 'accuracy', l.accuracy_meters, 'received', "                      \
+    CRM_FS_MICROS("l.receive_time") ") FROM technician_locations l "                                                \
+    "WHERE l.tenant_id = t.tenant_id AND l.technician_id = t.id)::text, '')"
+// The index of the first column after CRM_TECHNICIAN_COLUMNS.
+inline constexpr int kTechnicianColumnCount = 16;
 inline constexpr Sql kGetTechnician{"fieldservice_technician_get",
     "SELECT " CRM_TECHNICIAN_COLUMNS " FROM technicians t WHERE t.tenant_id = $1 AND t.id = $2::uuid"};
 inline constexpr Sql kGetTechnicianForUpdate{"fieldservice_technician_get_for_update",
@@ -57,6 +63,37 @@ inline constexpr Sql kNearestQualified{"fieldservice_technicians_nearest_qualifi
     "SELECT 1 FROM technician_skills s WHERE s.tenant_id = $1 AND s.technician_id = t.id AND s.skill = r.skill "
     "AND s.level >= r.min_level AND (s.expire_time IS NULL OR s.expire_time > " CRM_FS_AT("$5") "))) "
     "ORDER BY t.home <-> ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography LIMIT $6"};
+// ReportLocation: the last known position, upserted unless the technician's last report was received less than $7
+// seconds ago (then no row returns: rate-limited). A report dated before the last known position ($5 micros) keeps
+// the position and time (it goes into the history only). The row lock queues concurrent reports of one technician.
+// $3 latitude, $4 longitude, $6 accuracy. Returns the report's number and whether it was dated before.
+inline constexpr Sql kUpsertLocation{"fieldservice_location_upsert",
+    "INSERT INTO technician_locations AS l (tenant_id, technician_id, location, location_time, accuracy_meters) "
+    "VALUES ($1, $2::uuid, ST_SetSRID(ST_MakePoint($4, $3), 4326)::geography, " CRM_FS_AT("$5") ", $6) "
+    "ON CONFLICT (tenant_id, technician_id) DO UPDATE SET "
+    "location = CASE WHEN excluded.location_time >= l.location_time THEN excluded.location ELSE l.location END, "
+    "accuracy_meters = CASE WHEN excluded.location_time >= l.location_time THEN excluded.accuracy_meters "
+    "ELSE l.accuracy_meters END, location_time = greatest(l.location_time, excluded.location_time), "
+    "receive_time = now(), reports = l.reports + 1 "
+    "WHERE l.receive_time <= now() - make_interval(secs => $7::double precision) "
+    "RETURNING l.reports, l.location_time > " CRM_FS_AT("$5")};
+inline constexpr Sql kInsertLocationHistory{"fieldservice_location_history_insert",
+    "INSERT INTO technician_location_history (tenant_id, technician_id, seq, location, location_time, "
+    "accuracy_meters) VALUES ($1, $2::uuid, $3, ST_SetSRID(ST_MakePoint($5, $4), 4326)::geography, "
+    CRM_FS_AT("$6") ", $7)"};
+// Keeps the newest reports: drops those numbered $3 or lower (primary-key range).
+inline constexpr Sql kTrimLocationHistory{"fieldservice_location_history_trim",
+    "DELETE FROM technician_location_history WHERE tenant_id = $1 AND technician_id = $2::uuid AND seq <= $3"};
+// Active qualified technicians (as kNearestQualified, $1..$6) whose live position, reported after $7 (micros), is
+// nearest to the site: a KNN scan of technician_locations_where. Last column: the distance from the live position.
+inline constexpr Sql kNearestQualifiedLive{"fieldservice_technicians_nearest_qualified_live",
+    "SELECT " CRM_TECHNICIAN_COLUMNS ", ST_Distance(l.location, ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography) "
+    "FROM technician_locations l JOIN technicians t ON t.tenant_id = l.tenant_id AND t.id = l.technician_id "
+    "WHERE l.tenant_id = $1 AND l.location_time > " CRM_FS_AT("$7") " AND t.active AND NOT EXISTS ("
+    "SELECT 1 FROM jsonb_to_recordset($4::jsonb) AS r(skill text, min_level int) WHERE NOT EXISTS ("
+    "SELECT 1 FROM technician_skills s WHERE s.tenant_id = $1 AND s.technician_id = t.id AND s.skill = r.skill "
+    "AND s.level >= r.min_level AND (s.expire_time IS NULL OR s.expire_time > " CRM_FS_AT("$5") "))) "
+    "ORDER BY l.location <-> ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography LIMIT $6"};
 // clang-format on
 
 }  // namespace crm::fieldservice::sql

@@ -55,6 +55,16 @@ v1::Technician ReadTechnician(const pqxx::row& r) {
         skill->set_level(s.at("level").get<int>());
         if (!s.at("expire").is_null()) *skill->mutable_expire_time() = FromMicros(s.at("expire").get<std::int64_t>());
     }
+    const std::string location = r[15].as<std::string>();
+    if (!location.empty()) {
+        const json l = json::parse(location);
+        auto* out = t.mutable_last_location();
+        out->mutable_location()->set_latitude(l.at("lat").get<double>());
+        out->mutable_location()->set_longitude(l.at("lon").get<double>());
+        *out->mutable_location_time() = FromMicros(l.at("at").get<std::int64_t>());
+        out->set_accuracy_meters(l.at("accuracy").get<double>());
+        *out->mutable_receive_time() = FromMicros(l.at("received").get<std::int64_t>());
+    }
     return t;
 }
 
@@ -93,13 +103,12 @@ void WriteSkills(common::Db& db, pqxx::transaction_base& tx, const std::string& 
 
 bool SameSkills(const v1::Technician& a, const v1::Technician& b) { return SkillsJson(a) == SkillsJson(b); }
 
-// A technician-only caller may read only their own record.
-void RequireVisible(const RequestContext& rc, const v1::Technician& t) {
+}  // namespace
+
+void RequireOwn(const RequestContext& rc, const v1::Technician& t) {
     const Actor actor = ActorOf(rc);
     if (actor.technician_only && t.user_id() != actor.user_id) throw ApiError::NotFound("technician", t.id());
 }
-
-}  // namespace
 
 v1::Technician Load(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                     bool for_update) {
@@ -144,7 +153,7 @@ v1::Technician Create(common::Db& db, common::Outbox& outbox, const RequestConte
 v1::Technician Get(common::Db& db, const RequestContext& rc, const std::string& id) {
     return db.InTenant(rc, [&](pqxx::work& tx) {
         v1::Technician t = Load(db, tx, rc.tenant_id, id);
-        RequireVisible(rc, t);
+        RequireOwn(rc, t);
         return t;
     });
 }
@@ -222,7 +231,20 @@ std::vector<Near> NearestQualified(common::Db& db, pqxx::transaction_base& tx, c
     std::vector<Near> out;
     for (const auto& r : db.Exec(tx, sql::kNearestQualified, tenant, site.latitude(), site.longitude(), required.dump(),
                                  valid_at_micros, limit)) {
-        out.push_back({ReadTechnician(r), r[15].as<double>()});
+        out.push_back({ReadTechnician(r), r[sql::kTechnicianColumnCount].as<double>()});
+    }
+    return out;
+}
+
+std::vector<Near> NearestQualifiedLive(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                       const v1::GeoPoint& site, const std::vector<v1::RequiredSkill>& skills,
+                                       std::int64_t valid_at_micros, std::int64_t reported_after_micros, int limit) {
+    json required = json::array();
+    for (const auto& s : skills) required.push_back({{"skill", s.skill()}, {"min_level", s.min_level()}});
+    std::vector<Near> out;
+    for (const auto& r : db.Exec(tx, sql::kNearestQualifiedLive, tenant, site.latitude(), site.longitude(),
+                                 required.dump(), valid_at_micros, limit, reported_after_micros)) {
+        out.push_back({ReadTechnician(r), r[sql::kTechnicianColumnCount].as<double>()});
     }
     return out;
 }

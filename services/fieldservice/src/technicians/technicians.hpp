@@ -12,6 +12,7 @@
 #include "crm/common/outbox.hpp"
 #include "crm/common/paging.hpp"
 #include "domain/availability.hpp"
+#include "technicians/settings.hpp"
 
 namespace crm::fieldservice::technicians {
 
@@ -28,6 +29,15 @@ common::Page<v1::Technician> List(common::Db& db, const RequestContext& rc, cons
                                   const std::string& page_token);
 v1::Technician Update(common::Db& db, common::Outbox& outbox, const RequestContext& rc, const v1::Technician& in,
                       const std::vector<std::string>& paths, const std::string& etag);
+
+// Live locations (locations.cpp).
+// Records a report (request checked; location_micros defaulted and bounded by the handler). A technician-only caller
+// reports only for themself (another technician is NOT_FOUND). RESOURCE_EXHAUSTED when the technician's last report
+// came in less than min_interval_seconds ago. No event: positions are telemetry, not changes of the technician.
+v1::ReportLocationResponse ReportLocation(common::Db& db, const RequestContext& rc, const LocationSettings& settings,
+                                          const v1::ReportLocationRequest& req, std::int64_t location_micros);
+// NOT_FOUND for a technician-only caller unless `t` is their own record.
+void RequireOwn(const RequestContext& rc, const v1::Technician& t);
 
 // ---- for other areas, inside their transaction
 
@@ -47,6 +57,12 @@ struct Near {
 std::vector<Near> NearestQualified(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                    const v1::GeoPoint& site, const std::vector<v1::RequiredSkill>& skills,
                                    std::int64_t valid_at_micros, int limit);
+
+// The same for technicians whose live position was reported after `reported_after_micros`, nearest first by that
+// position (Near::distance_meters from it).
+std::vector<Near> NearestQualifiedLive(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                       const v1::GeoPoint& site, const std::vector<v1::RequiredSkill>& skills,
+                                       std::int64_t valid_at_micros, std::int64_t reported_after_micros, int limit);
 
 // The fixed parts of a technician's calendar: zone, working hours, time off, home (booked visits are added by the
 // caller). Throws FAILED_PRECONDITION when the stored zone cannot be loaded.

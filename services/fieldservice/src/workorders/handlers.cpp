@@ -13,8 +13,6 @@ namespace {
 
 using common::RequestContext;
 
-constexpr std::int64_t kClockSkewMicros = 60 * 1000000LL;
-
 domain::TimeValue TimeOf(bool present, const google::protobuf::Timestamp& t) {
     return {present, t.seconds(), t.nanos()};
 }
@@ -82,17 +80,6 @@ void CheckWorkOrder(common::Violations& v, v1::WorkOrder& w, const std::vector<s
             }
         }
     }
-}
-
-// An optional time of a change made offline: in range and not in the future; default now.
-std::int64_t ChangeTime(common::Violations& v, bool present, const google::protobuf::Timestamp& t,
-                        const std::string& field) {
-    const std::int64_t now = NowMicros();
-    if (!present) return now;
-    if (!common::CheckTime(v, t.seconds(), t.nanos(), field)) return now;
-    const std::int64_t at = Micros(t);
-    if (at > now + kClockSkewMicros) v.Add(field, "must not be in the future");
-    return at;
 }
 
 const std::vector<std::string> kAllFields = {
@@ -192,6 +179,41 @@ grpc::Status FieldService::ChangeWorkOrderStatus(grpc::ServerContext* sc, const 
     });
 }
 
+void FieldService::CheckCompletion(common::Violations& v, v1::Completion* c, const std::string& field) {
+    if (common::CheckListSize(v, c->checklist_answers_size(), field + ".checklist_answers", domain::kMaxChecklist)) {
+        for (int i = 0; i < c->checklist_answers_size(); ++i) {
+            const std::string f = field + ".checklist_answers[" + std::to_string(i) + "]";
+            common::CheckText(v, c->checklist_answers(i).item(), f + ".item", {.max_chars = 200, .required = true});
+            common::CheckText(v, c->checklist_answers(i).answer(), f + ".answer", domain::kShortText);
+        }
+    }
+    common::CheckText(v, c->notes(), field + ".notes", domain::kNotesRule);
+    if (c->signature().size() > domain::kMaxSignatureBytes) {
+        v.Add(field + ".signature", "must be at most 256 KiB");
+    }
+    if (common::CheckListSize(v, c->parts_used_size(), field + ".parts_used", domain::kMaxParts)) {
+        for (int i = 0; i < c->parts_used_size(); ++i) {
+            auto* p = c->mutable_parts_used(i);
+            const std::string f = field + ".parts_used[" + std::to_string(i) + "]";
+            p->set_part_id(common::CheckId(v, p->part_id(), f + ".part_id"));
+            p->set_location_id(common::CheckId(v, p->location_id(), f + ".location_id"));
+            if (p->quantity() < 1 || p->quantity() > domain::kMaxPartQuantity) {
+                v.Add(f + ".quantity", "must be 1 to 10000");
+            }
+        }
+    }
+}
+
+std::int64_t FieldService::ChangeTime(common::Violations& v, bool present, const google::protobuf::Timestamp& t,
+                                      const std::string& field) {
+    const std::int64_t now = NowMicros();
+    if (!present) return now;
+    if (!common::CheckTime(v, t.seconds(), t.nanos(), field)) return now;
+    const std::int64_t at = Micros(t);
+    if (at > now + domain::kClockSkewMicros) v.Add(field, "must not be in the future");
+    return at;
+}
+
 grpc::Status FieldService::CompleteWorkOrder(grpc::ServerContext* sc, const v1::CompleteWorkOrderRequest* req,
                                              v1::CompleteWorkOrderResponse* resp) {
     return rpc_.Handle(sc, "CompleteWorkOrder", [&](const RequestContext& rc) {
@@ -199,30 +221,7 @@ grpc::Status FieldService::CompleteWorkOrder(grpc::ServerContext* sc, const v1::
         v1::CompleteWorkOrderRequest in = *req;
         in.set_id(common::CheckId(v, in.id(), "id"));
         domain::CheckEtagSyntax(v, in.etag(), "etag");
-        auto* c = in.mutable_completion();
-        if (common::CheckListSize(v, c->checklist_answers_size(), "completion.checklist_answers",
-                                  domain::kMaxChecklist)) {
-            for (int i = 0; i < c->checklist_answers_size(); ++i) {
-                const std::string f = "completion.checklist_answers[" + std::to_string(i) + "]";
-                common::CheckText(v, c->checklist_answers(i).item(), f + ".item", {.max_chars = 200, .required = true});
-                common::CheckText(v, c->checklist_answers(i).answer(), f + ".answer", domain::kShortText);
-            }
-        }
-        common::CheckText(v, c->notes(), "completion.notes", domain::kNotesRule);
-        if (c->signature().size() > domain::kMaxSignatureBytes) {
-            v.Add("completion.signature", "must be at most 256 KiB");
-        }
-        if (common::CheckListSize(v, c->parts_used_size(), "completion.parts_used", domain::kMaxParts)) {
-            for (int i = 0; i < c->parts_used_size(); ++i) {
-                auto* p = c->mutable_parts_used(i);
-                const std::string f = "completion.parts_used[" + std::to_string(i) + "]";
-                p->set_part_id(common::CheckId(v, p->part_id(), f + ".part_id"));
-                p->set_location_id(common::CheckId(v, p->location_id(), f + ".location_id"));
-                if (p->quantity() < 1 || p->quantity() > domain::kMaxPartQuantity) {
-                    v.Add(f + ".quantity", "must be 1 to 10000");
-                }
-            }
-        }
+        CheckCompletion(v, in.mutable_completion(), "completion");
         const std::int64_t at = ChangeTime(v, in.has_complete_time(), in.complete_time(), "complete_time");
         v.ThrowIfAny();
         *resp->mutable_work_order() = workorders::Complete(db_, outbox_, rc, in, at, metrics_);

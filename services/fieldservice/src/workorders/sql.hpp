@@ -30,6 +30,9 @@ inline constexpr Sql kGetWorkOrder{"fieldservice_work_order_get",
 inline constexpr Sql kGetWorkOrderForUpdate{"fieldservice_work_order_get_for_update",
     "SELECT " CRM_WORK_ORDER_COLUMNS("coalesce(encode(w.signature, 'hex'), '')")
     " FROM work_orders w WHERE w.tenant_id = $1 AND w.id = $2::uuid FOR UPDATE"};
+// Work orders $2 (uuid[]) as lists read them (no signature).
+inline constexpr Sql kGetWorkOrders{"fieldservice_work_orders_get_many",
+    "SELECT " CRM_WORK_ORDER_COLUMNS("''") " FROM work_orders w WHERE w.tenant_id = $1 AND w.id = ANY($2::uuid[])"};
 inline constexpr Sql kInsertWorkOrder{"fieldservice_work_order_insert",
     "INSERT INTO work_orders (tenant_id, id, case_id, contact_id, company_id, title, description, site_address, site, "
     "asset_id, work_type, duration_minutes, required_skills, priority, time_windows, checklist, parts_needed) VALUES "

@@ -155,6 +155,19 @@ v1::WorkOrder Load(common::Db& db, pqxx::transaction_base& tx, const std::string
     return ReadWorkOrder(rows[0]);
 }
 
+std::vector<v1::WorkOrder> LoadMany(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                    const std::vector<std::string>& ids) {
+    std::vector<v1::WorkOrder> out;
+    if (ids.empty()) return out;
+    for (const auto& r : db.Exec(tx, sql::kGetWorkOrders, tenant, UuidArray(ids))) out.push_back(ReadWorkOrder(r));
+    return out;
+}
+
+std::string TechnicianOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id) {
+    const pqxx::result rows = db.Exec(tx, sql::kTechnicianOfWorkOrder, tenant, id);
+    return rows.empty() ? std::string() : rows[0][0].as<std::string>();
+}
+
 void RequireVisible(common::Db& db, pqxx::transaction_base& tx, const RequestContext& rc, const v1::WorkOrder& wo) {
     const Actor actor = ActorOf(rc);
     if (!actor.technician_only) return;

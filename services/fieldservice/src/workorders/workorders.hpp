@@ -44,6 +44,23 @@ v1::WorkOrder Complete(common::Db& db, common::Outbox& outbox, const RequestCont
 
 // ---- for other areas, inside their transaction
 
+// ChangeStatus and Complete inside the caller's transaction, on `current` read FOR UPDATE whose visibility and etag
+// the caller checked: the rules, the change, its event.
+v1::WorkOrder ChangeStatusIn(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx,
+                             const RequestContext& rc, const v1::WorkOrder& current,
+                             const v1::ChangeWorkOrderStatusRequest& req, std::int64_t change_micros,
+                             FieldServiceMetrics& metrics);
+v1::WorkOrder CompleteIn(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const RequestContext& rc,
+                         const v1::WorkOrder& current, const v1::CompleteWorkOrderRequest& req,
+                         std::int64_t complete_micros, FieldServiceMetrics& metrics);
+// The technician the work order is (or, cancelled, was last) booked for; "" when none or no such work order.
+std::string TechnicianOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id);
+// When the work order last entered `status` (micros), or 0.
+std::int64_t EnteredAt(const v1::WorkOrder& wo, v1::WorkOrderStatus status);
+// Work orders as lists read them (without the signature), by id; missing ids are left out.
+std::vector<v1::WorkOrder> LoadMany(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                    const std::vector<std::string>& ids);
+
 v1::WorkOrder Load(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                    bool for_update = false);
 // NOT_FOUND for a technician-only caller unless the work order is (or, cancelled, was) booked for them.
