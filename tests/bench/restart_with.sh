@@ -14,9 +14,13 @@ log_dir="${CRM_LOCAL_DIR:-$repo/.local}/logs"
 pid=$(cat "$run_dir/$svc.pid")
 [[ -r /proc/$pid/environ ]] || { echo "$svc is not running (pid $pid)" >&2; exit 1; }
 mapfile -d '' -t environment <"/proc/$pid/environ"
+# Under the service's own process name, so that the stack (which checks names before stopping a pid) still manages it.
+copy="$run_dir/bench-bin/crm-$svc"
+mkdir -p "$(dirname "$copy")"
+cp "$bin" "$copy.tmp" && mv -f "$copy.tmp" "$copy"
 kill -TERM "$pid"
 while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-nohup env -i "${environment[@]}" "$bin" >>"$log_dir/$svc.log" 2>&1 </dev/null &
+nohup env -i "${environment[@]}" "$copy" >>"$log_dir/$svc.log" 2>&1 </dev/null &
 echo $! >"$run_dir/$svc.pid"
 listen=""
 for e in "${environment[@]}"; do [[ $e == CRM_GRPC_LISTEN=* ]] && listen=${e#CRM_GRPC_LISTEN=}; done

@@ -109,6 +109,45 @@ void KpiBuilder::AddLead(const LeadTimeline& lead) {
     }
 }
 
+void KpiBuilder::AddWon(const std::string& currency, int64_t count, int64_t value, __int128 cycle_total) {
+    won_ += count;
+    DealSizeRow& row = sizes_[currency];
+    row.currency_code = currency;
+    row.won_count += count;
+    row.won_value_minor += value;
+    cycle_total_ += cycle_total;
+}
+
+void KpiBuilder::AddStaySums(const std::string& pipeline_id, const std::string& stage_id, const std::string& stage_name,
+                             int64_t exits, __int128 total) {
+    StageAcc& a = stages_[{pipeline_id, stage_id}];
+    a.stage_name = stage_name;
+    a.exits += exits;
+    a.total += total;
+}
+
+void KpiBuilder::AddForecastSums(const std::string& currency, int64_t value, __int128 weighted) {
+    ForecastRow& row = forecast_[currency];
+    row.currency_code = currency;
+    row.forecast_value_minor += value;
+    forecast_weighted_[currency] += weighted;
+}
+
+void KpiBuilder::AddConversion(const std::string& source, const std::string& campaign_id, Ratio r) {
+    Ratio& sum = conversion_[{source, campaign_id}];
+    sum.numerator += r.numerator;
+    sum.denominator += r.denominator;
+    k_.lead_conversion_total.numerator += r.numerator;
+    k_.lead_conversion_total.denominator += r.denominator;
+}
+
+void KpiBuilder::AddResponses(int64_t responses, __int128 total, Ratio sla) {
+    k_.lead_responses += responses;
+    response_total_ += total;
+    k_.lead_sla_attainment.numerator += sla.numerator;
+    k_.lead_sla_attainment.denominator += sla.denominator;
+}
+
 void KpiBuilder::CountRecords(const Dataset& data) {
     auto count_in = [&](const std::vector<Micros>& creations) {
         return static_cast<int64_t>(std::lower_bound(creations.begin(), creations.end(), period_.end) -

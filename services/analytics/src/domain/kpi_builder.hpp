@@ -61,6 +61,16 @@ class KpiBuilder {
     void AddForecast(const OpportunityTimeline& opp);
     // Lead conversion, response time, SLA: leads created in the period (others are ignored).
     void AddLead(const LeadTimeline& lead);
+    // The same contributions already summed (the indexed pass, kpi_index.hpp): won deals of a currency with their
+    // Σ (close - create); lost deals; the exits of a stage with their total and the stage name decided; the forecast
+    // of a currency; the cohort leads of a (source, campaign); responses and SLA of the cohort.
+    void AddWon(const std::string& currency, int64_t count, int64_t value, __int128 cycle_total);
+    void AddLost(int64_t count) { lost_ += count; }
+    void AddStaySums(const std::string& pipeline_id, const std::string& stage_id, const std::string& stage_name,
+                     int64_t exits, __int128 total);
+    void AddForecastSums(const std::string& currency, int64_t value, __int128 weighted);
+    void AddConversion(const std::string& source, const std::string& campaign_id, Ratio r);
+    void AddResponses(int64_t responses, __int128 total, Ratio sla);
     // New contacts and companies, counted from the sorted creation lists.
     void CountRecords(const Dataset& data);
 
