@@ -1,5 +1,7 @@
 #include "crm/common/civil_date.hpp"
 
+#include <cstdio>
+
 namespace crm::common {
 
 int64_t DaysFromCivil(const CivilDate& date) {
@@ -25,5 +27,31 @@ CivilDate CivilFromDays(int64_t days) {
     date.year = static_cast<int64_t>(yoe) + era * 400 + (date.month <= 2);
     return date;
 }
+
+std::optional<CivilDate> ParseIsoDate(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+    auto number = [&](std::size_t from, std::size_t count) -> int {
+        int value = 0;
+        for (std::size_t i = from; i < from + count; ++i) {
+            if (text[i] < '0' || text[i] > '9') return -1;
+            value = value * 10 + (text[i] - '0');
+        }
+        return value;
+    };
+    const int y = number(0, 4), m = number(5, 2), d = number(8, 2);
+    if (y < 0 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+    const CivilDate date{y, static_cast<unsigned>(m), static_cast<unsigned>(d)};
+    // A day past the month's end counts on into the next month: the round trip tells a real day apart.
+    if (CivilFromDays(DaysFromCivil(date)) != date) return std::nullopt;
+    return date;
+}
+
+std::string FormatIsoDate(const CivilDate& date) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(date.year), date.month, date.day);
+    return buf;
+}
+
+bool InSuiteRange(const CivilDate& date) { return date.year >= 1900 && date.year <= 2199; }
 
 }  // namespace crm::common

@@ -107,6 +107,75 @@ EXCEPTION WHEN insufficient_privilege THEN
 END
 $$;
 )SQL"},
+    // The audit trail (audit.hpp): append-only for everyone (a trigger refuses UPDATE, DELETE and TRUNCATE, the owner
+    // included unless the trigger is dropped), each tenant's rows in kAuditChains hash chains (a row holds the hash of
+    // the previous row of its chain), appended by crm_audit_append in the writing transaction.
+    {"crm_0005_audit", R"SQL(
+CREATE TABLE crm_audit (
+    tenant_id     text        NOT NULL,
+    chain         smallint    NOT NULL CHECK (chain >= 0 AND chain < 64),
+    seq           bigint      NOT NULL CHECK (seq >= 1),
+    occurred_us   bigint      NOT NULL,
+    actor_user    text        NOT NULL,
+    actor_key     text        NOT NULL,
+    actor_roles   text[]      NOT NULL,
+    request_id    text        NOT NULL,
+    rpc           text        NOT NULL,
+    resource_type text        NOT NULL,
+    resource_id   text        NOT NULL,
+    outcome       text        NOT NULL,
+    changed_paths text[]      NOT NULL,
+    prev_hash     bytea       NOT NULL,
+    row_hash      bytea       NOT NULL,
+    PRIMARY KEY (tenant_id, chain, seq)
+);
+CREATE INDEX crm_audit_resource ON crm_audit (tenant_id, resource_type, resource_id, occurred_us);
+CREATE INDEX crm_audit_actor ON crm_audit (tenant_id, actor_user, occurred_us);
+CREATE INDEX crm_audit_time ON crm_audit (tenant_id, occurred_us);
+ALTER TABLE crm_audit ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_audit FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_select ON crm_audit FOR SELECT USING (tenant_id = current_setting('crm.tenant_id', true));
+CREATE POLICY tenant_insert ON crm_audit FOR INSERT WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
+CREATE FUNCTION crm_audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'crm_audit is append-only' USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER crm_audit_no_update BEFORE UPDATE OR DELETE ON crm_audit
+    FOR EACH ROW EXECUTE FUNCTION crm_audit_refuse_change();
+CREATE TRIGGER crm_audit_no_truncate BEFORE TRUNCATE ON crm_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_audit_refuse_change();
+-- Length-framed fields, so that no two different rows share a payload. The verifier (VerifyAuditChain) computes the
+-- same bytes on its own.
+CREATE FUNCTION crm_audit_frame(t text) RETURNS text LANGUAGE sql IMMUTABLE AS
+    $$ SELECT octet_length(t)::text || ':' || t $$;
+CREATE FUNCTION crm_audit_frame_all(a text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT crm_audit_frame(coalesce(
+        (SELECT string_agg(crm_audit_frame(x), '' ORDER BY o) FROM unnest(a) WITH ORDINALITY AS u(x, o)), ''))
+$$;
+CREATE FUNCTION crm_audit_append(p_tenant text, p_chain smallint, p_occurred_us bigint, p_user text, p_key text,
+                                 p_roles text[], p_request text, p_rpc text, p_type text, p_id text, p_outcome text,
+                                 p_paths text[]) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq bigint;
+    v_prev bytea;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('crm_audit'), hashtext(p_tenant || ':' || p_chain));
+    SELECT seq, row_hash INTO v_seq, v_prev FROM crm_audit
+        WHERE tenant_id = p_tenant AND chain = p_chain ORDER BY seq DESC LIMIT 1;
+    v_seq := coalesce(v_seq, 0) + 1;
+    v_prev := coalesce(v_prev, decode(repeat('00', 32), 'hex'));
+    INSERT INTO crm_audit VALUES (p_tenant, p_chain, v_seq, p_occurred_us, p_user, p_key, p_roles, p_request, p_rpc,
+        p_type, p_id, p_outcome, p_paths, v_prev,
+        sha256(v_prev || convert_to(crm_audit_frame(p_tenant) || crm_audit_frame(p_chain::text) ||
+            crm_audit_frame(v_seq::text) || crm_audit_frame(p_occurred_us::text) || crm_audit_frame(p_user) ||
+            crm_audit_frame(p_key) || crm_audit_frame_all(p_roles) || crm_audit_frame(p_request) ||
+            crm_audit_frame(p_rpc) || crm_audit_frame(p_type) || crm_audit_frame(p_id) || crm_audit_frame(p_outcome) ||
+            crm_audit_frame_all(p_paths), 'UTF8')));
+    RETURN v_seq;
+END
+$$;
+)SQL"},
 };
 
 std::string ReadFile(const std::filesystem::path& path) {
@@ -196,6 +265,8 @@ std::vector<std::string> RunMigrations(const MigrationSettings& settings) {
             // Functions a migration revoked from PUBLIC (e.g. a SECURITY DEFINER lookup) are for the application role.
             tx.exec("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO " + role);
             tx.exec("REVOKE ALL ON schema_migrations FROM " + role);
+            // The audit trail is append-only for the application (audit.hpp): it may read and add rows, nothing else.
+            tx.exec("REVOKE UPDATE, DELETE, TRUNCATE ON crm_audit FROM " + role);
             tx.commit();
         } else {
             log::Warn(

@@ -1,5 +1,6 @@
 #include "crm/common/service.hpp"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -21,6 +22,7 @@
 #include "crm/common/outbox.hpp"
 #include "crm/common/paging.hpp"
 #include "crm/common/rpc.hpp"
+#include "crm/common/scheduler.hpp"
 #include "crm/common/tls.hpp"
 
 namespace crm::common {
@@ -83,32 +85,18 @@ struct ServiceApp::Impl {
     std::vector<std::function<void()>> start_hooks;
     std::vector<std::function<void()>> shutdown_hooks;
     // Hourly upkeep of the kit's own tables (idempotency claims past their retention).
-    std::thread maintenance;
-    std::mutex maintenance_mutex;
-    std::condition_variable maintenance_wake;
-    bool stopping = false;
+    std::unique_ptr<Scheduler> maintenance;
 
     void Maintain(std::chrono::hours retention) {
-        std::unique_lock lock(maintenance_mutex);
-        while (!stopping) {
-            lock.unlock();
-            try {
-                const std::int64_t removed = PurgeIdempotencyKeys(*db, retention);
-                if (removed > 0) log::Info("idempotency keys purged", {{"rows_removed", std::to_string(removed)}});
-            } catch (const std::exception& e) {
-                log::Warn("idempotency key purge failed; retrying in an hour", {{"error", e.what()}});
-            }
-            lock.lock();
-            maintenance_wake.wait_for(lock, std::chrono::hours(1), [this] { return stopping; });
+        try {
+            const std::int64_t removed = PurgeIdempotencyKeys(*db, retention);
+            if (removed > 0) log::Info("idempotency keys purged", {{"rows_removed", std::to_string(removed)}});
+        } catch (const std::exception& e) {
+            log::Warn("idempotency key purge failed; retrying in an hour", {{"error", e.what()}});
         }
     }
     void StopMaintenance() {
-        {
-            std::lock_guard lock(maintenance_mutex);
-            stopping = true;
-        }
-        maintenance_wake.notify_all();
-        if (maintenance.joinable()) maintenance.join();
+        if (maintenance) maintenance->Stop();
     }
 
     Impl(const ServiceOptions& o, const Config& c)
@@ -219,7 +207,10 @@ int ServiceApp::Run() {
     for (auto& consumer : impl_->consumers) consumer->Start();
     if (options_.uses_database) {
         const auto retention = std::chrono::hours(config_.GetInt("CRM_IDEMPOTENCY_RETENTION_HOURS", 1, 87600));
-        impl_->maintenance = std::thread([this, retention] { impl_->Maintain(retention); });
+        impl_->maintenance = std::make_unique<Scheduler>(
+            "kit upkeep", std::vector<ScheduledJob>{{"idempotency_purge", std::chrono::hours(1),
+                                                     [this, retention] { impl_->Maintain(retention); }}});
+        impl_->maintenance->Start();
     }
     for (auto& hook : impl_->start_hooks) hook();
     log::Info("serving", {{"grpc", config_.Get("CRM_GRPC_LISTEN")},
@@ -254,6 +245,10 @@ int RunService(ServiceOptions options, int argc, char** argv, const std::functio
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock detector on: every lock and unlock
+    // inside gRPC then updates a global lock graph (3-4% of the gateway's CPU under load, measured with perf). The
+    // detector is a debugging aid; production binaries turn it off before any thread exists.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
     bool migrate_only = false;
     Config config("crm-" + options.name, options.summary.empty() ? "CRM " + options.name + " service" : options.summary,

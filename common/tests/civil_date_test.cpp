@@ -32,3 +32,30 @@ TEST_CASE("civil dates: every day from 1600 to 2400 round-trips and follows the 
         previous = date;
     }
 }
+
+TEST_CASE("civil dates: ParseIsoDate takes exactly YYYY-MM-DD naming a real day") {
+    using crm::common::ParseIsoDate;
+    CHECK(ParseIsoDate("2024-02-29") == CivilDate{2024, 2, 29});
+    CHECK(ParseIsoDate("2000-02-29") == CivilDate{2000, 2, 29});
+    CHECK(ParseIsoDate("0001-01-01") == CivilDate{1, 1, 1});
+    CHECK(ParseIsoDate("9999-12-31") == CivilDate{9999, 12, 31});
+    for (const char* bad : {"2023-02-29", "1900-02-29", "2024-04-31", "2024-13-01", "2024-00-10", "2024-01-00",
+                            "2024-1-01", "24-01-01", "2024/01/01", " 2024-01-01", "2024-01-01 ", "2024-01-01T00:00",
+                            "+024-01-01", "2024-0a-01", "", "2024-01-32"}) {
+        INFO(bad);
+        CHECK_FALSE(ParseIsoDate(bad).has_value());
+    }
+    CHECK_FALSE(ParseIsoDate(std::string_view("2024-01-0\0", 10)).has_value());
+}
+
+TEST_CASE("civil dates: FormatIsoDate round-trips every day of the suite's range") {
+    using namespace crm::common;
+    const int64_t first = DaysFromCivil({1900, 1, 1}), last = DaysFromCivil({2199, 12, 31});
+    for (int64_t day = first; day <= last; ++day) {
+        const CivilDate date = CivilFromDays(day);
+        REQUIRE(InSuiteRange(date));
+        REQUIRE(ParseIsoDate(FormatIsoDate(date)) == date);
+    }
+    CHECK_FALSE(InSuiteRange(CivilFromDays(first - 1)));
+    CHECK_FALSE(InSuiteRange(CivilFromDays(last + 1)));
+}

@@ -396,3 +396,27 @@ TEST_CASE("a lease takes a whole batch or nothing, and Mark announces revocation
     CHECK(heard == std::vector<std::string>{"crm:revoked:jti:j-9", "crm:revoked:jti:by-operator"});
     CHECK(lost == 0);
 }
+
+TEST_CASE("a watcher whose callback drops the limiter's last owner ends cleanly after that callback") {
+    RedisServer redis(FreePort());
+    RedisRateLimiter publisher(Settings(redis.port()));
+    auto owner =
+        std::make_shared<std::unique_ptr<RedisRateLimiter>>(std::make_unique<RedisRateLimiter>(Settings(redis.port())));
+    auto alive = std::make_shared<int>(1);  // held by the watcher thread's callbacks only
+    std::weak_ptr<int> watcher_state = alive;
+    std::atomic<int> marks{0};
+    (*owner)->WatchMarks(
+        [owner, alive, &marks](const std::string&) {
+            ++marks;
+            owner->reset();  // shutdown from inside the callback: the limiter is destroyed on the watcher's thread
+        },
+        [alive] {});
+    alive.reset();
+    std::this_thread::sleep_for(300ms);  // subscribed
+    REQUIRE(publisher.Mark(crm::gateway::RevokedJtiKey("j-last"), 60s));
+    // The thread sees its stop flag once the callback returns, leaves its loop and drops its callbacks.
+    for (int i = 0; i < 100 && !watcher_state.expired(); ++i) std::this_thread::sleep_for(20ms);
+    CHECK(marks == 1);
+    CHECK(*owner == nullptr);
+    CHECK(watcher_state.expired());
+}

@@ -19,7 +19,7 @@ import sys
 
 MAX_LINES = 700
 DOMAIN_ALLOWED_COMMON = {
-    "violations", "validate", "text", "civil_date", "timezone", "public_token", "crypto", "resource", "errors"
+    "violations", "validate", "text", "civil_date", "pg_array", "timezone", "public_token", "crypto", "resource", "errors"
 }
 DOMAIN_FORBIDDEN = re.compile(r'#include\s*[<"](grpc|grpcpp|google/protobuf|pqxx|librdkafka|hiredis|prometheus)|'
                               r'#include\s*[<"][^>"]*\.pb\.h[>"]')

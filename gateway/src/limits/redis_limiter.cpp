@@ -163,30 +163,56 @@ std::string RedisSettings::Describe() const {
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" + std::to_string(database);
 }
 
-struct RedisRateLimiter::Impl {
-    RedisSettings settings;
-    std::string sha = Sha1Hex(kScript);
+namespace {
 
-    std::atomic<bool> stopping{false};
-    std::thread watcher;
-
-    ~Impl() {
-        stopping = true;
-        if (!watcher.joinable()) return;
-        // The watcher's own callback may hold the last owner of this limiter (shutdown): it cannot join itself.
-        if (watcher.get_id() == std::this_thread::get_id()) {
-            watcher.detach();
-        } else {
-            watcher.join();
-        }
+Context ConnectTo(const RedisSettings& settings, std::string& error) {
+    const timeval tv = ToTimeval(settings.timeout);
+    Context c(redisConnectWithTimeout(settings.host.c_str(), settings.port, tv));
+    if (!c) {
+        error = "redis connect: out of memory";
+        return nullptr;
     }
+    if (c->err != 0) {
+        error = "redis connect " + settings.Describe() + ": " + c->errstr;
+        return nullptr;
+    }
+    if (redisSetTimeout(c.get(), tv) != REDIS_OK) {
+        error = "redis: cannot set the socket timeout";
+        return nullptr;
+    }
+    auto setup = [&](const std::vector<std::string>& args, const char* what) {
+        Reply r = Command(c.get(), args);
+        if (!r) {
+            error = std::string("redis ") + what + ": " + c->errstr;
+            return false;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            error = std::string("redis ") + what + " refused: " + ReplyError(*r);
+            return false;
+        }
+        return true;
+    };
+    if (!settings.password.empty()) {
+        std::vector<std::string> auth{"AUTH"};
+        if (!settings.username.empty()) auth.push_back(settings.username);
+        auth.push_back(settings.password);
+        if (!setup(auth, "AUTH")) return nullptr;
+    }
+    if (settings.database != 0 && !setup({"SELECT", std::to_string(settings.database)}, "SELECT")) return nullptr;
+    return c;
+}
+
+// The subscriber of the markers' channel (RedisRateLimiter::WatchMarks), shared between the limiter and its thread.
+struct MarksWatcher {
+    RedisSettings settings;
+    std::atomic<bool> stopping{false};
 
     // Subscribed to the markers' channel until stopping; reads wake every 200 ms to look at `stopping`.
-    void Watch(const MarkedCallback& on_marked, const std::function<void()>& on_lost) {
+    void Run(const RedisRateLimiter::MarkedCallback& on_marked, const std::function<void()>& on_lost) {
         bool lost = false;
         while (!stopping) {
             std::string error;
-            Context c = Connect(error);
+            Context c = ConnectTo(settings, error);
             Reply subscribed = c ? Command(c.get(), {"SUBSCRIBE", kMarksChannel}) : nullptr;
             if (!subscribed || subscribed->type == REDIS_REPLY_ERROR) {
                 lost = true;
@@ -215,6 +241,28 @@ struct RedisRateLimiter::Impl {
                 }
             }
             if (lost) on_lost();
+        }
+    }
+};
+
+}  // namespace
+
+struct RedisRateLimiter::Impl {
+    RedisSettings settings;
+    std::string sha = Sha1Hex(kScript);
+
+    // The subscriber thread's state is shared with it, so that the thread may outlive this limiter: its own
+    // callback may drop the limiter's last owner (at shutdown), and a thread cannot join itself.
+    std::shared_ptr<MarksWatcher> watch = std::make_shared<MarksWatcher>();
+    std::thread watcher;
+
+    ~Impl() {
+        watch->stopping = true;
+        if (!watcher.joinable()) return;
+        if (watcher.get_id() == std::this_thread::get_id()) {
+            watcher.detach();  // it sees `stopping` when the callback returns and touches nothing of this Impl
+        } else {
+            watcher.join();
         }
     }
 
@@ -274,42 +322,7 @@ struct RedisRateLimiter::Impl {
         released.notify_all();
     }
 
-    Context Connect(std::string& error) const {
-        const timeval tv = ToTimeval(settings.timeout);
-        Context c(redisConnectWithTimeout(settings.host.c_str(), settings.port, tv));
-        if (!c) {
-            error = "redis connect: out of memory";
-            return nullptr;
-        }
-        if (c->err != 0) {
-            error = "redis connect " + settings.Describe() + ": " + c->errstr;
-            return nullptr;
-        }
-        if (redisSetTimeout(c.get(), tv) != REDIS_OK) {
-            error = "redis: cannot set the socket timeout";
-            return nullptr;
-        }
-        auto setup = [&](const std::vector<std::string>& args, const char* what) {
-            Reply r = Command(c.get(), args);
-            if (!r) {
-                error = std::string("redis ") + what + ": " + c->errstr;
-                return false;
-            }
-            if (r->type == REDIS_REPLY_ERROR) {
-                error = std::string("redis ") + what + " refused: " + ReplyError(*r);
-                return false;
-            }
-            return true;
-        };
-        if (!settings.password.empty()) {
-            std::vector<std::string> auth{"AUTH"};
-            if (!settings.username.empty()) auth.push_back(settings.username);
-            auth.push_back(settings.password);
-            if (!setup(auth, "AUTH")) return nullptr;
-        }
-        if (settings.database != 0 && !setup({"SELECT", std::to_string(settings.database)}, "SELECT")) return nullptr;
-        return c;
-    }
+    Context Connect(std::string& error) const { return ConnectTo(settings, error); }
 };
 
 RedisRateLimiter::RedisRateLimiter(RedisSettings settings) : impl_(std::make_unique<Impl>()) {
@@ -390,9 +403,9 @@ bool RedisRateLimiter::Mark(const std::string& key, std::chrono::seconds ttl) {
 
 void RedisRateLimiter::WatchMarks(MarkedCallback on_marked, std::function<void()> on_lost) {
     if (impl_->watcher.joinable()) throw std::logic_error("WatchMarks: already watching");
-    impl_->watcher = std::thread([impl = impl_.get(), on_marked = std::move(on_marked), on_lost = std::move(on_lost)] {
-        impl->Watch(on_marked, on_lost);
-    });
+    impl_->watch->settings = impl_->settings;
+    impl_->watcher = std::thread([watch = impl_->watch, on_marked = std::move(on_marked),
+                                  on_lost = std::move(on_lost)] { watch->Run(on_marked, on_lost); });
 }
 
 }  // namespace crm::gateway

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crm/common/errors.hpp"
+#include "crm/common/pg_array.hpp"
 
 namespace crm::contacts::rows {
 
@@ -37,20 +38,7 @@ domain::CustomFields FieldMap(const pqxx::field& field) {
     return fields;
 }
 
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-    std::string literal = "{";
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i > 0) literal.push_back(',');
-        literal.push_back('"');
-        for (char c : values[i]) {
-            if (c == '"' || c == '\\') literal.push_back('\\');
-            literal.push_back(c);
-        }
-        literal.push_back('"');
-    }
-    literal.push_back('}');
-    return literal;
-}
+std::string ArrayLiteral(const std::vector<std::string>& values) { return common::PgTextArray(values); }
 
 std::string JsonArray(const std::vector<std::string>& values) { return nlohmann::json(values).dump(); }
 

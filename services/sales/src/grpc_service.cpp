@@ -35,7 +35,7 @@ SalesMetrics::SalesMetrics(common::Metrics& m)
                            .Add({{"trigger", "manual"}})) {}
 
 SalesService::SalesService(common::RpcRuntime& rpc, common::Metrics& metrics, common::Db& db, common::Outbox& outbox,
-                           std::shared_ptr<const opportunities::ContactLinks> links)
+                           std::shared_ptr<const clients::ContactsClient> links)
     : rpc_(rpc), db_(db), outbox_(outbox), links_(std::move(links)), metrics_(metrics) {}
 
 std::vector<std::string> SalesService::UpdatePaths(common::Violations& v, const google::protobuf::FieldMask& mask,

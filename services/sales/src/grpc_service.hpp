@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "crm/clients/contacts.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/common/violations.hpp"
-#include "opportunities/links.hpp"
 
 namespace prometheus {
 class Counter;
@@ -46,7 +46,7 @@ struct SalesMetrics {
 class SalesService final : public v1::SalesService::Service {
   public:
     SalesService(common::RpcRuntime& rpc, common::Metrics& metrics, common::Db& db, common::Outbox& outbox,
-                 std::shared_ptr<const opportunities::ContactLinks> links);
+                 std::shared_ptr<const clients::ContactsClient> links);
 
     // pipelines/handlers.cpp
     CRM_SALES_RPC(CreatePipeline)
@@ -111,7 +111,7 @@ class SalesService final : public v1::SalesService::Service {
     common::RpcRuntime& rpc_;
     common::Db& db_;
     common::Outbox& outbox_;
-    std::shared_ptr<const opportunities::ContactLinks> links_;
+    std::shared_ptr<const clients::ContactsClient> links_;
     SalesMetrics metrics_;
 };
 

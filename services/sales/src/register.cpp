@@ -1,14 +1,18 @@
 #include "register.hpp"
 
 #include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 
 #include "activities/activities.hpp"
+#include "crm/clients/contacts.hpp"
+#include "crm/common/metrics.hpp"
+#include "crm/common/scheduler.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
 #include "forecast/forecast.hpp"
 #include "grpc_service.hpp"
-#include "opportunities/links.hpp"
-#include "scheduler.hpp"
 
 namespace crm::sales {
 namespace {
@@ -44,22 +48,29 @@ void Register(common::ServiceApp& app) {
     const auto reminder_poll = std::chrono::milliseconds(app.config().GetInt(kReminderPoll, 100, 60000));
     const auto snapshot_check = std::chrono::seconds(app.config().GetInt(kSnapshotCheck, 1, 3600));
     const long snapshot_interval = app.config().GetInt(kSnapshotInterval, 60, 2678400);
-    opportunities::LinkSettings links;
+    clients::ContactsSettings links{.caller = "sales", .address_variable = kContactsAddr};
     links.contacts_addr = app.config().Get(kContactsAddr);
     links.internal_key = app.config().Get("CRM_INTERNAL_KEY");
     links.call_timeout = std::chrono::milliseconds(app.config().GetInt(kCallTimeout, 100, 60000));
     links.tls = common::ClientTlsFiles(app.config(), kUpstreamTls);
 
     app.AddService(std::make_shared<SalesService>(app.rpc(), app.metrics(), app.db(), app.outbox(),
-                                                  std::make_shared<const opportunities::ContactLinks>(links)));
+                                                  std::make_shared<const clients::ContactsClient>(links)));
 
     auto reminders = std::make_shared<activities::Reminders>(app.db(), app.outbox(), app.metrics());
     auto snapshots =
         std::make_shared<forecast::ScheduledSnapshots>(app.db(), app.outbox(), app.metrics(), snapshot_interval);
-    auto scheduler = std::make_shared<Scheduler>(
-        std::vector<ScheduledJob>{{"reminders", reminder_poll, [reminders] { reminders->RunRound(); }},
-                                  {"forecast_snapshots", snapshot_check, [snapshots] { snapshots->RunRound(); }}},
-        app.metrics());
+    auto& failures = prometheus::BuildCounter()
+                         .Name("crm_sales_scheduler_failures_total")
+                         .Help("Scheduler rounds that failed (retried at the next round).")
+                         .Register(app.metrics().registry())
+                         .Add({});
+    auto scheduler = std::make_shared<common::Scheduler>(
+        "sales",
+        std::vector<common::ScheduledJob>{
+            {"reminders", reminder_poll, [reminders] { reminders->RunRound(); }},
+            {"forecast_snapshots", snapshot_check, [snapshots] { snapshots->RunRound(); }}},
+        &failures);
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 }

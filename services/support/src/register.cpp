@@ -3,9 +3,9 @@
 #include "register.hpp"
 
 #include "cases/cases.hpp"
-#include "cases/contacts_check.hpp"
 #include "contact_events/contact_events.hpp"
 #include "conversation/conversation.hpp"
+#include "crm/clients/contacts.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
@@ -60,7 +60,7 @@ std::vector<common::EnvVar> ConfigVars() {
 
 void Register(common::ServiceApp& app) {
     const auto& config = app.config();
-    cases::ContactsSettings contacts_settings;
+    clients::ContactsSettings contacts_settings{.caller = "support", .address_variable = kContactsAddr};
     contacts_settings.internal_key = config.Get("CRM_INTERNAL_KEY");
     contacts_settings.contacts_addr = config.Get(kContactsAddr);
     contacts_settings.call_timeout = std::chrono::milliseconds(config.GetInt(kCallTimeout, 100, 60000));
@@ -70,7 +70,7 @@ void Register(common::ServiceApp& app) {
     if (contacts_topic.empty()) throw common::ConfigError(std::string(kContactsTopic) + " must name a topic");
 
     Areas areas;
-    auto contacts = std::make_shared<cases::ContactsCheck>(std::move(contacts_settings));
+    auto contacts = std::make_shared<clients::ContactsClient>(std::move(contacts_settings));
     areas.cases = std::make_shared<cases::Cases>(app.db(), app.outbox(), contacts, case_settings);
     areas.email = std::make_shared<email::Email>(app.db(), app.outbox(), contacts, case_settings.reopen_days);
     std::shared_ptr<email::Mailer> mailer;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "crm/common/civil_date.hpp"
 #include "domain/kpis.hpp"
 #include "projection/proto_time.hpp"
 
@@ -158,13 +159,9 @@ Facts LeadsFacts(const common::v1::EventEnvelope& env) {
 
 // "YYYY-MM-DD" -> 00:00 UTC of that day; nullopt when empty or malformed.
 std::optional<domain::Micros> DateMicros(const std::string& date) {
-    int y = 0, m = 0, d = 0;
-    char extra = 0;
-    if (date.size() != 10 || std::sscanf(date.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || m < 1 || m > 12 ||
-        d < 1 || d > 31) {
-        return std::nullopt;
-    }
-    return domain::CivilDayStart(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+    const auto day = common::ParseIsoDate(date);
+    if (!day) return std::nullopt;
+    return domain::CivilDayStart(day->year, day->month, day->day);
 }
 
 domain::OpportunityVersion FromOpportunity(const common::v1::EventEnvelope& env, const crm::sales::v1::Opportunity& o) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "crm/common/civil_date.hpp"
 #include "crm/common/text.hpp"
 #include "crm/common/validate.hpp"
 
@@ -16,19 +17,6 @@ std::string FieldPath(std::string_view prefix, std::string_view key) {
     path.append(".custom_fields.");
     path.append(key);
     return path;
-}
-
-int ParseDigits(std::string_view s) {
-    int value = 0;
-    for (char c : s) value = value * 10 + (c - '0');
-    return value;
-}
-
-bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
-
-int DaysInMonth(int year, int month) {
-    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
 }
 
 std::string CheckValue(const CustomFieldDefinition& definition, std::string_view value) {
@@ -74,17 +62,8 @@ bool IsDecimalNumber(std::string_view value) {
 bool IsBooleanLiteral(std::string_view value) { return value == "true" || value == "false"; }
 
 bool IsCalendarDate(std::string_view value) {
-    if (value.size() != 10 || value[4] != '-' || value[7] != '-') return false;
-    const std::string_view year = value.substr(0, 4);
-    const std::string_view month = value.substr(5, 2);
-    const std::string_view day = value.substr(8, 2);
-    for (std::string_view part : {year, month, day}) {
-        if (!std::all_of(part.begin(), part.end(), IsDigit)) return false;
-    }
-    const int y = ParseDigits(year);
-    const int m = ParseDigits(month);
-    const int d = ParseDigits(day);
-    return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= DaysInMonth(y, m);
+    const auto date = common::ParseIsoDate(value);
+    return date && date->year >= 1;
 }
 
 DefinitionCheck NormalizeCustomFieldDefinition(const CustomFieldDefinition& input, std::string_view prefix) {

@@ -60,21 +60,7 @@ void CheckWorkingHours(common::Violations& v, const WorkingHoursRule& rule, cons
 }
 
 std::optional<common::CivilDate> CheckDate(common::Violations& v, std::string_view value, const std::string& field) {
-    const auto digits = [&](std::size_t from, std::size_t n) {
-        int out = 0;
-        for (std::size_t i = from; i < from + n; ++i) {
-            if (value[i] < '0' || value[i] > '9') return -1;
-            out = out * 10 + (value[i] - '0');
-        }
-        return out;
-    };
-    if (value.size() == 10 && value[4] == '-' && value[7] == '-') {
-        const int y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
-        if (y >= 1900 && y <= 2199 && m >= 1 && m <= 12 && d >= 1) {
-            const common::CivilDate date{y, static_cast<unsigned>(m), static_cast<unsigned>(d)};
-            if (common::CivilFromDays(common::DaysFromCivil(date)) == date) return date;  // no 31 February
-        }
-    }
+    if (auto date = common::ParseIsoDate(value); date && common::InSuiteRange(*date)) return date;
     v.Add(field, "must be a date YYYY-MM-DD from 1900-01-01 to 2199-12-31");
     return std::nullopt;
 }

@@ -127,21 +127,7 @@ bool IsSlug(std::string_view id) {
                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
-bool IsIsoDate(std::string_view date) {
-    if (date.size() != 10 || date[4] != '-' || date[7] != '-') return false;
-    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-        if (date[i] < '0' || date[i] > '9') return false;
-    }
-    auto number = [&](std::size_t from, std::size_t n) {
-        int value = 0;
-        for (std::size_t i = from; i < from + n; ++i) value = value * 10 + (date[i] - '0');
-        return value;
-    };
-    const common::CivilDate d{number(0, 4), static_cast<unsigned>(number(5, 2)), static_cast<unsigned>(number(8, 2))};
-    if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31) return false;
-    // A day past the month's end counts on into the next month: the round trip tells a real day apart.
-    return common::CivilFromDays(common::DaysFromCivil(d)) == d;
-}
+bool IsIsoDate(std::string_view date) { return common::ParseIsoDate(date).has_value(); }
 
 void CheckEtagSyntax(common::Violations& violations, std::string_view etag, const std::string& field) {
     if (!etag.empty() && !common::ParseEtag(etag)) {

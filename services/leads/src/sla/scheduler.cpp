@@ -25,45 +25,28 @@ SlaScheduler::SlaScheduler(std::shared_ptr<Sla> sla, common::Metrics& metrics, s
                        .Name("crm_leads_sla_scan_errors_total")
                        .Help("SLA scans or cleanups that failed (database unavailable); the next one retries.")
                        .Register(metrics.registry())
-                       .Add({})) {}
+                       .Add({})),
+      runner_("leads SLA",
+              {{"upkeep", kUpkeepInterval, [this] { Upkeep(); }}, {"sla_scan", interval_, [this] { Scan(); }}}) {}
 
 SlaScheduler::~SlaScheduler() { Stop(); }
 
-void SlaScheduler::Start() {
-    thread_ = std::thread([this] { Loop(); });
-}
+void SlaScheduler::Start() { runner_.Start(); }
 
-void SlaScheduler::Stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
+void SlaScheduler::Stop() { runner_.Stop(); }
 
-void SlaScheduler::Loop() {
-    std::unique_lock lock(mutex_);
-    while (!stop_) {
-        lock.unlock();
-        Scan();
-        lock.lock();
-        wake_.wait_for(lock, interval_, [this] { return stop_; });
+void SlaScheduler::Upkeep() {
+    if (!hourly_upkeep_) return;
+    try {
+        const std::int64_t removed = hourly_upkeep_();
+        if (removed > 0) common::log::Info("cleanup", {{"rows_removed", std::to_string(removed)}});
+    } catch (const std::exception& e) {
+        scan_errors_.Increment();
+        common::log::Warn("cleanup failed; retrying in an hour", {{"error", e.what()}});
     }
 }
 
 void SlaScheduler::Scan() {
-    const auto now = std::chrono::steady_clock::now();
-    if (hourly_upkeep_ && now - last_upkeep_ >= kUpkeepInterval) {
-        last_upkeep_ = now;
-        try {
-            const std::int64_t removed = hourly_upkeep_();
-            if (removed > 0) common::log::Info("cleanup", {{"rows_removed", std::to_string(removed)}});
-        } catch (const std::exception& e) {
-            scan_errors_.Increment();
-            common::log::Warn("cleanup failed; retrying at the next interval", {{"error", e.what()}});
-        }
-    }
     try {
         for (const auto& [tenant, id] : sla_->DueLeads(kBatch)) {
             if (sla_->Breach(tenant, id)) {

@@ -2,12 +2,11 @@
 // The SLA scheduler: a thread of the service that looks for passed first-touch deadlines every interval and breaches
 // them (sla::Sla), and runs the service's hourly upkeep. Safe with any number of replicas (see Sla::Breach).
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
+
+#include "crm/common/scheduler.hpp"
 
 namespace prometheus {
 class Counter;
@@ -33,7 +32,7 @@ class SlaScheduler {
     void Stop();
 
   private:
-    void Loop();
+    void Upkeep();
     void Scan();
 
     static constexpr std::chrono::hours kUpkeepInterval{1};
@@ -42,13 +41,9 @@ class SlaScheduler {
     std::shared_ptr<Sla> sla_;
     std::chrono::milliseconds interval_;
     std::function<std::int64_t()> hourly_upkeep_;
-    std::chrono::steady_clock::time_point last_upkeep_ = std::chrono::steady_clock::now() - kUpkeepInterval;
     prometheus::Counter& breaches_;
     prometheus::Counter& scan_errors_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stop_ = false;
-    std::thread thread_;
+    common::Scheduler runner_;  // last: its thread uses the members above
 };
 
 }  // namespace crm::leads::sla

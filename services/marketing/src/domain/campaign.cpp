@@ -11,15 +11,6 @@ namespace {
 
 bool IsUtmChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'; }
 
-int Digits(std::string_view s) {
-    int v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return -1;
-        v = v * 10 + (c - '0');
-    }
-    return v;
-}
-
 }  // namespace
 
 const char* StatusText(CampaignStatus status) {
@@ -61,16 +52,9 @@ bool CanTransition(CampaignStatus from, CampaignStatus to) {
 }
 
 std::optional<std::int64_t> ParseDate(std::string_view text) {
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-    const int y = Digits(text.substr(0, 4));
-    const int m = Digits(text.substr(5, 2));
-    const int d = Digits(text.substr(8, 2));
-    if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1) return std::nullopt;
-    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    const int max_day = kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-    if (d > max_day) return std::nullopt;
-    return common::DaysFromCivil({y, static_cast<unsigned>(m), static_cast<unsigned>(d)});
+    const auto date = common::ParseIsoDate(text);
+    if (!date || !common::InSuiteRange(*date)) return std::nullopt;
+    return common::DaysFromCivil(*date);
 }
 
 std::optional<std::int64_t> CheckDate(common::Violations& violations, std::string_view value, std::string_view field,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crm/common/crypto.hpp"
+#include "crm/common/pg_array.hpp"
 #include "crm/common/validate.hpp"
 #include "domain/campaign.hpp"
 
@@ -404,19 +405,7 @@ CompiledRule CompileRule(const Rule& rule, int first_param, int now_param) {
     return out;
 }
 
-std::string TextArrayLiteral(const std::vector<std::string>& values) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i) out += ',';
-        out += '"';
-        for (char c : values[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
+std::string TextArrayLiteral(const std::vector<std::string>& values) { return common::PgTextArray(values); }
 
 bool IsDecimal(std::string_view s) {
     if (!s.empty() && s[0] == '-') s.remove_prefix(1);

@@ -71,7 +71,8 @@ Sender::Sender(common::Db& db, common::Outbox& outbox, common::Metrics& metrics,
                     .Help("Messages of email sends by outcome: sent (accepted by the relay), bounced (refused "
                           "permanently), retried (temporary failure, tried again later), failed (retries used up or "
                           "no longer deliverable), unconfirmed (claim expired after a crash: never sent again).")
-                    .Register(metrics.registry())) {
+                    .Register(metrics.registry())),
+      runner_("marketing sender", {{"send_round", settings_.tick, [this] { RunRound(); }}}) {
     for (const char* outcome : {"sent", "bounced", "retried", "failed", "unconfirmed"}) {
         counters_[outcome] = &outcomes_.Add({{"outcome", outcome}});
     }
@@ -79,25 +80,9 @@ Sender::Sender(common::Db& db, common::Outbox& outbox, common::Metrics& metrics,
 
 Sender::~Sender() { Stop(); }
 
-void Sender::Start() {
-    thread_ = std::thread([this] {
-        while (!stop_) {
-            try {
-                RunRound();
-            } catch (const std::exception& e) {
-                common::log::Warn("email sender round failed", {{"error_type", typeid(e).name()}});
-            }
-            std::unique_lock lock(mutex_);
-            wake_.wait_for(lock, settings_.tick, [this] { return stop_.load(); });
-        }
-    });
-}
+void Sender::Start() { runner_.Start(); }
 
-void Sender::Stop() {
-    stop_ = true;
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
+void Sender::Stop() { runner_.Stop(); }
 
 void Sender::Count(const char* outcome, double n) { counters_.at(outcome)->Increment(n); }
 
@@ -121,7 +106,7 @@ void Sender::RunRound() {
     StartDueSends();
     ExpireClaims();
     for (const auto& [tenant, send] : Discover(db_, sql::kSendingSends, kDiscoveryLimit)) {
-        if (stop_) return;
+        if (runner_.stopping()) return;
         try {
             Deliver(tenant, send);  // one send's trouble does not hold up the others
         } catch (const std::exception& e) {

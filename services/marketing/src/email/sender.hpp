@@ -9,16 +9,13 @@
 // - a temporary failure (4xx, no connection) is retried with exponential backoff up to max_attempts, then 'failed'; a
 //   permanent one (5xx) is a hard bounce: 'bounced', the address suppressed, EmailBounced;
 // - each tenant gets at most rate_per_minute messages a minute from each replica (a token bucket).
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "crm/common/mail.hpp"
+#include "crm/common/scheduler.hpp"
 
 namespace prometheus {
 class Counter;
@@ -76,10 +73,7 @@ class Sender {
     prometheus::Family<prometheus::Counter>& outcomes_;
     std::map<std::string, prometheus::Counter*> counters_;
     std::map<std::string, Bucket> buckets_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
+    common::Scheduler runner_;  // last: its thread uses the members above
 };
 
 }  // namespace crm::marketing::email

@@ -11,29 +11,12 @@ using common::CivilFromDays;
 using common::DaysFromCivil;
 
 std::optional<Days> ParseDate(std::string_view t) {
-    if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
-    auto digits = [&](std::size_t from, std::size_t count) -> int {
-        int value = 0;
-        for (std::size_t i = from; i < from + count; ++i) {
-            if (t[i] < '0' || t[i] > '9') return -1;
-            value = value * 10 + (t[i] - '0');
-        }
-        return value;
-    };
-    const int y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
-    if (y < 1900 || y >= 2200 || m < 1 || m > 12 || d < 1) return std::nullopt;  // the suite's range
-    const CivilDate date{y, static_cast<unsigned>(m), static_cast<unsigned>(d)};
-    const Days days = DaysFromCivil(date);
-    if (CivilFromDays(days) != date) return std::nullopt;  // e.g. 02-30
-    return days;
+    const auto date = common::ParseIsoDate(t);
+    if (!date || !common::InSuiteRange(*date)) return std::nullopt;
+    return DaysFromCivil(*date);
 }
 
-std::string FormatDate(Days days) {
-    const CivilDate date = CivilFromDays(days);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(date.year), date.month, date.day);
-    return buf;
-}
+std::string FormatDate(Days days) { return common::FormatIsoDate(CivilFromDays(days)); }
 
 Period PeriodContaining(PeriodType type, Days day) {
     const CivilDate date = CivilFromDays(day);

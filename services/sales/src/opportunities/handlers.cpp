@@ -65,7 +65,7 @@ grpc::Status SalesService::CreateOpportunity(grpc::ServerContext* sc, const v1::
             *resp->mutable_opportunity() = std::move(*first);
             return;
         }
-        links_->Check(rc, in.contact_id(), in.company_id(), "opportunity");
+        links_->CheckLinks(rc, in.contact_id(), in.company_id(), "opportunity.");
         *resp->mutable_opportunity() = opportunities::Create(db_, outbox_, rc, in, req->request_id());
     });
 }
@@ -129,13 +129,13 @@ grpc::Status SalesService::UpdateOpportunity(grpc::ServerContext* sc, const v1::
         if (sets("contact_id", in.contact_id()) || sets("company_id", in.company_id())) {
             const v1::Opportunity current = opportunities::Get(db_, rc, in.id());
             if (current.status() == v1::OPPORTUNITY_STATUS_OPEN && !current.has_delete_time()) {
-                links_->Check(
+                links_->CheckLinks(
                     rc,
                     sets("contact_id", in.contact_id()) && in.contact_id() != current.contact_id() ? in.contact_id()
                                                                                                    : std::string(),
                     sets("company_id", in.company_id()) && in.company_id() != current.company_id() ? in.company_id()
                                                                                                    : std::string(),
-                    "opportunity");
+                    "opportunity.");
             }  // a closed or deleted deal is refused by the update itself
         }
         *resp->mutable_opportunity() =

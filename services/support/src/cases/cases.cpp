@@ -6,9 +6,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "cases/contacts_check.hpp"
 #include "cases/sql.hpp"
 #include "conversation/conversation.hpp"
+#include "crm/clients/contacts.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
@@ -41,11 +41,12 @@ void RequireWritable(const v1::Case& c) {
 
 }  // namespace
 
-Cases::Cases(common::Db& db, common::Outbox& outbox, std::shared_ptr<ContactsCheck> contacts, Settings settings)
+Cases::Cases(common::Db& db, common::Outbox& outbox, std::shared_ptr<clients::ContactsClient> contacts,
+             Settings settings)
     : db_(db), outbox_(outbox), contacts_(std::move(contacts)), settings_(settings) {}
 
 v1::Case Cases::Create(const common::RequestContext& rc, const v1::Case& c, const std::string& request_id) {
-    contacts_->Check(rc, c.contact_id(), c.company_id(), "case.");
+    contacts_->CheckLinks(rc, c.contact_id(), c.company_id(), "case.");
     return db_.InTenant(rc, [&](pqxx::work& tx) {
         const std::string id = common::NewUuid();
         if (auto first = common::ClaimRequest(db_, tx, rc.tenant_id, "CreateCase", request_id, id)) {
@@ -87,8 +88,8 @@ v1::Case Cases::Update(const common::RequestContext& rc, const v1::Case& p, cons
     const bool links_named = Named(paths, "contact_id") || Named(paths, "company_id") ||
                              (paths.empty() && (!p.contact_id().empty() || !p.company_id().empty()));
     if (links_named) {
-        contacts_->Check(rc, Named(paths, "contact_id") || paths.empty() ? p.contact_id() : std::string(),
-                         Named(paths, "company_id") || paths.empty() ? p.company_id() : std::string(), "case.");
+        contacts_->CheckLinks(rc, Named(paths, "contact_id") || paths.empty() ? p.contact_id() : std::string(),
+                              Named(paths, "company_id") || paths.empty() ? p.company_id() : std::string(), "case.");
     }
     return db_.InTenant(rc, [&](pqxx::work& tx) {
         v1::Case c = LoadCase(db_, tx, rc.tenant_id, p.id(), true);

@@ -27,11 +27,13 @@ class Db;
 class Outbox;
 }  // namespace crm::common
 
+namespace crm::clients {
+class ContactsClient;
+}  // namespace crm::clients
+
 namespace crm::support::cases {
 
 namespace v1 = crm::support::v1;
-
-class ContactsCheck;
 
 // Aggregate type of a case's events (the aggregate id is the case id).
 inline constexpr char kAggregateType[] = "case";
@@ -118,7 +120,7 @@ struct MergeResult {
 
 class Cases {
   public:
-    Cases(common::Db& db, common::Outbox& outbox, std::shared_ptr<ContactsCheck> contacts, Settings settings);
+    Cases(common::Db& db, common::Outbox& outbox, std::shared_ptr<clients::ContactsClient> contacts, Settings settings);
 
     // c: checked (CheckedCase). A retried request_id returns the first call's case.
     v1::Case Create(const common::RequestContext& rc, const v1::Case& c, const std::string& request_id);
@@ -143,7 +145,7 @@ class Cases {
   private:
     common::Db& db_;
     common::Outbox& outbox_;
-    std::shared_ptr<ContactsCheck> contacts_;
+    std::shared_ptr<clients::ContactsClient> contacts_;
     Settings settings_;
 };
 

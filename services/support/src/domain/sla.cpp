@@ -121,27 +121,17 @@ std::optional<std::int32_t> ParseClock(std::string_view text) {
 }
 
 std::string FormatClock(std::int32_t seconds) {
-    char buf[8];
+    char buf[16];
     std::snprintf(buf, sizeof buf, "%02d:%02d", seconds / 3600, (seconds % 3600) / 60);
     return buf;
 }
 
 std::optional<common::CivilDate> ParseIsoDate(std::string_view text) {
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-' || !Digits(text.substr(0, 4)) ||
-        !Digits(text.substr(5, 2)) || !Digits(text.substr(8, 2))) {
-        return std::nullopt;
-    }
-    const common::CivilDate d{ToInt(text.substr(0, 4)), static_cast<unsigned>(ToInt(text.substr(5, 2))),
-                              static_cast<unsigned>(ToInt(text.substr(8, 2)))};
-    if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31 || d.year < 1900 || d.year >= 2200) return std::nullopt;
-    if (!(common::CivilFromDays(common::DaysFromCivil(d)) == d)) return std::nullopt;
-    return d;
+    auto date = common::ParseIsoDate(text);
+    if (!date || !common::InSuiteRange(*date)) return std::nullopt;
+    return date;
 }
 
-std::string FormatIsoDate(const common::CivilDate& date) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(date.year), date.month, date.day);
-    return buf;
-}
+std::string FormatIsoDate(const common::CivilDate& date) { return common::FormatIsoDate(date); }
 
 }  // namespace crm::support::domain

@@ -6,8 +6,8 @@
 #include <algorithm>
 
 #include "cases/cases.hpp"
-#include "cases/contacts_check.hpp"
 #include "conversation/conversation.hpp"
+#include "crm/clients/contacts.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
@@ -104,7 +104,7 @@ std::string Mailer::Send(const Reply& reply) const {
     return outcome;
 }
 
-Email::Email(common::Db& db, common::Outbox& outbox, std::shared_ptr<cases::ContactsCheck> contacts, int reopen_days)
+Email::Email(common::Db& db, common::Outbox& outbox, std::shared_ptr<clients::ContactsClient> contacts, int reopen_days)
     : db_(db), outbox_(outbox), contacts_(std::move(contacts)), reopen_days_(reopen_days) {}
 
 IngestResult Email::Ingest(const common::RequestContext& rc, const domain::ParsedEmail& email) {
@@ -156,7 +156,8 @@ IngestResult Email::Ingest(const common::RequestContext& rc, const domain::Parse
             if (e.code() != grpc::StatusCode::FAILED_PRECONDITION) throw;
         }
     }
-    const std::string contact_id = contacts_->FindOrCreateByEmail(rc, email.from_email, email.from_name);
+    const std::string contact_id =
+        contacts_->FindOrCreateByEmail(rc, email.from_email, email.from_name, "support-email");
     return db_.InTenant(rc, [&](pqxx::work& tx) {
         const std::string case_id = common::NewUuid();
         const std::string id = common::NewUuid();

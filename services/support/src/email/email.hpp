@@ -24,8 +24,8 @@ template <class T>
 class Family;
 }  // namespace prometheus
 
-namespace crm::support::cases {
-class ContactsCheck;
+namespace crm::clients {
+class ContactsClient;
 }
 
 namespace crm::support::email {
@@ -70,13 +70,13 @@ struct IngestResult {
 
 class Email {
   public:
-    Email(common::Db& db, common::Outbox& outbox, std::shared_ptr<cases::ContactsCheck> contacts, int reopen_days);
+    Email(common::Db& db, common::Outbox& outbox, std::shared_ptr<clients::ContactsClient> contacts, int reopen_days);
     IngestResult Ingest(const common::RequestContext& rc, const domain::ParsedEmail& email);
 
   private:
     common::Db& db_;
     common::Outbox& outbox_;
-    std::shared_ptr<cases::ContactsCheck> contacts_;
+    std::shared_ptr<clients::ContactsClient> contacts_;
     int reopen_days_;
 };
 

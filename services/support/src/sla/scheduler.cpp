@@ -47,32 +47,14 @@ SlaScheduler::SlaScheduler(std::shared_ptr<Sla> sla, common::Metrics& metrics, s
                        .Name("crm_support_sla_scan_errors_total")
                        .Help("SLA scans that failed (database unavailable); the next one retries.")
                        .Register(metrics.registry())
-                       .Add({})) {}
+                       .Add({})),
+      runner_("support SLA", {{"sla_scan", interval_, [this] { Scan(); }}}) {}
 
 SlaScheduler::~SlaScheduler() { Stop(); }
 
-void SlaScheduler::Start() {
-    thread_ = std::thread([this] { Loop(); });
-}
+void SlaScheduler::Start() { runner_.Start(); }
 
-void SlaScheduler::Stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
-
-void SlaScheduler::Loop() {
-    std::unique_lock lock(mutex_);
-    while (!stop_) {
-        lock.unlock();
-        Scan();
-        lock.lock();
-        wake_.wait_for(lock, interval_, [this] { return stop_; });
-    }
-}
+void SlaScheduler::Stop() { runner_.Stop(); }
 
 void SlaScheduler::Scan() {
     try {

@@ -3,10 +3,9 @@
 // fires each (sla::Sla::Fire), which happens once per timer and stage whatever the number of replicas (the case's row
 // is taken with FOR UPDATE SKIP LOCKED and the timer marked only while still unmarked).
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
+
+#include "crm/common/scheduler.hpp"
 
 namespace prometheus {
 class Counter;
@@ -30,7 +29,6 @@ class SlaScheduler {
     void Stop();  // idempotent
 
   private:
-    void Loop();
     void Scan();
     static constexpr int kBatch = 200;
     std::shared_ptr<Sla> sla_;
@@ -39,10 +37,7 @@ class SlaScheduler {
     prometheus::Counter& breaches_;
     prometheus::Family<prometheus::Counter>& escalations_;
     prometheus::Counter& scan_errors_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stop_ = false;
-    std::thread thread_;
+    common::Scheduler runner_;  // last: its thread uses the members above
 };
 
 }  // namespace crm::support::sla

@@ -1,4 +1,4 @@
-#include "cases/contacts_check.hpp"
+#include "crm/clients/contacts.hpp"
 
 #include <crm/contacts/v1/contacts.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
@@ -6,31 +6,41 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
+#include "crm/common/violations.hpp"
 
-namespace crm::support::cases {
+namespace crm::clients {
 namespace {
 
 namespace cv1 = crm::contacts::v1;
 using common::ApiError;
 
-// A failure of contacts itself (not an answer about the record): the link cannot be checked, so nothing is written.
+// A failure of contacts itself (not an answer about the record): nothing could be checked, so nothing is written.
 [[noreturn]] void ThrowUnchecked(const char* rpc, const grpc::Status& s) {
     common::log::Warn(
-        "link check failed",
+        "contacts call failed",
         {{"target", "contacts"}, {"target_rpc", rpc}, {"target_code", common::StatusCodeName(s.error_code())}});
     if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-        throw ApiError::DeadlineExceeded("the contacts service did not answer in time; the links were not checked");
+        throw ApiError::DeadlineExceeded("the contacts service did not answer in time; nothing was checked");
     }
     throw ApiError::Unavailable("the contacts service is unavailable; the links cannot be checked, retry later");
 }
 
 }  // namespace
 
-struct ContactsCheck::Impl {
+struct ContactsClient::Impl {
     std::unique_ptr<cv1::ContactsService::Stub> contacts;
+
+    const cv1::ContactsService::Stub& Require(const ContactsSettings& s, const char* what) const {
+        if (!contacts) {
+            throw ApiError::FailedPrecondition(std::string(what) + ": the " + s.caller +
+                                                   " service has no contacts address (" + s.address_variable + ")",
+                                               "LINKS_UNCHECKABLE");
+        }
+        return *contacts;
+    }
 };
 
-ContactsCheck::ContactsCheck(ContactsSettings settings)
+ContactsClient::ContactsClient(ContactsSettings settings)
     : settings_(std::move(settings)), impl_(std::make_unique<Impl>()) {
     if (!settings_.contacts_addr.empty()) {
         impl_->contacts = cv1::ContactsService::NewStub(
@@ -38,17 +48,12 @@ ContactsCheck::ContactsCheck(ContactsSettings settings)
     }
 }
 
-ContactsCheck::~ContactsCheck() = default;
+ContactsClient::~ContactsClient() = default;
 
-void ContactsCheck::Check(const common::RequestContext& rc, const std::string& contact_id,
-                          const std::string& company_id, const std::string& prefix) const {
+void ContactsClient::CheckLinks(const common::RequestContext& rc, const std::string& contact_id,
+                                const std::string& company_id, const std::string& prefix) const {
     if (contact_id.empty() && company_id.empty()) return;
-    if (!impl_->contacts) {
-        throw ApiError::FailedPrecondition(
-            "contact and company links cannot be checked: the support service has no contacts address "
-            "(CRM_SUPPORT_CONTACTS_ADDR)",
-            "LINKS_UNCHECKABLE");
-    }
+    impl_->Require(settings_, "contact and company links cannot be checked");
     common::Violations violations;
     if (!contact_id.empty()) {
         grpc::ClientContext ctx;
@@ -89,14 +94,9 @@ void ContactsCheck::Check(const common::RequestContext& rc, const std::string& c
     violations.ThrowIfAny();
 }
 
-std::string ContactsCheck::FindOrCreateByEmail(const common::RequestContext& rc, const std::string& email,
-                                               const std::string& display_name) const {
-    if (!impl_->contacts) {
-        throw ApiError::FailedPrecondition(
-            "the sender cannot be linked to a contact: the support service has no contacts address "
-            "(CRM_SUPPORT_CONTACTS_ADDR)",
-            "LINKS_UNCHECKABLE");
-    }
+std::string ContactsClient::FindOrCreateByEmail(const common::RequestContext& rc, const std::string& email,
+                                                const std::string& display_name, const std::string& key_scope) const {
+    impl_->Require(settings_, "the sender cannot be linked to a contact");
     grpc::ClientContext ctx;
     common::PrepareDownstreamCall(ctx, rc, settings_.internal_key, settings_.call_timeout);
     cv1::CreateContactRequest req;
@@ -108,7 +108,7 @@ std::string ContactsCheck::FindOrCreateByEmail(const common::RequestContext& rc,
     } else {
         req.mutable_contact()->set_given_name(display_name);
     }
-    req.set_request_id("support-email-" + common::HexEncode(common::Sha256(email)).substr(0, 40));
+    req.set_request_id(key_scope + "-" + common::HexEncode(common::Sha256(email)).substr(0, 40));
     cv1::CreateContactResponse resp;
     const grpc::Status s = impl_->contacts->CreateContact(&ctx, req, &resp);
     if (s.ok()) return resp.contact().id();
@@ -117,11 +117,8 @@ std::string ContactsCheck::FindOrCreateByEmail(const common::RequestContext& rc,
         auto it = detail.metadata.find("existing_id");
         if (it != detail.metadata.end()) return it->second;
     }
-    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-        // The address or name does not pass contacts' checks: the case is opened without a contact.
-        return "";
-    }
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) return "";  // contacts refuses the address or name
     ThrowUnchecked("CreateContact", s);
 }
 
-}  // namespace crm::support::cases
+}  // namespace crm::clients
