@@ -32,7 +32,13 @@ FROM crm_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
 )SQL"};
 constexpr Sql kMarkPublished{"outbox_mark_published",
                              "UPDATE crm_outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])"};
-constexpr Sql kCountPending{"outbox_count_pending", "SELECT count(*) FROM crm_outbox WHERE published_at IS NULL"};
+// The backlog and the age of its oldest event (0 when empty); both through the partial index on unpublished rows.
+constexpr Sql kCountPending{"outbox_count_pending", R"SQL(
+SELECT count(*),
+       coalesce(extract(epoch FROM clock_timestamp() - (SELECT created_at FROM crm_outbox
+                                                        WHERE published_at IS NULL ORDER BY id LIMIT 1)), 0)::float8
+FROM crm_outbox WHERE published_at IS NULL
+)SQL"};
 constexpr Sql kDeleteOld{"outbox_delete_published", R"SQL(
 DELETE FROM crm_outbox WHERE id IN (
   SELECT id FROM crm_outbox WHERE published_at < clock_timestamp() - make_interval(secs => $1) LIMIT 5000)
@@ -133,6 +139,7 @@ struct OutboxRelay::Impl {
     bool leader = false;
     std::chrono::steady_clock::time_point last_cleanup{};
     prometheus::Gauge& pending;
+    prometheus::Gauge& oldest_age;
     prometheus::Counter& published;
     prometheus::Counter& failed;
     prometheus::Histogram& delay;
@@ -145,6 +152,12 @@ struct OutboxRelay::Impl {
                       .Help("Events written to the outbox and not yet acknowledged by Kafka.")
                       .Register(m.registry())
                       .Add({{"service", m.service()}})),
+          oldest_age(prometheus::BuildGauge()
+                         .Name("crm_outbox_oldest_pending_age_seconds")
+                         .Help("Age of the oldest event not yet acknowledged by Kafka (0: none); reported by the "
+                               "replica whose relay holds the lock.")
+                         .Register(m.registry())
+                         .Add({{"service", m.service()}})),
           published(prometheus::BuildCounter()
                         .Name("crm_outbox_published_total")
                         .Help("Events published to Kafka by the outbox relay.")
@@ -208,7 +221,9 @@ struct OutboxRelay::Impl {
                             r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>(), env.str(),
                             r[7].as<double>()});
         }
-        pending.Set(static_cast<double>(tx.exec_params(kCountPending.text)[0][0].as<long long>()));
+        const auto backlog = tx.exec_params(kCountPending.text);
+        pending.Set(static_cast<double>(backlog[0][0].as<long long>()));
+        oldest_age.Set(std::max(0.0, backlog[0][1].as<double>()));
         tx.commit();
         return rows;
     }

@@ -43,7 +43,7 @@ TEST_CASE("pg text arrays: every element quoted and escaped") {
     CHECK(PgTextArray({R"(x"y\z)", "NULL", "{,}"}) == R"({"x\"y\\z","NULL","{,}"})");
 }
 
-TEST_CASE("audit rows: intact chains verify in any order; an edit, a removal or a swap is found") {
+TEST_CASE("audit rows: intact chains verify in any order - an edit, a removal or a swap is found") {
     auto rows = Chain(0, 5);
     for (auto& r : Chain(3, 4)) rows.push_back(r);
     std::reverse(rows.begin(), rows.end());

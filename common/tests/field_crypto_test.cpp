@@ -60,7 +60,7 @@ TEST_CASE("privacy seal: a value opens only with its key, tenant, subject and fi
     CHECK_THROWS_AS(Open(key, {"tenant-a", "subject-1contact.", "email"}, sealed), SealError);
 }
 
-TEST_CASE("privacy seal: altered, truncated or foreign values are refused; empty stays empty") {
+TEST_CASE("privacy seal: altered, truncated or foreign values are refused - empty stays empty") {
     const std::string key = NewDataKey();
     const std::string sealed = Seal(key, kEmail, "Grace Hopper, 555-0100");
     std::string flipped = sealed;

@@ -109,7 +109,7 @@ TEST_CASE("a signature is valid for kIdentityMaxAge, and only a little ahead of 
     CHECK(verify_at(now + seconds(10)) == grpc::StatusCode::UNAUTHENTICATED);
 }
 
-TEST_CASE("prepared identities are signed for a method later; the call key itself is never accepted") {
+TEST_CASE("prepared identities are signed for a method later - the call key itself is never accepted") {
     Identity id{"acme", "u-1", {"sales_rep"}, "key-1", "req-1"};
     const auto now = std::chrono::system_clock::now();
     auto prepared = AsMap(PrepareIdentity(id, kKey, now));

@@ -145,7 +145,7 @@ TEST_CASE("mail: HTML makes a multipart/alternative with both parts") {
     CHECK(raw.find("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n") != std::string::npos);
 }
 
-TEST_CASE("mail: non-ASCII headers become encoded words; the body is never able to add headers") {
+TEST_CASE("mail: non-ASCII headers become encoded words - the body is never able to add headers") {
     Message m = Sample();
     m.subject = "Grüße aus Köln";
     m.to = {{"jose@example.com", "José Müller"}};

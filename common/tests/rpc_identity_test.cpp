@@ -124,7 +124,7 @@ TEST_CASE("a prepared identity on a channel without the signer is refused, and i
     CHECK(s.service.tenant().empty());
 }
 
-TEST_CASE("headers signed for one method are refused by another; an old signature is refused") {
+TEST_CASE("headers signed for one method are refused by another - an old signature is refused") {
     Server s;
     auto plain = grpc::CreateChannel(s.address, grpc::InsecureChannelCredentials());
     const Identity id{"acme", "u-1", {"admin"}, "", "req-1"};

@@ -38,7 +38,7 @@ TEST_CASE("scheduler: each job runs at start and then at its own period") {
     CHECK(fast.load() == after_stop);  // nothing runs after Stop returned
 }
 
-TEST_CASE("scheduler: a job that throws is counted, logged and run again; the others keep running") {
+TEST_CASE("scheduler: a job that throws is counted, logged and run again - the others keep running") {
     prometheus::Registry registry;
     auto& failures = prometheus::BuildCounter().Name("test_failures_total").Help("h").Register(registry).Add({});
     std::atomic<int> throws{0}, fine{0};
@@ -56,7 +56,7 @@ TEST_CASE("scheduler: a job that throws is counted, logged and run again; the ot
     CHECK(failures.Value() == static_cast<double>(throws.load()));
 }
 
-TEST_CASE("scheduler: Wake runs the jobs now; Stop waits for the job in progress and is idempotent") {
+TEST_CASE("scheduler: Wake runs the jobs now - Stop waits for the job in progress and is idempotent") {
     std::atomic<int> runs{0};
     std::atomic<bool> in_job{false}, finished{false};
     Scheduler s("test", {{"long", 1h, [&] {

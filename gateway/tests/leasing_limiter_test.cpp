@@ -95,7 +95,7 @@ long Hammer(std::vector<LeasingRateLimiter*> replicas, const LimitQuery& query, 
 
 }  // namespace
 
-TEST_CASE("leasing limiter: a batch is 5% of a second's rate and a quarter of the burst; small limits lease nothing") {
+TEST_CASE("leasing limiter: a batch is 5% of a second's rate and a quarter of the burst - small limits lease nothing") {
     const LeaseSettings s;
     CHECK(LeaseBatch({1000, 1000}, s) == 50);
     CHECK(LeaseBatch({1000, 100}, s) == 25);

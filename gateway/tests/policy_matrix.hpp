@@ -27,23 +27,9 @@ inline std::string ReadFile(const std::string& path) {
     return text.str();
 }
 
-// The JSON of the `policy.json: |` block scalar in the gateway ConfigMap.
-inline std::string K8sPolicyJson() {
-    std::istringstream in(ReadFile(std::string(CRM_SOURCE_DIR) + "/k8s/base/gateway.yaml"));
-    std::string line;
-    std::string json;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        if (!inside) {
-            inside = line == "  policy.json: |";
-            continue;
-        }
-        if (!line.empty() && line.rfind("    ", 0) != 0) break;  // the block ends at the first less indented line
-        json += (line.empty() ? "" : line.substr(4)) + "\n";
-    }
-    REQUIRE(!json.empty());
-    return json;
-}
+// The policy of the Kubernetes ConfigMap gateway-policy (kustomize's configMapGenerator reads this file; it is
+// deploy/local/gateway-policy.json with production rate limits, made by tests/k8s/policy.py).
+inline std::string K8sPolicyJson() { return ReadFile(std::string(CRM_SOURCE_DIR) + "/k8s/base/gateway-policy.json"); }
 
 inline std::vector<std::string> MethodsOf(const google::protobuf::FileDescriptor* file, const char* name) {
     const auto* service = file->FindServiceByName(name);

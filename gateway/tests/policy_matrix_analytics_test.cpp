@@ -1,5 +1,5 @@
 // The role matrix of the analytics service: both shipped policies (deploy/local/gateway-policy.json and the
-// ConfigMap in k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of
+// ConfigMap of k8s/base/gateway-policy.json) against a table written out here, for every role and every RPC of
 // crm.analytics.v1.AnalyticsService (enumerated from its descriptor, so a new RPC fails this test until the table
 // says who may call it). Who reads KPIs: analysts, sales managers and admins; RebuildProjections: admins only.
 #include <crm/analytics/v1/analytics.pb.h>

@@ -1,5 +1,5 @@
 // The role matrix of the field-service service: both shipped policies (deploy/local/gateway-policy.json and the
-// ConfigMap in k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of
+// ConfigMap of k8s/base/gateway-policy.json) against a table written out here, for every role and every RPC of
 // crm.fieldservice.v1.FieldServiceService (enumerated from its descriptor, so a new RPC fails this test until the
 // table says who may call it). Dispatchers and support managers run field service; technicians work their own jobs
 // (the service narrows each call to the jobs booked for them); support agents open and follow visits; analysts and

@@ -1,5 +1,5 @@
 // The role matrix of the marketing service: both shipped policies (deploy/local/gateway-policy.json and the ConfigMap
-// in k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of
+// in k8s/base/gateway-policy.json) against a table written out here, for every role and every RPC of
 // crm.marketing.v1.MarketingService (enumerated from its descriptor, so a new RPC fails this test until the table says
 // who may call it). Marketers write, analysts read, admins do everything; nobody else sees marketing. OpenTrackedLink
 // and Unsubscribe are reached through public link tokens (the policy's public_tokens), no role grants them.

@@ -1,5 +1,5 @@
 // The role matrix of the support service: both shipped policies (deploy/local/gateway-policy.json and the ConfigMap in
-// k8s/base/gateway.yaml) against a table written out here, for every role and every RPC of
+// k8s/base/gateway-policy.json) against a table written out here, for every role and every RPC of
 // crm.support.v1.SupportService (enumerated from its descriptor, so a new RPC fails this test until the table says who
 // may call it). Support agents and managers work cases and read SLA policy and status; sales roles and read-only
 // users read cases; only support managers (and admins) change the SLA policy.

@@ -1,6 +1,6 @@
 // The role matrix: the policies that ship (deploy/local/gateway-policy.json and the ConfigMap in
-// k8s/base/gateway.yaml) against tables written out here, for every role and every RPC of the contacts, leads and
-// sales services (enumerated from their descriptors, so a new RPC fails this test until its table says who may call
+// k8s/base/gateway-policy.json) against tables written out here, for every role and every RPC of the contacts, leads
+// and sales services (enumerated from their descriptors, so a new RPC fails this test until its table says who may call
 // it).
 #include "policy_matrix.hpp"
 

@@ -56,7 +56,7 @@ std::map<std::string, std::string> Revenue(const mv1::GetCampaignPerformanceResp
 
 }  // namespace
 
-TEST_CASE("marketing attribution: won deals split exactly under five models; a lost deal retracts",
+TEST_CASE("marketing attribution: won deals split exactly under five models - a lost deal retracts",
           "[integration][marketing][attribution]") {
     const std::string tenant = UniqueTenant("mt");
     const std::string token = TokenFor(tenant, {"admin"});

@@ -134,7 +134,7 @@ HttpReply Http(const std::string& method, const std::string& target, const std::
 
 TEST_CASE(
     "marketing email: only consenting people get the message, with escaped merge fields, tracked links and "
-    "one-click unsubscribe; clicks and unsubscribes are recorded",
+    "one-click unsubscribe - clicks and unsubscribes are recorded",
     "[integration][marketing][email]") {
     const std::string tenant = UniqueTenant("me");
     const std::string token = TokenFor(tenant, {"admin"});
@@ -255,7 +255,7 @@ TEST_CASE(
     CHECK(mailpit.To(bounce_email).empty());
 }
 
-TEST_CASE("marketing email: bad input names every field; the public methods refuse staff-less callers",
+TEST_CASE("marketing email: bad input names every field - the public methods refuse staff-less callers",
           "[integration][marketing][email]") {
     const std::string tenant = UniqueTenant("me");
     MarketingClient api(TokenFor(tenant, {"marketer"}));

@@ -109,7 +109,7 @@ std::string Unique(const std::string& prefix) {
 
 }  // namespace
 
-TEST_CASE("marketing audience: contacts and leads arrive from their events; consent, merge and erasure apply",
+TEST_CASE("marketing audience: contacts and leads arrive from their events - consent, merge and erasure apply",
           "[integration][marketing][audience]") {
     const std::string tenant = UniqueTenant("ma");
     const std::string token = TokenFor(tenant, {"admin"});
@@ -182,7 +182,7 @@ TEST_CASE("marketing audience: contacts and leads arrive from their events; cons
     CHECK(api.GetSegment(get).response.segment().member_count() == 0);
 }
 
-TEST_CASE("marketing segments: a dynamic segment follows the events; lists take ids, emails and CSV",
+TEST_CASE("marketing segments: a dynamic segment follows the events - lists take ids, emails and CSV",
           "[integration][marketing][segments]") {
     const std::string tenant = UniqueTenant("ms");
     const std::string token = TokenFor(tenant, {"admin"});
@@ -256,7 +256,7 @@ TEST_CASE("marketing segments: a dynamic segment follows the events; lists take 
     CHECK(ErrorReason(api.AddSegmentMembers(add).status) == "SEGMENT_DYNAMIC");
 }
 
-TEST_CASE("marketing segments: bad rules name every bad node; other tenants see nothing",
+TEST_CASE("marketing segments: bad rules name every bad node - other tenants see nothing",
           "[integration][marketing][segments]") {
     const std::string tenant = UniqueTenant("ms");
     MarketingClient api(TokenFor(tenant, {"marketer"}));

@@ -188,7 +188,7 @@ TEST_CASE("sales: a discount above the tenant's threshold needs a sales manager'
     CHECK(rejected.response.quote().rejection_reason() == "budget cut");
 }
 
-TEST_CASE("sales: draft quotes are updated with recomputed totals; bad quote input writes nothing",
+TEST_CASE("sales: draft quotes are updated with recomputed totals - bad quote input writes nothing",
           "[integration][sales]") {
     const std::string tenant = UniqueTenant("sq");
     SalesClient manager(TokenFor(tenant, {"sales_manager"}));

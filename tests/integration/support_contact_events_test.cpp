@@ -27,7 +27,7 @@ std::string WaitForValue(const std::string& sql, const std::string& expected) {
 
 }  // namespace
 
-TEST_CASE("support: a merged contact's cases follow the survivor; an erased person's messages are blanked",
+TEST_CASE("support: a merged contact's cases follow the survivor - an erased person's messages are blanked",
           "[integration][support][events]") {
     const std::string tenant = UniqueTenant("se");
     const std::string token = TokenFor(tenant);

@@ -39,7 +39,7 @@ std::string HeaderOf(const std::string& raw, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("support: an e-mail thread of three messages lands on one case; the reply is e-mailed with threading",
+TEST_CASE("support: an e-mail thread of three messages lands on one case - the reply is e-mailed with threading",
           "[integration][support][email]") {
     const std::string tenant = UniqueTenant("sm");
     const std::string token = TokenFor(tenant);
@@ -147,7 +147,7 @@ TEST_CASE("support: an e-mail thread of three messages lands on one case; the re
     CHECK(HeaderOf(latest, "References").find("<" + first_id + ">") == 0);
 }
 
-TEST_CASE("support: bad e-mail is INVALID_ARGUMENT on raw_message and writes nothing; tenants stay apart",
+TEST_CASE("support: bad e-mail is INVALID_ARGUMENT on raw_message and writes nothing - tenants stay apart",
           "[integration][support][email]") {
     const std::string tenant = UniqueTenant("sm");
     SupportClient api(TokenFor(tenant));

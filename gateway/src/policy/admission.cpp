@@ -73,6 +73,7 @@ struct Admission::State {
     prometheus::Family<prometheus::Counter>& authz_denied;
     prometheus::Family<prometheus::Counter>& ratelimited;
     prometheus::Counter& ratelimit_fail_open;
+    prometheus::Counter& ratelimit_unavailable;
     prometheus::Histogram& limiter_seconds;
     mutable std::atomic<SteadyClock::rep> next_limiter_warning{0};
 
@@ -115,6 +116,13 @@ struct Admission::State {
                                         "limiter (Redis) was unavailable (CRM_RATE_LIMIT_FAIL_MODE=open).")
                                   .Register(metrics.registry())
                                   .Add({})),
+          ratelimit_unavailable(
+              prometheus::BuildCounter()
+                  .Name("crm_gateway_ratelimit_unavailable_total")
+                  .Help("Calls whose revocation and rate-limit check could not reach the rate limiter (Redis), by "
+                        "fail mode: open (served unchecked) or closed (refused with UNAVAILABLE).")
+                  .Register(metrics.registry())
+                  .Add({{"fail_mode", settings.fail_mode == FailMode::kClosed ? "closed" : "open"}})),
           limiter_seconds(prometheus::BuildHistogram()
                               .Name("crm_gateway_ratelimit_check_seconds")
                               .Help("Duration of the revocation and rate-limit check (one Redis round trip).")
@@ -308,6 +316,7 @@ struct Admission::State {
         switch (decision.verdict) {
             case LimitVerdict::kUnavailable:
                 r.limiter_error = decision.error;
+                ratelimit_unavailable.Increment();
                 WarnLimiterUnavailable(decision.error);
                 if (settings.fail_mode == FailMode::kClosed) {
                     r.refusal = Refusal{grpc::StatusCode::UNAVAILABLE,

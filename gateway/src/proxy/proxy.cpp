@@ -49,6 +49,16 @@ struct Backend {
 
 // A refusal by the gateway itself, with google.rpc details as the services send them: ErrorInfo (a stable reason,
 // domain crm.gateway) and, when given, RetryInfo.
+// Whether a method is unary (one request, one response), by its descriptor in the linked protos. Unknown methods take
+// the streaming path, which proxies any shape.
+bool IsUnary(const MethodPath& path) {
+    std::string full(path.service);
+    full += '.';
+    full += path.method;
+    const auto* method = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
+    return method != nullptr && !method->client_streaming() && !method->server_streaming();
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const Refusal& refusal) {
@@ -242,6 +252,16 @@ class ProxyCall {
         for (const auto& [k, v] : admission_.backend_metadata) up_context_.AddMetadata(k, v);
 
         upstream_start_ = SteadyClock::now();
+        if (core_->settings.is_unary ? core_->settings.is_unary(path_) : IsUnary(*path)) {
+            // One request, one response: read the request, make one upstream call (a single batch of operations),
+            // then write the response and the status together. Two references: the downstream reactor's OnDone and
+            // the upstream call's completion.
+            unary_ = true;
+            refs_.store(2, std::memory_order_relaxed);
+            upstream_started_ = true;
+            down_.StartRead(&request_);
+            return;
+        }
         backend_->stub->PrepareBidiStreamingCall(&up_context_, path_, grpc::StubOptions(), &up_);
         up_.AddMultipleHolds(2);                    // request path, response path
         refs_.store(2, std::memory_order_relaxed);  // both reactors must be done before the call is freed
@@ -253,6 +273,10 @@ class ProxyCall {
     // --- request path ---
 
     void DownReadDone(bool ok) {
+        if (unary_) {
+            UnaryRequestRead(ok);
+            return;
+        }
         const bool cancelled = !ok && ctx_->IsCancelled();
         {
             std::lock_guard lock(mutex_);
@@ -314,6 +338,7 @@ class ProxyCall {
     }
 
     void DownWriteDone(bool ok) {
+        if (unary_) return;  // StartWriteAndFinish: its end is OnDone
         if (ok) {
             up_.StartRead(&response_);
             return;
@@ -342,11 +367,12 @@ class ProxyCall {
         if (release_response) up_.RemoveHold();
     }
 
-    void UpDone(const grpc::Status& status) {
+    // The status the client gets for the backend's `status`, with the backend's trailing metadata passed on.
+    grpc::Status UpstreamStatus(const grpc::Status& status, bool backend_answered) {
         core_->admission->ObserveUpstream(admission_.labels, SteadyClock::now() - upstream_start_);
         grpc::Status final_status = status;
         if (status.error_code() == grpc::StatusCode::UNAVAILABLE && status.error_details().empty() &&
-            !got_initial_metadata_) {
+            !backend_answered) {
             // Raised by the gateway's own channel (connection refused, ...): its text names internal addresses.
             upstream_error_ = status.error_message();
             final_status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "service unavailable, retry later");
@@ -358,8 +384,41 @@ class ProxyCall {
         for (const auto& [k, v] : ClientVisibleMetadata(ToMetadata(up_context_.GetServerTrailingMetadata()))) {
             ctx_->AddTrailingMetadata(k, v);
         }
+        return final_status;
+    }
+
+    void UpDone(const grpc::Status& status) {
+        const grpc::Status final_status = UpstreamStatus(status, got_initial_metadata_);
         Complete(final_status);
         down_.Finish(final_status);
+        Release();
+    }
+
+    // --- unary calls ---
+
+    void UnaryRequestRead(bool ok) {
+        if (!ok) {
+            // The client cancelled, or half-closed without a request: nothing goes upstream.
+            upstream_started_ = false;
+            FinishEarly(ctx_->IsCancelled() ? grpc::Status::CANCELLED
+                                            : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
+            Release();  // the upstream call's reference: it never starts
+            return;
+        }
+        backend_->stub->UnaryCall(&up_context_, path_, grpc::StubOptions(), &request_, &response_,
+                                  [this](grpc::Status status) { UnaryDone(status); });
+    }
+
+    void UnaryDone(const grpc::Status& status) {
+        const Metadata initial = ToMetadata(up_context_.GetServerInitialMetadata());
+        const grpc::Status final_status = UpstreamStatus(status, !initial.empty());
+        for (const auto& [k, v] : ClientVisibleMetadata(initial)) ctx_->AddInitialMetadata(k, v);
+        Complete(final_status);
+        if (final_status.ok()) {
+            down_.StartWriteAndFinish(&response_, grpc::WriteOptions(), final_status);
+        } else {
+            down_.Finish(final_status);
+        }
         Release();
     }
 
@@ -406,6 +465,7 @@ class ProxyCall {
     std::string upstream_error_;
     const Backend* backend_ = nullptr;
     bool upstream_started_ = false;
+    bool unary_ = false;                 // set before the first read; then only read
     bool got_initial_metadata_ = false;  // upstream reactions only; read in UpDone, after all of them
     std::atomic<int> refs_{1};
 

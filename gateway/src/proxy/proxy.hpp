@@ -5,6 +5,7 @@
 // decode/re-encode). The client's deadline (or a default) and cancellation propagate to the backend; the backend's
 // status, message, details and metadata come back unchanged.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +40,10 @@ struct ProxySettings {
     std::vector<std::string> retryable_methods;
     int retry_attempts = 3;
     std::chrono::milliseconds retry_initial_backoff{50};
+    // Whether a method ("/pkg.Service/Method") is unary: those go through a shorter path (one upstream batch, the
+    // response written with the status). Empty: by the method's descriptor in the linked protos; unknown methods take
+    // the streaming path, which proxies any shape. Tests set it for their own services.
+    std::function<bool(std::string_view method_path)> is_unary;
 };
 
 // The channel service config (JSON) that makes the retryable methods under `package` retry on UNAVAILABLE; empty

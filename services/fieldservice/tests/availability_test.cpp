@@ -55,7 +55,7 @@ TEST_CASE("the earliest slot starts after travel from home, inside the window an
     CHECK(slot->distance_meters == Approx(6770).epsilon(0.01));
 }
 
-TEST_CASE("booked visits, their travel and time off are avoided; travel comes from the previous stop") {
+TEST_CASE("booked visits, their travel and time off are avoided - travel comes from the previous stop") {
     Calendar c = Berlin();
     const Point elsewhere{52.52 + 0.09, 13.405};  // ~10 km north of home
     // 08:00-12:00 local booked at `elsewhere` (block from 07:50 local would start before work: booked as given).
@@ -82,7 +82,7 @@ TEST_CASE("booked visits, their travel and time off are avoided; travel comes fr
     CHECK(Utilisation(c, v.windows) == Approx(4.0 / 9.0));
 }
 
-TEST_CASE("windows: the visit lies inside one; none fits, no slot") {
+TEST_CASE("windows: the visit lies inside one - none fits, no slot") {
     const Calendar c = Berlin();
     Visit v;
     v.site = c.home;

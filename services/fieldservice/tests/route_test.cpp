@@ -27,7 +27,7 @@ bool KeepsWindows(const Route& r, const std::vector<Stop>& stops, const Day& day
 
 }  // namespace
 
-TEST_CASE("a zig-zag booked order is straightened; ETAs include travel") {
+TEST_CASE("a zig-zag booked order is straightened - ETAs include travel") {
     // Five stops on a line east of the start, 0.1 degrees (~7 km at 52 N) apart, booked in the order 4 0 3 1 2.
     const Day day{{52.0, 13.0}, kBegin, kBegin + 10 * 3600};
     std::vector<Stop> stops;
@@ -43,7 +43,7 @@ TEST_CASE("a zig-zag booked order is straightened; ETAs include travel") {
     CHECK(plan.planned.legs[1].arrival == plan.planned.legs[0].start + 1800 + plan.planned.legs[1].travel_minutes * 60);
 }
 
-TEST_CASE("windows force an order that travels more; the plan keeps them") {
+TEST_CASE("windows force an order that travels more - the plan keeps them") {
     const Day day{{52.0, 13.0}, kBegin, kBegin + 10 * 3600};
     // The far stop must be visited first (its window closes early), the near one later.
     std::vector<Stop> stops = {{"near", {52.0, 13.05}, 1800, {{kBegin + 4 * 3600, kBegin + 6 * 3600}}},

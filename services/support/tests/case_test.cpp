@@ -120,7 +120,7 @@ TEST_CASE("case fields: normalized, and every bad field named") {
     CHECK(NormalizeCase(update, "case.", false).empty());
 }
 
-TEST_CASE("message fields: a body, an attachment or a call; attachments and calls checked") {
+TEST_CASE("message fields: a body, an attachment or a call - attachments and calls checked") {
     MessageFields empty;
     CHECK(NormalizeMessage(empty, "message.").Has("message.body"));
     MessageFields call;
