@@ -1,7 +1,9 @@
 // IncrementalDataset (kpis.hpp): a Dataset brought up to date by re-folding only the aggregates that changed.
 #include <algorithm>
 #include <set>
+#include <type_traits>
 
+#include "domain/kpi_index.hpp"
 #include "domain/kpis.hpp"
 
 namespace crm::analytics::domain {
@@ -71,9 +73,35 @@ std::vector<std::shared_ptr<const T>> MergeById(const std::vector<std::shared_pt
     return out;
 }
 
+// The index's timelines replaced by `replaced` (those that were fresh already are not in the index), added to `stale`.
+template <class T>
+void MarkStale(const std::vector<std::shared_ptr<const T>>& fresh, const std::vector<const T*>& replaced,
+               StaleTimelines& stale, size_t& bytes) {
+    for (const T* was : replaced) {
+        auto it = std::lower_bound(fresh.begin(), fresh.end(), was->id,
+                                   [](const std::shared_ptr<const T>& t, const std::string& id) { return t->id < id; });
+        if (it != fresh.end() && it->get() == was) continue;
+        stale.all.insert(was);
+        if constexpr (std::is_same_v<T, OpportunityTimeline>) stale.opportunities.push_back(was);
+        bytes += Bytes(*was);  // kept alive by the index
+    }
+}
+
 }  // namespace
 
-IncrementalDataset::IncrementalDataset(Facts facts) {
+void IncrementalDataset::Reindex(Dataset& data) {
+    data.fresh_leads.clear();
+    data.fresh_opportunities.clear();
+    data.stale.reset();
+    data.index.reset();
+    auto index = std::make_shared<const KpiIndex>(data);
+    bytes_ -= index_bytes_;
+    index_bytes_ = index->bytes();
+    bytes_ += index_bytes_;
+    data.index = std::move(index);
+}
+
+IncrementalDataset::IncrementalDataset(Facts facts, size_t reindex_after) : reindex_after_(reindex_after) {
     for (const auto& [id, created] : RecordCreationsById(facts.records, RecordKind::kContact)) {
         contacts_.emplace(id, created);
         bytes_ += RecordBytes(id);
@@ -87,6 +115,7 @@ IncrementalDataset::IncrementalDataset(Facts facts) {
               (data->leads.capacity() + data->opportunities.capacity()) * 16;
     for (const auto& l : data->leads) bytes_ += Bytes(*l);
     for (const auto& o : data->opportunities) bytes_ += Bytes(*o);
+    Reindex(*data);
     view_ = std::move(data);
 }
 
@@ -115,13 +144,18 @@ void IncrementalDataset::Apply(Facts changed) {
 
     // Leads: the changed ones folded again from all their versions.
     std::vector<std::shared_ptr<const LeadTimeline>> leads;
+    std::vector<const LeadTimeline*> replaced_leads;
+    std::vector<const OpportunityTimeline*> replaced_opportunities;
     std::set<std::string> changed_leads;
     for (auto& l : FoldLeads(std::move(changed.leads))) {
         changed_leads.insert(l.id);
         bytes += Bytes(l);
         leads.push_back(std::make_shared<const LeadTimeline>(std::move(l)));
     }
-    next->leads = MergeById(old.leads, leads, [&](const LeadTimeline& was) { bytes -= Bytes(was); });
+    next->leads = MergeById(old.leads, leads, [&](const LeadTimeline& was) {
+        bytes -= Bytes(was);
+        replaced_leads.push_back(&was);
+    });
     const LeadLookup lookup = [&next](const std::string& id) { return next->FindLead(id); };
 
     // Opportunities: the changed ones folded again; those whose lead changed take its new source and campaign.
@@ -149,15 +183,34 @@ void IncrementalDataset::Apply(Facts changed) {
     replacements.reserve(refolded.size() + reattributed.size());
     std::merge(refolded.begin(), refolded.end(), reattributed.begin(), reattributed.end(),
                std::back_inserter(replacements), [](const auto& a, const auto& b) { return a->id < b->id; });
-    next->opportunities =
-        MergeById(old.opportunities, replacements, [&](const OpportunityTimeline& was) { bytes -= Bytes(was); });
+    next->opportunities = MergeById(old.opportunities, replacements, [&](const OpportunityTimeline& was) {
+        bytes -= Bytes(was);
+        replaced_opportunities.push_back(&was);
+    });
+
+    // The index of the previous view, with what changed since it was built (or built again when that grew large).
+    next->index = old.index;
+    auto stale = std::make_shared<StaleTimelines>(old.stale ? *old.stale : StaleTimelines{});
+    size_t stale_bytes = 0;
+    MarkStale(old.fresh_leads, replaced_leads, *stale, stale_bytes);
+    MarkStale(old.fresh_opportunities, replaced_opportunities, *stale, stale_bytes);
+    next->stale = std::move(stale);
+    next->fresh_leads = MergeById(old.fresh_leads, leads, [](const LeadTimeline&) {});
+    next->fresh_opportunities = MergeById(old.fresh_opportunities, replacements, [](const OpportunityTimeline&) {});
+    bytes += stale_bytes + (next->fresh_leads.size() + next->fresh_opportunities.size()) * 16 -
+             (old.fresh_leads.size() + old.fresh_opportunities.size()) * 16;
+    index_bytes_ += stale_bytes;
 
     bytes += (next->contact_creations.size() + next->company_creations.size()) * 8 -
              (old.contact_creations.size() + old.company_creations.size()) * 8;
     bytes +=
         (next->leads.size() + next->opportunities.size()) * 16 - (old.leads.size() + old.opportunities.size()) * 16;
-    view_ = std::move(next);
     bytes_ = bytes;
+    const size_t limit = reindex_after_
+                             ? reindex_after_
+                             : std::max<size_t>(256, (next->leads.size() + next->opportunities.size()) / 128);
+    if (next->fresh_leads.size() + next->fresh_opportunities.size() > limit) Reindex(*next);
+    view_ = std::move(next);
 }
 
 }  // namespace crm::analytics::domain

@@ -6,10 +6,16 @@
 #include <tuple>
 
 #include "crm/common/civil_date.hpp"
+#include "domain/kpi_builder.hpp"
+#include "domain/kpi_index.hpp"
 
 namespace crm::analytics::domain {
 
 namespace {
+
+using detail::Cutoff;
+using detail::InPeriod;
+using detail::Matches;
 
 constexpr Micros kForever = std::numeric_limits<Micros>::max();
 
@@ -62,24 +68,7 @@ const Segment* SegmentAt(const std::vector<Segment>& segments, Micros t) {
     return found;
 }
 
-bool Matches(const Filter& f, const OpportunityState& s) {
-    if (s.deleted_at) return false;  // deleted deals count nowhere
-    return (f.pipeline_id.empty() || f.pipeline_id == s.pipeline_id) &&
-           (f.owner_id.empty() || f.owner_id == s.owner_id) && (f.source.empty() || f.source == s.source) &&
-           (f.campaign_id.empty() || f.campaign_id == s.campaign_id);
-}
-
-bool Matches(const Filter& f, const LeadState& s) {
-    return (f.owner_id.empty() || f.owner_id == s.owner_id) && (f.source.empty() || f.source == s.source) &&
-           (f.campaign_id.empty() || f.campaign_id == s.campaign_id);
-}
-
-bool InPeriod(Micros t, const Period& p) { return t >= p.start && t < p.end; }
-
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-// The period's facts are judged by the state just before its end, or now when that is earlier.
-Micros Cutoff(const Period& period, Micros now) { return std::min(period.end - 1, now); }
 
 }  // namespace
 
@@ -315,172 +304,25 @@ Dataset BuildDataset(Facts facts) {
 // ------------------------------------------------------------------------------------------------------------------
 // KPIs
 
-Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter) {
-    Kpis k;
-    k.as_of = as_of;
-    const Micros cutoff = Cutoff(period, now);
-
-    // The deals are visited once, each contributing to every deal KPI in turn (one pass over memory, not four);
-    // within each KPI they are taken in the same order as ever (by id), which decides the stage names kept.
-    // Pipeline by stage at as_of.
-    using PipelineKey = std::tuple<std::string, std::string, std::string>;  // pipeline, stage, currency
-    struct PipelineAcc {
-        std::string stage_name;
-        int64_t count = 0;
-        int64_t value = 0;
-        __int128 weighted = 0;
-    };
-    std::map<PipelineKey, PipelineAcc> pipeline;
-    // Deals closed in the period (as their state just before its end says): win rate, deal size, sales cycle.
-    std::map<std::string, DealSizeRow> sizes;
-    int64_t won = 0, lost = 0;
-    __int128 cycle_total = 0;
-    // Time in stage: stays (runs of open segments in one pipeline and stage) that ended in the period.
-    using StageKey = std::pair<std::string, std::string>;
-    struct StageAcc {
-        std::string stage_name;
-        int64_t exits = 0;
-        __int128 total = 0;
-    };
-    std::map<StageKey, StageAcc> stages;
-    // Forecast: open at the period's start, expected to close in the period.
-    std::map<std::string, ForecastRow> forecast;
-    std::map<std::string, __int128> forecast_weighted;
-
+Kpis ComputeKpisByScan(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter) {
+    // The deals are visited once, each contributing to every deal KPI in turn (one pass over memory, not four), in
+    // id order (which decides the stage names kept).
+    detail::KpiBuilder b(period, as_of, now, filter);
     for (const auto& shared : data.opportunities) {
         const OpportunityTimeline& opp = *shared;
-        if (const OpportunitySegment* s = opp.At(as_of);
-            s && s->state.status == DealStatus::kOpen && Matches(filter, s->state)) {
-            PipelineAcc& a = pipeline[{s->state.pipeline_id, s->state.stage_id, s->state.currency_code}];
-            if (!s->state.stage_name.empty()) a.stage_name = s->state.stage_name;
-            a.count += 1;
-            a.value += s->state.amount_minor;
-            a.weighted += static_cast<__int128>(s->state.amount_minor) * s->state.probability_bp;
-        }
-        if (const OpportunitySegment* s = opp.At(cutoff);
-            s && s->state.status != DealStatus::kOpen && Matches(filter, s->state)) {
-            const Micros closed = opp.CloseTime(*s);
-            if (InPeriod(closed, period)) {
-                if (s->state.status == DealStatus::kLost) {
-                    ++lost;
-                } else {
-                    ++won;
-                    DealSizeRow& row = sizes[s->state.currency_code];
-                    row.currency_code = s->state.currency_code;
-                    row.won_count += 1;
-                    row.won_value_minor += s->state.amount_minor;
-                    cycle_total += closed - opp.created_at;
-                }
-            }
-        }
-        const auto& segs = opp.segments;
-        size_t i = 0;
-        while (i < segs.size()) {
-            if (segs[i].state.status != DealStatus::kOpen) {
-                ++i;
-                continue;
-            }
-            size_t j = i + 1;
-            while (j < segs.size() && segs[j].state.status == DealStatus::kOpen &&
-                   segs[j].state.pipeline_id == segs[i].state.pipeline_id &&
-                   segs[j].state.stage_id == segs[i].state.stage_id) {
-                ++j;
-            }
-            if (j < segs.size()) {  // the stay ended when segment j began
-                const Micros exit = segs[j].valid_from;
-                const OpportunityState& st = segs[j - 1].state;
-                if (InPeriod(exit, period) && exit <= cutoff + 1 && Matches(filter, st)) {
-                    StageAcc& a = stages[{st.pipeline_id, st.stage_id}];
-                    if (!st.stage_name.empty()) a.stage_name = st.stage_name;
-                    a.exits += 1;
-                    a.total += exit - segs[i].valid_from;
-                }
-            }
-            i = j;
-        }
-        if (const OpportunitySegment* s = opp.At(period.start);
-            s && s->state.status == DealStatus::kOpen && s->state.expected_close_at &&
-            InPeriod(*s->state.expected_close_at, period) && Matches(filter, s->state)) {
-            ForecastRow& row = forecast[s->state.currency_code];
-            row.currency_code = s->state.currency_code;
-            row.forecast_value_minor += s->state.amount_minor;
-            forecast_weighted[s->state.currency_code] +=
-                static_cast<__int128>(s->state.amount_minor) * s->state.probability_bp;
-        }
+        b.AddOpenAt(opp);
+        b.AddClosed(opp);
+        detail::ForEachEndedStay(opp, [&](size_t first, size_t exit) { b.AddStay(opp, first, exit); });
+        b.AddForecast(opp);
     }
+    for (const auto& lead : data.leads) b.AddLead(*lead);
+    b.CountRecords(data);
+    return b.Finish();
+}
 
-    for (const auto& [key, a] : pipeline) {
-        k.pipeline.push_back({std::get<0>(key), std::get<1>(key), a.stage_name, std::get<2>(key), a.count, a.value,
-                              RoundedDiv(a.weighted, 10000)});
-    }
-    k.win_rate = {won, won + lost};
-    for (auto& [currency, row] : sizes) {
-        row.average_minor = RoundedDiv(row.won_value_minor, row.won_count);
-        k.deal_sizes.push_back(row);
-    }
-    k.sales_cycle_won_count = won;
-    k.sales_cycle_total_seconds = RoundedDiv(cycle_total, kMicrosPerSecond);
-    k.sales_cycle_average_seconds = won ? RoundedDiv(cycle_total, won * kMicrosPerSecond) : 0;
-    for (const auto& [key, a] : stages) {
-        k.time_in_stage.push_back({key.first, key.second, a.stage_name, a.exits, RoundedDiv(a.total, kMicrosPerSecond),
-                                   RoundedDiv(a.total, a.exits * kMicrosPerSecond)});
-    }
-
-    // Leads created in the period: conversion by source and campaign, response time, SLA.
-    {
-        std::map<std::pair<std::string, std::string>, Ratio> conv;
-        __int128 response_total = 0;
-        for (const auto& shared : data.leads) {
-            const LeadTimeline& lead = *shared;
-            if (!InPeriod(lead.created_at, period)) continue;
-            const LeadSegment* s = lead.At(cutoff);
-            if (!s || !Matches(filter, s->state)) continue;
-            Ratio& r = conv[{s->state.source, s->state.campaign_id}];
-            r.denominator += 1;
-            k.lead_conversion_total.denominator += 1;
-            if (s->state.status == LeadStatus::kConverted && lead.ConversionTime(*s) < period.end) {
-                r.numerator += 1;
-                k.lead_conversion_total.numerator += 1;
-            }
-            const auto& responded = s->state.first_response_at;
-            if (responded && *responded <= cutoff) {
-                k.lead_responses += 1;
-                response_total += *responded - lead.created_at;
-            }
-            if (const auto& due = s->state.response_due_at) {
-                if (responded && *responded <= cutoff) {
-                    k.lead_sla_attainment.denominator += 1;
-                    if (*responded <= *due) k.lead_sla_attainment.numerator += 1;
-                } else if (*due <= cutoff) {
-                    k.lead_sla_attainment.denominator += 1;  // overdue without a response
-                }
-            }
-        }
-        for (const auto& [key, r] : conv) k.lead_conversion.push_back({key.first, key.second, r});
-        k.lead_response_total_seconds = RoundedDiv(response_total, kMicrosPerSecond);
-        k.lead_response_average_seconds =
-            k.lead_responses ? RoundedDiv(response_total, k.lead_responses * kMicrosPerSecond) : 0;
-    }
-
-    // New contacts and companies.
-    auto count_in = [&](const std::vector<Micros>& creations) {
-        return static_cast<int64_t>(std::lower_bound(creations.begin(), creations.end(), period.end) -
-                                    std::lower_bound(creations.begin(), creations.end(), period.start));
-    };
-    k.new_contacts = count_in(data.contact_creations);
-    k.new_companies = count_in(data.company_creations);
-
-    // Forecast vs actual (won in the period).
-    for (const auto& size : k.deal_sizes) {
-        ForecastRow& row = forecast[size.currency_code];
-        row.currency_code = size.currency_code;
-        row.actual_won_minor = size.won_value_minor;
-    }
-    for (auto& [currency, row] : forecast) {
-        row.forecast_weighted_minor = RoundedDiv(forecast_weighted[currency], 10000);
-        k.forecast.push_back(row);
-    }
-    return k;
+Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter) {
+    if (data.index) return ComputeKpisIndexed(data, period, as_of, now, filter);
+    return ComputeKpisByScan(data, period, as_of, now, filter);
 }
 
 // ------------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "domain/facts.hpp"
@@ -192,6 +193,14 @@ struct Kpis {
     bool operator==(const Kpis&) const = default;
 };
 
+class KpiIndex;
+
+// Timelines of a KpiIndex that a later view replaced (see Dataset::index).
+struct StaleTimelines {
+    std::unordered_set<const void*> all;  // leads and opportunities
+    std::vector<const OpportunityTimeline*> opportunities;
+};
+
 // The folded facts of one tenant. Timelines are shared and immutable, so that a copy of a Dataset with a few
 // aggregates replaced (IncrementalDataset) costs pointers, not folds. Both lists are sorted by id: where a KPI keeps
 // one of several stage names, the order decides, and it is the same however the Dataset was made.
@@ -202,6 +211,14 @@ struct Dataset {
     std::vector<std::shared_ptr<const OpportunityTimeline>> opportunities;
 
     const LeadTimeline* FindLead(const std::string& id) const;
+
+    // Optional, set by IncrementalDataset (kpi_index.hpp): an index of the timelines of an earlier view, `fresh_*`
+    // the current timelines it does not hold (sorted by id), `stale` those of its timelines replaced since. With it,
+    // ComputeKpis looks only at the aggregates that can contribute to the period asked for.
+    std::shared_ptr<const KpiIndex> index;
+    std::vector<std::shared_ptr<const LeadTimeline>> fresh_leads;
+    std::vector<std::shared_ptr<const OpportunityTimeline>> fresh_opportunities;
+    std::shared_ptr<const StaleTimelines> stale;
 };
 Dataset BuildDataset(Facts facts);
 
@@ -213,9 +230,11 @@ Dataset BuildDataset(Facts facts);
 // and campaign. The result equals BuildDataset over all facts (tests/incremental_test.cpp checks it on random
 // histories). view() is an immutable snapshot: Apply builds the next one beside it (copying pointers, not
 // timelines) and swaps it in, so a reader holding a view never sees a half-applied change.
+// Views carry a KpiIndex (kpi_index.hpp): built with the first view, then kept with the aggregates changed since as
+// `fresh`/`stale`, and built again once more than `reindex_after` aggregates changed (0: max(256, aggregates / 128)).
 class IncrementalDataset {
   public:
-    explicit IncrementalDataset(Facts facts);
+    explicit IncrementalDataset(Facts facts, size_t reindex_after = 0);
     void Apply(Facts changed);
     std::shared_ptr<const Dataset> view() const { return view_; }
     // Estimated heap bytes held (timelines, their strings, the creation indexes).
@@ -226,9 +245,15 @@ class IncrementalDataset {
     std::map<std::string, Micros> contacts_;   // record id -> creation time
     std::map<std::string, Micros> companies_;  // record id -> creation time
     size_t bytes_ = 0;
+    size_t reindex_after_ = 0;
+    size_t index_bytes_ = 0;  // the index, and the stale timelines it keeps alive
+    void Reindex(Dataset& data);
 };
 
 // Period KPIs look at the state just before period.end (or at `now` when that is earlier); the pipeline at as_of.
+// With data.index, only the aggregates that can contribute are visited (kpi_index.hpp); the answer is the same as
+// ComputeKpisByScan's, which visits every aggregate (the definition; tests compare the two).
+Kpis ComputeKpisByScan(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter);
 Kpis ComputeKpis(const Dataset& data, const Period& period, Micros as_of, Micros now, const Filter& filter);
 
 enum class Granularity { kDay, kWeek, kMonth };

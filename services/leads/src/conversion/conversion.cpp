@@ -6,7 +6,6 @@
 
 #include <chrono>
 
-#include "conversion/sql.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/metrics.hpp"
@@ -83,20 +82,15 @@ v1::Lead Conversion::CheckConvertible(const common::RequestContext& rc, const v1
 v1::Lead Conversion::Complete(const common::RequestContext& rc, const v1::ConvertLeadRequest& req,
                               const v1::LeadConversion& ids) {
     return db_.InTenant(rc, [&](pqxx::work& tx) {
-        const v1::Lead lead = lifecycle::LoadLead(db_, tx, rc.tenant_id, req.id(), true);
-        if (lead.status() == v1::LEAD_STATUS_CONVERTED) return lead;  // a concurrent twin finished first
-        const domain::Status from = lifecycle::StatusOf(lead.status());
-        if (!domain::ConvertAllowed(from, req.allow_unqualified())) {
+        const std::optional<lifecycle::Converted> marked =
+            lifecycle::MarkConverted(db_, tx, rc.tenant_id, req.id(), ids, req.allow_unqualified());
+        if (!marked) {
+            const v1::Lead lead = lifecycle::LoadLead(db_, tx, rc.tenant_id, req.id());  // locked: stays as read
+            if (lead.status() == v1::LEAD_STATUS_CONVERTED) return lead;  // a concurrent twin finished first
             throw ApiError::FailedPrecondition("the lead's status changed during the conversion", "INVALID_TRANSITION");
         }
-        const pqxx::result rows =
-            db_.Exec(tx, sql::kMarkConverted, rc.tenant_id, lead.id(), common::NullIfEmpty(ids.contact_id()),
-                     common::NullIfEmpty(ids.company_id()), ids.opportunity_id(), ids.contact_existed(),
-                     ids.company_existed(), lead.version());
-        if (rows.empty()) {
-            throw ApiError::Aborted("the lead was changed concurrently; read it and retry", "CONCURRENT_MODIFICATION");
-        }
-        const v1::Lead written = lifecycle::LoadLead(db_, tx, rc.tenant_id, lead.id());
+        const v1::Lead& written = marked->lead;
+        const domain::Status from = marked->from;
         lifecycle::EventBatch batch;
         auto& converted = batch.Add<ev1::LeadConverted>();
         const v1::LeadConversion& done = written.conversion();

@@ -61,6 +61,16 @@ v1::Lead InsertLead(common::Db& db, pqxx::transaction_base& tx, const std::strin
 // the first touch once. ABORTED (CONCURRENT_MODIFICATION) when the row changed meanwhile.
 v1::Lead WriteLead(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Lead& lead,
                    int version_step, bool touch, std::int64_t expected_version);
+// ConvertLead's last step: marks the lead converted with the ids the saga produced when its status allows it
+// (domain::ConvertAllowed), locking it first, in one statement. The converted lead and the status it had, or nullopt
+// when its status did not allow it (nothing written; it stays locked for the rest of the transaction). NOT_FOUND when
+// the tenant has no such lead.
+struct Converted {
+    v1::Lead lead;
+    domain::Status from = domain::Status::kNew;
+};
+std::optional<Converted> MarkConverted(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                       const std::string& id, const v1::LeadConversion& ids, bool allow_unqualified);
 // The id of the tenant's open lead (not CONVERTED or UNQUALIFIED) with this email, if any, after taking the email's
 // lock for the rest of the transaction.
 std::optional<std::string> OpenLeadWithEmail(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,

@@ -8,6 +8,7 @@
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/outbox.hpp"
+#include "crm/common/pg_array.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/leads/events/v1/events.pb.h"
 #include "lifecycle/lifecycle.hpp"
@@ -213,6 +214,24 @@ v1::Lead WriteLead(common::Db& db, pqxx::transaction_base& tx, const std::string
         throw ApiError::Aborted("the lead was changed concurrently; read it and retry", "CONCURRENT_MODIFICATION");
     }
     return ReadLead(rows[0]);
+}
+
+std::optional<Converted> MarkConverted(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                       const std::string& id, const v1::LeadConversion& ids, bool allow_unqualified) {
+    std::vector<std::string> allowed;  // the statuses a conversion may start from
+    for (const domain::Status s :
+         {domain::Status::kNew, domain::Status::kWorking, domain::Status::kNurturing, domain::Status::kQualified,
+          domain::Status::kUnqualified, domain::Status::kConverted}) {
+        if (domain::ConvertAllowed(s, allow_unqualified)) allowed.emplace_back(domain::StatusText(s));
+    }
+    const pqxx::result rows = db.Exec(tx, sql::kMarkConverted, tenant, id, common::NullIfEmpty(ids.contact_id()),
+                                      common::NullIfEmpty(ids.company_id()), ids.opportunity_id(),
+                                      ids.contact_existed(), ids.company_existed(), common::PgTextArray(allowed));
+    if (rows.empty()) throw ApiError::NotFound("lead", id);
+    const pqxx::row row = rows[0];
+    if (row[0].is_null()) return std::nullopt;
+    const auto from = domain::ParseStatus(row[row.size() - 1].as<std::string>());
+    return Converted{ReadLead(row), from.value_or(domain::Status::kNew)};
 }
 
 std::optional<std::string> OpenLeadWithEmail(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,

@@ -48,6 +48,18 @@ inline constexpr Sql kWriteLead{
     "version = version + $24, update_time = now() "
     "WHERE tenant_id = $1 AND id = $2::uuid AND version = $25 RETURNING " CRM_LEAD_COLUMNS};
 
+// ConvertLead's last step in one round trip: locks the lead, checks that its status is one of $8 (text[]), writes the
+// conversion's ids ($3-$7; the conversion counts as the first touch) and returns one row when the lead exists: the
+// converted lead's columns (all NULL when its status did not allow it: nothing written) and the status it had.
+inline constexpr Sql kMarkConverted{
+    "leads_mark_converted",
+    "WITH cur AS (SELECT id AS cur_id, status AS cur_status FROM leads WHERE tenant_id = $1 AND id = $2::uuid "
+    "FOR UPDATE), done AS (UPDATE leads SET status = 'CONVERTED', contact_id = $3::uuid, company_id = $4::uuid, "
+    "opportunity_id = $5, contact_existed = $6, company_existed = $7, convert_time = now(), "
+    "first_touch_time = COALESCE(first_touch_time, now()), version = version + 1, update_time = now() "
+    "FROM cur WHERE tenant_id = $1 AND id = cur_id AND cur_status = ANY($8::text[]) RETURNING " CRM_LEAD_COLUMNS
+    ") SELECT done.*, cur_status FROM cur LEFT JOIN done ON true"};
+
 // Open leads are unique per email: creates, web forms and email changes take this lock first, so that two of them
 // with one address queue here and the check after it cannot race.
 // Takes the lock of an address ($1 = "leads.email:<tenant>:<email>") and returns the id of an open lead of the tenant

@@ -1,0 +1,41 @@
+// ConvertLead's last step (lifecycle/sql.hpp kMarkConverted: lock, status check, update and read back in one
+// statement) stays a primary-key probe at 100,000 leads in one tenant: EXPLAINed as the application role (non-owner,
+// under the FORCEd row-level security policy; the statement runs, then is rolled back). A sequential scan of leads
+// fails the test.
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include "../support/explain.hpp"
+#include "../support/harness.hpp"
+#include "lifecycle/sql.hpp"
+
+using namespace crm::test;
+
+TEST_CASE("leads: marking a lead converted is a primary-key probe at 100k leads (EXPLAIN as the app role)",
+          "[integration][leads][explain]") {
+    const std::string tenant = UniqueTenant("lx");
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
+    std::string lead_id;
+    {
+        pqxx::work tx(conn);
+        tx.exec("INSERT INTO leads (tenant_id, id, given_name, family_name, email, status, create_time) SELECT " +
+                tx.quote(tenant) +
+                ", gen_random_uuid(), 'Given' || g, 'Family' || g, 'lead' || g || '@example.com', "
+                "(ARRAY['NEW', 'WORKING', 'QUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
+                "FROM generate_series(1, 100000) AS g");
+        lead_id = tx.exec1("SELECT id::text FROM leads WHERE tenant_id = " + tx.quote(tenant) +
+                           " AND status = 'QUALIFIED' LIMIT 1")[0]
+                      .as<std::string>();
+        tx.exec("ANALYZE leads");
+        tx.commit();
+    }
+    const QueryPlan plan =
+        ExplainAs(conn, "leads_app", tenant, crm::leads::lifecycle::sql::kMarkConverted.text,
+                  "'" + tenant + "', '" + lead_id +
+                      "', '00000000-0000-4000-8000-000000000001', NULL, '', false, false, '{QUALIFIED}'");
+    INFO("mark converted (" << plan.ms << " ms): " << plan.text);
+    CHECK_FALSE(plan.Has("Seq Scan leads"));
+    CHECK(plan.Uses("leads_pkey"));
+    CHECK(plan.Has("ModifyTable leads"));
+    CHECK(plan.Has("LockRows"));
+}
