@@ -16,19 +16,6 @@ using namespace crm::test;
 
 namespace {
 
-std::string TechnicianToken(const std::string& tenant, const std::string& user) {
-    TokenSpec spec;
-    spec.tenant = tenant;
-    spec.user = user;
-    spec.roles = {"technician"};
-    return MintToken(spec);
-}
-
-std::int64_t Now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // A technician who works around the clock every day (UTC), so that the test does not depend on the hour it runs.
 fv1::Technician AlwaysWorking(FieldServiceClient& api, const std::string& user, double lat, double lon) {
     fv1::CreateTechnicianRequest req;
@@ -86,7 +73,7 @@ TEST_CASE("fieldservice: ReportLocation keeps the last position, refuses bursts,
     CHECK_FALSE(first.response.history_only());
     CHECK(first.response.last_location().location().latitude() == Approx(52.5));
     CHECK(first.response.last_location().location().longitude() == Approx(13.4));
-    CHECK(std::llabs(first.response.last_location().location_time().seconds() - Now()) < 60);
+    CHECK(std::llabs(first.response.last_location().location_time().seconds() - NowSeconds()) < 60);
     fv1::GetTechnicianRequest get;
     get.set_id(ann.id());
     const auto read = dispatcher.GetTechnician(get);
@@ -110,7 +97,7 @@ TEST_CASE("fieldservice: ReportLocation keeps the last position, refuses bursts,
     AgeReports(tenant);
     auto bad = Report(ann.id(), 91, -181);
     bad.set_accuracy_meters(std::numeric_limits<double>::quiet_NaN());
-    *bad.mutable_location_time() = Ts(Now() + 3600);
+    *bad.mutable_location_time() = Ts(NowSeconds() + 3600);
     const auto refused = as_ann.ReportLocation(bad);
     CHECK(refused.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     for (const char* f : {"location.latitude", "location.longitude", "accuracy_meters", "location_time"}) {
@@ -118,7 +105,7 @@ TEST_CASE("fieldservice: ReportLocation keeps the last position, refuses bursts,
         CHECK(HasViolation(refused.status, f));
     }
     auto old = Report(ann.id(), 52.5, 13.4);
-    *old.mutable_location_time() = Ts(Now() - 2 * 86400);
+    *old.mutable_location_time() = Ts(NowSeconds() - 2 * 86400);
     CHECK(HasViolation(as_ann.ReportLocation(old).status, "location_time"));
     fv1::ReportLocationRequest nowhere;
     nowhere.set_technician_id("not-a-uuid");
@@ -129,7 +116,7 @@ TEST_CASE("fieldservice: ReportLocation keeps the last position, refuses bursts,
 
     // A report sent late (dated before the last known position) goes into the history only.
     auto late = Report(ann.id(), 40.0, 10.0);
-    *late.mutable_location_time() = Ts(Now() - 600);
+    *late.mutable_location_time() = Ts(NowSeconds() - 600);
     const auto kept = as_ann.ReportLocation(late);
     REQUIRE(kept.ok());
     CHECK(kept.response.history_only());
@@ -190,7 +177,7 @@ TEST_CASE("fieldservice: candidates travel from a recent live position, also far
         AlwaysWorking(dispatcher, "near" + std::to_string(i) + "@example.com", site_lat + 0.03 + i * 0.0003, site_lon);
     }
     const auto bob = AlwaysWorking(dispatcher, "bob@example.com", 48.14, 11.58);
-    const std::int64_t now = Now();
+    const std::int64_t now = NowSeconds();
     const auto job = MustWorkOrder(
         dispatcher, {.latitude = site_lat, .longitude = site_lon, .windows = {Window(now + 3600, now + 5 * 3600)}});
     fv1::FindCandidatesRequest find;
@@ -249,7 +236,7 @@ TEST_CASE("fieldservice: the live-position query is a KNN scan of its GiST index
         tx.exec("ANALYZE technician_locations");
         tx.commit();
     }
-    const std::string fresh_after = std::to_string((Now() - 900) * 1000000LL);
+    const std::string fresh_after = std::to_string((NowSeconds() - 900) * 1000000LL);
     const QueryPlan plan = ExplainAs(
         conn, "fieldservice_app", tenant, crm::fieldservice::sql::kNearestQualifiedLive.text,
         "'" + tenant + "', 52.5, 13.4, '[{\"skill\":\"hvac\",\"min_level\":3}]', 1800000000000000, 50, " + fresh_after);

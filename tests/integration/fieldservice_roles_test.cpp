@@ -7,17 +7,7 @@
 
 using namespace crm::test;
 
-namespace {
-
-std::string TechnicianToken(const std::string& tenant, const std::string& user) {
-    TokenSpec spec;
-    spec.tenant = tenant;
-    spec.user = user;
-    spec.roles = {"technician"};
-    return MintToken(spec);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("fieldservice: a technician cannot read or change another technician's jobs",
           "[integration][fieldservice][roles]") {

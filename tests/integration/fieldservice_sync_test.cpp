@@ -21,19 +21,6 @@ using namespace crm::test;
 
 namespace {
 
-std::string TechnicianToken(const std::string& tenant, const std::string& user) {
-    TokenSpec spec;
-    spec.tenant = tenant;
-    spec.user = user;
-    spec.roles = {"technician"};
-    return MintToken(spec);
-}
-
-std::int64_t Now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 fv1::Technician AlwaysWorking(FieldServiceClient& api, const std::string& user) {
     fv1::CreateTechnicianRequest req;
     auto* t = req.mutable_technician();
@@ -105,7 +92,7 @@ TEST_CASE("fieldservice: an offline batch with a conflict, a duplicate and late 
     FieldServiceClient dispatcher(TokenFor(tenant, {"dispatcher"}));
     const auto ann = AlwaysWorking(dispatcher, "ann@example.com");
     const auto bob = AlwaysWorking(dispatcher, "bob@example.com");
-    const std::int64_t now = Now();
+    const std::int64_t now = NowSeconds();
     const auto window = Window(now + 1800, now + 6 * 3600);
     auto a = MustWorkOrder(dispatcher, {.duration_minutes = 30, .windows = {window}, .checklist = {"Filter changed"}});
     auto b = MustWorkOrder(dispatcher, {.duration_minutes = 30, .windows = {window}});
@@ -354,7 +341,7 @@ TEST_CASE("fieldservice: the same offline operation sent by two syncs at once is
     const std::string tenant = UniqueTenant("fsy");
     FieldServiceClient dispatcher(TokenFor(tenant, {"dispatcher"}));
     const auto ann = AlwaysWorking(dispatcher, "ann@example.com");
-    const std::int64_t now = Now();
+    const std::int64_t now = NowSeconds();
     FieldServiceClient as_ann(TechnicianToken(tenant, "ann@example.com"));
     for (int round = 0; round < 10; ++round) {
         auto job = MustWorkOrder(dispatcher, {.duration_minutes = 10, .windows = {Window(now + 600, now + 86400)}});
@@ -389,7 +376,7 @@ TEST_CASE("fieldservice: SyncTechnicianDay refuses a 10k-operation batch and mal
     FieldServiceClient dispatcher(TokenFor(tenant, {"dispatcher"}));
     const auto ann = AlwaysWorking(dispatcher, "ann@example.com");
     const auto job = MustWorkOrder(dispatcher, {});
-    const std::int64_t now = Now();
+    const std::int64_t now = NowSeconds();
     const long long history_before = FsRows("work_order_history", tenant);
 
     fv1::SyncTechnicianDayRequest huge;
@@ -484,7 +471,7 @@ TEST_CASE("fieldservice: the sync's delta queries are index-backed as the app ro
         pqxx::nontransaction(conn).exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0].as<std::string>();
     const std::string who = "'" + tenant + "', '" + technician + "'";
     const std::string days =
-        std::to_string((Now() - 3600) * 1000000LL) + ", " + std::to_string((Now() + 86400) * 1000000LL);
+        std::to_string((NowSeconds() - 3600) * 1000000LL) + ", " + std::to_string((NowSeconds() + 86400) * 1000000LL);
     // The index that serves the query best, or an index on the same leading columns (tenant, technician) the planner
     // may rightly pick instead; never a scan of the table.
     struct Query {

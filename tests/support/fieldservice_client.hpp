@@ -4,6 +4,7 @@
 #include <crm/fieldservice/v1/fieldservice.grpc.pb.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -184,6 +185,21 @@ inline fv1::WorkOrder MustWorkOrder(FieldServiceClient& api, const WorkOrderSpec
 inline long long FsRows(const std::string& table, const std::string& tenant) {
     return std::stoll(
         QueryScalar("fieldservice", "SELECT count(*) FROM " + table + " WHERE tenant_id = '" + tenant + "'"));
+}
+
+// A bearer token of a technician (role technician only) of `tenant`, user `user`.
+inline std::string TechnicianToken(const std::string& tenant, const std::string& user) {
+    TokenSpec spec;
+    spec.tenant = tenant;
+    spec.user = user;
+    spec.roles = {"technician"};
+    return MintToken(spec);
+}
+
+// Now, in whole seconds since the epoch.
+inline std::int64_t NowSeconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace crm::test
