@@ -107,9 +107,10 @@ std::string EncodeTimeIdToken(std::string_view tenant, std::string_view scope, c
     return EncodePageToken(tenant, scope, {std::to_string(key.micros), key.id});
 }
 
-void ValidateUpdateMask(const std::vector<std::string>& paths, const std::vector<std::string>& allowed,
-                        bool allow_empty) {
-    Violations v;
+namespace {
+
+void CheckUpdateMask(Violations& v, const std::vector<std::string>& paths, const std::vector<std::string>& allowed,
+                     bool allow_empty) {
     if (paths.empty() && !allow_empty) v.Add("update_mask", "must name at least one field to update");
     std::set<std::string> seen;
     for (const auto& p : paths) {
@@ -121,7 +122,36 @@ void ValidateUpdateMask(const std::vector<std::string>& paths, const std::vector
             v.Add("update_mask", "path '" + p + "' given twice");
         }
     }
+}
+
+}  // namespace
+
+void ValidateUpdateMask(const std::vector<std::string>& paths, const std::vector<std::string>& allowed,
+                        bool allow_empty) {
+    Violations v;
+    CheckUpdateMask(v, paths, allowed, allow_empty);
     v.ThrowIfAny();
+}
+
+std::vector<std::string> ResolveUpdatePaths(Violations& violations, const std::vector<std::string>& mask_paths,
+                                            const std::vector<std::string>& allowed,
+                                            const std::function<bool(const std::string&)>& is_set) {
+    if (mask_paths.size() == 1 && mask_paths[0] == "*") return allowed;
+    if (!mask_paths.empty()) {
+        Violations mask;
+        CheckUpdateMask(mask, mask_paths, allowed, false);
+        if (!mask.empty()) {
+            violations.Append(mask);
+            return {};
+        }
+        return mask_paths;
+    }
+    std::vector<std::string> out;
+    for (const auto& p : allowed) {
+        if (is_set(p)) out.push_back(p);
+    }
+    if (out.empty()) violations.Add("update_mask", "nothing to update: name the fields to change");
+    return out;
 }
 
 }  // namespace crm::common

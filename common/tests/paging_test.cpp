@@ -4,6 +4,7 @@
 
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
+#include "crm/common/violations.hpp"
 
 using namespace crm::common;
 
@@ -99,4 +100,23 @@ TEST_CASE("update masks are checked against allowed paths") {
     CHECK(FieldOf([] { ValidateUpdateMask({"id"}, {"email"}); }) == "update_mask");
     CHECK(FieldOf([] { ValidateUpdateMask({}, {"email"}); }) == "update_mask");
     CHECK(FieldOf([] { ValidateUpdateMask({"email", "email"}, {"email"}); }) == "update_mask");
+}
+
+TEST_CASE("ResolveUpdatePaths: '*', a checked mask, or the fields the request sets") {
+    using crm::common::ResolveUpdatePaths;
+    using crm::common::Violations;
+    const std::vector<std::string> allowed{"name", "amount", "owner_id"};
+    const auto set = [](const std::string& p) { return p == "amount"; };
+    Violations v;
+    CHECK(ResolveUpdatePaths(v, {"*"}, allowed, set) == allowed);
+    CHECK(ResolveUpdatePaths(v, {"owner_id", "name"}, allowed, set) == std::vector<std::string>{"owner_id", "name"});
+    CHECK(ResolveUpdatePaths(v, {}, allowed, set) == std::vector<std::string>{"amount"});
+    CHECK(v.empty());
+    CHECK(ResolveUpdatePaths(v, {"name", "id", "name"}, allowed, set).empty());
+    REQUIRE(v.list().size() == 2);  // the unknown path and the repeated one, both on update_mask
+    CHECK(v.list()[0].field == "update_mask");
+    Violations none;
+    CHECK(ResolveUpdatePaths(none, {}, allowed, [](const std::string&) { return false; }).empty());
+    REQUIRE(none.list().size() == 1);
+    CHECK(none.list()[0].description == "nothing to update: name the fields to change");
 }

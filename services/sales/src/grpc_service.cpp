@@ -41,24 +41,7 @@ SalesService::SalesService(common::RpcRuntime& rpc, common::Metrics& metrics, co
 std::vector<std::string> SalesService::UpdatePaths(common::Violations& v, const google::protobuf::FieldMask& mask,
                                                    const std::vector<std::string>& allowed,
                                                    const std::function<bool(const std::string&)>& is_set) {
-    const std::vector<std::string> paths(mask.paths().begin(), mask.paths().end());
-    if (paths.size() == 1 && paths[0] == "*") return allowed;
-    if (!paths.empty()) {
-        try {
-            common::ValidateUpdateMask(paths, allowed);
-        } catch (const common::ApiError& e) {
-            if (e.code() != grpc::StatusCode::INVALID_ARGUMENT) throw;
-            v.Append(e.violations());  // reported together with the fields' own problems
-            return {};
-        }
-        return paths;
-    }
-    std::vector<std::string> out;
-    for (const auto& p : allowed) {
-        if (is_set(p)) out.push_back(p);
-    }
-    if (out.empty()) v.Add("update_mask", "nothing to update: name the fields to change");
-    return out;
+    return common::ResolveUpdatePaths(v, {mask.paths().begin(), mask.paths().end()}, allowed, is_set);
 }
 
 bool SalesService::Has(const std::vector<std::string>& paths, const char* path) {

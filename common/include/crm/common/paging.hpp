@@ -6,6 +6,7 @@
 // hand, issued to another tenant, or reused with other filters is refused with INVALID_ARGUMENT (field "page_token")
 // instead of silently skipping or leaking rows.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,5 +66,14 @@ Page<T> MakePage(std::vector<T> items, int limit, TokenFn&& token_of) {
 // (field "update_mask") unless allow_empty. Duplicates are refused.
 void ValidateUpdateMask(const std::vector<std::string>& paths, const std::vector<std::string>& allowed,
                         bool allow_empty = false);
+
+class Violations;
+
+// The paths an update changes: every allowed path for the mask "*"; the mask's own paths when given (checked as
+// ValidateUpdateMask checks them; problems go into `violations`, with the fields' own, and nothing is returned);
+// without a mask, the allowed paths whose field the request sets (`is_set`), none of them being "nothing to update".
+std::vector<std::string> ResolveUpdatePaths(Violations& violations, const std::vector<std::string>& mask_paths,
+                                            const std::vector<std::string>& allowed,
+                                            const std::function<bool(const std::string&)>& is_set);
 
 }  // namespace crm::common
