@@ -95,7 +95,9 @@ std::vector<ReceivedEvent> EventTap::WaitFor(const std::string& tenant, size_t c
             REQUIRE(ev.envelope.ParseFromArray(msg->payload(), static_cast<int>(msg->len())));
             const bool ignored =
                 std::find(ignored_.begin(), ignored_.end(), ev.envelope.event_type()) != ignored_.end();
-            if (ev.envelope.tenant_id() == tenant && !ignored) out.push_back(std::move(ev));
+            if (ev.envelope.tenant_id() == tenant && !ignored && (!keep_ || keep_(ev.envelope))) {
+                out.push_back(std::move(ev));
+            }
         }
         if (!reached && out.size() >= count) {
             reached = true;

@@ -4,6 +4,7 @@
 #include <crm/common/v1/event.pb.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ class EventTap {
     // Events of this type are neither counted nor returned by WaitFor (e.g. what a scheduler may emit for the tenant
     // at any moment, such as sales' scheduled ForecastSnapshotTaken).
     void Ignore(std::string event_type) { ignored_.push_back(std::move(event_type)); }
+    // Only events the predicate keeps are counted and returned: for a test that must not depend on when the outbox
+    // relay publishes what the test wrote before the tap was made (a relay under load may publish it seconds later).
+    void Keep(std::function<bool(const crm::common::v1::EventEnvelope&)> keep) { keep_ = std::move(keep); }
 
     std::vector<ReceivedEvent> WaitFor(const std::string& tenant, size_t count, std::chrono::milliseconds timeout,
                                        std::chrono::milliseconds settle = std::chrono::milliseconds(1500));
@@ -54,6 +58,7 @@ class EventTap {
   private:
     std::string topic_;
     std::vector<std::string> ignored_;
+    std::function<bool(const crm::common::v1::EventEnvelope&)> keep_;
     std::map<int, long long> start_;  // partition -> first offset to read; missing partitions start at 0
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     bool assigned_ = false;
