@@ -972,6 +972,71 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              for (const auto& clock : j["clocks"]) CHECK(clock["state"] == "SLA_CLOCK_STATE_MET");
              CHECK(j["timeZone"] == "Europe/Berlin");
          }},
+        // Support routing: a queue, presence, rules, and a case routed by them and again.
+        {"POST /v1/queues",
+         [&] {
+             const json body = {
+                 {"queue",
+                  {{"name", "HTTP queue"},
+                   {"strategy", "ASSIGNMENT_STRATEGY_LEAST_LOADED"},
+                   {"members", {{{"agentId", "http-agent"}, {"skills", {"Printers"}}, {"capacity", 2}}}}}},
+                 {"requestId", "http-queue-1"}};
+             const json j = Ok(Call("POST", "/v1/queues", token, body.dump()));
+             ids["queue"] = j["queue"]["id"];
+             CHECK(j["queue"]["members"][0]["skills"][0] == "printers");
+             CHECK(j["queue"]["active"] == true);
+         }},
+        {"GET /v1/queues/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/queues/" + ids["queue"], token))["queue"]["name"] == "HTTP queue"); }},
+        {"GET /v1/queues", [&] { CHECK(Ok(Call("GET", "/v1/queues?page_size=5", token))["queues"].size() == 1); }},
+        {"PATCH /v1/queues/{queue.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/queues/" + ids["queue"] + "?update_mask=description", token,
+                                    R"({"description":"printers and toner","etag":"v1"})"));
+             CHECK(j["queue"]["etag"] == "v2");
+         }},
+        {"POST /v1/agents/{agent_id}:setPresence",
+         [&] {
+             const json j =
+                 Ok(Call("POST", "/v1/agents/http-agent:setPresence", token, R"({"presence":"PRESENCE_AVAILABLE"})"));
+             CHECK(j["agentPresence"]["presence"] == "PRESENCE_AVAILABLE");
+         }},
+        {"GET /v1/agents/{agent_id}/presence",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/agents/http-agent/presence", token));
+             CHECK(j["agentPresence"]["presence"] == "PRESENCE_AVAILABLE");
+         }},
+        {"PUT /v1/routingRules",
+         [&] {
+             const json body = {{"rules",
+                                 {{{"name", "printers"},
+                                   {"categories", {"printer"}},
+                                   {"queueId", ids["queue"]},
+                                   {"requiredSkills", {"printers"}}}}}};
+             const json j = Ok(Call("PUT", "/v1/routingRules", token, body.dump()));
+             CHECK(j["routingRules"]["etag"] == "v1");
+         }},
+        {"GET /v1/routingRules",
+         [&] { CHECK(Ok(Call("GET", "/v1/routingRules", token))["routingRules"]["rules"][0]["name"] == "printers"); }},
+        {"POST /v1/cases/{case_id}:route",
+         [&] {
+             const json made =
+                 Ok(Call("POST", "/v1/cases", token, R"({"case":{"subject":"Jam","category":"Printer"}})"));
+             ids["routed_case"] = made["case"]["id"];
+             CHECK(made["case"]["queueId"] == ids["queue"]);
+             CHECK(made["case"]["assigneeId"] == "http-agent");
+             const json j = Ok(Call("POST", "/v1/cases/" + ids["routed_case"] + ":route", token,
+                                    json({{"queueId", ids["queue"]}, {"note", "again"}}).dump()));
+             CHECK(j["routing"]["reason"] == "REROUTE");
+             CHECK(j["case"]["assigneeId"] == "http-agent");
+         }},
+        {"GET /v1/cases/{case_id}/routings",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["routed_case"] + "/routings", token));
+             REQUIRE(j["routings"].size() == 2);
+             CHECK(j["routings"][0]["reason"] == "NEW_CASE");
+             CHECK(j["routings"][1]["note"] == "again");
+         }},
         // Marketing: a campaign with a cost line and a tracked link.
         {"POST /v1/campaigns",
          [&] {
