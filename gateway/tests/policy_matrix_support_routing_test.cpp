@@ -1,7 +1,7 @@
-// The role matrix of crm.support.v1.SupportRoutingService (queues, presence, routing rules, routing) in both shipped
-// policies, for every role and every RPC (enumerated from the descriptor, so a new RPC fails this test until the table
-// says who may call it): support agents and managers read queues and rules, set presence and route cases; only
-// support managers (and admins) create and change queues and rules; nobody else calls any of it.
+// The role matrix of crm.support.v1.SupportRoutingService (queues, presence, routing rules, routing, sentiment) in both
+// shipped policies, for every role and every RPC (enumerated from the descriptor, so a new RPC fails this test until
+// the table says who may call it): support agents and managers read queues and rules, set presence and route cases;
+// only support managers (and admins) create and change queues and rules; nobody else calls any of it.
 #include <crm/support/v1/routing.pb.h>
 
 #include <array>
@@ -36,6 +36,9 @@ const std::map<std::string, std::array<int, 11>> kRoutingMatrix = {
     {"UpdateRoutingRules",  /* manager */   {1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   1}},
     {"RouteCase",           /* support */   {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
     {"ListCaseRoutings",    /* support */   {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"GetSentimentRule",    /* support */   {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
+    {"UpdateSentimentRule", /* manager */   {1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   1}},
+    {"GetCaseSentiment",    /* support */   {1,   0,   0,   0,   1,   0,   0,   0,   0,   0,   1}},
 };
 // clang-format on
 

@@ -1037,6 +1037,24 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              CHECK(j["routings"][0]["reason"] == "NEW_CASE");
              CHECK(j["routings"][1]["note"] == "again");
          }},
+        {"PUT /v1/sentimentRule",
+         [&] {
+             const json j = Ok(Call("PUT", "/v1/sentimentRule", token, R"({"enabled":true,"threshold":-0.7})"));
+             CHECK(j["sentimentRule"]["etag"] == "v1");
+             CHECK(j["sentimentRule"]["threshold"] == -0.7);
+         }},
+        {"GET /v1/sentimentRule",
+         [&] { CHECK(Ok(Call("GET", "/v1/sentimentRule", token))["sentimentRule"]["enabled"] == true); }},
+        {"GET /v1/cases/{case_id}/sentiment",
+         [&] {
+             Ok(Call(
+                 "POST", "/v1/cases/" + ids["routed_case"] + "/messages", token,
+                 R"({"message":{"kind":"MESSAGE_KIND_CUSTOMER_MESSAGE","body":"Thank you, it works perfectly!"}})"));
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["routed_case"] + "/sentiment", token));
+             REQUIRE(j["points"].size() == 1);
+             CHECK(j["points"][0]["sentiment"]["label"] == "SENTIMENT_LABEL_POSITIVE");
+             CHECK(j["latestScore"].get<double>() > 0.5);
+         }},
         // Marketing: a campaign with a cost line and a tracked link.
         {"POST /v1/campaigns",
          [&] {

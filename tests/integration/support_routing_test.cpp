@@ -576,9 +576,12 @@ TEST_CASE("support routing: loads, waiting cases and routing history are index-b
     {
         pqxx::work tx(conn);
         const std::string t = tx.quote(tenant);
-        // 100,000 cases over the statuses, 50 agents (a fifth unassigned) and 20 queues; 100,000 routings of one case.
+        // 100,000 cases over the statuses, 50 agents (a fifth unassigned), 20 queues and 1,000 contacts (as in
+        // support_explain_test.cpp, so the shared table's statistics stay alike); 100,000 routings of one case.
         tx.exec(
-            "INSERT INTO cases (tenant_id, id, number, subject, status, assignee_id, queue_id, create_time) SELECT " +
+            "INSERT INTO cases (tenant_id, id, number, subject, status, assignee_id, queue_id, contact_id, "
+            "create_time) "
+            "SELECT " +
             t +
             ", gen_random_uuid(), 1000 + g, 'Case ' || g, "
             "(ARRAY['NEW','OPEN','PENDING_CUSTOMER','ON_HOLD','SOLVED','CLOSED'])[1 + g % 6], "
@@ -586,6 +589,7 @@ TEST_CASE("support routing: loads, waiting cases and routing history are index-b
             "CASE WHEN g % 20 = 0 THEN " +
             tx.quote(q.id()) +
             "::uuid ELSE md5('queue' || g % 20)::uuid END, "
+            "md5('contact' || g % 1000)::uuid, "
             "now() - g * interval '1 second' FROM generate_series(1, 100000) g");
         tx.exec(
             "INSERT INTO case_routings (tenant_id, id, case_id, queue_id, rule_index, reason, create_time) SELECT " +

@@ -113,6 +113,9 @@ class SupportRoutingClient {
     CRM_ROUTING_RPC(UpdateRoutingRules)
     CRM_ROUTING_RPC(RouteCase)
     CRM_ROUTING_RPC(ListCaseRoutings)
+    CRM_ROUTING_RPC(GetSentimentRule)
+    CRM_ROUTING_RPC(UpdateSentimentRule)
+    CRM_ROUTING_RPC(GetCaseSentiment)
 #undef CRM_ROUTING_RPC
 
     // Convenience: a queue with these members (agent ids, default capacity unless given) that REQUIREs success.

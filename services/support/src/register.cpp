@@ -13,6 +13,7 @@
 #include "grpc_service.hpp"
 #include "queues/queues.hpp"
 #include "queues/routing_service.hpp"
+#include "sentiment/sentiment.hpp"
 #include "sla/scheduler.hpp"
 #include "sla/sla.hpp"
 
@@ -96,8 +97,9 @@ void Register(common::ServiceApp& app) {
     auto scheduler = std::make_shared<sla::SlaScheduler>(
         areas.sla, app.metrics(), std::chrono::milliseconds(config.GetInt(kSlaInterval, 50, 3600000)));
     app.AddService(std::make_shared<SupportService>(app.rpc(), std::move(areas)));
-    app.AddService(
-        std::make_shared<SupportRoutingService>(app.rpc(), std::make_shared<queues::Queues>(app.db(), app.outbox())));
+    app.AddService(std::make_shared<SupportRoutingService>(app.rpc(),
+                                                           std::make_shared<queues::Queues>(app.db(), app.outbox()),
+                                                           std::make_shared<sentiment::Sentiments>(app.db())));
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 

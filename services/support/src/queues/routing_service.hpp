@@ -1,7 +1,7 @@
 #pragma once
 // crm.support.v1.SupportRoutingService, the second gRPC service of the support package (queues, presence, routing
-// rules, routing). Its RPCs are defined in queues/handlers.cpp: request checks (every field before any lookup), one
-// call into queues::Queues, the response.
+// rules, routing; sentiment rule and trends). Its RPCs are defined in each area's handlers.cpp (queues/, sentiment/):
+// request checks (every field before any lookup), one call into the area's application code, the response.
 #include <grpcpp/support/status.h>
 
 #include <memory>
@@ -17,11 +17,17 @@ namespace crm::support {
 namespace queues {
 class Queues;
 }
+namespace sentiment {
+class Sentiments;
+}
 
 class SupportRoutingService final : public v1::SupportRoutingService::Service {
   public:
-    SupportRoutingService(common::RpcRuntime& rpc, std::shared_ptr<queues::Queues> queues)
-        : rpc_(rpc), queues_(std::move(queues)) {}
+    SupportRoutingService(common::RpcRuntime& rpc, std::shared_ptr<queues::Queues> queues,
+                          std::shared_ptr<sentiment::Sentiments> sentiments)
+        : rpc_(rpc), queues_(std::move(queues)), sentiments_(std::move(sentiments)) {}
+
+    // queues/handlers.cpp
 
     grpc::Status CreateQueue(grpc::ServerContext* sc, const v1::CreateQueueRequest* req,
                              v1::CreateQueueResponse* resp) override;
@@ -43,9 +49,18 @@ class SupportRoutingService final : public v1::SupportRoutingService::Service {
     grpc::Status ListCaseRoutings(grpc::ServerContext* sc, const v1::ListCaseRoutingsRequest* req,
                                   v1::ListCaseRoutingsResponse* resp) override;
 
+    // sentiment/handlers.cpp
+    grpc::Status GetSentimentRule(grpc::ServerContext* sc, const v1::GetSentimentRuleRequest* req,
+                                  v1::GetSentimentRuleResponse* resp) override;
+    grpc::Status UpdateSentimentRule(grpc::ServerContext* sc, const v1::UpdateSentimentRuleRequest* req,
+                                     v1::UpdateSentimentRuleResponse* resp) override;
+    grpc::Status GetCaseSentiment(grpc::ServerContext* sc, const v1::GetCaseSentimentRequest* req,
+                                  v1::GetCaseSentimentResponse* resp) override;
+
   private:
     common::RpcRuntime& rpc_;
     std::shared_ptr<queues::Queues> queues_;
+    std::shared_ptr<sentiment::Sentiments> sentiments_;
 };
 
 }  // namespace crm::support
