@@ -11,6 +11,8 @@
 #include "crm/common/tls.hpp"
 #include "email/email.hpp"
 #include "grpc_service.hpp"
+#include "kb/knowledge.hpp"
+#include "kb/service.hpp"
 #include "sla/scheduler.hpp"
 #include "sla/sla.hpp"
 
@@ -94,6 +96,8 @@ void Register(common::ServiceApp& app) {
     auto scheduler = std::make_shared<sla::SlaScheduler>(
         areas.sla, app.metrics(), std::chrono::milliseconds(config.GetInt(kSlaInterval, 50, 3600000)));
     app.AddService(std::make_shared<SupportService>(app.rpc(), std::move(areas)));
+    app.AddService(
+        std::make_shared<kb::KnowledgeService>(app.rpc(), std::make_shared<kb::Knowledge>(app.db(), app.outbox())));
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 
