@@ -1,14 +1,15 @@
-// The knowledge base's reads stay index-backed at 100,000 published articles in one tenant: its own SQL (kb/sql.hpp)
-// EXPLAINed as the application role (non-owner, under the FORCEd row-level security policy, where only leakproof
-// operators can be index conditions). Search and suggestions find their candidates through the search terms' primary
-// key (equality on the lexeme) and join each live version by its partial unique index; a sequential scan of any
-// knowledge-base table fails the test. The execution times are printed.
+// The knowledge base's reads (and the customer view's case reads) stay index-backed at 100,000 published articles in
+// one tenant: its own SQL (kb/sql.hpp) EXPLAINed as the application role (non-owner, under the FORCEd row-level
+// security policy, where only leakproof operators can be index conditions). Search and suggestions find their
+// candidates through the search terms' primary key (equality on the lexeme) and join each live version by its partial
+// unique index; a sequential scan of any knowledge-base table fails the test. The execution times are printed.
 #include <catch2/catch.hpp>
 #include <iostream>
 #include <pqxx/pqxx>
 
 #include "../support/explain.hpp"
 #include "../support/support_client.hpp"
+#include "customer360/sql.hpp"
 #include "kb/sql.hpp"
 
 using namespace crm::test;
@@ -46,8 +47,10 @@ TEST_CASE("kb: search, suggestions and lists are index-backed at 100k articles (
             "lexeme WHERE v.tenant_id = " +
             t);
         // 20,000 more cases with one link each, and 50 links on the case under test.
-        tx.exec("INSERT INTO cases (tenant_id, id, number, subject) SELECT " + t +
-                ", md5('c' || g)::uuid, 1000 + g, 'Case ' || g FROM generate_series(1, 20000) g");
+        tx.exec("INSERT INTO cases (tenant_id, id, number, subject, status, contact_id, create_time) SELECT " + t +
+                ", md5('c' || g)::uuid, 1000 + g, 'Case ' || g, "
+                "(ARRAY['NEW','OPEN','PENDING_CUSTOMER','ON_HOLD','SOLVED','CLOSED'])[1 + g % 6], "
+                "md5('contact' || g % 500)::uuid, now() - g * interval '1 second' FROM generate_series(1, 20000) g");
         tx.exec("INSERT INTO kb_case_links (tenant_id, case_id, article_id, version_number) SELECT " + t +
                 ", md5('c' || g)::uuid, md5('a' || g)::uuid, 1 FROM generate_series(1, 20000) g");
         tx.exec("INSERT INTO kb_case_links (tenant_id, case_id, article_id, version_number) SELECT " + t + ", " +
@@ -95,6 +98,16 @@ TEST_CASE("kb: search, suggestions and lists are index-backed at 100k articles (
          sql::kListArticles,
          t + ", " + start + ", NULL, NULL, 'billing'",
          {"kb_articles_category"},
+         false},
+        {"customer view: open cases of a contact",
+         crm::support::customer360::sql::kOpenCaseIds,
+         t + ", md5('contact7')::uuid, 20",
+         {"cases_tenant_contact"},
+         false},
+        {"customer view: latest cases of a contact",
+         crm::support::customer360::sql::kRecentCaseIds,
+         t + ", md5('contact7')::uuid, 10",
+         {"cases_tenant_contact"},
          false},
         {"a case's links",
          sql::kListCaseLinks,
