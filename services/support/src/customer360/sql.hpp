@@ -1,5 +1,6 @@
 #pragma once
-// Statements of the customer view: the ids of a person's cases (the records are read through the cases area).
+// Statements of the customer view: the ids of a person's cases (the records are read through the cases area). The
+// ORDER BY names the table's columns: a bare "id" would be the output column id::text, which no index is sorted by.
 #include "crm/common/db.hpp"
 
 namespace crm::support::customer360::sql {
@@ -10,11 +11,11 @@ using common::Sql;
 inline constexpr Sql kOpenCaseIds{"view_open_case_ids", R"SQL(
 SELECT id::text FROM cases
  WHERE tenant_id = $1 AND contact_id = $2::uuid AND status IN ('NEW', 'OPEN', 'PENDING_CUSTOMER', 'ON_HOLD')
- ORDER BY create_time, id LIMIT $3::int)SQL"};
+ ORDER BY cases.create_time, cases.id LIMIT $3::int)SQL"};
 
 // The contact's latest cases, newest first (cases_tenant_contact backwards).
 inline constexpr Sql kRecentCaseIds{"view_recent_case_ids", R"SQL(
 SELECT id::text FROM cases WHERE tenant_id = $1 AND contact_id = $2::uuid
- ORDER BY create_time DESC, id DESC LIMIT $3::int)SQL"};
+ ORDER BY cases.create_time DESC, cases.id DESC LIMIT $3::int)SQL"};
 
 }  // namespace crm::support::customer360::sql
