@@ -845,6 +845,28 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
          }},
         {"GET /v1/stockLevels",
          [&] { CHECK(Ok(Call("GET", "/v1/stockLevels?part_id=" + ids["part"], token))["levels"].size() == 2); }},
+        {"PUT /v1/visitCategories",
+         [&] {
+             const json body = {{"categories",
+                                 {{{"category", "Heating"},
+                                   {"workType", "repair"},
+                                   {"durationMinutes", 90},
+                                   {"requiredSkills", {{{"skill", "hvac"}, {"minLevel", 2}}}}}}}};
+             const json j = Ok(Call("PUT", "/v1/visitCategories", token, body.dump()));
+             CHECK(j["etag"] == "v1");
+             CHECK(j["categories"][0]["workType"] == "repair");
+             const HttpReply bad =
+                 Call("PUT", "/v1/visitCategories", token, R"({"categories":[{"category":"Heating"}]})");
+             CHECK(bad.status == 400);
+             CHECK(bad.body.find("categories[0].work_type") != std::string::npos);
+             CHECK(bad.body.find("categories[0].duration_minutes") != std::string::npos);
+         }},
+        {"GET /v1/visitCategories",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/visitCategories", token));
+             CHECK(j["version"] == "1");
+             CHECK(j["categories"][0]["category"] == "Heating");
+         }},
         {"POST /v1/workOrders/{id}:changeStatus",
          [&] {
              const json j = Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":changeStatus", token,

@@ -1,5 +1,5 @@
 // Wiring of the support service: its settings (the only code here that reads configuration), the application code of
-// every area, the gRPC service, and the consumer of contacts events.
+// every area, the gRPC service, and the consumer of contacts' and field service's events.
 #include "register.hpp"
 
 #include "cases/cases.hpp"
@@ -12,6 +12,7 @@
 #include "customer360/service.hpp"
 #include "customer360/view.hpp"
 #include "email/email.hpp"
+#include "fieldservice_events/fieldservice_events.hpp"
 #include "grpc_service.hpp"
 #include "kb/knowledge.hpp"
 #include "kb/service.hpp"
@@ -25,6 +26,7 @@ constexpr char kContactsAddr[] = "CRM_SUPPORT_CONTACTS_ADDR";
 constexpr char kCallTimeout[] = "CRM_SUPPORT_CALL_TIMEOUT_MS";
 constexpr char kReopenDays[] = "CRM_SUPPORT_REOPEN_DAYS";
 constexpr char kContactsTopic[] = "CRM_SUPPORT_CONTACTS_TOPIC";
+constexpr char kFieldServiceTopic[] = "CRM_SUPPORT_FIELDSERVICE_TOPIC";
 constexpr char kSmtpUrl[] = "CRM_SUPPORT_SMTP_URL";
 constexpr char kSmtpUser[] = "CRM_SUPPORT_SMTP_USERNAME";
 constexpr char kSmtpPassword[] = "CRM_SUPPORT_SMTP_PASSWORD";
@@ -52,6 +54,8 @@ std::vector<common::EnvVar> ConfigVars() {
          "7"},
         {kContactsTopic, "topic of the contacts events (merges move cases, erasures blank messages)",
          "crm.contacts.v1"},
+        {kFieldServiceTopic, "topic of the field-service events (a completed work order of a case adds a note to it)",
+         "crm.fieldservice.v1"},
         {kSmtpUrl, "SMTP relay for e-mailed replies (smtp:// or smtps://); empty = public replies are not e-mailed",
          ""},
         {kSmtpUser, "SMTP relay user name (empty = no authentication)", ""},
@@ -91,6 +95,10 @@ void Register(common::ServiceApp& app) {
     const cases::Settings case_settings{.reopen_days = static_cast<int>(config.GetInt(kReopenDays, 0, 365))};
     const std::string contacts_topic = config.Get(kContactsTopic);
     if (contacts_topic.empty()) throw common::ConfigError(std::string(kContactsTopic) + " must name a topic");
+    const std::string fieldservice_topic = config.Get(kFieldServiceTopic);
+    if (fieldservice_topic.empty() || fieldservice_topic == contacts_topic) {
+        throw common::ConfigError(std::string(kFieldServiceTopic) + " must name a topic other than the contacts one");
+    }
 
     Areas areas;
     auto contacts = std::make_shared<clients::ContactsClient>(std::move(contacts_settings));
@@ -133,10 +141,21 @@ void Register(common::ServiceApp& app) {
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 
     common::ConsumerSettings consumer = app.ConsumerDefaults();
-    consumer.topics = {contacts_topic};
+    consumer.topics = {contacts_topic, fieldservice_topic};
     consumer.commit_interval = std::chrono::milliseconds(500);
-    app.AddConsumer(std::make_unique<common::EventConsumer>(consumer, app.db(), app.metrics(),
-                                                            contact_events::MakeHandler(app.db(), app.outbox())));
+    // A topic created after the start (its producer deployed or first publishing later) is noticed within seconds.
+    consumer.kafka["topic.metadata.refresh.interval.ms"] = "5000";
+    auto on_contacts = contact_events::MakeHandler(app.db(), app.outbox());
+    auto on_fieldservice = fieldservice_events::MakeHandler(app.db(), app.outbox(), case_settings.reopen_days);
+    app.AddConsumer(std::make_unique<common::EventConsumer>(
+        consumer, app.db(), app.metrics(),
+        [on_contacts, on_fieldservice, fieldservice_topic](pqxx::work& tx, const common::ConsumedEvent& event) {
+            if (event.topic == fieldservice_topic) {
+                on_fieldservice(tx, event);
+            } else {
+                on_contacts(tx, event);
+            }
+        }));
 }
 
 }  // namespace crm::support
