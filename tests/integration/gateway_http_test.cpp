@@ -976,6 +976,99 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              CHECK(j["merged"][0]["status"] == "CASE_STATUS_MERGED");
              CHECK(j["merged"][0]["mergedIntoId"] == ids["case"]);
          }},
+        {"POST /v1/articles",
+         [&] {
+             const json body = {
+                 {"article",
+                  {{"title", "Replace the toner"},
+                   {"body", "When the printer stops, open the front cover & pull the toner <cartridge> out."},
+                   {"category", "Printers"},
+                   {"locale", "en-us"}}},
+                 {"requestId", "http-article-1"}};
+             const json j = Ok(Call("POST", "/v1/articles", token, body.dump()));
+             CHECK(j["article"]["state"] == "ARTICLE_STATE_DRAFT");
+             CHECK(j["article"]["category"] == "printers");
+             CHECK(j["article"]["locale"] == "en-US");
+             ids["article"] = j["article"]["id"];
+             CHECK(Ok(Call("POST", "/v1/articles", token, body.dump()))["article"]["id"] == ids["article"]);
+         }},
+        {"PATCH /v1/articles/{article.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/articles/" + ids["article"] + "?update_mask=title", token,
+                                    R"({"title":"Replace the toner cartridge"})"));
+             CHECK(j["article"]["title"] == "Replace the toner cartridge");
+         }},
+        {"POST /v1/articles/{id}:changeState",
+         [&] {
+             Ok(Call("POST", "/v1/articles/" + ids["article"] + ":changeState", token,
+                     R"({"state":"ARTICLE_STATE_IN_REVIEW"})"));
+             const json j = Ok(Call("POST", "/v1/articles/" + ids["article"] + ":changeState", token,
+                                    R"({"state":"ARTICLE_STATE_PUBLISHED"})"));
+             CHECK(j["article"]["publishedVersion"] == "1");
+             Refused(Call("POST", "/v1/articles/" + ids["article"] + ":changeState", token,
+                          R"({"state":"ARTICLE_STATE_IN_REVIEW"})"),
+                     400, "FAILED_PRECONDITION", "TRANSITION_NOT_ALLOWED", "an article cannot move from PUBLISHED");
+         }},
+        {"GET /v1/articles/{id}",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/articles/" + ids["article"], token))["article"]["state"] ==
+                   "ARTICLE_STATE_PUBLISHED");
+         }},
+        {"GET /v1/articles",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/articles?state=ARTICLE_STATE_PUBLISHED&category=printers", token));
+             REQUIRE(j["articles"].size() == 1);
+             CHECK(j["articles"][0]["id"] == ids["article"]);
+         }},
+        {"GET /v1/articles/{article_id}/versions",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/articles/" + ids["article"] + "/versions", token));
+             REQUIRE(j["versions"].size() == 1);
+             CHECK(j["versions"][0]["live"] == true);
+         }},
+        {"GET /v1/articles:search",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/articles:search?query=toner+cartridge&locale=en", token));
+             REQUIRE(j["hits"].size() == 1);
+             CHECK(j["hits"][0]["articleId"] == ids["article"]);
+             CHECK(j["hits"][0]["snippet"].get<std::string>().find("<mark>toner</mark>") != std::string::npos);
+             const std::string snippet = j["hits"][0]["snippet"];
+             INFO(snippet);
+             CHECK(snippet.find("&amp; pull the <mark>toner</mark> &lt;") != std::string::npos);  // markup escaped
+             CHECK(snippet.find("<cartridge") == std::string::npos);
+         }},
+        {"GET /v1/cases/{case_id}/suggestedArticles",
+         [&] {
+             // The case "Printer on fire" shares the word "printer" with the article.
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["case"] + "/suggestedArticles?page_size=3", token));
+             REQUIRE(j["hits"].size() == 1);
+             CHECK(j["hits"][0]["articleId"] == ids["article"]);
+         }},
+        {"POST /v1/articles/{article_id}:rate",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/articles/" + ids["article"] + ":rate", token, R"({"helpful":true})"));
+             CHECK(j["article"]["helpfulCount"] == "1");
+         }},
+        {"POST /v1/cases/{case_id}/articles",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/cases/" + ids["case"] + "/articles", token,
+                                    json({{"articleId", ids["article"]}}).dump()));
+             CHECK(j["created"] == true);
+             CHECK(j["link"]["versionNumber"] == "1");
+         }},
+        {"GET /v1/cases/{case_id}/articles",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["case"] + "/articles", token));
+             REQUIRE(j["links"].size() == 1);
+             CHECK(j["links"][0]["title"] == "Replace the toner cartridge");
+         }},
+        {"GET /v1/customer360/{contact_id}",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/customer360/" + ids["case_contact"], token));
+             CHECK(j["contactId"] == ids["case_contact"]);
+             CHECK(j["contactSection"]["status"] == "SECTION_STATUS_OK");
+             CHECK(j["casesSection"]["status"] == "SECTION_STATUS_OK");
+         }},
         {"POST /v1/cases:ingestEmail",
          [&] {
              const std::string raw = "From: Mail Customer <mail." + Uuid().substr(0, 8) +

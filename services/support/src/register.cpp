@@ -9,9 +9,13 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
+#include "customer360/service.hpp"
+#include "customer360/view.hpp"
 #include "email/email.hpp"
 #include "fieldservice_events/fieldservice_events.hpp"
 #include "grpc_service.hpp"
+#include "kb/knowledge.hpp"
+#include "kb/service.hpp"
 #include "queues/queues.hpp"
 #include "queues/routing_service.hpp"
 #include "sentiment/sentiment.hpp"
@@ -35,6 +39,10 @@ constexpr char kMailFromName[] = "CRM_SUPPORT_MAIL_FROM_NAME";
 constexpr char kMessageIdDomain[] = "CRM_SUPPORT_MESSAGE_ID_DOMAIN";
 constexpr char kSlaInterval[] = "CRM_SUPPORT_SLA_SCAN_INTERVAL_MS";
 constexpr char kUpstreamTls[] = "CRM_SUPPORT_UPSTREAM_TLS_";
+constexpr char kSalesAddr[] = "CRM_SUPPORT_SALES_ADDR";
+constexpr char kLeadsAddr[] = "CRM_SUPPORT_LEADS_ADDR";
+constexpr char kMarketingAddr[] = "CRM_SUPPORT_MARKETING_ADDR";
+constexpr char kViewTimeout[] = "CRM_SUPPORT_VIEW_TIMEOUT_MS";
 
 }  // namespace
 
@@ -61,7 +69,22 @@ std::vector<common::EnvVar> ConfigVars() {
         {kMessageIdDomain, "domain part of the Message-IDs of e-mailed replies", "support.crm.local"},
         {kSlaInterval, "how often each replica's SLA scheduler looks for due warnings and breaches, in milliseconds",
          "5000"}};
-    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts")) vars.push_back(std::move(var));
+    vars.push_back({kSalesAddr,
+                    "host:port of the sales service (the customer view's deals and activities); empty = not shown",
+                    "127.0.0.1:50053"});
+    vars.push_back({kLeadsAddr,
+                    "host:port of the leads service (the customer view's originating lead); empty = not shown",
+                    "127.0.0.1:50052"});
+    vars.push_back({kMarketingAddr,
+                    "host:port of the marketing service (the customer view's marketing record); empty = not shown",
+                    "127.0.0.1:50054"});
+    vars.push_back({kViewTimeout,
+                    "deadline of each section of GetCustomer360 (its calls to contacts, sales, leads, marketing), in "
+                    "milliseconds (bounded by the caller's)",
+                    "1000"});
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts, sales, leads and marketing")) {
+        vars.push_back(std::move(var));
+    }
     return vars;
 }
 
@@ -108,6 +131,18 @@ void Register(common::ServiceApp& app) {
     app.AddService(std::make_shared<SupportRoutingService>(app.rpc(),
                                                            std::make_shared<queues::Queues>(app.db(), app.outbox()),
                                                            std::make_shared<sentiment::Sentiments>(app.db())));
+    app.AddService(
+        std::make_shared<kb::KnowledgeService>(app.rpc(), std::make_shared<kb::Knowledge>(app.db(), app.outbox())));
+    customer360::Settings view_settings;
+    view_settings.contacts_addr = config.Get(kContactsAddr);
+    view_settings.sales_addr = config.Get(kSalesAddr);
+    view_settings.leads_addr = config.Get(kLeadsAddr);
+    view_settings.marketing_addr = config.Get(kMarketingAddr);
+    view_settings.internal_key = config.Get("CRM_INTERNAL_KEY");
+    view_settings.tls = common::ClientTlsFiles(config, kUpstreamTls);
+    view_settings.section_timeout = std::chrono::milliseconds(config.GetInt(kViewTimeout, 50, 60000));
+    app.AddService(std::make_shared<customer360::CustomerViewService>(
+        app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings))));
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 
