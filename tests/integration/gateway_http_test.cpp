@@ -1340,6 +1340,16 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                                  "List-Unsubscribe=One-Click"),
                      404, "NOT_FOUND", "NOT_FOUND", "link (token) not found");
          }},
+        {"GET /o/{token}",
+         [&] {
+             // The open pixel (a raw image/gif when the token names a message; marketing_opens_test.cpp): a
+             // well-signed token of this tenant that names no message is the service's own answer, as JSON.
+             const std::string pixel = crm::common::SignPublicToken(
+                 "email-open", {.tenant = tenant, .fields = {Uuid(), Uuid()}}, RequireEnv("CRM_INTERNAL_KEY"));
+             HttpClient client(RequireEnv("CRM_TEST_GATEWAY_HTTP"));
+             Refused(client.Send("GET", "/o/" + pixel, {}, ""), 404, "NOT_FOUND", "NOT_FOUND",
+                     "link (token) not found");
+         }},
         {"DELETE /v1/opportunities/{id}",
          [&] {
              const json j = Ok(Call("DELETE", "/v1/opportunities/" + ids["deal_lost"], token));
