@@ -103,12 +103,12 @@ TEST_CASE("kb: search, suggestions and lists are index-backed at 100k articles (
          crm::support::customer360::sql::kOpenCaseIds,
          t + ", md5('contact7')::uuid, 20",
          {"cases_tenant_contact"},
-         false},
+         true},  // the index finds one contact's cases; with few of them the planner may sort those few
         {"customer view: latest cases of a contact",
          crm::support::customer360::sql::kRecentCaseIds,
          t + ", md5('contact7')::uuid, 10",
          {"cases_tenant_contact"},
-         false},
+         true},  // the index finds one contact's cases; with few of them the planner may sort those few
         {"a case's links",
          sql::kListCaseLinks,
          t + ", '" + one.id() + "', 50",
