@@ -67,6 +67,7 @@ image_env() { # image_env NAME DB: the settings the stack gives NAME, with the s
         # Consumers read a topic of their own: the stack's consumer groups keep every event of the real topics.
         echo "CRM_ANALYTICS_TOPICS=crm.image-smoke.v1"
         echo "CRM_MARKETING_AUDIENCE_TOPICS=crm.image-smoke.v1"
+        echo "CRM_LEADS_MARKETING_TOPICS=crm.image-smoke.v1"
         echo "CRM_SUPPORT_CONTACTS_TOPIC=crm.image-smoke.v1"
     fi
     echo "CRM_GRPC_LISTEN=127.0.0.1:$port"

@@ -55,6 +55,8 @@ const std::map<std::string, std::array<int, 11>> kFieldServiceMatrix = {
     {"TransferStock",         /* plan */        {1,    0,  0,  0,  0,  0,   0,  0,  0,  1,   1}},
     {"ReservePart",           /* plan */        {1,    0,  0,  0,  0,  0,   0,  0,  0,  1,   1}},
     {"ListStockLevels",       /* read */        {1,    0,  0,  0,  0,  1,   0,  0,  0,  1,   1}},
+    {"SetVisitCategories",    /* plan */        {1,    0,  0,  0,  0,  0,   0,  0,  0,  1,   1}},
+    {"ListVisitCategories",   /* plan */        {1,    0,  0,  0,  0,  0,   0,  0,  0,  1,   1}},
 };
 // clang-format on
 

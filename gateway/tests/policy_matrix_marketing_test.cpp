@@ -52,6 +52,7 @@ const std::map<std::string, std::array<int, 9>> kMarketingMatrix = {
     {"CreateEmailSend",             /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
     {"OpenTrackedLink",             /* public */ {1,    0,   0,   0,   0,   0,   0,   0,   0}},
     {"Unsubscribe",                 /* public */ {1,    0,   0,   0,   0,   0,   0,   0,   0}},
+    {"OpenEmailPixel",              /* public */ {1,    0,   0,   0,   0,   0,   0,   0,   0}},
     {"GetCampaignPerformance",      /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
 };
 // clang-format on

@@ -4,6 +4,7 @@
 #include "http/transcoder.hpp"
 
 #include <crm/contacts/v1/contacts.pb.h>
+#include <crm/marketing/v1/marketing.pb.h>
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
 #include <grpcpp/support/status_code_enum.h>
@@ -162,6 +163,30 @@ TEST_CASE("transcoder: responses as proto3 JSON", "[http][transcoder]") {
     CHECK(j["contact"]["state"] == "CONTACT_STATE_ACTIVE");
     CHECK(j["contact"]["createTime"] == "2024-01-31T12:00:00Z");
     CHECK_FALSE(ResponseJson(*match->route, "\xff\xff\xff"));
+}
+
+TEST_CASE("transcoder: a google.api.HttpBody response is a raw body with its content type", "[http][transcoder]") {
+    auto [pixel, miss] = Table().Find("GET", "/o/sometoken");  // response_body "pixel" (a google.api.HttpBody)
+    REQUIRE(pixel);
+    REQUIRE(IsRawBody(*pixel->route));
+    crm::marketing::v1::OpenEmailPixelResponse response;
+    response.mutable_pixel()->set_content_type("image/gif");
+    response.mutable_pixel()->set_data(std::string("GIF89a\x01\x00\x01\x00\x00\xff", 12));
+    const auto raw = ResponseRawBody(*pixel->route, response.SerializeAsString());
+    REQUIRE(raw);
+    CHECK(raw->content_type == "image/gif");
+    CHECK(raw->data == std::string("GIF89a\x01\x00\x01\x00\x00\xff", 12));  // bytes as they are, NUL included
+    // No content type, or one that would break the header: refused (the gateway answers 500, never the bytes).
+    response.mutable_pixel()->clear_content_type();
+    CHECK_FALSE(ResponseRawBody(*pixel->route, response.SerializeAsString()));
+    response.mutable_pixel()->set_content_type("image/gif\r\nset-cookie: a=b");
+    CHECK_FALSE(ResponseRawBody(*pixel->route, response.SerializeAsString()));
+    CHECK_FALSE(ResponseRawBody(*pixel->route, "\xff\xff\xff"));
+    // JSON routes are not raw.
+    auto [contact, unused] = Table().Find("GET", "/v1/contacts/x");
+    REQUIRE(contact);
+    CHECK_FALSE(IsRawBody(*contact->route));
+    CHECK_FALSE(ResponseRawBody(*contact->route, cv1::GetContactResponse().SerializeAsString()));
 }
 
 TEST_CASE("transcoder: gRPC codes map to HTTP statuses per Google's table", "[http][transcoder]") {

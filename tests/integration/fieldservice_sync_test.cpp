@@ -162,9 +162,7 @@ TEST_CASE("fieldservice: an offline batch with a conflict, a duplicate and late 
     const std::set<std::string> after_dispatch = {"crm.fieldservice.events.v1.TechnicianEnRoute",
                                                   "crm.fieldservice.events.v1.WorkOrderStatusChanged",
                                                   "crm.fieldservice.events.v1.WorkOrderCompleted"};
-    tap.Keep([&](const crm::common::v1::EventEnvelope& e) {
-        return after_dispatch.contains(e.event_type());
-    });
+    tap.Keep([&](const crm::common::v1::EventEnvelope& e) { return after_dispatch.contains(e.event_type()); });
     sync.set_since_token(first.response.next_token());
     *sync.add_operations() = StatusOp("k1", a.id(), ea, fv1::WORK_ORDER_STATUS_EN_ROUTE, now - 3 * 3600);
     *sync.add_operations() = StatusOp("k2", a.id(), ea, fv1::WORK_ORDER_STATUS_ON_SITE, now - 3 * 3600 + 600);

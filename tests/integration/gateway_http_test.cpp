@@ -845,6 +845,28 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
          }},
         {"GET /v1/stockLevels",
          [&] { CHECK(Ok(Call("GET", "/v1/stockLevels?part_id=" + ids["part"], token))["levels"].size() == 2); }},
+        {"PUT /v1/visitCategories",
+         [&] {
+             const json body = {{"categories",
+                                 {{{"category", "Heating"},
+                                   {"workType", "repair"},
+                                   {"durationMinutes", 90},
+                                   {"requiredSkills", {{{"skill", "hvac"}, {"minLevel", 2}}}}}}}};
+             const json j = Ok(Call("PUT", "/v1/visitCategories", token, body.dump()));
+             CHECK(j["etag"] == "v1");
+             CHECK(j["categories"][0]["workType"] == "repair");
+             const HttpReply bad =
+                 Call("PUT", "/v1/visitCategories", token, R"({"categories":[{"category":"Heating"}]})");
+             CHECK(bad.status == 400);
+             CHECK(bad.body.find("categories[0].work_type") != std::string::npos);
+             CHECK(bad.body.find("categories[0].duration_minutes") != std::string::npos);
+         }},
+        {"GET /v1/visitCategories",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/visitCategories", token));
+             CHECK(j["version"] == "1");
+             CHECK(j["categories"][0]["category"] == "Heating");
+         }},
         {"POST /v1/workOrders/{id}:changeStatus",
          [&] {
              const json j = Ok(Call("POST", "/v1/workOrders/" + ids["work_order"] + ":changeStatus", token,
@@ -954,6 +976,99 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              CHECK(j["merged"][0]["status"] == "CASE_STATUS_MERGED");
              CHECK(j["merged"][0]["mergedIntoId"] == ids["case"]);
          }},
+        {"POST /v1/articles",
+         [&] {
+             const json body = {
+                 {"article",
+                  {{"title", "Replace the toner"},
+                   {"body", "When the printer stops, open the front cover & pull the toner <cartridge> out."},
+                   {"category", "Printers"},
+                   {"locale", "en-us"}}},
+                 {"requestId", "http-article-1"}};
+             const json j = Ok(Call("POST", "/v1/articles", token, body.dump()));
+             CHECK(j["article"]["state"] == "ARTICLE_STATE_DRAFT");
+             CHECK(j["article"]["category"] == "printers");
+             CHECK(j["article"]["locale"] == "en-US");
+             ids["article"] = j["article"]["id"];
+             CHECK(Ok(Call("POST", "/v1/articles", token, body.dump()))["article"]["id"] == ids["article"]);
+         }},
+        {"PATCH /v1/articles/{article.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/articles/" + ids["article"] + "?update_mask=title", token,
+                                    R"({"title":"Replace the toner cartridge"})"));
+             CHECK(j["article"]["title"] == "Replace the toner cartridge");
+         }},
+        {"POST /v1/articles/{id}:changeState",
+         [&] {
+             Ok(Call("POST", "/v1/articles/" + ids["article"] + ":changeState", token,
+                     R"({"state":"ARTICLE_STATE_IN_REVIEW"})"));
+             const json j = Ok(Call("POST", "/v1/articles/" + ids["article"] + ":changeState", token,
+                                    R"({"state":"ARTICLE_STATE_PUBLISHED"})"));
+             CHECK(j["article"]["publishedVersion"] == "1");
+             Refused(Call("POST", "/v1/articles/" + ids["article"] + ":changeState", token,
+                          R"({"state":"ARTICLE_STATE_IN_REVIEW"})"),
+                     400, "FAILED_PRECONDITION", "TRANSITION_NOT_ALLOWED", "an article cannot move from PUBLISHED");
+         }},
+        {"GET /v1/articles/{id}",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/articles/" + ids["article"], token))["article"]["state"] ==
+                   "ARTICLE_STATE_PUBLISHED");
+         }},
+        {"GET /v1/articles",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/articles?state=ARTICLE_STATE_PUBLISHED&category=printers", token));
+             REQUIRE(j["articles"].size() == 1);
+             CHECK(j["articles"][0]["id"] == ids["article"]);
+         }},
+        {"GET /v1/articles/{article_id}/versions",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/articles/" + ids["article"] + "/versions", token));
+             REQUIRE(j["versions"].size() == 1);
+             CHECK(j["versions"][0]["live"] == true);
+         }},
+        {"GET /v1/articles:search",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/articles:search?query=toner+cartridge&locale=en", token));
+             REQUIRE(j["hits"].size() == 1);
+             CHECK(j["hits"][0]["articleId"] == ids["article"]);
+             CHECK(j["hits"][0]["snippet"].get<std::string>().find("<mark>toner</mark>") != std::string::npos);
+             const std::string snippet = j["hits"][0]["snippet"];
+             INFO(snippet);
+             CHECK(snippet.find("&amp; pull the <mark>toner</mark> &lt;") != std::string::npos);  // markup escaped
+             CHECK(snippet.find("<cartridge") == std::string::npos);
+         }},
+        {"GET /v1/cases/{case_id}/suggestedArticles",
+         [&] {
+             // The case "Printer on fire" shares the word "printer" with the article.
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["case"] + "/suggestedArticles?page_size=3", token));
+             REQUIRE(j["hits"].size() == 1);
+             CHECK(j["hits"][0]["articleId"] == ids["article"]);
+         }},
+        {"POST /v1/articles/{article_id}:rate",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/articles/" + ids["article"] + ":rate", token, R"({"helpful":true})"));
+             CHECK(j["article"]["helpfulCount"] == "1");
+         }},
+        {"POST /v1/cases/{case_id}/articles",
+         [&] {
+             const json j = Ok(Call("POST", "/v1/cases/" + ids["case"] + "/articles", token,
+                                    json({{"articleId", ids["article"]}}).dump()));
+             CHECK(j["created"] == true);
+             CHECK(j["link"]["versionNumber"] == "1");
+         }},
+        {"GET /v1/cases/{case_id}/articles",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["case"] + "/articles", token));
+             REQUIRE(j["links"].size() == 1);
+             CHECK(j["links"][0]["title"] == "Replace the toner cartridge");
+         }},
+        {"GET /v1/customer360/{contact_id}",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/customer360/" + ids["case_contact"], token));
+             CHECK(j["contactId"] == ids["case_contact"]);
+             CHECK(j["contactSection"]["status"] == "SECTION_STATUS_OK");
+             CHECK(j["casesSection"]["status"] == "SECTION_STATUS_OK");
+         }},
         {"POST /v1/cases:ingestEmail",
          [&] {
              const std::string raw = "From: Mail Customer <mail." + Uuid().substr(0, 8) +
@@ -971,6 +1086,89 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              REQUIRE(j["clocks"].size() == 2);
              for (const auto& clock : j["clocks"]) CHECK(clock["state"] == "SLA_CLOCK_STATE_MET");
              CHECK(j["timeZone"] == "Europe/Berlin");
+         }},
+        // Support routing: a queue, presence, rules, and a case routed by them and again.
+        {"POST /v1/queues",
+         [&] {
+             const json body = {
+                 {"queue",
+                  {{"name", "HTTP queue"},
+                   {"strategy", "ASSIGNMENT_STRATEGY_LEAST_LOADED"},
+                   {"members", {{{"agentId", "http-agent"}, {"skills", {"Printers"}}, {"capacity", 2}}}}}},
+                 {"requestId", "http-queue-1"}};
+             const json j = Ok(Call("POST", "/v1/queues", token, body.dump()));
+             ids["queue"] = j["queue"]["id"];
+             CHECK(j["queue"]["members"][0]["skills"][0] == "printers");
+             CHECK(j["queue"]["active"] == true);
+         }},
+        {"GET /v1/queues/{id}",
+         [&] { CHECK(Ok(Call("GET", "/v1/queues/" + ids["queue"], token))["queue"]["name"] == "HTTP queue"); }},
+        {"GET /v1/queues", [&] { CHECK(Ok(Call("GET", "/v1/queues?page_size=5", token))["queues"].size() == 1); }},
+        {"PATCH /v1/queues/{queue.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/queues/" + ids["queue"] + "?update_mask=description", token,
+                                    R"({"description":"printers and toner","etag":"v1"})"));
+             CHECK(j["queue"]["etag"] == "v2");
+         }},
+        {"POST /v1/agents/{agent_id}:setPresence",
+         [&] {
+             const json j =
+                 Ok(Call("POST", "/v1/agents/http-agent:setPresence", token, R"({"presence":"PRESENCE_AVAILABLE"})"));
+             CHECK(j["agentPresence"]["presence"] == "PRESENCE_AVAILABLE");
+         }},
+        {"GET /v1/agents/{agent_id}/presence",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/agents/http-agent/presence", token));
+             CHECK(j["agentPresence"]["presence"] == "PRESENCE_AVAILABLE");
+         }},
+        {"PUT /v1/routingRules",
+         [&] {
+             const json body = {{"rules",
+                                 {{{"name", "printers"},
+                                   {"categories", {"printer"}},
+                                   {"queueId", ids["queue"]},
+                                   {"requiredSkills", {"printers"}}}}}};
+             const json j = Ok(Call("PUT", "/v1/routingRules", token, body.dump()));
+             CHECK(j["routingRules"]["etag"] == "v1");
+         }},
+        {"GET /v1/routingRules",
+         [&] { CHECK(Ok(Call("GET", "/v1/routingRules", token))["routingRules"]["rules"][0]["name"] == "printers"); }},
+        {"POST /v1/cases/{case_id}:route",
+         [&] {
+             const json made =
+                 Ok(Call("POST", "/v1/cases", token, R"({"case":{"subject":"Jam","category":"Printer"}})"));
+             ids["routed_case"] = made["case"]["id"];
+             CHECK(made["case"]["queueId"] == ids["queue"]);
+             CHECK(made["case"]["assigneeId"] == "http-agent");
+             const json j = Ok(Call("POST", "/v1/cases/" + ids["routed_case"] + ":route", token,
+                                    json({{"queueId", ids["queue"]}, {"note", "again"}}).dump()));
+             CHECK(j["routing"]["reason"] == "REROUTE");
+             CHECK(j["case"]["assigneeId"] == "http-agent");
+         }},
+        {"GET /v1/cases/{case_id}/routings",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["routed_case"] + "/routings", token));
+             REQUIRE(j["routings"].size() == 2);
+             CHECK(j["routings"][0]["reason"] == "NEW_CASE");
+             CHECK(j["routings"][1]["note"] == "again");
+         }},
+        {"PUT /v1/sentimentRule",
+         [&] {
+             const json j = Ok(Call("PUT", "/v1/sentimentRule", token, R"({"enabled":true,"threshold":-0.7})"));
+             CHECK(j["sentimentRule"]["etag"] == "v1");
+             CHECK(j["sentimentRule"]["threshold"] == -0.7);
+         }},
+        {"GET /v1/sentimentRule",
+         [&] { CHECK(Ok(Call("GET", "/v1/sentimentRule", token))["sentimentRule"]["enabled"] == true); }},
+        {"GET /v1/cases/{case_id}/sentiment",
+         [&] {
+             Ok(Call(
+                 "POST", "/v1/cases/" + ids["routed_case"] + "/messages", token,
+                 R"({"message":{"kind":"MESSAGE_KIND_CUSTOMER_MESSAGE","body":"Thank you, it works perfectly!"}})"));
+             const json j = Ok(Call("GET", "/v1/cases/" + ids["routed_case"] + "/sentiment", token));
+             REQUIRE(j["points"].size() == 1);
+             CHECK(j["points"][0]["sentiment"]["label"] == "SENTIMENT_LABEL_POSITIVE");
+             CHECK(j["latestScore"].get<double>() > 0.5);
          }},
         // Marketing: a campaign with a cost line and a tracked link.
         {"POST /v1/campaigns",
@@ -1141,6 +1339,16 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              Refused(client.Send("POST", "/u/" + unsubscribe, {{"content-type", "application/x-www-form-urlencoded"}},
                                  "List-Unsubscribe=One-Click"),
                      404, "NOT_FOUND", "NOT_FOUND", "link (token) not found");
+         }},
+        {"GET /o/{token}",
+         [&] {
+             // The open pixel (a raw image/gif when the token names a message; marketing_opens_test.cpp): a
+             // well-signed token of this tenant that names no message is the service's own answer, as JSON.
+             const std::string pixel = crm::common::SignPublicToken(
+                 "email-open", {.tenant = tenant, .fields = {Uuid(), Uuid()}}, RequireEnv("CRM_INTERNAL_KEY"));
+             HttpClient client(RequireEnv("CRM_TEST_GATEWAY_HTTP"));
+             Refused(client.Send("GET", "/o/" + pixel, {}, ""), 404, "NOT_FOUND", "NOT_FOUND",
+                     "link (token) not found");
          }},
         {"DELETE /v1/opportunities/{id}",
          [&] {

@@ -1,6 +1,7 @@
 // Closed-loop attribution: won deals (OpportunityWon on crm.sales.v1) split across the campaigns whose touches
 // preceded them under the five models, exactly as computed by hand (three campaigns, five touches, two currencies);
-// GetCampaignPerformance shows revenue per model, cost and ROI; a deal lost after being won retracts its attribution.
+// GetCampaignPerformance shows revenue per model, cost and ROI; a deal lost after being won retracts its attribution;
+// the influenced pipeline is the open deals whose people a campaign touched within the lookback (index-backed).
 #include <crm/common/v1/event.pb.h>
 #include <crm/marketing/events/v1/events.pb.h>
 #include <crm/sales/events/v1/events.pb.h>
@@ -11,7 +12,9 @@
 
 #include "../support/contacts_client.hpp"
 #include "../support/events.hpp"
+#include "../support/explain.hpp"
 #include "../support/marketing_client.hpp"
+#include "attribution/sql.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -52,6 +55,22 @@ std::map<std::string, std::string> Revenue(const mv1::GetCampaignPerformanceResp
                           std::to_string(m.revenue().amount_minor());
     }
     return out;
+}
+
+std::int64_t NowWholeSeconds() {
+    return (std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count() /
+            1'000'000) *
+           1'000'000;
+}
+
+// "CUR amount" per currency of the influenced pipeline, and the number of deals.
+std::string Influenced(const mv1::GetCampaignPerformanceResponse& p) {
+    std::string out;
+    for (const auto& m : p.influenced_pipeline()) {
+        out += m.currency_code() + " " + std::to_string(m.amount_minor()) + ", ";
+    }
+    return out + std::to_string(p.influenced_opportunities()) + " deals";
 }
 
 }  // namespace
@@ -115,6 +134,11 @@ TEST_CASE("marketing attribution: won deals split exactly under five models - a 
     won2.mutable_amount()->set_currency_code("USD");
     *won2.mutable_close_time() = Ts(close);
     EventTap tap("crm.marketing.v1");
+    // Only the attributions: the won deals also reach the other areas of marketing (e.g. the influenced pipeline's
+    // deal snapshots), and what the set-up wrote may still be on its way.
+    tap.Keep([](const crm::common::v1::EventEnvelope& e) {
+        return e.event_type() == "crm.marketing.events.v1.AttributionComputed";
+    });
     ProduceEvents({SalesEvent(tenant, deal1, 5, won1, close), SalesEvent(tenant, deal2, 3, won2, close)});
     const auto computed = tap.WaitFor(tenant, 2, 30s);
     REQUIRE(computed.size() == 2);
@@ -191,4 +215,172 @@ TEST_CASE("marketing attribution: won deals split exactly under five models - a 
     req.clear_start_time();
     req.clear_end_time();
     CHECK(other.GetCampaignPerformance(req).status.error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("marketing attribution: the influenced pipeline is the open deals whose people a campaign touched",
+          "[integration][marketing][attribution]") {
+    const std::string tenant = UniqueTenant("mp");
+    MarketingClient api(TokenFor(tenant, {"analyst"}));
+    MarketingClient admin(TokenFor(tenant, {"admin"}));
+    const mv1::Campaign a = admin.MustCreateCampaign("A");
+    const mv1::Campaign b = admin.MustCreateCampaign("B");
+    // People: contact x, contact y, and a lead converted to contact z (its touches count for z's deals).
+    const std::string x = crm::common::NewUuid(), y = crm::common::NewUuid(), z = crm::common::NewUuid();
+    const std::string lead = crm::common::NewUuid();
+    const std::int64_t now = NowWholeSeconds();
+    const std::string t = "'" + tenant + "'";
+    QueryScalar("marketing",
+                "INSERT INTO audience (tenant_id, id, kind, contact_id, source_version, create_time) "
+                "VALUES (" +
+                    t + ", '" + x + "', 'contact', NULL, 1, now()), (" + t + ", '" + y +
+                    "', 'contact', NULL, 1, now()), (" + t + ", '" + lead + "', 'lead', '" + z +
+                    "', 1, now()) RETURNING 1");
+    auto touch = [&](const std::string& person, const mv1::Campaign& campaign, const std::string& type,
+                     int days_before) {
+        QueryScalar("marketing",
+                    "INSERT INTO engagements (tenant_id, id, person_id, type, campaign_id, occur_time) VALUES (" + t +
+                        ", gen_random_uuid(), '" + person + "', '" + type + "', '" + campaign.id() +
+                        "', timestamptz 'epoch' + " + std::to_string(now - days_before * kDay) +
+                        " * interval '1 microsecond') RETURNING 1");
+    };
+    touch(x, a, "link_clicked", 10);
+    touch(lead, a, "email_clicked", 3);
+    touch(y, b, "form_submitted", 2);
+    touch(x, b, "link_clicked", 200);  // outside the 90-day lookback
+    touch(x, b, "email_opened", 1);    // an open is no touch
+    touch(x, b, "unsubscribed", 1);    // nor an unsubscribe
+
+    auto deal = [&](const std::string& id, const std::string& contact, std::int64_t minor, const std::string& cur) {
+        crm::sales::v1::Opportunity o;
+        o.set_id(id);
+        o.set_contact_id(contact);
+        o.mutable_amount()->set_amount_minor(minor);
+        o.mutable_amount()->set_currency_code(cur);
+        o.set_status(crm::sales::v1::OPPORTUNITY_STATUS_OPEN);
+        return o;
+    };
+    const std::string d1 = crm::common::NewUuid(), d2 = crm::common::NewUuid(), d3 = crm::common::NewUuid();
+    const std::string d4 = crm::common::NewUuid(), d5 = crm::common::NewUuid();
+    std::vector<OutgoingEvent> events;
+    auto created = [&](const crm::sales::v1::Opportunity& o, std::int64_t version) {
+        sev::OpportunityCreated e;
+        e.set_tenant_id(tenant);
+        *e.mutable_opportunity() = o;
+        e.mutable_opportunity()->set_version(version);
+        events.push_back(SalesEvent(tenant, o.id(), version, e, now));
+    };
+    created(deal(d1, x, 5000, "EUR"), 1);
+    created(deal(d2, z, 700, "USD"), 1);
+    created(deal(d3, y, 300, "EUR"), 1);
+    created(deal(d4, x, 100, "EUR"), 1);
+    created(deal(d5, x, 50, "EUR"), 2);
+    sev::OpportunityLost lost;  // d4 is lost: no longer pipeline
+    lost.set_tenant_id(tenant);
+    *lost.mutable_opportunity() = deal(d4, x, 100, "EUR");
+    lost.mutable_opportunity()->set_status(crm::sales::v1::OPPORTUNITY_STATUS_LOST);
+    lost.mutable_opportunity()->set_version(2);
+    events.push_back(SalesEvent(tenant, d4, 2, lost, now));
+    sev::OpportunityUpdated stale;  // an older snapshot of d5 arriving late changes nothing
+    stale.set_tenant_id(tenant);
+    *stale.mutable_opportunity() = deal(d5, x, 9999, "EUR");
+    stale.mutable_opportunity()->set_version(1);
+    events.push_back(SalesEvent(tenant, d5, 1, stale, now));
+    ProduceEvents(events);
+
+    // By hand. A touched x (10 days ago) and the lead converted to z (3 days ago): d1 EUR 5000 + d5 EUR 50 (not the
+    // stale 9999), d2 USD 700; d4 is lost. B touched y (2 days ago): d3 EUR 300; x's B click is 200 days old, x's open
+    // and unsubscribe are no touches.
+    mv1::GetCampaignPerformanceRequest req;
+    req.set_campaign_id(a.id());
+    std::string got;
+    const auto until = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < until) {
+        auto r = api.GetCampaignPerformance(req);
+        REQUIRE(r.ok());
+        got = Influenced(r.response);
+        if (got == "EUR 5050, USD 700, 3 deals") break;
+        std::this_thread::sleep_for(200ms);
+    }
+    CHECK(got == "EUR 5050, USD 700, 3 deals");
+    req.set_campaign_id(b.id());
+    CHECK(Influenced(api.GetCampaignPerformance(req).response) == "EUR 300, 1 deals");
+
+    // As of five days ago (the period's end): only x's touch of A was before it; d1 and d5 are open now.
+    req.set_campaign_id(a.id());
+    *req.mutable_end_time() = Ts(now - 5 * kDay);
+    CHECK(Influenced(api.GetCampaignPerformance(req).response) == "EUR 5050, 2 deals");
+    req.clear_end_time();
+
+    // d1 is won: it leaves the pipeline (and is attributed instead).
+    sev::OpportunityWon won;
+    won.set_tenant_id(tenant);
+    *won.mutable_opportunity() = deal(d1, x, 5000, "EUR");
+    won.mutable_opportunity()->set_version(2);
+    *won.mutable_amount() = won.opportunity().amount();
+    *won.mutable_close_time() = Ts(now);
+    ProduceEvents({SalesEvent(tenant, d1, 2, won, now)});
+    const auto until_won = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < until_won) {
+        got = Influenced(api.GetCampaignPerformance(req).response);
+        if (got == "EUR 50, USD 700, 2 deals") break;
+        std::this_thread::sleep_for(200ms);
+    }
+    CHECK(got == "EUR 50, USD 700, 2 deals");
+    // Another tenant sees none of it.
+    MarketingClient other(TokenFor(UniqueTenant("mp"), {"analyst"}));
+    CHECK(other.GetCampaignPerformance(req).status.error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE(
+    "marketing attribution: the influenced pipeline query is index-backed at 1M touches (EXPLAIN as the app role)",
+    "[integration][marketing][explain]") {
+    const std::string tenant = UniqueTenant("mpx");
+    const std::string campaign = crm::common::NewUuid(), other_campaign = crm::common::NewUuid();
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_MARKETING_URL"));
+    {
+        pqxx::work tx(conn);
+        const std::string t = tx.quote(tenant);
+        // 100k people, 1M touches over 20 campaigns (50k of the campaign asked about), 100k deals (half open).
+        tx.exec("INSERT INTO campaigns (tenant_id, id, name, type, status, utm_campaign) SELECT " + t +
+                ", c, 'C', 'EMAIL', 'ACTIVE', 'c' || c FROM unnest(ARRAY[" + tx.quote(campaign) + ", " +
+                tx.quote(other_campaign) + "]::uuid[]) AS c");
+        tx.exec("INSERT INTO audience (tenant_id, id, kind, source_version, create_time) SELECT " + t +
+                ", ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, 'contact', 1, now() FROM "
+                "generate_series(1, 100000) AS g");
+        tx.exec("INSERT INTO engagements (tenant_id, id, person_id, type, campaign_id, occur_time) SELECT " + t +
+                ", gen_random_uuid(), ('00000000-0000-0000-0000-' || lpad(to_hex(1 + g % 100000), 12, '0'))::uuid, "
+                "'link_clicked', CASE WHEN g % 20 = 0 THEN " +
+                tx.quote(campaign) + "::uuid ELSE " + tx.quote(other_campaign) +
+                "::uuid END, now() - (g % 200) * interval '1 day' FROM "
+                "generate_series(1, 1000000) AS g");
+        tx.exec(
+            "INSERT INTO opportunities (tenant_id, id, contact_id, amount_minor, currency_code, state, version) "
+            "SELECT " +
+            t +
+            ", gen_random_uuid(), ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, "
+            "1000, 'EUR', CASE WHEN g % 2 = 0 THEN 'open' ELSE 'won' END, 1 FROM generate_series(1, 100000) AS g");
+        tx.exec("ANALYZE audience");
+        tx.exec("ANALYZE engagements");
+        tx.exec("ANALYZE opportunities");
+        tx.commit();
+    }
+    const std::string now = std::to_string(NowWholeSeconds());
+    const QueryPlan plan = ExplainAs(conn, "marketing_app", tenant, crm::marketing::attribution::sql::kInfluenced.text,
+                                     "'" + tenant + "', '" + campaign + "', " + now + ", 90");
+    INFO(plan.text);
+    CHECK(plan.Uses("engagements_campaign"));
+    CHECK(plan.Uses("audience_pkey"));
+    CHECK(plan.Uses("opportunities_open_contact"));
+    CHECK(plan.Uses("opportunities_open_lead"));
+    CHECK_FALSE(plan.Has("Seq Scan engagements"));
+    CHECK_FALSE(plan.Has("Seq Scan audience"));
+    CHECK_FALSE(plan.Has("Seq Scan opportunities"));
+    pqxx::work cleanup(conn);  // 1M rows of one test tenant do not stay for the next runs
+    for (const char* table : {"engagements", "opportunities", "audience", "campaigns"}) {
+        cleanup.exec(std::string("DELETE FROM ") + table + " WHERE tenant_id = " + cleanup.quote(tenant));
+    }
+    cleanup.commit();
+    // Statistics of the rows just removed would mislead the plans of the EXPLAIN tests that run next.
+    pqxx::nontransaction stats(conn);
+    for (const char* table : {"engagements", "opportunities", "audience"}) stats.exec(std::string("ANALYZE ") + table);
 }

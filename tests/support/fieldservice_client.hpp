@@ -66,6 +66,8 @@ class FieldServiceClient {
     CRM_FS_RPC(TransferStock)
     CRM_FS_RPC(ReservePart)
     CRM_FS_RPC(ListStockLevels)
+    CRM_FS_RPC(SetVisitCategories)
+    CRM_FS_RPC(ListVisitCategories)
 #undef CRM_FS_RPC
 
   private:

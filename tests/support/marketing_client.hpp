@@ -64,6 +64,7 @@ class MarketingClient {
     CRM_MARKETING_RPC(GetEmailSend)
     CRM_MARKETING_RPC(OpenTrackedLink)
     CRM_MARKETING_RPC(Unsubscribe)
+    CRM_MARKETING_RPC(OpenEmailPixel)
     CRM_MARKETING_RPC(GetCampaignPerformance)
 #undef CRM_MARKETING_RPC
 

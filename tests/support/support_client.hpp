@@ -1,5 +1,6 @@
 #pragma once
 // A thin typed client for crm.support.v1 used by the integration tests and the benchmark.
+#include <crm/support/v1/routing.grpc.pb.h>
 #include <crm/support/v1/support.grpc.pb.h>
 
 #include <catch2/catch.hpp>
@@ -85,6 +86,63 @@ class SupportClient {
   private:
     std::string token_;
     std::unique_ptr<spv1::SupportService::Stub> stub_;
+};
+
+// crm.support.v1.SupportRoutingService: queues, presence, routing rules, routing.
+class SupportRoutingClient {
+  public:
+    explicit SupportRoutingClient(std::string token, std::shared_ptr<grpc::Channel> channel = GatewayChannel())
+        : token_(std::move(token)), stub_(spv1::SupportRoutingService::NewStub(channel)) {}
+
+#define CRM_ROUTING_RPC(Name)                                                                        \
+    SupportResult<spv1::Name##Response> Name(const spv1::Name##Request& req,                         \
+                                             const std::map<std::string, std::string>& extra = {}) { \
+        SupportResult<spv1::Name##Response> r;                                                       \
+        grpc::ClientContext ctx;                                                                     \
+        PrepareFor(ctx, RpcName<spv1::SupportRoutingService>(#Name), token_, extra);                 \
+        r.status = stub_->Name(&ctx, req, &r.response);                                              \
+        return r;                                                                                    \
+    }
+    CRM_ROUTING_RPC(CreateQueue)
+    CRM_ROUTING_RPC(GetQueue)
+    CRM_ROUTING_RPC(ListQueues)
+    CRM_ROUTING_RPC(UpdateQueue)
+    CRM_ROUTING_RPC(SetAgentPresence)
+    CRM_ROUTING_RPC(GetAgentPresence)
+    CRM_ROUTING_RPC(GetRoutingRules)
+    CRM_ROUTING_RPC(UpdateRoutingRules)
+    CRM_ROUTING_RPC(RouteCase)
+    CRM_ROUTING_RPC(ListCaseRoutings)
+    CRM_ROUTING_RPC(GetSentimentRule)
+    CRM_ROUTING_RPC(UpdateSentimentRule)
+    CRM_ROUTING_RPC(GetCaseSentiment)
+#undef CRM_ROUTING_RPC
+
+    // Convenience: a queue with these members (agent ids, default capacity unless given) that REQUIREs success.
+    spv1::Queue MustCreateQueue(const std::string& name, const std::vector<spv1::QueueMember>& members,
+                                spv1::AssignmentStrategy strategy = spv1::ASSIGNMENT_STRATEGY_ROUND_ROBIN) {
+        spv1::CreateQueueRequest req;
+        req.mutable_queue()->set_name(name);
+        req.mutable_queue()->set_strategy(strategy);
+        for (const auto& m : members) *req.mutable_queue()->add_members() = m;
+        auto r = CreateQueue(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        return r.response.queue();
+    }
+    spv1::SetAgentPresenceResponse MustSetPresence(const std::string& agent, spv1::Presence presence) {
+        spv1::SetAgentPresenceRequest req;
+        req.set_agent_id(agent);
+        req.set_presence(presence);
+        auto r = SetAgentPresence(req);
+        INFO(r.status.error_message());
+        REQUIRE(r.ok());
+        return r.response;
+    }
+
+  private:
+    std::string token_;
+    std::unique_ptr<spv1::SupportRoutingService::Stub> stub_;
 };
 
 }  // namespace crm::test

@@ -219,6 +219,19 @@ struct HttpCall {
         return r;
     }
 
+    // A google.api.HttpBody answer: its bytes with its content type, never sniffed, never cached.
+    HttpResponse Raw(RawBody body) const {
+        HttpResponse r;
+        r.status = 200;
+        r.headers.emplace_back("content-type", std::move(body.content_type));
+        r.headers.emplace_back("cache-control", "no-store");
+        r.headers.emplace_back("x-content-type-options", "nosniff");
+        r.headers.emplace_back(kRequestIdHeader, admission.request_id);
+        state->AddCors(request, r.headers);
+        r.body = std::move(body.data);
+        return r;
+    }
+
     HttpResponse Json(int status, std::string body) const {
         HttpResponse r;
         r.status = status;
@@ -445,6 +458,17 @@ void HttpGateway::Handle(HttpRequest request, std::function<void(HttpResponse)> 
                 if (k.size() > 4 && k.compare(k.size() - 4, 4, "-bin") == 0) continue;
                 if (k == kRequestIdHeader || !HeaderSafe(v)) continue;
                 extra.emplace_back(std::move(k), std::move(v));
+            }
+            if (status.ok() && IsRawBody(*call->route)) {
+                auto raw = ResponseRawBody(*call->route, ToString(call->response_bytes));
+                if (!raw) {
+                    common::log::Error("backend response is not a google.api.HttpBody with a usable content type",
+                                       {{"rpc", call->route->grpc_path}, {"request_id", call->admission.request_id}});
+                    return call->FinishError(grpc::StatusCode::INTERNAL, "internal error", {});
+                }
+                HttpResponse r = call->Raw(std::move(*raw));
+                for (auto& h : extra) r.headers.push_back(std::move(h));
+                return call->Finish(std::move(r), grpc::StatusCode::OK);
             }
             if (status.ok()) {
                 auto json = ResponseJson(*call->route, ToString(call->response_bytes));

@@ -364,6 +364,35 @@ std::optional<std::string> ResponseJson(const HttpRoute& route, const std::strin
     return out;
 }
 
+namespace {
+
+const pb::Descriptor* ShownType(const HttpRoute& route) {
+    return route.response_field != nullptr ? route.response_field->message_type() : route.method->output_type();
+}
+
+}  // namespace
+
+bool IsRawBody(const HttpRoute& route) { return ShownType(route)->full_name() == "google.api.HttpBody"; }
+
+std::optional<RawBody> ResponseRawBody(const HttpRoute& route, const std::string& bytes) {
+    auto response = NewMessage(route.method->output_type());
+    if (!IsRawBody(route) || !response->ParseFromString(bytes)) return std::nullopt;
+    const pb::Message& shown = route.response_field != nullptr
+                                   ? response->GetReflection()->GetMessage(*response, route.response_field)
+                                   : *response;
+    const pb::Descriptor* type = shown.GetDescriptor();
+    const pb::Reflection* reflection = shown.GetReflection();
+    RawBody out;
+    out.content_type = reflection->GetString(shown, type->FindFieldByName("content_type"));
+    out.data = reflection->GetString(shown, type->FindFieldByName("data"));
+    // A header value: printable ASCII only (no line breaks: no header injection through the backend's answer).
+    if (out.content_type.empty() || out.content_type.size() > 256) return std::nullopt;
+    for (const char c : out.content_type) {
+        if (c < 0x20 || c > 0x7e) return std::nullopt;
+    }
+    return out;
+}
+
 int HttpStatusFor(int grpc_code) {
     switch (static_cast<grpc::StatusCode>(grpc_code)) {
         case grpc::StatusCode::OK:

@@ -38,6 +38,17 @@ TranscodeResult BuildRequest(const HttpRoute& route, const std::vector<std::pair
 // The JSON of a backend response; nothing when the bytes do not parse as the method's output type.
 std::optional<std::string> ResponseJson(const HttpRoute& route, const std::string& bytes);
 
+// A response shown as google.api.HttpBody (the method's output type, or the field its rule's response_body names): the
+// HTTP side answers its bytes with its content type instead of JSON (e.g. an image).
+struct RawBody {
+    std::string content_type;
+    std::string data;
+};
+bool IsRawBody(const HttpRoute& route);
+// The raw body of a backend response to such a route; nothing when the bytes do not parse as the method's output type
+// or the content type is empty or not a safe header value.
+std::optional<RawBody> ResponseRawBody(const HttpRoute& route, const std::string& bytes);
+
 // Google's mapping of gRPC codes to HTTP statuses (google/rpc/code.proto): INVALID_ARGUMENT, FAILED_PRECONDITION,
 // OUT_OF_RANGE 400; UNAUTHENTICATED 401; PERMISSION_DENIED 403; NOT_FOUND 404; ALREADY_EXISTS, ABORTED 409;
 // RESOURCE_EXHAUSTED 429; CANCELLED 499; UNIMPLEMENTED 501; UNAVAILABLE 503; DEADLINE_EXCEEDED 504; others 500.

@@ -67,6 +67,9 @@ class FieldService final : public v1::FieldServiceService::Service {
     CRM_FS_RPC(TransferStock)
     CRM_FS_RPC(ReservePart)
     CRM_FS_RPC(ListStockLevels)
+    // cases/handlers.cpp
+    CRM_FS_RPC(SetVisitCategories)
+    CRM_FS_RPC(ListVisitCategories)
 
   private:
     // The paths an update changes: update_mask ("*" = every allowed path), or without a mask the allowed fields that

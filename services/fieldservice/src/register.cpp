@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "cases/cases.hpp"
+#include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
 #include "domain/geo.hpp"
 #include "grpc_service.hpp"
@@ -16,6 +18,7 @@ constexpr char kCandidateScan[] = "CRM_FIELDSERVICE_CANDIDATE_SCAN";
 constexpr char kLocationInterval[] = "CRM_FIELDSERVICE_LOCATION_MIN_INTERVAL_SECONDS";
 constexpr char kLocationHistory[] = "CRM_FIELDSERVICE_LOCATION_HISTORY";
 constexpr char kLiveMaxAge[] = "CRM_FIELDSERVICE_LIVE_POSITION_MAX_AGE_SECONDS";
+constexpr char kSupportTopic[] = "CRM_FIELDSERVICE_SUPPORT_TOPIC";
 }  // namespace
 
 std::vector<common::EnvVar> ConfigVars() {
@@ -34,7 +37,10 @@ std::vector<common::EnvVar> ConfigVars() {
         {kLiveMaxAge,
          "a live position reported at most this many seconds ago is where an en-route technician's travel starts in "
          "FindCandidates and dispatch (60..86400)",
-         "900"}};
+         "900"},
+        {kSupportTopic,
+         "topic of support's events (a case created or escalated in a visit category gets its work order)",
+         "crm.support.v1"}};
 }
 
 void Register(common::ServiceApp& app) {
@@ -50,8 +56,18 @@ void Register(common::ServiceApp& app) {
     technicians::LocationSettings locations;
     locations.min_interval_seconds = static_cast<int>(app.config().GetInt(kLocationInterval, 1, 3600));
     locations.history = static_cast<int>(app.config().GetInt(kLocationHistory, 10, 100000));
+    const std::string support_topic = app.config().Get(kSupportTopic);
+    if (support_topic.empty()) throw common::ConfigError(std::string(kSupportTopic) + " must name a topic");
     app.AddService(std::make_shared<FieldService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings),
                                                   locations));
+
+    common::ConsumerSettings consumer = app.ConsumerDefaults();
+    consumer.topics = {support_topic};
+    consumer.commit_interval = std::chrono::milliseconds(500);
+    // A topic created after the start (its producer deployed or first publishing later) is noticed within seconds.
+    consumer.kafka["topic.metadata.refresh.interval.ms"] = "5000";
+    app.AddConsumer(std::make_unique<common::EventConsumer>(consumer, app.db(), app.metrics(),
+                                                            cases::MakeHandler(app.db(), app.outbox())));
 }
 
 }  // namespace crm::fieldservice

@@ -5,9 +5,11 @@
 #include "assignment/assignment.hpp"
 #include "capture/capture.hpp"
 #include "conversion/conversion.hpp"
+#include "crm/common/consumer.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
+#include "email_engagement/email_engagement.hpp"
 #include "grpc_service.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "scoring/scoring.hpp"
@@ -22,6 +24,7 @@ constexpr char kSalesAddr[] = "CRM_LEADS_SALES_ADDR";
 constexpr char kCallTimeout[] = "CRM_LEADS_CALL_TIMEOUT_MS";
 constexpr char kSlaInterval[] = "CRM_LEADS_SLA_SCAN_INTERVAL_MS";
 constexpr char kUpstreamTls[] = "CRM_LEADS_UPSTREAM_TLS_";
+constexpr char kMarketingTopics[] = "CRM_LEADS_MARKETING_TOPICS";
 
 }  // namespace
 
@@ -32,7 +35,11 @@ std::vector<common::EnvVar> ConfigVars() {
         {kSalesAddr, "host:port of the sales service (opportunities on conversion); empty = not available", ""},
         {kCallTimeout, "deadline of each call to contacts and sales, in milliseconds (bounded by the caller's)",
          "5000"},
-        {kSlaInterval, "how often the SLA scheduler looks for passed first-touch deadlines, in milliseconds", "5000"}};
+        {kSlaInterval, "how often the SLA scheduler looks for passed first-touch deadlines, in milliseconds", "5000"},
+        {kMarketingTopics,
+         "topics of marketing's events whose EmailClicked/EmailOpened become engagements of the recipient lead, comma "
+         "separated; empty: none consumed",
+         "crm.marketing.v1"}};
     for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts and sales")) vars.push_back(std::move(var));
     return vars;
 }
@@ -65,6 +72,19 @@ void Register(common::ServiceApp& app) {
         std::make_shared<sla::SlaScheduler>(std::make_shared<sla::Sla>(app.db(), app.outbox()), app.metrics(),
                                             sla_interval, [capture] { return capture->DropUsedFormTokens(); });
     app.OnStart([scheduler] { scheduler->Start(); });
+    // Marketing's email clicks and opens as engagements of the recipient lead (scored by the tenant's rules).
+    common::ConsumerSettings consumer = app.ConsumerDefaults();
+    consumer.topics = config.GetList(kMarketingTopics);
+    if (!consumer.topics.empty()) {
+        consumer.kafka["topic.metadata.refresh.interval.ms"] = "5000";
+        consumer.commit_interval = std::chrono::milliseconds(500);
+        common::Db& db = app.db();
+        common::Outbox& outbox = app.outbox();
+        app.AddConsumer(std::make_unique<common::EventConsumer>(
+            consumer, db, app.metrics(), [&db, &outbox](pqxx::work& tx, const common::ConsumedEvent& ev) {
+                email_engagement::Apply(db, outbox, tx, ev);
+            }));
+    }
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 }
 

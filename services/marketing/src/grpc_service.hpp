@@ -119,6 +119,8 @@ class MarketingService final : public v1::MarketingService::Service {
                                  v1::OpenTrackedLinkResponse* resp) override;
     grpc::Status Unsubscribe(grpc::ServerContext* sc, const v1::UnsubscribeRequest* req,
                              v1::UnsubscribeResponse* resp) override;
+    grpc::Status OpenEmailPixel(grpc::ServerContext* sc, const v1::OpenEmailPixelRequest* req,
+                                v1::OpenEmailPixelResponse* resp) override;
 
     // attribution/handlers.cpp
     grpc::Status GetCampaignPerformance(grpc::ServerContext* sc, const v1::GetCampaignPerformanceRequest* req,

@@ -80,7 +80,8 @@ void Register(common::ServiceApp& app) {
     areas.audience = std::make_shared<audience::Audience>(app.db());
     areas.segments = std::make_shared<segments::Segments>(app.db(), app.outbox());
     areas.email = std::make_shared<email::Email>(app.db(), app.outbox());
-    areas.performance = std::make_shared<attribution::Performance>(app.db());
+    const int lookback = static_cast<int>(config.GetInt(kLookback, 1, 3650));
+    areas.performance = std::make_shared<attribution::Performance>(app.db(), lookback);
     areas.tracking =
         std::make_shared<tracking::Tracking>(app.db(), app.outbox(), *areas.segments, campaign_settings.internal_key);
 
@@ -121,7 +122,6 @@ void Register(common::ServiceApp& app) {
     common::Db& db = app.db();
     auto segments = areas.segments;
     common::Outbox& outbox = app.outbox();
-    const int lookback = static_cast<int>(config.GetInt(kLookback, 1, 3650));
     app.AddConsumer(std::make_unique<common::EventConsumer>(
         consumer, db, app.metrics(),
         [&db, &outbox, segments, applied, lookback](pqxx::work& tx, const common::ConsumedEvent& ev) {

@@ -45,3 +45,16 @@ TEST_CASE("templates: links are found and replaced") {
         ReplaceLinks(html, {{"https://example.com/a", "https://t/r/1"}}) ==
         R"(<a href="https://t/r/1">A</a> <a href="mailto:x@example.com">m</a> <a href="https://t/r/1">again</a> <a href="http://b.example/">B</a>)");
 }
+
+TEST_CASE("templates: the open pixel goes before the last closing body tag, or at the end") {
+    const std::string url = "https://crm.example/o/abc.def?x=1&y=\"2\"";
+    const std::string img =
+        "<img src=\"https://crm.example/o/abc.def?x=1&amp;y=&quot;2&quot;\" width=\"1\" height=\"1\" alt=\"\" "
+        "style=\"display:block;border:0;width:1px;height:1px\">";
+    CHECK(AddOpenPixel("<html><BODY><p>Hi</p></BODY></html>", url) == "<html><BODY><p>Hi</p>" + img + "</BODY></html>");
+    // A "</body>" quoted in the text before the real one does not attract the pixel.
+    CHECK(AddOpenPixel("<body>write &lt;/body&gt; or </body> here</Body>", url) ==
+          "<body>write &lt;/body&gt; or </body> here" + img + "</Body>");
+    CHECK(AddOpenPixel("<p>fragment</p>", url) == "<p>fragment</p>" + img);
+    CHECK(AddOpenPixel("", url) == img);
+}

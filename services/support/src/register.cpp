@@ -1,5 +1,5 @@
 // Wiring of the support service: its settings (the only code here that reads configuration), the application code of
-// every area, the gRPC service, and the consumer of contacts events.
+// every area, the gRPC service, and the consumer of contacts' and field service's events.
 #include "register.hpp"
 
 #include "cases/cases.hpp"
@@ -9,8 +9,16 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
+#include "customer360/service.hpp"
+#include "customer360/view.hpp"
 #include "email/email.hpp"
+#include "fieldservice_events/fieldservice_events.hpp"
 #include "grpc_service.hpp"
+#include "kb/knowledge.hpp"
+#include "kb/service.hpp"
+#include "queues/queues.hpp"
+#include "queues/routing_service.hpp"
+#include "sentiment/sentiment.hpp"
 #include "sla/scheduler.hpp"
 #include "sla/sla.hpp"
 
@@ -21,6 +29,7 @@ constexpr char kContactsAddr[] = "CRM_SUPPORT_CONTACTS_ADDR";
 constexpr char kCallTimeout[] = "CRM_SUPPORT_CALL_TIMEOUT_MS";
 constexpr char kReopenDays[] = "CRM_SUPPORT_REOPEN_DAYS";
 constexpr char kContactsTopic[] = "CRM_SUPPORT_CONTACTS_TOPIC";
+constexpr char kFieldServiceTopic[] = "CRM_SUPPORT_FIELDSERVICE_TOPIC";
 constexpr char kSmtpUrl[] = "CRM_SUPPORT_SMTP_URL";
 constexpr char kSmtpUser[] = "CRM_SUPPORT_SMTP_USERNAME";
 constexpr char kSmtpPassword[] = "CRM_SUPPORT_SMTP_PASSWORD";
@@ -30,6 +39,10 @@ constexpr char kMailFromName[] = "CRM_SUPPORT_MAIL_FROM_NAME";
 constexpr char kMessageIdDomain[] = "CRM_SUPPORT_MESSAGE_ID_DOMAIN";
 constexpr char kSlaInterval[] = "CRM_SUPPORT_SLA_SCAN_INTERVAL_MS";
 constexpr char kUpstreamTls[] = "CRM_SUPPORT_UPSTREAM_TLS_";
+constexpr char kSalesAddr[] = "CRM_SUPPORT_SALES_ADDR";
+constexpr char kLeadsAddr[] = "CRM_SUPPORT_LEADS_ADDR";
+constexpr char kMarketingAddr[] = "CRM_SUPPORT_MARKETING_ADDR";
+constexpr char kViewTimeout[] = "CRM_SUPPORT_VIEW_TIMEOUT_MS";
 
 }  // namespace
 
@@ -44,6 +57,8 @@ std::vector<common::EnvVar> ConfigVars() {
          "7"},
         {kContactsTopic, "topic of the contacts events (merges move cases, erasures blank messages)",
          "crm.contacts.v1"},
+        {kFieldServiceTopic, "topic of the field-service events (a completed work order of a case adds a note to it)",
+         "crm.fieldservice.v1"},
         {kSmtpUrl, "SMTP relay for e-mailed replies (smtp:// or smtps://); empty = public replies are not e-mailed",
          ""},
         {kSmtpUser, "SMTP relay user name (empty = no authentication)", ""},
@@ -54,7 +69,22 @@ std::vector<common::EnvVar> ConfigVars() {
         {kMessageIdDomain, "domain part of the Message-IDs of e-mailed replies", "support.crm.local"},
         {kSlaInterval, "how often each replica's SLA scheduler looks for due warnings and breaches, in milliseconds",
          "5000"}};
-    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts")) vars.push_back(std::move(var));
+    vars.push_back({kSalesAddr,
+                    "host:port of the sales service (the customer view's deals and activities); empty = not shown",
+                    "127.0.0.1:50053"});
+    vars.push_back({kLeadsAddr,
+                    "host:port of the leads service (the customer view's originating lead); empty = not shown",
+                    "127.0.0.1:50052"});
+    vars.push_back({kMarketingAddr,
+                    "host:port of the marketing service (the customer view's marketing record); empty = not shown",
+                    "127.0.0.1:50054"});
+    vars.push_back({kViewTimeout,
+                    "deadline of each section of GetCustomer360 (its calls to contacts, sales, leads, marketing), in "
+                    "milliseconds (bounded by the caller's)",
+                    "1000"});
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts, sales, leads and marketing")) {
+        vars.push_back(std::move(var));
+    }
     return vars;
 }
 
@@ -68,6 +98,10 @@ void Register(common::ServiceApp& app) {
     const cases::Settings case_settings{.reopen_days = static_cast<int>(config.GetInt(kReopenDays, 0, 365))};
     const std::string contacts_topic = config.Get(kContactsTopic);
     if (contacts_topic.empty()) throw common::ConfigError(std::string(kContactsTopic) + " must name a topic");
+    const std::string fieldservice_topic = config.Get(kFieldServiceTopic);
+    if (fieldservice_topic.empty() || fieldservice_topic == contacts_topic) {
+        throw common::ConfigError(std::string(kFieldServiceTopic) + " must name a topic other than the contacts one");
+    }
 
     Areas areas;
     auto contacts = std::make_shared<clients::ContactsClient>(std::move(contacts_settings));
@@ -94,14 +128,40 @@ void Register(common::ServiceApp& app) {
     auto scheduler = std::make_shared<sla::SlaScheduler>(
         areas.sla, app.metrics(), std::chrono::milliseconds(config.GetInt(kSlaInterval, 50, 3600000)));
     app.AddService(std::make_shared<SupportService>(app.rpc(), std::move(areas)));
+    app.AddService(std::make_shared<SupportRoutingService>(app.rpc(),
+                                                           std::make_shared<queues::Queues>(app.db(), app.outbox()),
+                                                           std::make_shared<sentiment::Sentiments>(app.db())));
+    app.AddService(
+        std::make_shared<kb::KnowledgeService>(app.rpc(), std::make_shared<kb::Knowledge>(app.db(), app.outbox())));
+    customer360::Settings view_settings;
+    view_settings.contacts_addr = config.Get(kContactsAddr);
+    view_settings.sales_addr = config.Get(kSalesAddr);
+    view_settings.leads_addr = config.Get(kLeadsAddr);
+    view_settings.marketing_addr = config.Get(kMarketingAddr);
+    view_settings.internal_key = config.Get("CRM_INTERNAL_KEY");
+    view_settings.tls = common::ClientTlsFiles(config, kUpstreamTls);
+    view_settings.section_timeout = std::chrono::milliseconds(config.GetInt(kViewTimeout, 50, 60000));
+    app.AddService(std::make_shared<customer360::CustomerViewService>(
+        app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings))));
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 
     common::ConsumerSettings consumer = app.ConsumerDefaults();
-    consumer.topics = {contacts_topic};
+    consumer.topics = {contacts_topic, fieldservice_topic};
     consumer.commit_interval = std::chrono::milliseconds(500);
-    app.AddConsumer(std::make_unique<common::EventConsumer>(consumer, app.db(), app.metrics(),
-                                                            contact_events::MakeHandler(app.db(), app.outbox())));
+    // A topic created after the start (its producer deployed or first publishing later) is noticed within seconds.
+    consumer.kafka["topic.metadata.refresh.interval.ms"] = "5000";
+    auto on_contacts = contact_events::MakeHandler(app.db(), app.outbox());
+    auto on_fieldservice = fieldservice_events::MakeHandler(app.db(), app.outbox(), case_settings.reopen_days);
+    app.AddConsumer(std::make_unique<common::EventConsumer>(
+        consumer, app.db(), app.metrics(),
+        [on_contacts, on_fieldservice, fieldservice_topic](pqxx::work& tx, const common::ConsumedEvent& event) {
+            if (event.topic == fieldservice_topic) {
+                on_fieldservice(tx, event);
+            } else {
+                on_contacts(tx, event);
+            }
+        }));
 }
 
 }  // namespace crm::support

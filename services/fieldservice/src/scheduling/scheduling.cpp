@@ -203,12 +203,21 @@ v1::Candidate ToCandidate(const Found& f) {
 
 std::int64_t NowSeconds() { return NowMicros() / 1000000; }
 
+// A work order made from a support case event has no site until a dispatcher sets one: nothing to search from.
+void RequireSite(const v1::WorkOrder& wo) {
+    if (!wo.has_site()) {
+        throw ApiError::FailedPrecondition("the work order has no site yet: set it with UpdateWorkOrder first",
+                                           "SITE_REQUIRED");
+    }
+}
+
 }  // namespace
 
 std::vector<v1::Candidate> FindCandidates(common::Db& db, const RequestContext& rc, const Settings& settings,
                                           const std::string& work_order_id, int max_candidates) {
     return db.InTenant(rc, [&](pqxx::work& tx) {
         const v1::WorkOrder wo = workorders::Load(db, tx, rc.tenant_id, work_order_id);
+        RequireSite(wo);
         std::vector<v1::Candidate> out;
         for (const auto& f : Search(db, tx, rc.tenant_id, settings, wo, max_candidates, NowSeconds())) {
             out.push_back(ToCandidate(f));
@@ -226,6 +235,7 @@ v1::WorkOrder Dispatch(common::Db& db, common::Outbox& outbox, const RequestCont
         if (auto rule = domain::CheckDispatch(static_cast<domain::Status>(current.status()))) {
             throw ApiError::FailedPrecondition(rule->message, rule->reason);
         }
+        RequireSite(current);
         const std::int64_t now = NowSeconds();
         std::string technician_id = req.technician_id();
         domain::Slot slot;

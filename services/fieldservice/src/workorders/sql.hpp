@@ -12,7 +12,8 @@ using common::Sql;
 // Column list read by ReadWorkOrder, in this order; `sig` is the signature column (hex), '' in lists.
 #define CRM_WORK_ORDER_COLUMNS(sig)                                                                                 \
     "w.id::text, coalesce(w.case_id::text, ''), coalesce(w.contact_id::text, ''), coalesce(w.company_id::text, ''), " \
-    "w.title, w.description, w.site_address, ST_Y(w.site::geometry), ST_X(w.site::geometry), w.asset_id, "          \
+    "w.title, w.description, coalesce(w.site_address, ''), coalesce(ST_Y(w.site::geometry), 0), "                  \
+    "coalesce(ST_X(w.site::geometry), 0), w.asset_id, "                                                              \
     "w.work_type, w.duration_minutes, w.required_skills::text, w.priority, w.time_windows::text, w.checklist::text, " \
     "w.parts_needed::text, w.status, w.status_reason, coalesce(w.technician_id::text, ''), "                        \
     "coalesce(w.completion::text, ''), " sig ", " CRM_FS_MICROS("w.create_time") ", "                             \
@@ -33,14 +34,19 @@ inline constexpr Sql kGetWorkOrderForUpdate{"fieldservice_work_order_get_for_upd
 // Work orders $2 (uuid[]) as lists read them (no signature).
 inline constexpr Sql kGetWorkOrders{"fieldservice_work_orders_get_many",
     "SELECT " CRM_WORK_ORDER_COLUMNS("''") " FROM work_orders w WHERE w.tenant_id = $1 AND w.id = ANY($2::uuid[])"};
+// The site's point from its address, latitude and longitude parameters: NULL with the address (a work order created
+// from a support case event has no site).
+#define CRM_WO_SITE(address, lat, lon)                                                                              \
+    "(CASE WHEN " address "::text IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(" lon "::float8, " lat             \
+    "::float8), 4326)::geography END)"
 inline constexpr Sql kInsertWorkOrder{"fieldservice_work_order_insert",
     "INSERT INTO work_orders (tenant_id, id, case_id, contact_id, company_id, title, description, site_address, site, "
     "asset_id, work_type, duration_minutes, required_skills, priority, time_windows, checklist, parts_needed) VALUES "
-    "($1, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6, $7, $8, ST_SetSRID(ST_MakePoint($10, $9), 4326)::geography, "
+    "($1, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6, $7, $8, " CRM_WO_SITE("$8", "$9", "$10") ", "
     "$11, $12, $13, $14::jsonb, $15, $16::jsonb, $17::jsonb, $18::jsonb)"};
 inline constexpr Sql kWriteWorkOrder{"fieldservice_work_order_write",
     "UPDATE work_orders SET contact_id = $3::uuid, company_id = $4::uuid, title = $5, description = $6, "
-    "site_address = $7, site = ST_SetSRID(ST_MakePoint($9, $8), 4326)::geography, asset_id = $10, work_type = $11, "
+    "site_address = $7, site = " CRM_WO_SITE("$7", "$8", "$9") ", asset_id = $10, work_type = $11, "
     "duration_minutes = $12, required_skills = $13::jsonb, priority = $14, time_windows = $15::jsonb, "
     "checklist = $16::jsonb, parts_needed = $17::jsonb, version = version + 1, update_time = now() "
     "WHERE tenant_id = $1 AND id = $2::uuid AND version = $18 RETURNING id"};
@@ -63,6 +69,9 @@ inline constexpr Sql kInsertHistory{"fieldservice_work_order_history_insert",
 // The technician a work order is (or was last) booked for: kept when it is cancelled, cleared when unassigned.
 inline constexpr Sql kTechnicianOfWorkOrder{"fieldservice_work_order_technician",
     "SELECT coalesce(technician_id::text, '') FROM work_orders WHERE tenant_id = $1 AND id = $2::uuid"};
+// Whether the case has a work order (any status): a case event makes one only when it has none.
+inline constexpr Sql kCaseHasWorkOrder{"fieldservice_work_orders_of_case_exist",
+    "SELECT EXISTS (SELECT 1 FROM work_orders WHERE tenant_id = $1 AND case_id = $2::uuid)"};
 // Earlier work orders of the same case that could not be completed (first-time fix).
 inline constexpr Sql kFailedVisitsOfCase{"fieldservice_work_orders_failed_of_case",
     "SELECT count(*) FROM work_orders WHERE tenant_id = $1 AND case_id = $2::uuid AND id <> $3::uuid "
@@ -77,6 +86,7 @@ inline constexpr Sql kListWorkOrdersByTechnician{"fieldservice_work_orders_list_
 inline constexpr Sql kListWorkOrdersByTechnicianStatus{"fieldservice_work_orders_list_technician_status",
     CRM_WO_LIST("AND w.technician_id = $5::uuid AND w.status = $6")};
 #undef CRM_WO_LIST
+#undef CRM_WO_SITE
 // clang-format on
 
 }  // namespace crm::fieldservice::sql

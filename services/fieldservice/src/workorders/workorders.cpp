@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cases/cases.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/idempotency.hpp"
@@ -56,9 +57,11 @@ v1::WorkOrder ReadWorkOrder(const pqxx::row& r) {
     w.set_company_id(r[3].as<std::string>());
     w.set_title(r[4].as<std::string>());
     w.set_description(r[5].as<std::string>());
-    w.mutable_site()->set_address(r[6].as<std::string>());
-    w.mutable_site()->mutable_location()->set_latitude(r[7].as<double>());
-    w.mutable_site()->mutable_location()->set_longitude(r[8].as<double>());
+    if (const std::string address = r[6].as<std::string>(); !address.empty()) {  // none: from a case event
+        w.mutable_site()->set_address(address);
+        w.mutable_site()->mutable_location()->set_latitude(r[7].as<double>());
+        w.mutable_site()->mutable_location()->set_longitude(r[8].as<double>());
+    }
     w.set_asset_id(r[9].as<std::string>());
     w.set_work_type(r[10].as<std::string>());
     w.set_duration_minutes(r[11].as<int>());
@@ -186,17 +189,36 @@ v1::WorkOrder Create(common::Db& db, common::Outbox& outbox, const RequestContex
         if (auto first = common::ClaimRequest(db, tx, t, "CreateWorkOrder", request_id, id)) {
             return Load(db, tx, t, *first);
         }
-        db.Exec(tx, sql::kInsertWorkOrder, t, id, common::NullIfEmpty(in.case_id()),
-                common::NullIfEmpty(in.contact_id()), common::NullIfEmpty(in.company_id()), in.title(),
-                in.description(), in.site().address(), in.site().location().latitude(),
-                in.site().location().longitude(), in.asset_id(), in.work_type(), in.duration_minutes(), SkillsJson(in),
-                PriorityText(in.priority()), WindowsJson(in), ChecklistJson(in), PartsJson(in));
-        v1::WorkOrder created = Load(db, tx, t, id);
-        ev::WorkOrderCreated event;
-        *event.mutable_work_order() = created;
-        Emit(outbox, tx, rc, "work_order", id, created.version(), event, created.create_time());
-        return created;
+        v1::WorkOrder next = in;
+        if (!in.case_id().empty()) {
+            // Serialised with the case's events (one work order per case from them); a known case gives its links.
+            if (const auto links = cases::LockCase(db, tx, t, in.case_id())) {
+                if (next.contact_id().empty()) next.set_contact_id(links->contact_id);
+                if (next.company_id().empty()) next.set_company_id(links->company_id);
+            }
+        }
+        return CreateIn(db, outbox, tx, rc, id, next);
     });
+}
+
+v1::WorkOrder CreateIn(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const RequestContext& rc,
+                       const std::string& id, const v1::WorkOrder& in) {
+    const std::string& t = rc.tenant_id;
+    db.Exec(tx, sql::kInsertWorkOrder, t, id, common::NullIfEmpty(in.case_id()), common::NullIfEmpty(in.contact_id()),
+            common::NullIfEmpty(in.company_id()), in.title(), in.description(),
+            in.has_site() ? in.site().address().c_str() : nullptr, in.site().location().latitude(),
+            in.site().location().longitude(), in.asset_id(), in.work_type(), in.duration_minutes(), SkillsJson(in),
+            PriorityText(in.priority()), WindowsJson(in), ChecklistJson(in), PartsJson(in));
+    v1::WorkOrder created = Load(db, tx, t, id);
+    ev::WorkOrderCreated event;
+    *event.mutable_work_order() = created;
+    Emit(outbox, tx, rc, "work_order", id, created.version(), event, created.create_time());
+    return created;
+}
+
+bool CaseHasWorkOrder(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                      const std::string& case_id) {
+    return db.Exec(tx, sql::kCaseHasWorkOrder, tenant, case_id)[0][0].as<bool>();
 }
 
 v1::WorkOrder Get(common::Db& db, const RequestContext& rc, const std::string& id) {
@@ -296,10 +318,11 @@ v1::WorkOrder Update(common::Db& db, common::Outbox& outbox, const RequestContex
         if (changed.empty()) return current;
         const pqxx::result rows =
             db.Exec(tx, sql::kWriteWorkOrder, t, in.id(), common::NullIfEmpty(next.contact_id()),
-                    common::NullIfEmpty(next.company_id()), next.title(), next.description(), next.site().address(),
-                    next.site().location().latitude(), next.site().location().longitude(), next.asset_id(),
-                    next.work_type(), next.duration_minutes(), SkillsJson(next), PriorityText(next.priority()),
-                    WindowsJson(next), ChecklistJson(next), PartsJson(next), current.version());
+                    common::NullIfEmpty(next.company_id()), next.title(), next.description(),
+                    next.has_site() ? next.site().address().c_str() : nullptr, next.site().location().latitude(),
+                    next.site().location().longitude(), next.asset_id(), next.work_type(), next.duration_minutes(),
+                    SkillsJson(next), PriorityText(next.priority()), WindowsJson(next), ChecklistJson(next),
+                    PartsJson(next), current.version());
         if (rows.empty()) throw ApiError::Aborted("the work order changed concurrently; read it again and retry");
         v1::WorkOrder updated = Load(db, tx, t, in.id());
         ev::WorkOrderUpdated event;

@@ -44,6 +44,14 @@ v1::WorkOrder Complete(common::Db& db, common::Outbox& outbox, const RequestCont
 
 // ---- for other areas, inside their transaction
 
+// Inserts a (checked) work order with id `id` and writes WorkOrderCreated (the cases area: a work order from a case
+// event, without a site).
+v1::WorkOrder CreateIn(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const RequestContext& rc,
+                       const std::string& id, const v1::WorkOrder& in);
+// Whether any work order (any status) names the support case.
+bool CaseHasWorkOrder(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                      const std::string& case_id);
+
 // ChangeStatus and Complete inside the caller's transaction, on `current` read FOR UPDATE whose visibility and etag
 // the caller checked: the rules, the change, its event.
 v1::WorkOrder ChangeStatusIn(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx,

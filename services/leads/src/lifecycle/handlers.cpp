@@ -51,6 +51,7 @@ grpc::Status LeadsService::ListLeads(grpc::ServerContext* sc, const v1::ListLead
         common::CheckToken(v, q.owner_id, "owner_id", domain::kMaxOwnerId);
         common::CheckText(v, q.source, "source", common::kName);
         common::CheckToken(v, q.campaign_id, "campaign_id", 200);
+        if (!req->contact_id().empty()) q.contact_id = common::CheckId(v, req->contact_id(), "contact_id");
         v.ThrowIfAny();
         if (req->status() != v1::LEAD_STATUS_UNSPECIFIED) {
             q.status = domain::StatusText(lifecycle::StatusOf(req->status()));

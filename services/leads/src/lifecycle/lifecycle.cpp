@@ -89,7 +89,7 @@ v1::Lead Lifecycle::Get(const common::RequestContext& rc, const std::string& id)
 
 common::Page<v1::Lead> Lifecycle::List(const common::RequestContext& rc, const ListQuery& q) {
     const std::string scope =
-        nlohmann::json::array({"ListLeads", q.status, q.owner_id, q.source, q.campaign_id}).dump();
+        nlohmann::json::array({"ListLeads", q.status, q.owner_id, q.source, q.campaign_id, q.contact_id}).dump();
     const common::TimeIdKey after =
         common::DecodeTimeIdToken(q.page_token, rc.tenant_id, scope, common::SortOrder::kAscending);
     // One equality filter at most becomes part of the index prefix; each combination is its own named statement.
@@ -107,6 +107,7 @@ common::Page<v1::Lead> Lifecycle::List(const common::RequestContext& rc, const L
     filter(q.owner_id, "owner_id");
     filter(q.source, "source");
     filter(q.campaign_id, "campaign_id");
+    filter(q.contact_id, "contact_id");
     text +=
         " AND (create_time, id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid)"
         " ORDER BY create_time, id LIMIT $4::int";
@@ -127,9 +128,13 @@ common::Page<v1::Lead> Lifecycle::List(const common::RequestContext& rc, const L
                 rows = db_.Exec(tx, statement, params[0], params[1], params[2], params[3], params[4], params[5],
                                 params[6]);
                 break;
-            default:
+            case 8:
                 rows = db_.Exec(tx, statement, params[0], params[1], params[2], params[3], params[4], params[5],
                                 params[6], params[7]);
+                break;
+            default:
+                rows = db_.Exec(tx, statement, params[0], params[1], params[2], params[3], params[4], params[5],
+                                params[6], params[7], params[8]);
         }
         std::vector<v1::Lead> out;
         for (const auto& row : rows) out.push_back(ReadLead(row));

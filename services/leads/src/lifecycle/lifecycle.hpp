@@ -115,6 +115,7 @@ struct ListQuery {
     std::string page_token;
     std::string status;  // "" = any
     std::string owner_id, source, campaign_id;
+    std::string contact_id;  // the contact a lead was converted to
 };
 
 class Lifecycle {

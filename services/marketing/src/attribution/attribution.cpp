@@ -5,6 +5,7 @@
 #include <crm/marketing/events/v1/events.pb.h>
 #include <crm/sales/events/v1/events.pb.h>
 
+#include <algorithm>
 #include <map>
 
 #include "attribution/sql.hpp"
@@ -81,20 +82,49 @@ void Compute(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx,
     Emit(outbox, tx, t, "", kAggregateType, deal.id(), e.envelope.aggregate_version(), out);
 }
 
+// The deal as the snapshot shows it (its state from the event when the event decides it): what the influenced
+// pipeline reads.
+void Track(common::Db& db, pqxx::transaction_base& tx, const common::ConsumedEvent& e, const sv1::Opportunity& deal,
+           const char* state = nullptr) {
+    if (!common::IsUuid(deal.id())) throw common::PermanentEventError(e.event_type() + " without an opportunity id");
+    if (state == nullptr) {
+        state = deal.status() == sv1::OPPORTUNITY_STATUS_WON    ? "won"
+                : deal.status() == sv1::OPPORTUNITY_STATUS_LOST ? "lost"
+                                                                : "open";
+    }
+    const auto id_or_null = [](const std::string& id) -> const char* {
+        return common::IsUuid(id) ? id.c_str() : nullptr;
+    };
+    db.Exec(tx, sql::kUpsertOpportunity, e.tenant_id(), deal.id(), id_or_null(deal.contact_id()),
+            id_or_null(deal.lead_id()), deal.has_amount() ? deal.amount().amount_minor() : 0,
+            deal.has_amount() ? deal.amount().currency_code() : "", state, deal.version());
+}
+
 }  // namespace
 
 void Apply(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const common::ConsumedEvent& e,
            int lookback_days) {
     const std::string& type = e.event_type();
     const std::string sales = "crm.sales.events.v1.";
-    if (type == sales + "OpportunityWon") {
-        Compute(db, outbox, tx, e, Unpack<sev::OpportunityWon>(e), lookback_days);
+    if (type == sales + "OpportunityCreated") {
+        Track(db, tx, e, Unpack<sev::OpportunityCreated>(e).opportunity());
+    } else if (type == sales + "OpportunityUpdated") {
+        Track(db, tx, e, Unpack<sev::OpportunityUpdated>(e).opportunity());
+    } else if (type == sales + "OpportunityWon") {
+        const auto won = Unpack<sev::OpportunityWon>(e);
+        Track(db, tx, e, won.opportunity(), "won");
+        Compute(db, outbox, tx, e, won, lookback_days);
     } else if (type == sales + "OpportunityLost") {
-        Retract(db, outbox, tx, e, Unpack<sev::OpportunityLost>(e).opportunity().id());
+        const auto lost = Unpack<sev::OpportunityLost>(e);
+        Track(db, tx, e, lost.opportunity(), "lost");
+        Retract(db, outbox, tx, e, lost.opportunity().id());
     } else if (type == sales + "OpportunityDeleted") {
-        Retract(db, outbox, tx, e, Unpack<sev::OpportunityDeleted>(e).opportunity().id());
+        const auto deleted = Unpack<sev::OpportunityDeleted>(e);
+        Track(db, tx, e, deleted.opportunity(), "deleted");
+        Retract(db, outbox, tx, e, deleted.opportunity().id());
     } else if (type == sales + "OpportunityStageChanged") {
         const auto moved = Unpack<sev::OpportunityStageChanged>(e);
+        if (moved.has_opportunity()) Track(db, tx, e, moved.opportunity());
         if (moved.from_forecast_category() == sv1::FORECAST_CATEGORY_CLOSED_WON &&
             moved.to_forecast_category() != sv1::FORECAST_CATEGORY_CLOSED_WON) {
             Retract(db, outbox, tx, e, moved.opportunity_id());  // reopened
@@ -120,6 +150,7 @@ v1::GetCampaignPerformanceResponse Performance::Get(const common::RequestContext
             if (kind == "email_clicked") out.set_email_clicks(r[1].as<std::int64_t>());
             if (kind == "link_clicked") out.set_link_clicks(r[1].as<std::int64_t>());
             if (kind == "unsubscribed") out.set_unsubscribed(r[1].as<std::int64_t>());
+            if (kind == "email_opened") out.set_opened(r[1].as<std::int64_t>());
         }
         const pqxx::result leads = db_.Exec(tx, sql::kLeadCounts, t, campaign_id, start, end);
         out.set_leads(leads[0][0].as<std::int64_t>());
@@ -140,6 +171,12 @@ v1::GetCampaignPerformanceResponse Performance::Get(const common::RequestContext
                 m->set_roi(static_cast<double>(m->revenue().amount_minor() - c->second) /
                            static_cast<double>(c->second));
             }
+        }
+        // The influenced pipeline, as of the period's end or now, whichever is earlier.
+        const std::int64_t as_of = std::min(end, NowMicros());
+        for (const auto& r : db_.Exec(tx, sql::kInfluenced, t, campaign_id, as_of, lookback_days_)) {
+            SetMoney(out.add_influenced_pipeline(), r[1].as<std::int64_t>(), r[0].as<std::string>());
+            out.set_influenced_opportunities(out.influenced_opportunities() + r[2].as<std::int64_t>());
         }
         return out;
     });

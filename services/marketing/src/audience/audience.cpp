@@ -198,7 +198,10 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
     } else if (type == leads + "LeadEngagementRecorded") {
         const auto e = Unpack<lev::LeadEngagementRecorded>(ev);
         ApplyLead(db, tx, ev, e.lead(), changes);
-        if (common::IsUuid(e.lead().id()) && !IsErased(db, tx, t, e.lead().id())) {
+        // Leads records marketing's own email clicks and opens as engagements (detail "marketing send <id> ..."):
+        // marketing holds them already as touches, so they are not counted twice.
+        const bool echo = e.engagement().detail().rfind("marketing send ", 0) == 0;
+        if (common::IsUuid(e.lead().id()) && !echo && !IsErased(db, tx, t, e.lead().id())) {
             const std::int64_t at = e.engagement().has_occur_time() ? Micros(e.engagement().occur_time())
                                                                     : Micros(ev.envelope.occurred_at());
             RecordEngagement(db, tx, t, e.lead().id(), e.engagement().type(), "", "", at, ev.event_id());

@@ -1,6 +1,7 @@
 #include "domain/template.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "crm/common/text.hpp"
 
@@ -144,6 +145,23 @@ std::string ReplaceLinks(std::string_view html, const std::map<std::string, std:
     }
     out += html.substr(at);
     return out;
+}
+
+std::string AddOpenPixel(std::string_view html, std::string_view pixel_url) {
+    const std::string img =
+        "<img src=\"" + HtmlEscape(pixel_url) +
+        "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">";
+    std::size_t body = std::string_view::npos;
+    constexpr std::string_view kClose = "</body>";
+    for (std::size_t i = 0; i + kClose.size() <= html.size(); ++i) {
+        bool match = true;
+        for (std::size_t k = 0; k < kClose.size() && match; ++k) {
+            match = std::tolower(static_cast<unsigned char>(html[i + k])) == kClose[k];
+        }
+        if (match) body = i;
+    }
+    if (body == std::string_view::npos) return std::string(html) + img;
+    return std::string(html.substr(0, body)) + img + std::string(html.substr(body));
 }
 
 }  // namespace crm::marketing::domain

@@ -46,4 +46,8 @@ std::vector<std::string> LinksOf(std::string_view html);
 // `html` with each href="<url>" whose url is a key of `replacements` pointing to the mapped URL instead.
 std::string ReplaceLinks(std::string_view html, const std::map<std::string, std::string>& replacements);
 
+// `html` with the open-tracking image (a 1x1 <img> of `pixel_url`, escaped) right before the last "</body>" (any case),
+// or at the end when there is none.
+std::string AddOpenPixel(std::string_view html, std::string_view pixel_url);
+
 }  // namespace crm::marketing::domain

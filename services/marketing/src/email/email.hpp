@@ -27,6 +27,8 @@ using common::RequestContext;
 inline constexpr char kSendAggregate[] = "email_send";
 // The purpose unsubscribe tokens are signed for (common/public_token.hpp); fields: send id, person id.
 inline constexpr char kUnsubscribePurpose[] = "unsubscribe";
+// The purpose of the open-tracking pixel's tokens (the tracking area records the open); fields: send id, person id.
+inline constexpr char kOpenPurpose[] = "email-open";
 
 // Checks under "settings.", "template." and "send." (every field, before anything is read).
 v1::EmailSettings CheckedSettings(const v1::EmailSettings& in, const std::vector<std::string>& paths,

@@ -212,8 +212,14 @@ void Sender::Deliver(const std::string& tenant, const std::string& send_id) {
             m.to = {{c.email, ""}};
             m.subject = domain::Render(ctx.subject, c.values, domain::Escape::kHeader);
             m.text = domain::Render(ctx.text, c.values, domain::Escape::kNone);
-            if (ctx.has_html)
-                m.html = domain::ReplaceLinks(domain::Render(ctx.html, c.values, domain::Escape::kHtml), tracked);
+            if (ctx.has_html) {
+                const std::string pixel =
+                    settings_.public_base_url + "/o/" +
+                    common::SignPublicToken(kOpenPurpose, {.tenant = tenant, .fields = {send_id, c.person_id}},
+                                            settings_.internal_key);
+                m.html = domain::AddOpenPixel(
+                    domain::ReplaceLinks(domain::Render(ctx.html, c.values, domain::Escape::kHtml), tracked), pixel);
+            }
             // One Message-ID per send and person: a duplicate, were one ever handed over, is recognisable as such.
             m.message_id = send_id + "." + c.person_id + "@marketing.crm";
             m.headers = {{"List-Unsubscribe", "<" + unsubscribe + ">"},

@@ -29,4 +29,16 @@ grpc::Status MarketingService::Unsubscribe(grpc::ServerContext* sc, const v1::Un
     });
 }
 
+grpc::Status MarketingService::OpenEmailPixel(grpc::ServerContext* sc, const v1::OpenEmailPixelRequest* req,
+                                              v1::OpenEmailPixelResponse* resp) {
+    return rpc_.Handle(sc, "OpenEmailPixel", [&](const common::RequestContext& rc) {
+        common::Violations v;
+        common::CheckText(v, req->token(), "token", {.max_chars = 1000, .required = true});
+        v.ThrowIfAny();
+        areas_.tracking->OpenPixel(rc, req->token());
+        resp->mutable_pixel()->set_content_type("image/gif");
+        resp->mutable_pixel()->set_data(tracking::PixelGif());
+    });
+}
+
 }  // namespace crm::marketing

@@ -23,6 +23,12 @@ inline constexpr Sql kSuppress{"marketing_tracking_suppress",
     "INSERT INTO suppressions (tenant_id, email, reason) VALUES ($1, $2, 'unsubscribed') "
     "ON CONFLICT (tenant_id, email) DO UPDATE SET reason = 'unsubscribed' "
     "WHERE suppressions.reason <> 'unsubscribed' RETURNING 1"};
+// The first open of a message that was handed to the relay: its campaign when this load is the first.
+inline constexpr Sql kFirstOpen{"marketing_tracking_first_open",
+    "UPDATE email_recipients r SET open_time = " CRM_AT_MICROS("$4") " FROM email_sends s WHERE r.tenant_id = $1 "
+    "AND r.send_id = $2::uuid AND r.person_id = $3::uuid AND r.open_time IS NULL "
+    "AND r.status IN ('sent', 'unconfirmed') AND s.tenant_id = r.tenant_id AND s.id = r.send_id "
+    "RETURNING s.campaign_id::text"};
 // clang-format on
 
 }  // namespace crm::marketing::tracking::sql

@@ -35,7 +35,21 @@ std::vector<std::string> Verify(const std::string& purpose, const std::string& t
     return verified->fields;
 }
 
+google::protobuf::Timestamp TimestampOf(std::int64_t micros) {
+    google::protobuf::Timestamp at;
+    SetMicros(&at, micros);
+    return at;
+}
+
 }  // namespace
+
+const std::string& PixelGif() {
+    static const std::string kGif(
+        "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00"
+        "\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b",
+        43);
+    return kGif;
+}
 
 std::string Tracking::OpenLink(const common::RequestContext& rc, const std::string& token,
                                const std::string& visitor_id) {
@@ -103,6 +117,43 @@ void Tracking::Unsubscribe(const common::RequestContext& rc, const std::string& 
         SetMicros(e.mutable_unsubscribe_time(), NowMicros());
         Emit(outbox_, tx, t, rc.request_id, email::kSendAggregate, fields[0],
              email::NextSendEvent(db_, tx, t, fields[0]), e);
+    });
+}
+
+void Tracking::OpenPixel(const common::RequestContext& rc, const std::string& token) {
+    const auto fields = Verify(email::kOpenPurpose, token, 2, internal_key_, rc.tenant_id);
+    const std::string& send_id = fields[0];
+    const std::string& person = fields[1];
+    db_.InTenant(rc, [&](pqxx::work& tx) {
+        const std::string& t = rc.tenant_id;
+        const std::int64_t now = NowMicros();
+        const pqxx::result first = db_.Exec(tx, sql::kFirstOpen, t, send_id, person, now);
+        if (first.empty()) {
+            // Opened before (or not a message the relay accepted): nothing more to record; an unknown one is NOT_FOUND.
+            if (db_.Exec(tx, sql::kRecipient, t, send_id, person).empty()) throw ApiError::NotFound("link", "(token)");
+            return;
+        }
+        const std::string campaign_id = first[0][0].as<std::string>();
+        const std::string touch_id = common::NewUuid();
+        db_.Exec(tx, sql::kInsertTouch, t, touch_id, person, "", "email_opened", campaign_id, "email", now);
+        ev::TouchRecorded touch;
+        touch.set_touch_id(touch_id);
+        touch.set_campaign_id(campaign_id);
+        touch.set_person_id(person);
+        touch.set_type("email_opened");
+        touch.set_channel("email");
+        *touch.mutable_touch_time() = TimestampOf(now);
+        Emit(outbox_, tx, t, rc.request_id, "touch", touch_id, 1, touch);
+        ev::EmailOpened opened;
+        opened.set_send_id(send_id);
+        opened.set_campaign_id(campaign_id);
+        opened.set_person_id(person);
+        *opened.mutable_open_time() = TimestampOf(now);
+        Emit(outbox_, tx, t, rc.request_id, email::kSendAggregate, send_id, email::NextSendEvent(db_, tx, t, send_id),
+             opened);
+        audience::Changes changes;
+        changes.refreshed.push_back(person);  // engagement conditions on opens
+        segments_.Apply(tx, t, changes);
     });
 }
 

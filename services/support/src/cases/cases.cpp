@@ -16,6 +16,7 @@
 #include "crm/common/outbox.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/support/events/v1/events.pb.h"
+#include "queues/queues.hpp"
 
 namespace crm::support::cases {
 namespace {
@@ -56,7 +57,7 @@ v1::Case Cases::Create(const common::RequestContext& rc, const v1::Case& c, cons
         EventBatch batch;
         batch.Add<ev1::CaseCreated>();
         batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
-        return written;
+        return queues::RouteNewCase(db_, outbox_, tx, rc, written);
     });
 }
 

@@ -77,6 +77,7 @@ v1::Case ReadCase(const pqxx::row& r) {
     SetTime(r[24], c.mutable_create_time());
     SetTime(r[25], c.mutable_update_time());
     c.set_customer_email(r[26].as<std::string>());
+    c.set_queue_id(Str(r[27]));
     return c;
 }
 
@@ -186,7 +187,7 @@ v1::Case WriteCase(common::Db& db, pqxx::transaction_base& tx, const std::string
         domain::StatusText(StatusOf(c.status())), c.category(), TagsJson(c), c.assignee_id(), c.language(),
         c.customer_tier(), CustomFieldsJson(c), common::NullIfEmpty(first_response), common::NullIfEmpty(solve),
         common::NullIfEmpty(close), c.reopen_count(), common::NullIfEmpty(c.merged_into_id()), expected_version,
-        c.message_count(), version_step);
+        c.message_count(), version_step, common::NullIfEmpty(c.queue_id()));
     if (rows.empty()) {
         throw ApiError::Aborted("the case changed meanwhile; read it again and retry", "CONCURRENT_MODIFICATION");
     }

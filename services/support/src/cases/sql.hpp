@@ -16,7 +16,7 @@ using common::Sql;
     "status, category, array_to_json(tags)::text, channel, assignee_id, language, customer_tier, "                 \
     "custom_fields::text, " CRM_MICROS("first_response_time") ", " CRM_MICROS("solve_time") ", " CRM_MICROS(      \
         "close_time") ", reopen_count, merged_into_id::text, message_count, version, " CRM_MICROS("create_time") \
-                      ", " CRM_MICROS("update_time") ", customer_email"
+                      ", " CRM_MICROS("update_time") ", customer_email, queue_id::text"
 
 // The tenant's next case number (the row lock serializes concurrent creates of one tenant).
 inline constexpr Sql kNextNumber{"cases_next_number", R"SQL(
@@ -53,7 +53,7 @@ inline constexpr Sql kWriteCase{
     "tags = ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), assignee_id = $13, language = $14, "
     "customer_tier = $15, custom_fields = $16::jsonb, first_response_time = " CRM_AT(17) ", solve_time = " CRM_AT(
         18) ", close_time = " CRM_AT(19) ", reopen_count = $20, merged_into_id = $21::uuid, message_count = $23, "
-                                         "version = version + $24, update_time = now() "
+                                         "version = version + $24, update_time = now(), queue_id = $25::uuid "
                                          "WHERE tenant_id = $1 AND id = $2::uuid AND version = $22 RETURNING " CRM_CASE_COLUMNS};
 
 inline constexpr Sql kCaseByNumber{"cases_by_number",

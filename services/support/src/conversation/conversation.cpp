@@ -13,6 +13,7 @@
 #include "crm/common/outbox.hpp"
 #include "crm/support/events/v1/events.pb.h"
 #include "email/email.hpp"
+#include "sentiment/sentiment.hpp"
 
 namespace crm::support::conversation {
 namespace {
@@ -55,6 +56,12 @@ v1::CaseMessage ReadMessage(const pqxx::row& r) {
     if (!r[12].as<std::string>().empty())
         v1::EmailDelivery_Parse("EMAIL_DELIVERY_" + r[12].as<std::string>(), &delivery);
     m.set_email_delivery(delivery);
+    if (!r[13].is_null()) {
+        m.mutable_sentiment()->set_score(r[13].as<double>());
+        v1::SentimentLabel label = v1::SENTIMENT_LABEL_NEUTRAL;
+        v1::SentimentLabel_Parse("SENTIMENT_LABEL_" + r[14].as<std::string>(), &label);
+        m.mutable_sentiment()->set_label(label);
+    }
     return m;
 }
 
@@ -129,10 +136,17 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
     const std::string occur =
         message.has_occur_time() ? std::to_string(TimeUtil::TimestampToMicroseconds(message.occur_time())) : "";
     const std::string call = PhoneCallJson(message);
+    // Every customer message is scored (sentiment area); a strongly negative one may raise the case's priority.
+    const bool customer = KindOf(message.kind()) == domain::MessageKind::kCustomerMessage;
+    const v1::MessageSentiment tone = sentiment::Score(customer ? message.body() : std::string());
+    const std::string score = customer ? std::to_string(tone.score()) : std::string();
+    const std::string label = customer ? v1::SentimentLabel_Name(tone.label()).substr(16) : std::string();
     const v1::CaseMessage stored = ReadMessage(db.Exec(
         tx, sql::kInsertMessage, rc.tenant_id, message_id, c.id(), domain::MessageKindText(KindOf(message.kind())),
         domain::ChannelText(cases::ChannelOf(message.channel())), author_id, message.author_name(), message.body(),
-        AttachmentsJson(message), common::NullIfEmpty(call), message.external_id(), common::NullIfEmpty(occur))[0]);
+        AttachmentsJson(message), common::NullIfEmpty(call), message.external_id(), common::NullIfEmpty(occur),
+        common::NullIfEmpty(score), common::NullIfEmpty(label))[0]);
+    const bool raised = customer && sentiment::RaisePriorityIfNegative(db, tx, rc.tenant_id, c, tone.score());
 
     const std::int64_t expected = c.version();
     c.set_message_count(c.message_count() + 1);
@@ -149,6 +163,7 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
         changed.set_reason(effect.reopened ? "customer replied to a solved case" : "conversation");
         changed.set_reopened(effect.reopened);
     }
+    if (raised) batch.Add<ev1::CaseUpdated>().add_changed_paths("priority");
     const v1::Case written = cases::WriteCase(db, tx, rc.tenant_id, c, batch.size(), expected);
     batch.Append(outbox, tx, rc.tenant_id, rc.request_id, written);
     return {stored, written};

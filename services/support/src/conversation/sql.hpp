@@ -11,13 +11,16 @@ using common::Sql;
 #define CRM_MESSAGE_COLUMNS                                                                     \
     "id::text, case_id::text, kind, channel, author_id, author_name, body, attachments::text, " \
     "COALESCE(phone_call::text, ''), external_id, " CRM_MICROS("occur_time") ", " CRM_MICROS(   \
-        "create_time") ", email_delivery"
+        "create_time") ", email_delivery, sentiment_score, COALESCE(sentiment_label, '')"
 
 inline constexpr Sql kInsertMessage{
     "case_messages_insert",
     "INSERT INTO case_messages (tenant_id, id, case_id, kind, channel, author_id, author_name, body, attachments, "
-    "phone_call, external_id, occur_time) VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, "
-    "$11, COALESCE(timestamptz 'epoch' + $12::bigint * interval '1 microsecond', now())) "
+    "phone_call, external_id, occur_time, sentiment_score, sentiment_label) VALUES ($1, $2::uuid, $3::uuid, $4, $5, "
+    "$6, "
+    "$7, $8, $9::jsonb, $10::jsonb, $11, COALESCE(timestamptz 'epoch' + $12::bigint * interval '1 microsecond', "
+    "now()), "
+    "$13::double precision, $14) "
     "RETURNING " CRM_MESSAGE_COLUMNS};
 
 inline constexpr Sql kGetMessage{

@@ -17,6 +17,7 @@
 #include "crm/common/text.hpp"
 #include "crm/support/events/v1/events.pb.h"
 #include "domain/case.hpp"
+#include "queues/queues.hpp"
 
 namespace crm::support::email {
 namespace {
@@ -181,6 +182,7 @@ IngestResult Email::Ingest(const common::RequestContext& rc, const domain::Parse
         cases::EventBatch batch;
         batch.Add<crm::support::events::v1::CaseCreated>();
         batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, c);
+        c = queues::RouteNewCase(db_, outbox_, tx, rc, std::move(c));
         auto [message, written] =
             conversation::AddToCase(db_, outbox_, tx, rc, std::move(c), entry, id, contact_id, reopen_days_);
         return IngestResult{.c = written, .message = message, .created_case = true};

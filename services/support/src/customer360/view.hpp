@@ -1,0 +1,48 @@
+#pragma once
+// The customer-view area: GetCustomer360. The contacts, sales, leads and marketing services are called in parallel on
+// the caller's behalf (gRPC's callback API: no thread waits per call), each section with its own deadline, while the
+// person's cases are read from support's own database; the handler's thread waits at most until the latest section
+// deadline. A section whose service fails, is slow or is not configured is marked and the rest still answers.
+#include <crm/support/v1/customer360.pb.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "crm/common/rpc.hpp"
+#include "crm/common/tls.hpp"
+
+namespace crm::common {
+class Db;
+}
+
+namespace crm::support::customer360 {
+
+namespace v1 = crm::support::v1;
+
+struct Settings {
+    std::string contacts_addr, sales_addr, leads_addr, marketing_addr;  // empty = that section is NOT_CONFIGURED
+    std::string internal_key;                                           // signs the caller's identity downstream
+    common::TlsFiles tls;                                               // empty = plaintext
+    std::chrono::milliseconds section_timeout{1000};                    // capped by the caller's own deadline
+};
+
+class CustomerView {
+  public:
+    CustomerView(common::Db& db, Settings settings);
+    ~CustomerView();
+    CustomerView(const CustomerView&) = delete;
+    CustomerView& operator=(const CustomerView&) = delete;
+
+    // contact_id: a checked UUID. NOT_FOUND when contacts answers that there is no such contact.
+    v1::GetCustomer360Response Get(const common::RequestContext& rc, const std::string& contact_id);
+
+    struct Stubs;  // the other services' stubs (view.cpp), shared with the calls in flight
+
+  private:
+    common::Db& db_;
+    Settings settings_;
+    std::shared_ptr<Stubs> stubs_;
+};
+
+}  // namespace crm::support::customer360
