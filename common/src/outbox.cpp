@@ -14,6 +14,7 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "current_call.hpp"
 
 namespace crm::common {
 
@@ -56,6 +57,13 @@ std::string Outbox::Append(pqxx::transaction_base& tx, const RequestContext& rc,
 
 std::string Outbox::Append(pqxx::transaction_base& tx, const std::string& tenant_id, const std::string& request_id,
                            const NewEvent& event) {
+    // Inside an RPC of this tenant (the handler passed its caller's tenant and request id): the caller's change.
+    if (const RequestContext* caller = detail::CurrentCall(); caller != nullptr && caller->tenant_id == tenant_id) {
+        if (caller->request_id == request_id) return Write(tx, *caller, false, event);
+        RequestContext as_called = *caller;
+        as_called.request_id = request_id;
+        return Write(tx, as_called, false, event);
+    }
     RequestContext self;  // the service itself: an event consumer or a scheduled job
     self.tenant_id = tenant_id;
     self.request_id = request_id;

@@ -34,7 +34,7 @@ class Outbox {
     // Writes the event in tx (the caller's tenant transaction), and the change's row in the audit trail (audit.hpp)
     // with the caller of rc as actor (also in the envelope); returns the event id.
     std::string Append(pqxx::transaction_base& tx, const RequestContext& rc, const NewEvent& event);
-    // The same for a change the service makes itself (an event consumer, a scheduled job): the actor is the service.
+    // The same by tenant: within an RPC of that tenant its caller is the actor, else (consumer, job) the service.
     std::string Append(pqxx::transaction_base& tx, const std::string& tenant_id, const std::string& request_id,
                        const NewEvent& event);
 
