@@ -489,7 +489,7 @@ TEST_CASE("fieldservice: the sync's delta queries are index-backed as the app ro
     };
     const Query queries[] = {
         {"the days' jobs", crm::fieldservice::sql::kSyncJobsOfDays, who + ", " + days + ", '" + horizon + "'",
-         "appointments_no_double_booking", "appointments_no_double_booking", "appointments"},
+         "appointments_no_double_booking", "appointments_technician_end", "appointments"},
         {"changed of technician", crm::fieldservice::sql::kSyncChangedOfTechnician, who + ", '" + horizon + "'",
          "work_orders_technician_sync", "work_orders_tenant_technician", "work_orders"},
         {"tombstones", crm::fieldservice::sql::kSyncTombstones, who + ", '" + horizon + "'", "sync_tombstones_since",

@@ -30,7 +30,7 @@ QueryPlan ExplainAs(pqxx::connection& conn, const std::string& role, const std::
     tx.exec("SET LOCAL ROLE " + tx.quote_name(role));
     tx.exec("SELECT set_config('crm.tenant_id', " + tx.quote(tenant) + ", true), set_config('jit', 'off', true)");
     tx.exec("PREPARE q AS " + statement);
-    const auto r = tx.exec("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE q(" + args + ")");
+    const auto r = tx.exec("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE q(" + args + ")");
     tx.exec("DEALLOCATE q");
     QueryPlan plan;
     plan.text = r[0][0].as<std::string>();

@@ -14,11 +14,13 @@ using common::Sql;
     "a.id::text, a.work_order_id::text, a.technician_id::text, " CRM_FS_MICROS("lower(a.block)") ", "              \
     CRM_FS_MICROS("a.start_time") ", " CRM_FS_MICROS("a.end_time") ", a.travel_minutes, ST_Y(a.site::geometry), "  \
     "ST_X(a.site::geometry)"
-// Booked (or done) appointments of the technicians $2 (uuid[]) whose block overlaps [$3, $4) (micros).
+// Booked (or done) appointments of the technicians $2 (uuid[]) whose block overlaps [$3, $4) (micros). The block is
+// [block_start, end_time): the explicit end_time bound lets appointments_technician_end (migration 0004) read only
+// the bookings that end after $3, so the cost does not grow with the tenant's number of technicians or bookings.
 inline constexpr Sql kBookedOfTechnicians{"fieldservice_appointments_booked",
     "SELECT " CRM_APPOINTMENT_COLUMNS " FROM appointments a WHERE a.tenant_id = $1 AND a.technician_id = ANY($2::uuid[]) "
-    "AND a.status <> 'RELEASED' AND a.block && tstzrange(" CRM_FS_AT("$3") ", " CRM_FS_AT("$4") ") "
-    "ORDER BY a.start_time"};
+    "AND a.status <> 'RELEASED' AND a.end_time > " CRM_FS_AT("$3") " AND a.block_start < " CRM_FS_AT("$4") " "
+    "AND a.block && tstzrange(" CRM_FS_AT("$3") ", " CRM_FS_AT("$4") ") ORDER BY a.start_time"};
 // The database refuses a second overlapping block of one technician (appointments_no_double_booking, SQLSTATE 23P01).
 inline constexpr Sql kInsertAppointment{"fieldservice_appointment_insert",
     "INSERT INTO appointments (tenant_id, id, work_order_id, technician_id, start_time, end_time, travel_minutes, "
