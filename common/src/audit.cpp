@@ -26,9 +26,7 @@ void FrameAll(std::string& out, const std::vector<std::string>& fields) {
     Frame(out, inner);
 }
 
-}  // namespace
-
-std::vector<std::string> AuditTextArray(const pqxx::field& f) {
+std::vector<std::string> TextArray(const pqxx::field& f) {
     std::vector<std::string> out;
     auto parser = f.as_array();
     for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::juncture::done;
@@ -37,8 +35,6 @@ std::vector<std::string> AuditTextArray(const pqxx::field& f) {
     }
     return out;
 }
-
-namespace {
 
 std::string Bytes(const pqxx::field& f) {
     const pqxx::binarystring b(f);
@@ -146,30 +142,31 @@ AuditChainCheck VerifyAuditRows(std::vector<AuditRow> rows) {
     return check;
 }
 
+AuditRow ReadAuditRow(const pqxx::row& r, const std::string& tenant) {
+    AuditRow row;
+    row.tenant_id = tenant;
+    row.chain = r[0].as<int>();
+    row.seq = r[1].as<std::int64_t>();
+    row.occurred_us = r[2].as<std::int64_t>();
+    row.actor_user = r[3].as<std::string>();
+    row.actor_key = r[4].as<std::string>();
+    row.actor_roles = TextArray(r[5]);
+    row.request_id = r[6].as<std::string>();
+    row.rpc = r[7].as<std::string>();
+    row.resource_type = r[8].as<std::string>();
+    row.resource_id = r[9].as<std::string>();
+    row.outcome = r[10].as<std::string>();
+    row.changed_paths = TextArray(r[11]);
+    row.prev_hash = Bytes(r[12]);
+    row.row_hash = Bytes(r[13]);
+    return row;
+}
+
 AuditChainCheck VerifyAuditChains(pqxx::transaction_base& tx, const std::string& tenant) {
     std::vector<AuditRow> rows;
     for (const auto& r : tx.exec_params(
-             "SELECT chain, seq, occurred_us, actor_user, actor_key, actor_roles, request_id, rpc, resource_type, "
-             "resource_id, outcome, changed_paths, prev_hash, row_hash FROM crm_audit WHERE tenant_id = $1 "
-             "ORDER BY chain, seq",
-             tenant)) {
-        AuditRow row;
-        row.tenant_id = tenant;
-        row.chain = r[0].as<int>();
-        row.seq = r[1].as<std::int64_t>();
-        row.occurred_us = r[2].as<std::int64_t>();
-        row.actor_user = r[3].as<std::string>();
-        row.actor_key = r[4].as<std::string>();
-        row.actor_roles = AuditTextArray(r[5]);
-        row.request_id = r[6].as<std::string>();
-        row.rpc = r[7].as<std::string>();
-        row.resource_type = r[8].as<std::string>();
-        row.resource_id = r[9].as<std::string>();
-        row.outcome = r[10].as<std::string>();
-        row.changed_paths = AuditTextArray(r[11]);
-        row.prev_hash = Bytes(r[12]);
-        row.row_hash = Bytes(r[13]);
-        rows.push_back(std::move(row));
+             "SELECT " CRM_AUDIT_ROW_COLUMNS " FROM crm_audit WHERE tenant_id = $1 ORDER BY chain, seq", tenant)) {
+        rows.push_back(ReadAuditRow(r, tenant));
     }
     return VerifyAuditRows(std::move(rows));
 }

@@ -17,15 +17,14 @@ namespace av1 = crm::audit::v1;
 
 std::int64_t Micros(const google::protobuf::Timestamp& t) { return t.seconds() * 1'000'000 + t.nanos() / 1000; }
 
-const Sql kListAudit{"audit_list", R"SQL(
-SELECT chain, seq, occurred_us, actor_user, actor_key, actor_roles, request_id, rpc, resource_type, resource_id,
-       outcome, changed_paths, prev_hash, row_hash
-FROM crm_audit
-WHERE tenant_id = $1 AND occurred_us >= $2 AND occurred_us < $3
-  AND (occurred_us, chain, seq) < ($4::bigint, $5::int, $6::bigint)
-  AND ($7 = '' OR resource_type = $7) AND ($8 = '' OR resource_id = $8) AND ($9 = '' OR actor_user = $9)
-ORDER BY occurred_us DESC, chain DESC, seq DESC
-LIMIT $10)SQL"};
+const Sql kListAudit{
+    "audit_list",
+    "SELECT " CRM_AUDIT_ROW_COLUMNS
+    " FROM crm_audit "
+    "WHERE tenant_id = $1 AND occurred_us >= $2 AND occurred_us < $3 "
+    "AND (occurred_us, chain, seq) < ($4::bigint, $5::int, $6::bigint) "
+    "AND ($7 = '' OR resource_type = $7) AND ($8 = '' OR resource_id = $8) AND ($9 = '' OR actor_user = $9) "
+    "ORDER BY occurred_us DESC, chain DESC, seq DESC LIMIT $10"};
 
 void RequireAuditor(const RequestContext& rc) {
     if (!rc.HasRole("auditor") && !rc.HasRole("admin")) {
@@ -153,23 +152,7 @@ std::vector<AuditRow> ListAuditRows(pqxx::transaction_base& tx, const std::strin
     std::vector<AuditRow> rows;
     for (const auto& r : tx.exec_params(kListAudit.text, tenant, q.start_us, q.end_us, after.occurred_us, after.chain,
                                         after.seq, q.resource_type, q.resource_id, q.actor_user, limit)) {
-        AuditRow row;
-        row.tenant_id = tenant;
-        row.chain = r[0].as<int>();
-        row.seq = r[1].as<std::int64_t>();
-        row.occurred_us = r[2].as<std::int64_t>();
-        row.actor_user = r[3].as<std::string>();
-        row.actor_key = r[4].as<std::string>();
-        row.actor_roles = AuditTextArray(r[5]);
-        row.request_id = r[6].as<std::string>();
-        row.rpc = r[7].as<std::string>();
-        row.resource_type = r[8].as<std::string>();
-        row.resource_id = r[9].as<std::string>();
-        row.outcome = r[10].as<std::string>();
-        row.changed_paths = AuditTextArray(r[11]);
-        row.prev_hash = pqxx::binarystring(r[12]).str();
-        row.row_hash = pqxx::binarystring(r[13]).str();
-        rows.push_back(std::move(row));
+        rows.push_back(ReadAuditRow(r, tenant));
     }
     return rows;
 }

@@ -20,7 +20,7 @@ namespace google::protobuf {
 class Message;
 }  // namespace google::protobuf
 namespace pqxx {
-class field;
+class row;
 class transaction_base;
 }  // namespace pqxx
 
@@ -61,8 +61,11 @@ struct AuditRow {
     std::string prev_hash, row_hash;  // raw 32 bytes
 };
 
-// A text[] column as read by libpqxx.
-std::vector<std::string> AuditTextArray(const pqxx::field& f);
+// One crm_audit row of `tenant`, selected with these columns in this order (ListAuditEvents, VerifyAuditChain).
+#define CRM_AUDIT_ROW_COLUMNS                                                                                    \
+    "chain, seq, occurred_us, actor_user, actor_key, actor_roles, request_id, rpc, resource_type, resource_id, " \
+    "outcome, changed_paths, prev_hash, row_hash"
+AuditRow ReadAuditRow(const pqxx::row& r, const std::string& tenant);
 
 // SHA-256 of the previous row's hash and this row's length-framed fields (the same bytes crm_audit_append hashes).
 std::string AuditRowHash(const AuditRow& row, const std::string& prev_hash);
