@@ -148,8 +148,8 @@ void Register(common::ServiceApp& app) {
     app.AddService(std::make_shared<SupportRoutingService>(app.rpc(),
                                                            std::make_shared<queues::Queues>(app.db(), app.outbox()),
                                                            std::make_shared<sentiment::Sentiments>(app.db())));
-    app.AddService(
-        std::make_shared<kb::KnowledgeService>(app.rpc(), std::make_shared<kb::Knowledge>(app.db(), app.outbox())));
+    app.AddService(std::make_shared<kb::KnowledgeService>(
+        app.rpc(), std::make_shared<kb::Knowledge>(app.db(), app.outbox(), app.metrics())));
     customer360::Settings view_settings;
     view_settings.contacts_addr = config.Get(kContactsAddr);
     view_settings.sales_addr = config.Get(kSalesAddr);
@@ -159,7 +159,7 @@ void Register(common::ServiceApp& app) {
     view_settings.tls = common::ClientTlsFiles(config, kUpstreamTls);
     view_settings.section_timeout = std::chrono::milliseconds(config.GetInt(kViewTimeout, 50, 60000));
     app.AddService(std::make_shared<customer360::CustomerViewService>(
-        app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings))));
+        app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings), app.metrics())));
     app.AddService(std::make_shared<csat::CsatService>(
         app.rpc(), std::make_shared<csat::Csat>(app.db(), app.outbox(), csat_settings, app.metrics())));
     app.OnStart([scheduler] { scheduler->Start(); });
