@@ -20,7 +20,6 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
-#include "customer360/sql.hpp"
 #include "sentiment/sentiment.hpp"
 
 namespace crm::support::customer360 {
@@ -334,12 +333,11 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
     const auto cases_start = Clock::now();
     try {
         db_.InTenant(rc, [&](pqxx::work& tx) {
-            for (const auto& row : db_.Exec(tx, sql::kOpenCaseIds, rc.tenant_id, contact_id, kMaxOpenCases)) {
-                *out.add_open_cases() = cases::LoadCase(db_, tx, rc.tenant_id, row[0].as<std::string>());
-            }
-            for (const auto& row : db_.Exec(tx, sql::kRecentCaseIds, rc.tenant_id, contact_id, kMaxRecentCases)) {
-                *out.add_recent_cases() = cases::LoadCase(db_, tx, rc.tenant_id, row[0].as<std::string>());
-            }
+            // One statement for both lists (not one per case): this runs while the calls are in flight.
+            cases::ContactCases found =
+                cases::LoadContactCases(db_, tx, rc.tenant_id, contact_id, kMaxOpenCases, kMaxRecentCases);
+            for (auto& c : found.open) *out.add_open_cases() = std::move(c);
+            for (auto& c : found.recent) *out.add_recent_cases() = std::move(c);
             std::vector<std::string> ids;
             for (const auto* list : {&out.open_cases(), &out.recent_cases()}) {
                 for (const auto& c : *list) {
