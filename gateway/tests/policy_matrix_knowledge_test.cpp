@@ -3,6 +3,7 @@
 // table written out here, for every role and every RPC of the service (enumerated from its descriptor, so a new RPC
 // fails this test until the table says who may call it). Support agents and managers read, search, rate and link
 // articles; only support managers (and admins) write, review, publish and archive them.
+#include <crm/support/v1/csat.pb.h>
 #include <crm/support/v1/customer360.pb.h>
 #include <crm/support/v1/knowledge.pb.h>
 
@@ -81,4 +82,39 @@ TEST_CASE("customer view role matrix: both shipped policies grant exactly the ta
     const LinkedDescriptors catalog;
     CheckViewMatrix(Policy::Load(std::string(CRM_SOURCE_DIR) + "/deploy/local/gateway-policy.json", &catalog));
     CheckViewMatrix(Policy::Parse(K8sPolicyJson(), &catalog));
+}
+
+namespace {
+
+// The survey's answer and page are public links (no role grants them; admins pass every method at the gateway and
+// the service refuses anyone but the link); the report is for support managers.
+// clang-format off
+//                                           admin mgr  rep  mkt  sup  tech anl  ro   wf   disp smgr
+const std::map<std::string, std::array<int, 11>> kCsatMatrix = {
+    {"AnswerCsatSurvey",    /* by link */   {1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0}},
+    {"GetCsatSurveyPage",   /* by link */   {1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0}},
+    {"GetCsatReport",       /* manager */   {1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   1}},
+};
+// clang-format on
+
+void CheckCsat(const Policy& policy) {
+    CheckServiceMatrix(policy, "crm.support.v1.CsatService",
+                       MethodsOf(crm::support::v1::GetCsatReportRequest::descriptor()->file(), "CsatService"),
+                       kCsatMatrix);
+    for (const char* method : {"AnswerCsatSurvey", "GetCsatSurveyPage"}) {
+        const auto* rule = policy.PublicTokenFor("crm.support.v1.CsatService", method);
+        REQUIRE(rule != nullptr);
+        CHECK(rule->purpose == "csat");
+        CHECK(rule->token_field == "token");
+        CHECK(rule->redirect_field.empty());
+    }
+    CHECK(policy.PublicTokenFor("crm.support.v1.CsatService", "GetCsatReport") == nullptr);
+}
+
+}  // namespace
+
+TEST_CASE("csat role matrix: both shipped policies grant exactly the table, the survey by its link only") {
+    const LinkedDescriptors catalog;
+    CheckCsat(Policy::Load(std::string(CRM_SOURCE_DIR) + "/deploy/local/gateway-policy.json", &catalog));
+    CheckCsat(Policy::Parse(K8sPolicyJson(), &catalog));
 }

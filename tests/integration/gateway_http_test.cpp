@@ -1350,6 +1350,32 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              Refused(client.Send("GET", "/o/" + pixel, {}, ""), 404, "NOT_FOUND", "NOT_FOUND",
                      "link (token) not found");
          }},
+        {"POST /csat/{token}",
+         [&] {
+             // A survey's answer by its link (support_csat_test.cpp answers real surveys from their e-mails): a
+             // well-signed token of this tenant that names no survey is the service's own answer.
+             const std::string survey = crm::common::SignPublicToken("csat", {.tenant = tenant, .fields = {Uuid()}},
+                                                                     RequireEnv("CRM_INTERNAL_KEY"));
+             HttpClient client(RequireEnv("CRM_TEST_GATEWAY_HTTP"));
+             Refused(client.Send("POST", "/csat/" + survey, {{"content-type", "application/json"}}, R"({"score":5})"),
+                     404, "NOT_FOUND", "NOT_FOUND", "survey (token) not found");
+         }},
+        {"GET /csat/{token}",
+         [&] {
+             // The survey's page (text/html when the token names a survey; support_csat_test.cpp).
+             const std::string survey = crm::common::SignPublicToken("csat", {.tenant = tenant, .fields = {Uuid()}},
+                                                                     RequireEnv("CRM_INTERNAL_KEY"));
+             HttpClient client(RequireEnv("CRM_TEST_GATEWAY_HTTP"));
+             Refused(client.Send("GET", "/csat/" + survey + "?score=4", {}, ""), 404, "NOT_FOUND", "NOT_FOUND",
+                     "survey (token) not found");
+         }},
+        {"GET /v1/csat:report",
+         [&] {
+             const json j = Ok(Call(
+                 "GET", "/v1/csat:report?startTime=" + day.first + "&endTime=" + day.second + "&period=CSAT_PERIOD_DAY",
+                 token));
+             CHECK(j["overall"].is_object());
+         }},
         {"DELETE /v1/opportunities/{id}",
          [&] {
              const json j = Ok(Call("DELETE", "/v1/opportunities/" + ids["deal_lost"], token));

@@ -1,8 +1,8 @@
 // GetCustomer360 through the gateway: a customer who came in as a lead (converted with an opportunity and a company),
-// with a won deal, an activity, open and solved cases and marketing's record: every section filled, with the caller's
-// tenant; then with the sales service stopped (deploy/local/stack kill-app sales) the view still answers, the sales
-// section marked UNAVAILABLE and the others filled, within the section deadline. Another tenant's contact is
-// NOT_FOUND, a bad id INVALID_ARGUMENT, roles outside support PERMISSION_DENIED.
+// with a won deal, an activity, open and solved cases (the open one with its sentiment trend) and marketing's record:
+// every section filled, with the caller's tenant; then with the sales service stopped (deploy/local/stack kill-app
+// sales) the view still answers, the sales section marked UNAVAILABLE and the others filled, within the section
+// deadline. Another tenant's contact is NOT_FOUND, a bad id INVALID_ARGUMENT, roles outside support PERMISSION_DENIED.
 #include <crm/leads/v1/leads.grpc.pb.h>
 #include <crm/marketing/v1/marketing.grpc.pb.h>
 #include <crm/support/v1/customer360.grpc.pb.h>
@@ -107,6 +107,20 @@ TEST_CASE("customer 360: every section filled, then sales stopped and its sectio
     const spv1::Case solved_case = support.MustCreateCase("Licence question", contact_id);
     support.MustChangeStatus(solved_case.id(), spv1::CASE_STATUS_OPEN);
     support.MustChangeStatus(solved_case.id(), spv1::CASE_STATUS_SOLVED);
+    // The open case's customer: angry first, then pleased (its sentiment trend improves).
+    const double angry = support
+                             .MustAddMessage(open_case.id(), spv1::MESSAGE_KIND_CUSTOMER_MESSAGE,
+                                             "This is terrible, it broke again and I want a refund!")
+                             .message()
+                             .sentiment()
+                             .score();
+    const double pleased = support
+                               .MustAddMessage(open_case.id(), spv1::MESSAGE_KIND_CUSTOMER_MESSAGE,
+                                               "Thanks for the quick answer, great help.")
+                               .message()
+                               .sentiment()
+                               .score();
+    REQUIRE(pleased - angry >= 0.2);
 
     // Marketing builds its audience record from contacts' events: wait until the view shows it.
     const std::string agent = AgentToken(tenant);
@@ -146,6 +160,17 @@ TEST_CASE("customer 360: every section filled, then sales stopped and its sectio
     CHECK(v.open_cases(0).id() == open_case.id());
     REQUIRE(v.recent_cases_size() == 2);
     CHECK(v.recent_cases(0).id() == solved_case.id());  // newest first
+    // The sentiment trend of the one case with scored customer messages.
+    REQUIRE(v.case_sentiments_size() == 1);
+    const auto& trend = v.case_sentiments(0);
+    CHECK(trend.case_id() == open_case.id());
+    REQUIRE(trend.recent_scores_size() == 2);
+    CHECK(trend.recent_scores(0) == Approx(angry));
+    CHECK(trend.recent_scores(1) == Approx(pleased));
+    CHECK(trend.latest_score() == Approx(pleased));
+    CHECK(trend.average_score() == Approx((angry + pleased) / 2));
+    CHECK(trend.trend() == Approx(pleased - angry));
+    CHECK(trend.direction() == v1::SENTIMENT_DIRECTION_IMPROVING);
     CHECK(v.marketing_section().status() == v1::SECTION_STATUS_OK);
     CHECK(v.marketing().state() == "active");
 

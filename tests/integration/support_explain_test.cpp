@@ -9,6 +9,8 @@
 #include "../support/support_client.hpp"
 #include "cases/sql.hpp"
 #include "conversation/sql.hpp"
+#include "crm/common/crypto.hpp"
+#include "sentiment/sql.hpp"
 
 using namespace crm::test;
 
@@ -31,10 +33,12 @@ TEST_CASE("support: case lists and conversations are index-backed at 100k rows (
             "md5('contact' || g % 1000)::uuid, now() - g * interval '1 second' FROM generate_series(1, 100000) g");
         tx.exec(
             "INSERT INTO case_messages (tenant_id, id, case_id, kind, channel, author_id, body, occur_time, "
-            "create_time) SELECT " +
+            "create_time, sentiment_score, sentiment_label) SELECT " +
             t + ", gen_random_uuid(), " + tx.quote(one.id()) +
             "::uuid, (ARRAY['CUSTOMER_MESSAGE','PUBLIC_REPLY','INTERNAL_NOTE'])[1 + g % 3], 'EMAIL', 'a', "
-            "'text ' || g, now(), now() - g * interval '1 second' FROM generate_series(1, 100000) g");
+            "'text ' || g, now(), now() - g * interval '1 second', "
+            "CASE WHEN g % 3 = 0 THEN (g % 200 - 100) / 100.0 END, CASE WHEN g % 3 = 0 THEN 'NEUTRAL' END "
+            "FROM generate_series(1, 100000) g");
         tx.exec("ANALYZE cases");
         tx.exec("ANALYZE case_messages");
         tx.commit();
@@ -60,6 +64,8 @@ TEST_CASE("support: case lists and conversations are index-backed at 100k rows (
         {"a conversation", crm::support::conversation::sql::kListMessages,
          t + ", '" + one.id() + "', -62135596800000000, '00000000-0000-0000-0000-000000000000', false, 51",
          "case_messages_case"},
+        {"the customer view's sentiment trends", crm::support::sentiment::sql::kRecentScores,
+         t + ", '{" + one.id() + "," + crm::common::NewUuid() + "}', 10", "case_messages_case"},
     };
     for (const auto& c : cases) {
         const QueryPlan plan = ExplainAs(conn, "support_app", tenant, c.statement.text, c.args);

@@ -9,7 +9,7 @@
 
 #include "../support/explain.hpp"
 #include "../support/support_client.hpp"
-#include "customer360/sql.hpp"
+#include "cases/sql.hpp"
 #include "kb/sql.hpp"
 
 using namespace crm::test;
@@ -99,14 +99,9 @@ TEST_CASE("kb: search, suggestions and lists are index-backed at 100k articles (
          t + ", " + start + ", NULL, NULL, 'billing'",
          {"kb_articles_category"},
          false},
-        {"customer view: open cases of a contact",
-         crm::support::customer360::sql::kOpenCaseIds,
-         t + ", md5('contact7')::uuid, 20",
-         {"cases_tenant_contact"},
-         true},  // the index finds one contact's cases; with few of them the planner may sort those few
-        {"customer view: latest cases of a contact",
-         crm::support::customer360::sql::kRecentCaseIds,
-         t + ", md5('contact7')::uuid, 10",
+        {"customer view: open and latest cases of a contact",
+         crm::support::cases::sql::kContactCases,
+         t + ", md5('contact7')::uuid, 20, 10",
          {"cases_tenant_contact"},
          true},  // the index finds one contact's cases; with few of them the planner may sort those few
         {"a case's links",

@@ -1,5 +1,6 @@
 #pragma once
 // A thin typed client for crm.support.v1 used by the integration tests and the benchmark.
+#include <crm/support/v1/csat.grpc.pb.h>
 #include <crm/support/v1/routing.grpc.pb.h>
 #include <crm/support/v1/support.grpc.pb.h>
 
@@ -143,6 +144,31 @@ class SupportRoutingClient {
   private:
     std::string token_;
     std::unique_ptr<spv1::SupportRoutingService::Stub> stub_;
+};
+
+// crm.support.v1.CsatService over gRPC (the survey's public answer goes over HTTP in the tests, as customers send it).
+class CsatClient {
+  public:
+    explicit CsatClient(std::string token, std::shared_ptr<grpc::Channel> channel = GatewayChannel())
+        : token_(std::move(token)), stub_(spv1::CsatService::NewStub(channel)) {}
+
+#define CRM_CSAT_RPC(Name)                                                                           \
+    SupportResult<spv1::Name##Response> Name(const spv1::Name##Request& req,                         \
+                                             const std::map<std::string, std::string>& extra = {}) { \
+        SupportResult<spv1::Name##Response> r;                                                       \
+        grpc::ClientContext ctx;                                                                     \
+        PrepareFor(ctx, RpcName<spv1::CsatService>(#Name), token_, extra);                           \
+        r.status = stub_->Name(&ctx, req, &r.response);                                              \
+        return r;                                                                                    \
+    }
+    CRM_CSAT_RPC(AnswerCsatSurvey)
+    CRM_CSAT_RPC(GetCsatSurveyPage)
+    CRM_CSAT_RPC(GetCsatReport)
+#undef CRM_CSAT_RPC
+
+  private:
+    std::string token_;
+    std::unique_ptr<spv1::CsatService::Stub> stub_;
 };
 
 }  // namespace crm::test

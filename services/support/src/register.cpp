@@ -9,6 +9,8 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
+#include "csat/csat.hpp"
+#include "csat/service.hpp"
 #include "customer360/service.hpp"
 #include "customer360/view.hpp"
 #include "email/email.hpp"
@@ -43,6 +45,8 @@ constexpr char kSalesAddr[] = "CRM_SUPPORT_SALES_ADDR";
 constexpr char kLeadsAddr[] = "CRM_SUPPORT_LEADS_ADDR";
 constexpr char kMarketingAddr[] = "CRM_SUPPORT_MARKETING_ADDR";
 constexpr char kViewTimeout[] = "CRM_SUPPORT_VIEW_TIMEOUT_MS";
+constexpr char kPublicBaseUrl[] = "CRM_SUPPORT_PUBLIC_BASE_URL";
+constexpr char kCsatValidDays[] = "CRM_SUPPORT_CSAT_VALID_DAYS";
 
 }  // namespace
 
@@ -82,6 +86,11 @@ std::vector<common::EnvVar> ConfigVars() {
                     "deadline of each section of GetCustomer360 (its calls to contacts, sales, leads, marketing), in "
                     "milliseconds (bounded by the caller's)",
                     "1000"});
+    vars.push_back({kPublicBaseUrl,
+                    "public base URL of the gateway's HTTP side that serves the satisfaction survey links of solving "
+                    "replies (<base>/csat/<token>), without a trailing slash",
+                    "http://127.0.0.1:8080"});
+    vars.push_back({kCsatValidDays, "days during which a satisfaction survey can be answered (1..365)", "30"});
     for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts, sales, leads and marketing")) {
         vars.push_back(std::move(var));
     }
@@ -122,8 +131,16 @@ void Register(common::ServiceApp& app) {
         }
         mailer = std::make_shared<email::Mailer>(std::move(mail), app.metrics());
     }
-    areas.conversation =
-        std::make_shared<conversation::Conversation>(app.db(), app.outbox(), case_settings.reopen_days, mailer);
+    csat::Settings csat_settings{.public_base_url = config.Get(kPublicBaseUrl),
+                                 .internal_key = config.Get("CRM_INTERNAL_KEY"),
+                                 .valid_days = static_cast<int>(config.GetInt(kCsatValidDays, 1, 365))};
+    const std::string& base = csat_settings.public_base_url;
+    if ((base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0) || base.back() == '/') {
+        throw common::ConfigError(std::string(kPublicBaseUrl) +
+                                  " must be an http:// or https:// URL without a trailing slash");
+    }
+    areas.conversation = std::make_shared<conversation::Conversation>(app.db(), app.outbox(), case_settings.reopen_days,
+                                                                      mailer, csat_settings);
     areas.sla = std::make_shared<sla::Sla>(app.db(), app.outbox());
     auto scheduler = std::make_shared<sla::SlaScheduler>(
         areas.sla, app.metrics(), std::chrono::milliseconds(config.GetInt(kSlaInterval, 50, 3600000)));
@@ -131,8 +148,8 @@ void Register(common::ServiceApp& app) {
     app.AddService(std::make_shared<SupportRoutingService>(app.rpc(),
                                                            std::make_shared<queues::Queues>(app.db(), app.outbox()),
                                                            std::make_shared<sentiment::Sentiments>(app.db())));
-    app.AddService(
-        std::make_shared<kb::KnowledgeService>(app.rpc(), std::make_shared<kb::Knowledge>(app.db(), app.outbox())));
+    app.AddService(std::make_shared<kb::KnowledgeService>(
+        app.rpc(), std::make_shared<kb::Knowledge>(app.db(), app.outbox(), app.metrics())));
     customer360::Settings view_settings;
     view_settings.contacts_addr = config.Get(kContactsAddr);
     view_settings.sales_addr = config.Get(kSalesAddr);
@@ -142,7 +159,9 @@ void Register(common::ServiceApp& app) {
     view_settings.tls = common::ClientTlsFiles(config, kUpstreamTls);
     view_settings.section_timeout = std::chrono::milliseconds(config.GetInt(kViewTimeout, 50, 60000));
     app.AddService(std::make_shared<customer360::CustomerViewService>(
-        app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings))));
+        app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings), app.metrics())));
+    app.AddService(std::make_shared<csat::CsatService>(
+        app.rpc(), std::make_shared<csat::Csat>(app.db(), app.outbox(), csat_settings, app.metrics())));
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 

@@ -107,3 +107,27 @@ TEST_CASE("sentiment: the priority rule fires at or below its threshold when ena
     CHECK_FALSE(RaisesPriority(true, -0.6, -0.59));
     CHECK_FALSE(RaisesPriority(false, -0.6, -1.0));
 }
+
+TEST_CASE("sentiment: a case's trend compares the halves of its scores, and its direction needs a step of 0.2") {
+    const SentimentTrend none = TrendOf({});
+    CHECK(none.average == 0);
+    CHECK(none.latest == 0);
+    CHECK(none.trend == 0);
+    const SentimentTrend one = TrendOf({-0.5});
+    CHECK(one.average == Approx(-0.5));
+    CHECK(one.latest == Approx(-0.5));
+    CHECK(one.trend == 0);
+    const SentimentTrend better = TrendOf({-0.8, -0.4, 0.2, 0.6});
+    CHECK(better.average == Approx(-0.1));
+    CHECK(better.latest == Approx(0.6));
+    CHECK(better.trend == Approx(0.4 - (-0.6)));
+    // An odd count leaves the middle score out of both halves.
+    const SentimentTrend odd = TrendOf({0.9, -1.0, 0.1});
+    CHECK(odd.trend == Approx(0.1 - 0.9));
+    CHECK(DirectionOf(better.trend) == TrendDirection::kImproving);
+    CHECK(DirectionOf(odd.trend) == TrendDirection::kWorsening);
+    CHECK(DirectionOf(0.19) == TrendDirection::kSteady);
+    CHECK(DirectionOf(-0.19) == TrendDirection::kSteady);
+    CHECK(DirectionOf(0.2) == TrendDirection::kImproving);
+    CHECK(DirectionOf(-0.2) == TrendDirection::kWorsening);
+}

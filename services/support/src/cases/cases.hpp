@@ -59,6 +59,13 @@ v1::Case ReadCase(const pqxx::row& row);
 // NOT_FOUND when the tenant has no such case.
 v1::Case LoadCase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                   bool for_update = false);
+// A contact's cases for the customer view, read in one statement: those not solved, closed or merged yet (oldest
+// first, at most max_open) and the latest (newest first, at most max_recent).
+struct ContactCases {
+    std::vector<v1::Case> open, recent;
+};
+ContactCases LoadContactCases(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                              const std::string& contact_id, int max_open, int max_recent);
 // A new row with the tenant's next case number: id, the client-settable fields of `c` (checked), status NEW.
 v1::Case InsertCase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                     const v1::Case& c);

@@ -2,6 +2,7 @@
 // of a change.
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cases/cases.hpp"
@@ -162,6 +163,21 @@ v1::Case LoadCase(common::Db& db, pqxx::transaction_base& tx, const std::string&
     const pqxx::result rows = db.Exec(tx, for_update ? sql::kGetCaseForUpdate : sql::kGetCase, tenant, id);
     if (rows.empty()) throw ApiError::NotFound("case", id);
     return ReadCase(rows[0]);
+}
+
+ContactCases LoadContactCases(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                              const std::string& contact_id, int max_open, int max_recent) {
+    ContactCases out;
+    for (const auto& row : db.Exec(tx, sql::kContactCases, tenant, contact_id, max_open, max_recent)) {
+        (row[row.size() - 1].as<bool>() ? out.open : out.recent).push_back(ReadCase(row));
+    }
+    const auto key = [](const v1::Case& c) {
+        return std::make_pair(TimeUtil::TimestampToMicroseconds(c.create_time()), c.id());
+    };
+    std::sort(out.open.begin(), out.open.end(), [&](const v1::Case& a, const v1::Case& b) { return key(a) < key(b); });
+    std::sort(out.recent.begin(), out.recent.end(),
+              [&](const v1::Case& a, const v1::Case& b) { return key(b) < key(a); });
+    return out;
 }
 
 v1::Case InsertCase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,

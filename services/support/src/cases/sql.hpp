@@ -36,6 +36,16 @@ inline constexpr Sql kGetCase{"cases_get",
 inline constexpr Sql kGetCaseForUpdate{
     "cases_get_for_update", "SELECT " CRM_CASE_COLUMNS " FROM cases WHERE tenant_id = $1 AND id = $2::uuid FOR UPDATE"};
 
+// A contact's cases for the customer view in one statement: those not solved, closed or merged yet (oldest first, at
+// most $3) and the latest (newest first, at most $4), the last column true for the first kind; both through
+// cases_tenant_contact. The caller orders each kind (a UNION ALL keeps no order).
+inline constexpr Sql kContactCases{"cases_of_contact", "(SELECT " CRM_CASE_COLUMNS R"SQL(, true FROM cases
+ WHERE tenant_id = $1 AND contact_id = $2::uuid AND status IN ('NEW', 'OPEN', 'PENDING_CUSTOMER', 'ON_HOLD')
+ ORDER BY cases.create_time, cases.id LIMIT $3::int)
+UNION ALL
+(SELECT )SQL" CRM_CASE_COLUMNS R"SQL(, false FROM cases WHERE tenant_id = $1 AND contact_id = $2::uuid
+ ORDER BY cases.create_time DESC, cases.id DESC LIMIT $4::int))SQL"};
+
 // One page of cases, oldest first, after the keyset ($2 micros, $3 id); each filter ($5 status, $6 assignee, $7
 // contact) applies when not NULL. Run with its parameters (a custom plan), a given filter is the index prefix.
 inline constexpr Sql kListCases{"cases_list", "SELECT " CRM_CASE_COLUMNS R"SQL(

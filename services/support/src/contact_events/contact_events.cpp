@@ -6,6 +6,7 @@
 #include "conversation/conversation.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/contacts/events/v1/events.pb.h"
+#include "csat/csat.hpp"
 
 namespace crm::support::contact_events {
 namespace {
@@ -38,10 +39,12 @@ common::EventHandler MakeHandler(common::Db& db, common::Outbox& outbox) {
             const std::string survivor = IdOrThrow(merged.survivor_id());
             for (const auto& loser : merged.loser_ids()) {
                 cases::MoveContactCases(db, outbox, tx, event.tenant_id(), IdOrThrow(loser), survivor);
+                csat::MoveContact(db, tx, event.tenant_id(), IdOrThrow(loser), survivor);
             }
         } else if (type == "crm.contacts.events.v1.ContactErased") {
             const auto erased = Unpack<cev1::ContactErased>(event);
             conversation::EraseAuthor(db, tx, event.tenant_id(), IdOrThrow(erased.contact_id()));
+            csat::EraseComments(db, tx, event.tenant_id(), IdOrThrow(erased.contact_id()));
         }
     };
 }

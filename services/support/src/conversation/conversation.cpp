@@ -12,6 +12,7 @@
 #include "crm/common/idempotency.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/support/events/v1/events.pb.h"
+#include "csat/csat.hpp"
 #include "email/email.hpp"
 #include "sentiment/sentiment.hpp"
 
@@ -125,13 +126,21 @@ v1::CaseMessage ForEvent(const v1::CaseMessage& message) {
 std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx,
                                                const common::RequestContext& rc, v1::Case c,
                                                const v1::CaseMessage& message, const std::string& message_id,
-                                               const std::string& author_id, int reopen_days) {
+                                               const std::string& author_id, int reopen_days, bool solve) {
     const std::int64_t now = cases::NowMicros();
     const domain::Status from = cases::StatusOf(c.status());
     domain::CaseState state{.status = from, .has_first_response = c.has_first_response_time()};
     if (c.has_solve_time()) state.solve_micros = TimeUtil::TimestampToMicroseconds(c.solve_time());
-    const domain::MessageEffect effect = domain::EffectOfMessage(state, KindOf(message.kind()), now, reopen_days);
+    domain::MessageEffect effect = domain::EffectOfMessage(state, KindOf(message.kind()), now, reopen_days);
     if (!effect.allowed) throw ApiError::FailedPrecondition(effect.refusal_message, effect.refusal_reason);
+    if (solve) {  // a solving public reply: straight to SOLVED (from NEW too), one status change
+        if (!domain::TransitionAllowed(from, domain::Status::kSolved)) {
+            throw ApiError::FailedPrecondition(
+                std::string("a case cannot move from ") + domain::StatusText(from) + " to SOLVED",
+                "INVALID_TRANSITION");
+        }
+        effect.new_status = domain::Status::kSolved;
+    }
 
     const std::string occur =
         message.has_occur_time() ? std::to_string(TimeUtil::TimestampToMicroseconds(message.occur_time())) : "";
@@ -160,7 +169,9 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
         auto& changed = batch.Add<ev1::CaseStatusChanged>();
         changed.set_from_status(cases::StatusProto(from));
         changed.set_to_status(cases::StatusProto(*effect.new_status));
-        changed.set_reason(effect.reopened ? "customer replied to a solved case" : "conversation");
+        changed.set_reason(solve             ? "solved by a public reply"
+                           : effect.reopened ? "customer replied to a solved case"
+                                             : "conversation");
         changed.set_reopened(effect.reopened);
     }
     if (raised) batch.Add<ev1::CaseUpdated>().add_changed_paths("priority");
@@ -203,19 +214,21 @@ int MoveEntries(common::Db& db, pqxx::transaction_base& tx, const std::string& t
 }
 
 Conversation::Conversation(common::Db& db, common::Outbox& outbox, int reopen_days,
-                           std::shared_ptr<email::Mailer> mailer)
-    : db_(db), outbox_(outbox), reopen_days_(reopen_days), mailer_(std::move(mailer)) {}
+                           std::shared_ptr<email::Mailer> mailer, csat::Settings csat)
+    : db_(db), outbox_(outbox), reopen_days_(reopen_days), mailer_(std::move(mailer)), csat_(std::move(csat)) {}
 
-std::pair<v1::CaseMessage, v1::Case> Conversation::Add(const common::RequestContext& rc, const std::string& case_id,
-                                                       const v1::CaseMessage& message, const std::string& request_id) {
+AddResult Conversation::Add(const common::RequestContext& rc, const std::string& case_id,
+                            const v1::CaseMessage& message, const std::string& request_id, bool solve) {
     std::optional<email::Reply> reply;  // set when the entry is to be e-mailed
-    auto result = db_.InTenant(rc, [&](pqxx::work& tx) {
+    AddResult result = db_.InTenant(rc, [&](pqxx::work& tx) {
         reply.reset();
         v1::Case c = cases::LoadCase(db_, tx, rc.tenant_id, case_id, true);
         const std::string id = common::NewUuid();
         if (auto first = common::ClaimRequest(db_, tx, rc.tenant_id, "AddCaseMessage", request_id, id)) {
             const pqxx::result rows = db_.Exec(tx, sql::kGetMessage, rc.tenant_id, *first);
-            return std::make_pair(ReadMessage(rows.at(0)), c);
+            return AddResult{.message = ReadMessage(rows.at(0)),
+                             .c = c,
+                             .csat_survey_id = csat::SurveyOfReply(db_, tx, rc.tenant_id, *first).value_or("")};
         }
         // The customer speaks for the case's contact; agents (replies, notes) for themselves.
         const std::string author = message.kind() == v1::MESSAGE_KIND_CUSTOMER_MESSAGE ? c.contact_id() : rc.user_id;
@@ -227,14 +240,24 @@ std::pair<v1::CaseMessage, v1::Case> Conversation::Add(const common::RequestCont
             entry.set_channel(v1::CHANNEL_EMAIL);
             entry.set_external_id(mailer_->NewMessageId());
         }
-        auto added = AddToCase(db_, outbox_, tx, rc, std::move(c), entry, id, author, reopen_days_);
-        if (mailed) reply = email::Reply{.c = added.second, .message = added.first, .thread = std::move(thread)};
-        return added;
+        auto added = AddToCase(db_, outbox_, tx, rc, std::move(c), entry, id, author, reopen_days_, solve);
+        AddResult out{.message = std::move(added.first), .c = std::move(added.second)};
+        std::string survey_url;
+        if (solve && mailed) {  // the survey goes with the e-mail (no address: nobody could answer it)
+            const csat::Survey survey = csat::OpenSurvey(db_, tx, rc.tenant_id, out.c, id, rc.user_id, csat_);
+            out.csat_survey_id = survey.id;
+            survey_url = survey.url;
+        }
+        if (mailed) {
+            reply = email::Reply{
+                .c = out.c, .message = out.message, .thread = std::move(thread), .survey_url = std::move(survey_url)};
+        }
+        return out;
     });
     if (reply) {
         const std::string outcome = mailer_->Send(*reply);
-        result.first = db_.InTenant(rc, [&](pqxx::work& tx) {
-            return ReadMessage(db_.Exec(tx, sql::kSetDelivery, rc.tenant_id, result.first.id(), outcome).at(0));
+        result.message = db_.InTenant(rc, [&](pqxx::work& tx) {
+            return ReadMessage(db_.Exec(tx, sql::kSetDelivery, rc.tenant_id, result.message.id(), outcome).at(0));
         });
     }
     return result;

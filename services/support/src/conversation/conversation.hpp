@@ -12,6 +12,7 @@
 
 #include "crm/common/paging.hpp"
 #include "crm/common/rpc.hpp"
+#include "csat/csat.hpp"
 #include "domain/case.hpp"
 
 namespace pqxx {
@@ -39,11 +40,12 @@ v1::CaseMessage ForEvent(const v1::CaseMessage& message);
 
 // Adds a (checked) entry to a case loaded for update in the caller's transaction: stores it, applies its effect to the
 // case, writes the case with its events (CaseMessageAdded, then CaseStatusChanged when the status moved).
-// FAILED_PRECONDITION (CASE_CLOSED, CASE_MERGED, REOPEN_WINDOW_PASSED) when the case cannot take it.
+// FAILED_PRECONDITION (CASE_CLOSED, CASE_MERGED, REOPEN_WINDOW_PASSED) when the case cannot take it. solve (a public
+// reply only): the case moves to SOLVED instead (INVALID_TRANSITION when it cannot, e.g. already solved).
 std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx,
                                                const common::RequestContext& rc, v1::Case c,
                                                const v1::CaseMessage& message, const std::string& message_id,
-                                               const std::string& author_id, int reopen_days);
+                                               const std::string& author_id, int reopen_days, bool solve = false);
 
 // Blanks what an erased person (a contact) wrote: body, author name, attachments, call details and external id of
 // their customer messages; the entries stay, with erase_time set. Inside the caller's transaction (the consumer's).
@@ -74,16 +76,25 @@ struct ListQuery {
     bool public_only = false;
 };
 
+struct AddResult {
+    v1::CaseMessage message;
+    v1::Case c;
+    std::string csat_survey_id;  // the survey a solving reply opened
+};
+
 class Conversation {
   public:
-    // mailer: e-mails public replies of cases with a customer address (null: never).
-    Conversation(common::Db& db, common::Outbox& outbox, int reopen_days, std::shared_ptr<email::Mailer> mailer);
+    // mailer: e-mails public replies of cases with a customer address (null: never); csat: the surveys' links.
+    Conversation(common::Db& db, common::Outbox& outbox, int reopen_days, std::shared_ptr<email::Mailer> mailer,
+                 csat::Settings csat);
 
     // The stored entry and the case after it; a retried request_id returns the first entry (and the case now). A
     // public reply on a case with a customer e-mail address gets a Message-ID and is e-mailed after the commit, with
     // In-Reply-To and References of the case's e-mails; the entry says what the relay answered (email_delivery).
-    std::pair<v1::CaseMessage, v1::Case> Add(const common::RequestContext& rc, const std::string& case_id,
-                                             const v1::CaseMessage& message, const std::string& request_id);
+    // solve (a public reply): the case is solved with it and a satisfaction survey opened, whose link the e-mail
+    // carries.
+    AddResult Add(const common::RequestContext& rc, const std::string& case_id, const v1::CaseMessage& message,
+                  const std::string& request_id, bool solve);
     // NOT_FOUND for an unknown case.
     common::Page<v1::CaseMessage> List(const common::RequestContext& rc, const ListQuery& query);
 
@@ -92,6 +103,7 @@ class Conversation {
     common::Outbox& outbox_;
     int reopen_days_;
     std::shared_ptr<email::Mailer> mailer_;
+    csat::Settings csat_;
 };
 
 }  // namespace crm::support::conversation

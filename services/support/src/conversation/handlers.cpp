@@ -62,10 +62,14 @@ grpc::Status SupportService::AddCaseMessage(grpc::ServerContext* sc, const v1::A
         const std::string case_id = common::CheckId(v, req->case_id(), "case_id");
         common::CheckRequestId(v, req->request_id());
         const v1::CaseMessage message = CheckedMessage(req->message(), v);
+        if (req->solve() && message.kind() != v1::MESSAGE_KIND_PUBLIC_REPLY) {
+            v.Add("solve", "only a PUBLIC_REPLY solves a case");
+        }
         v.ThrowIfAny();
-        auto [stored, c] = areas_.conversation->Add(rc, case_id, message, req->request_id());
-        *resp->mutable_message() = std::move(stored);
-        *resp->mutable_case_() = std::move(c);
+        auto added = areas_.conversation->Add(rc, case_id, message, req->request_id(), req->solve());
+        *resp->mutable_message() = std::move(added.message);
+        *resp->mutable_case_() = std::move(added.c);
+        resp->set_csat_survey_id(added.csat_survey_id);
     });
 }
 

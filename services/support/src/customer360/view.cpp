@@ -5,15 +5,22 @@
 #include <crm/marketing/v1/marketing.grpc.pb.h>
 #include <crm/sales/v1/sales.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 
+#include <algorithm>
+#include <cctype>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 
 #include "cases/cases.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
-#include "customer360/sql.hpp"
+#include "crm/common/metrics.hpp"
+#include "sentiment/sentiment.hpp"
 
 namespace crm::support::customer360 {
 namespace {
@@ -28,6 +35,16 @@ constexpr int kMaxOpportunities = 20;
 constexpr int kMaxActivities = 20;
 constexpr int kMaxOpenCases = 20;
 constexpr int kMaxRecentCases = 10;
+// The sections as crm_support_view_sections_total names them.
+constexpr const char* kSections[] = {"contact", "sales", "lead", "cases", "marketing"};
+
+// "ok", "not_found", "unavailable", "deadline_exceeded", "not_configured".
+std::string StatusLabel(v1::SectionStatus status) {
+    std::string name = v1::SectionStatus_Name(status);
+    name = name.substr(name.rfind("SECTION_STATUS_", 0) == 0 ? 15 : 0);
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return name;
+}
 
 std::int64_t MillisSince(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
@@ -216,8 +233,21 @@ auto Done(const std::shared_ptr<Fanout>& f, Fanout::Call& call, F&& then) {
 
 }  // namespace
 
-CustomerView::CustomerView(common::Db& db, Settings settings)
-    : db_(db), settings_(std::move(settings)), stubs_(std::make_shared<Stubs>()) {
+CustomerView::CustomerView(common::Db& db, Settings settings, common::Metrics& metrics)
+    : db_(db),
+      settings_(std::move(settings)),
+      stubs_(std::make_shared<Stubs>()),
+      sections_(prometheus::BuildCounter()
+                    .Name("crm_support_view_sections_total")
+                    .Help("Sections of GetCustomer360 answers by section and outcome (ok, not_found, unavailable, "
+                          "deadline_exceeded, not_configured).")
+                    .Register(metrics.registry())) {
+    // Every series exists from the start (at 0), so that rates and alerts see them before the first failure.
+    for (const char* section : kSections) {
+        for (int status = v1::SECTION_STATUS_OK; status <= v1::SECTION_STATUS_NOT_CONFIGURED; ++status) {
+            sections_.Add({{"section", section}, {"status", StatusLabel(static_cast<v1::SectionStatus>(status))}});
+        }
+    }
     const auto credentials = common::MakeChannelCredentials(settings_.tls);
     auto channel = [&](const std::string& addr) { return common::MakeDownstreamChannel(addr, credentials); };
     if (!settings_.contacts_addr.empty())
@@ -303,11 +333,19 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
     const auto cases_start = Clock::now();
     try {
         db_.InTenant(rc, [&](pqxx::work& tx) {
-            for (const auto& row : db_.Exec(tx, sql::kOpenCaseIds, rc.tenant_id, contact_id, kMaxOpenCases)) {
-                *out.add_open_cases() = cases::LoadCase(db_, tx, rc.tenant_id, row[0].as<std::string>());
+            // One statement for both lists (not one per case): this runs while the calls are in flight.
+            cases::ContactCases found =
+                cases::LoadContactCases(db_, tx, rc.tenant_id, contact_id, kMaxOpenCases, kMaxRecentCases);
+            for (auto& c : found.open) *out.add_open_cases() = std::move(c);
+            for (auto& c : found.recent) *out.add_recent_cases() = std::move(c);
+            std::vector<std::string> ids;
+            for (const auto* list : {&out.open_cases(), &out.recent_cases()}) {
+                for (const auto& c : *list) {
+                    if (std::find(ids.begin(), ids.end(), c.id()) == ids.end()) ids.push_back(c.id());
+                }
             }
-            for (const auto& row : db_.Exec(tx, sql::kRecentCaseIds, rc.tenant_id, contact_id, kMaxRecentCases)) {
-                *out.add_recent_cases() = cases::LoadCase(db_, tx, rc.tenant_id, row[0].as<std::string>());
+            for (auto& trend : sentiment::TrendsOf(db_, tx, rc.tenant_id, ids)) {
+                *out.add_case_sentiments() = std::move(trend);
             }
         });
         *out.mutable_cases_section() = StateOf(grpc::Status::OK, MillisSince(cases_start));
@@ -315,6 +353,7 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
         common::log::Warn("customer view: cases could not be read", {{"error", e.what()}});
         out.clear_open_cases();
         out.clear_recent_cases();
+        out.clear_case_sentiments();
         *out.mutable_cases_section() =
             StateOf(grpc::Status(grpc::StatusCode::UNAVAILABLE, ""), MillisSince(cases_start));
     }
@@ -389,6 +428,11 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
     } else {
         *out.mutable_marketing_section() = state(f->member);
         if (f->member.done && f->member.status.ok()) *out.mutable_marketing() = Summary(f->member_resp.member());
+    }
+    const v1::SectionState* states[] = {&out.contact_section(), &out.sales_section(), &out.lead_section(),
+                                        &out.cases_section(), &out.marketing_section()};
+    for (std::size_t i = 0; i < std::size(kSections); ++i) {
+        sections_.Add({{"section", kSections[i]}, {"status", StatusLabel(states[i]->status())}}).Increment();
     }
     return out;
 }

@@ -14,7 +14,14 @@
 
 namespace crm::common {
 class Db;
-}
+class Metrics;
+}  // namespace crm::common
+
+namespace prometheus {
+class Counter;
+template <class T>
+class Family;
+}  // namespace prometheus
 
 namespace crm::support::customer360 {
 
@@ -29,7 +36,8 @@ struct Settings {
 
 class CustomerView {
   public:
-    CustomerView(common::Db& db, Settings settings);
+    // metrics: crm_support_view_sections_total{section, status}, one per section of every view answered.
+    CustomerView(common::Db& db, Settings settings, common::Metrics& metrics);
     ~CustomerView();
     CustomerView(const CustomerView&) = delete;
     CustomerView& operator=(const CustomerView&) = delete;
@@ -43,6 +51,7 @@ class CustomerView {
     common::Db& db_;
     Settings settings_;
     std::shared_ptr<Stubs> stubs_;
+    prometheus::Family<prometheus::Counter>& sections_;
 };
 
 }  // namespace crm::support::customer360

@@ -110,4 +110,29 @@ Sentiment ScoreSentiment(std::string_view text) {
 
 bool RaisesPriority(bool rule_enabled, double threshold, double score) { return rule_enabled && score <= threshold; }
 
+SentimentTrend TrendOf(const std::vector<double>& oldest_first) {
+    SentimentTrend out;
+    const std::size_t n = oldest_first.size();
+    if (n == 0) return out;
+    double sum = 0;
+    for (const double s : oldest_first) sum += s;
+    out.average = sum / static_cast<double>(n);
+    out.latest = oldest_first.back();
+    if (n >= 2) {
+        const std::size_t half = n / 2;
+        double first = 0;
+        double second = 0;
+        for (std::size_t i = 0; i < half; ++i) first += oldest_first[i];
+        for (std::size_t i = n - half; i < n; ++i) second += oldest_first[i];
+        out.trend = second / static_cast<double>(half) - first / static_cast<double>(half);
+    }
+    return out;
+}
+
+TrendDirection DirectionOf(double trend) {
+    if (trend >= kTrendStep) return TrendDirection::kImproving;
+    if (trend <= -kTrendStep) return TrendDirection::kWorsening;
+    return TrendDirection::kSteady;
+}
+
 }  // namespace crm::support::domain

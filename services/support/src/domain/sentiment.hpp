@@ -29,4 +29,18 @@ std::vector<std::pair<std::string, double>> SentimentFeatures(std::string_view t
 // threshold (a number in [-1, 0)).
 bool RaisesPriority(bool rule_enabled, double threshold, double score);
 
+// A case's trend over its scored messages (oldest first): their mean, the latest score, and the mean of the second
+// half minus the mean of the first half (0 with fewer than two; above 0 the customer's tone improves).
+struct SentimentTrend {
+    double average = 0;
+    double latest = 0;
+    double trend = 0;
+};
+SentimentTrend TrendOf(const std::vector<double>& oldest_first);
+
+// Which way a trend goes: a change of at least kTrendStep either way, else steady.
+inline constexpr double kTrendStep = 0.2;
+enum class TrendDirection { kImproving, kSteady, kWorsening };
+TrendDirection DirectionOf(double trend);
+
 }  // namespace crm::support::domain

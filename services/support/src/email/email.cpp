@@ -17,6 +17,7 @@
 #include "crm/common/text.hpp"
 #include "crm/support/events/v1/events.pb.h"
 #include "domain/case.hpp"
+#include "domain/csat.hpp"
 #include "queues/queues.hpp"
 
 namespace crm::support::email {
@@ -73,7 +74,12 @@ std::string Mailer::Send(const Reply& reply) const {
     m.from = {settings_.from_address, settings_.from_name};
     m.to = {{reply.c.customer_email(), ""}};
     m.subject = ReplySubject(reply.c);
-    m.text = reply.message.body();
+    if (reply.survey_url.empty()) {
+        m.text = reply.message.body();
+    } else {  // the survey's link in both parts
+        m.text = domain::ReplyTextWithSurvey(reply.message.body(), reply.survey_url);
+        m.html = domain::ReplyHtmlWithSurvey(reply.message.body(), reply.survey_url);
+    }
     m.message_id = reply.message.external_id();
     std::vector<std::string> thread = reply.thread;
     if (thread.size() > 20) thread.erase(thread.begin(), thread.end() - 20);  // the first and the latest matter most

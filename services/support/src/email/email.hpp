@@ -39,12 +39,13 @@ struct MailSettings {
     std::string message_id_domain;  // right-hand side of the Message-IDs of replies
 };
 
-// A public reply to e-mail: the case after it, the stored entry (its external_id is the Message-ID) and the Message-IDs
-// of the case's earlier e-mails, oldest first.
+// A public reply to e-mail: the case after it, the stored entry (its external_id is the Message-ID), the Message-IDs
+// of the case's earlier e-mails, oldest first, and the link of the survey a solving reply opened.
 struct Reply {
     v1::Case c;
     v1::CaseMessage message;
     std::vector<std::string> thread;
+    std::string survey_url;  // a solving reply's satisfaction survey (empty: none)
 };
 
 class Mailer {

@@ -1,6 +1,8 @@
 #include "kb/knowledge.hpp"
 
 #include <google/protobuf/util/time_util.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <limits>
@@ -10,6 +12,7 @@
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/idempotency.hpp"
+#include "crm/common/metrics.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/support/events/v1/events.pb.h"
@@ -117,7 +120,23 @@ v1::ArticleHit ReadHit(const pqxx::row& r) {
     return h;
 }
 
-Knowledge::Knowledge(common::Db& db, common::Outbox& outbox) : db_(db), outbox_(outbox) {}
+Knowledge::Knowledge(common::Db& db, common::Outbox& outbox, common::Metrics& metrics) : db_(db), outbox_(outbox) {
+    auto& seconds = prometheus::BuildHistogram()
+                        .Name("crm_support_kb_search_seconds")
+                        .Help("Time of a knowledge-base search or suggestion query (the database part), by kind.")
+                        .Register(metrics.registry());
+    auto& results = prometheus::BuildHistogram()
+                        .Name("crm_support_kb_search_results")
+                        .Help(
+                            "Articles a knowledge-base search page or suggestion list returned, by kind (0 = none "
+                            "found).")
+                        .Register(metrics.registry());
+    const prometheus::Histogram::BucketBoundaries counts = {0, 1, 2, 5, 10, 20, 50};
+    search_metrics_ = {&seconds.Add({{"kind", "search"}}, common::Metrics::LatencyBuckets()),
+                       &results.Add({{"kind", "search"}}, counts)};
+    suggest_metrics_ = {&seconds.Add({{"kind", "suggest"}}, common::Metrics::LatencyBuckets()),
+                        &results.Add({{"kind", "suggest"}}, counts)};
+}
 
 v1::Article Knowledge::Create(const common::RequestContext& rc, const domain::ArticleFields& f,
                               const std::string& request_id) {

@@ -16,7 +16,12 @@
 namespace crm::common {
 class Db;
 class Outbox;
+class Metrics;
 }  // namespace crm::common
+
+namespace prometheus {
+class Histogram;
+}  // namespace prometheus
 
 namespace crm::support::kb {
 
@@ -50,7 +55,8 @@ struct SuggestQuery {
 
 class Knowledge {
   public:
-    Knowledge(common::Db& db, common::Outbox& outbox);
+    // metrics: crm_support_kb_search_seconds and crm_support_kb_search_results by kind (search, suggest).
+    Knowledge(common::Db& db, common::Outbox& outbox, common::Metrics& metrics);
 
     // fields: checked and normalized (domain::NormalizeArticle). A retried request_id returns the first article.
     v1::Article Create(const common::RequestContext& rc, const domain::ArticleFields& fields,
@@ -79,6 +85,11 @@ class Knowledge {
   private:
     common::Db& db_;
     common::Outbox& outbox_;
+    struct SearchMetrics {
+        prometheus::Histogram* seconds;
+        prometheus::Histogram* results;
+    };
+    SearchMetrics search_metrics_, suggest_metrics_;
 };
 
 }  // namespace crm::support::kb

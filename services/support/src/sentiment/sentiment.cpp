@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "cases/cases.hpp"
 #include "crm/common/db.hpp"
+#include "crm/common/pg_array.hpp"
 #include "crm/common/resource.hpp"
 #include "domain/case.hpp"
 #include "domain/sentiment.hpp"
@@ -102,21 +104,54 @@ v1::GetCaseSentimentResponse Sentiments::CaseTrend(const common::RequestContext&
             p->mutable_sentiment()->set_label(label);
         }
         std::reverse(out.mutable_points()->begin(), out.mutable_points()->end());
-        const int n = out.points_size();
-        if (n == 0) return out;
-        double sum = 0;
-        for (const auto& p : out.points()) sum += p.sentiment().score();
-        out.set_average_score(sum / n);
-        out.set_latest_score(out.points(n - 1).sentiment().score());
-        if (n >= 2) {
-            double first = 0;
-            double second = 0;
-            for (int i = 0; i < n / 2; ++i) first += out.points(i).sentiment().score();
-            for (int i = n - n / 2; i < n; ++i) second += out.points(i).sentiment().score();
-            out.set_trend(second / (n / 2) - first / (n / 2));
-        }
+        std::vector<double> scores;
+        for (const auto& p : out.points()) scores.push_back(p.sentiment().score());
+        const domain::SentimentTrend t = domain::TrendOf(scores);
+        out.set_average_score(t.average);
+        out.set_latest_score(t.latest);
+        out.set_trend(t.trend);
         return out;
     });
+}
+
+std::vector<v1::CaseSentimentTrend> TrendsOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                             const std::vector<std::string>& case_ids) {
+    std::vector<v1::CaseSentimentTrend> out;
+    if (case_ids.empty()) return out;
+    std::map<std::string, std::vector<double>> scores;  // oldest first per case
+    for (const auto& row : db.Exec(tx, sql::kRecentScores, tenant, common::PgTextArray(case_ids), kViewTrendPoints)) {
+        auto& list = scores[row[0].as<std::string>()];
+        const std::string text = row[1].as<std::string>();
+        for (std::size_t at = 0; at < text.size();) {
+            const std::size_t comma = std::min(text.find(',', at), text.size());
+            list.push_back(std::stod(text.substr(at, comma - at)));
+            at = comma + 1;
+        }
+    }
+    for (const auto& id : case_ids) {
+        const auto it = scores.find(id);
+        if (it == scores.end()) continue;
+        v1::CaseSentimentTrend trend;
+        trend.set_case_id(id);
+        for (const double s : it->second) trend.add_recent_scores(s);
+        const domain::SentimentTrend t = domain::TrendOf(it->second);
+        trend.set_average_score(t.average);
+        trend.set_latest_score(t.latest);
+        trend.set_trend(t.trend);
+        switch (it->second.size() < 2 ? domain::TrendDirection::kSteady : domain::DirectionOf(t.trend)) {
+            case domain::TrendDirection::kImproving:
+                trend.set_direction(v1::SENTIMENT_DIRECTION_IMPROVING);
+                break;
+            case domain::TrendDirection::kWorsening:
+                trend.set_direction(v1::SENTIMENT_DIRECTION_WORSENING);
+                break;
+            case domain::TrendDirection::kSteady:
+                trend.set_direction(v1::SENTIMENT_DIRECTION_STEADY);
+                break;
+        }
+        out.push_back(std::move(trend));
+    }
+    return out;
 }
 
 }  // namespace crm::support::sentiment

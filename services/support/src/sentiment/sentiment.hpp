@@ -1,10 +1,12 @@
 #pragma once
 // The sentiment area: every customer message is scored when it is added (conversation::AddToCase calls Score and
 // RaisePriorityIfNegative inside the entry's transaction); the tenant's rule; a case's trend.
+#include <crm/support/v1/customer360.pb.h>
 #include <crm/support/v1/routing.pb.h>
 #include <crm/support/v1/support.pb.h>
 
 #include <string>
+#include <vector>
 
 #include "crm/common/rpc.hpp"
 #include "crm/common/violations.hpp"
@@ -33,6 +35,12 @@ bool RaisePriorityIfNegative(common::Db& db, pqxx::transaction_base& tx, const s
 
 // A rule from a request, checked (violations under "sentiment_rule."); threshold 0 becomes the default.
 v1::SentimentRule CheckRule(const v1::SentimentRule& rule, common::Violations& violations);
+
+// The customer view's trend of each case (in the order given) that has scored customer messages: its last
+// kViewTrendPoints scores, oldest first, their figures and direction. Inside the caller's transaction.
+inline constexpr int kViewTrendPoints = 10;
+std::vector<v1::CaseSentimentTrend> TrendsOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                             const std::vector<std::string>& case_ids);
 
 class Sentiments {
   public:

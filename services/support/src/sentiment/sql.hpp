@@ -23,4 +23,16 @@ SELECT id::text, (extract(epoch FROM create_time) * 1000000)::bigint, sentiment_
  FROM case_messages WHERE tenant_id = $1 AND case_id = $2::uuid AND sentiment_score IS NOT NULL
  ORDER BY create_time DESC, id DESC LIMIT 500)SQL"};
 
+// The last $3 scored messages of each case of $2 (the customer view's cases): one row per case that has any, its
+// scores oldest first as text ("-0.5,0.25"); each case's read through case_messages_case backwards.
+inline constexpr Sql kRecentScores{"case_messages_sentiment_recent", R"SQL(
+SELECT c.id::text, s.scores
+  FROM unnest($2::uuid[]) AS c(id)
+ CROSS JOIN LATERAL (
+   SELECT array_to_string(array_agg(p.sentiment_score ORDER BY p.create_time, p.id), ',') AS scores
+     FROM (SELECT m.sentiment_score, m.create_time, m.id FROM case_messages m
+            WHERE m.tenant_id = $1 AND m.case_id = c.id AND m.sentiment_score IS NOT NULL
+            ORDER BY m.create_time DESC, m.id DESC LIMIT $3::int) p) s
+ WHERE s.scores IS NOT NULL)SQL"};
+
 }  // namespace crm::support::sentiment::sql
