@@ -1087,6 +1087,28 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              for (const auto& clock : j["clocks"]) CHECK(clock["state"] == "SLA_CLOCK_STATE_MET");
              CHECK(j["timeZone"] == "Europe/Berlin");
          }},
+        // Analytics reads support's events: the case above (assigned to agent-1, answered and solved within its SLA
+        // clocks) counts for agent-1; the e-mailed case is still new (backlog).
+        {"GET /v1/analytics/support-kpis",
+         [&] {
+             json agent;
+             json j;
+             for (int i = 0; i < 120 && agent.is_null(); ++i) {
+                 j = Ok(Call("GET", "/v1/analytics/support-kpis?startTime=" + day.first + "&end_time=" + day.second,
+                             token));
+                 for (const auto& g : j.value("agents", json::array())) {
+                     if (g["id"] == "agent-1" && g["kpis"]["resolution"].value("count", "0") == "1") agent = g["kpis"];
+                 }
+                 if (agent.is_null()) std::this_thread::sleep_for(250ms);
+             }
+             REQUIRE_FALSE(agent.is_null());
+             CHECK(agent["firstResponse"]["count"] == "1");
+             CHECK(agent["firstResponseSla"]["numerator"] == "1");
+             CHECK(agent["firstResponseSla"]["denominator"] == "1");
+             CHECK(agent["resolutionSla"]["numerator"] == "1");
+             CHECK(std::stol(j["total"].value("backlog", "0")) >= 1);
+             CHECK(j["startTime"] == day.first);
+         }},
         // Support routing: a queue, presence, rules, and a case routed by them and again.
         {"POST /v1/queues",
          [&] {

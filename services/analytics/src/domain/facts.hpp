@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "domain/support_facts.hpp"
+
 namespace crm::analytics::domain {
 
 // Microseconds since the Unix epoch (UTC).
@@ -76,12 +78,14 @@ struct Facts {
     std::vector<RecordVersion> records;
     std::vector<LeadVersion> leads;
     std::vector<OpportunityVersion> opportunities;
+    SupportFacts support;  // its own tables and KPIs (support/)
 
-    bool empty() const { return records.empty() && leads.empty() && opportunities.empty(); }
+    bool empty() const { return records.empty() && leads.empty() && opportunities.empty() && support.empty(); }
     void Append(const Facts& other) {
         records.insert(records.end(), other.records.begin(), other.records.end());
         leads.insert(leads.end(), other.leads.begin(), other.leads.end());
         opportunities.insert(opportunities.end(), other.opportunities.begin(), other.opportunities.end());
+        support.Append(other.support);
     }
 };
 

@@ -13,6 +13,7 @@
 #include "facts/store.hpp"
 #include "projection/projector.hpp"
 #include "projection/proto_time.hpp"
+#include "support/store.hpp"
 
 namespace crm::analytics::projection {
 namespace {
@@ -24,6 +25,8 @@ struct ProjectionMetrics {
     prometheus::Counter* records;
     prometheus::Counter* leads;
     prometheus::Counter* opportunities;
+    prometheus::Counter* support_cases;
+    prometheus::Counter* support_csat;
     prometheus::Histogram* event_to_applied;
 
     explicit ProjectionMetrics(common::Metrics& m)
@@ -39,6 +42,8 @@ struct ProjectionMetrics {
           records(&facts.Add({{"service", m.service()}, {"projection", "records"}})),
           leads(&facts.Add({{"service", m.service()}, {"projection", "leads"}})),
           opportunities(&facts.Add({{"service", m.service()}, {"projection", "opportunities"}})),
+          support_cases(&facts.Add({{"service", m.service()}, {"projection", "support_cases"}})),
+          support_csat(&facts.Add({{"service", m.service()}, {"projection", "support_csat"}})),
           event_to_applied(&freshness.Add({{"service", m.service()}},
                                           prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                                                   0.5, 1, 2.5, 5, 10, 30, 60})) {}
@@ -60,9 +65,12 @@ common::EventHandler MakeProjectionHandler(common::Db& db, common::Metrics& metr
             throw common::PermanentEventError(e.what());
         }
         facts::Apply(db, tx, ev.tenant_id(), rows);
+        support::Apply(db, tx, ev.tenant_id(), rows.support);
         metrics->records->Increment(static_cast<double>(rows.records.size()));
         metrics->leads->Increment(static_cast<double>(rows.leads.size()));
         metrics->opportunities->Increment(static_cast<double>(rows.opportunities.size()));
+        metrics->support_cases->Increment(static_cast<double>(rows.support.cases.size()));
+        metrics->support_csat->Increment(static_cast<double>(rows.support.csat.size()));
         const auto now =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count();

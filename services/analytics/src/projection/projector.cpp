@@ -12,6 +12,7 @@
 #include "crm/common/civil_date.hpp"
 #include "domain/kpis.hpp"
 #include "projection/proto_time.hpp"
+#include "support/projector.hpp"
 
 namespace crm::analytics::projection {
 
@@ -250,9 +251,16 @@ domain::Facts Project(const common::v1::EventEnvelope& envelope) {
     if (StartsWith(type, kContactsPrefix)) return ContactsFacts(envelope);
     if (StartsWith(type, kLeadsPrefix)) return LeadsFacts(envelope);
     if (StartsWith(type, kSalesPrefix)) return SalesFacts(envelope);
+    if (StartsWith(type, support::kEventPrefix)) {
+        Facts f;
+        f.support = support::Project(envelope);
+        return f;
+    }
     return {};
 }
 
-std::vector<std::string> DefaultTopics() { return {"crm.contacts.v1", "crm.leads.v1", "crm.sales.v1"}; }
+std::vector<std::string> DefaultTopics() {
+    return {"crm.contacts.v1", "crm.leads.v1", "crm.sales.v1", "crm.support.v1"};
+}
 
 }  // namespace crm::analytics::projection
