@@ -30,6 +30,7 @@ const std::map<std::string, std::array<int, 11>> kAnalyticsMatrix = {
     {"GetKpis",                     /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0}},
     {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0}},
     {"GetSupportKpis",              /* support */{1,    0,   0,   0,   0,   0,   1,   0,   0,   0,   1}},
+    {"GetFieldKpis",                /* field */  {1,    0,   0,   0,   0,   0,   1,   0,   0,   1,   0}},
     {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on

@@ -879,6 +879,25 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                      "FAILED_PRECONDITION", "INVALID_TRANSITION",
                      "the work order is CANCELLED: only a work order ON_SITE can be completed");
          }},
+        // Analytics reads field service's technician events: the technician above (Mondays 08:00-17:00 in Berlin,
+        // moved to "city") has 9 working hours in the week after the 2027 DST change.
+        {"GET /v1/analytics/field-kpis",
+         [&] {
+             json city;
+             for (int i = 0; i < 120 && city.is_null(); ++i) {
+                 const json j = Ok(Call("GET",
+                                        "/v1/analytics/field-kpis?startTime=2027-03-29T00:00:00Z&endTime=2027-04-05T00:"
+                                        "00:00Z&technicianId=" +
+                                            ids["technician"],
+                                        token));
+                 for (const auto& g : j.value("territories", json::array())) {
+                     if (g["id"] == "city") city = g["kpis"];
+                 }
+                 if (city.is_null()) std::this_thread::sleep_for(250ms);
+             }
+             REQUIRE_FALSE(city.is_null());
+             CHECK(city["availableSeconds"] == "32400");
+         }},
         // Support: the SLA policy first, so that the case below gets its clocks.
         {"PUT /v1/slaPolicy",
          [&] {

@@ -1,4 +1,4 @@
--- Support read model (topic crm.support.v1), for GetSupportKpis (src/support/). Like the other read models: facts
+-- Support read model (topic crm.support.v1), for GetSupportKpis (src/support_kpis/). Like the other read models: facts
 -- keyed by the aggregate, its version and the event id (INSERT ... ON CONFLICT DO NOTHING: applying an event twice
 -- changes nothing), folded in version order when KPIs are computed, so arrival order does not matter.
 

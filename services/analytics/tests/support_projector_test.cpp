@@ -8,7 +8,7 @@
 #include "domain/facts.hpp"
 #include "projection/projector.hpp"
 #include "projection/proto_time.hpp"
-#include "support/projector.hpp"
+#include "support_kpis/projector.hpp"
 
 using namespace crm::analytics;
 namespace sev = crm::support::events::v1;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/measures.hpp"
 #include "domain/support_facts.hpp"
 
 namespace crm::analytics::domain {
@@ -22,20 +23,6 @@ struct SupportQuery {
     Micros as_of = 0;      // the backlog's moment
     std::string queue_id;  // empty: any
     std::string agent_id;  // empty: any
-};
-
-struct Durations {
-    int64_t count = 0;
-    int64_t total_micros = 0;
-    int64_t TotalSeconds() const;    // rounded half away from zero
-    int64_t AverageSeconds() const;  // total / count, rounded once; 0 without cases
-    bool operator==(const Durations&) const = default;
-};
-
-struct Counts {
-    int64_t numerator = 0;
-    int64_t denominator = 0;
-    bool operator==(const Counts&) const = default;
 };
 
 struct SupportKpiSet {

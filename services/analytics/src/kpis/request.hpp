@@ -1,5 +1,5 @@
 #pragma once
-// Request checks and conversions shared by the KPI handlers (kpis/handlers.cpp, support/handlers.cpp): the period,
+// Request checks and conversions shared by the KPI handlers (kpis/handlers.cpp, support_kpis/handlers.cpp): the period,
 // filters, as-of time and ratios. Include from handler files only (protobuf).
 #include <crm/analytics/v1/analytics.pb.h>
 
@@ -10,6 +10,7 @@
 #include "crm/common/validate.hpp"
 #include "crm/common/violations.hpp"
 #include "domain/kpis.hpp"
+#include "domain/measures.hpp"
 #include "projection/proto_time.hpp"
 
 namespace crm::analytics::request {
@@ -83,6 +84,16 @@ inline v1::Ratio ToProto(const domain::Ratio& r) {
     out.set_value(r.denominator ? static_cast<double>(r.numerator) / static_cast<double>(r.denominator) : 0.0);
     return out;
 }
+
+inline v1::DurationStat ToProto(const domain::Durations& d) {
+    v1::DurationStat out;
+    out.set_count(d.count);
+    out.set_total_seconds(d.TotalSeconds());
+    out.set_average_seconds(d.AverageSeconds());
+    return out;
+}
+
+inline v1::Ratio ToProto(const domain::Counts& c) { return ToProto(domain::Ratio{c.numerator, c.denominator}); }
 
 // The as-of time of a request: default min(period end, now); a stated one must not be in the future.
 inline Micros AsOf(Checks& checks, bool has_as_of, const google::protobuf::Timestamp& as_of_time, Micros end,

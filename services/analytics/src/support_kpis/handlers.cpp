@@ -1,4 +1,4 @@
-// GetSupportKpis: request checks, the support facts the period needs (support/store.hpp) and the KPI math of
+// GetSupportKpis: request checks, the support facts the period needs (support_kpis/store.hpp) and the KPI math of
 // domain/support_kpis.hpp.
 #include <algorithm>
 
@@ -9,7 +9,7 @@
 #include "grpc_service.hpp"
 #include "kpis/request.hpp"
 #include "projection/proto_time.hpp"
-#include "support/store.hpp"
+#include "support_kpis/store.hpp"
 
 namespace crm::analytics {
 namespace {
@@ -20,16 +20,7 @@ using grpc::ServerContext;
 using grpc::Status;
 using projection::ToTimestamp;
 using namespace request;
-
-v1::DurationStat ToProto(const domain::Durations& d) {
-    v1::DurationStat out;
-    out.set_count(d.count);
-    out.set_total_seconds(d.TotalSeconds());
-    out.set_average_seconds(d.AverageSeconds());
-    return out;
-}
-
-v1::Ratio ToProto(const domain::Counts& c) { return request::ToProto(domain::Ratio{c.numerator, c.denominator}); }
+using request::ToProto;
 
 void ToProto(const domain::SupportKpiSet& k, v1::SupportKpis* out) {
     *out->mutable_first_response() = ToProto(k.first_response);

@@ -1,4 +1,4 @@
-#include "support/projector.hpp"
+#include "support_kpis/projector.hpp"
 
 #include <crm/common/v1/event.pb.h>
 #include <crm/support/events/v1/events.pb.h>

@@ -1,9 +1,9 @@
-#include "support/store.hpp"
+#include "support_kpis/store.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "support/sql.hpp"
+#include "support_kpis/sql.hpp"
 
 namespace crm::analytics::support {
 
