@@ -1,5 +1,5 @@
-// The field KPI reads stay index-backed at a realistic size: the service's own SQL (field_kpis/sql.hpp) EXPLAINed as the
-// application role (non-owner, under the FORCEd row-level security policy) on a tenant of 100,000 completed work
+// The field KPI reads stay index-backed at a realistic size: the service's own SQL (field_kpis/sql.hpp) EXPLAINed as
+// the application role (non-owner, under the FORCEd row-level security policy) on a tenant of 100,000 completed work
 // orders over two years and 500 technicians with three versions each (beside 40 other tenants of that size). A
 // month's completions come from the (tenant_id, completed_at) index, the technicians from the primary key: never a
 // sequential scan.

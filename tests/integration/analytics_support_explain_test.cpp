@@ -1,5 +1,5 @@
-// The support KPI reads stay index-backed at a realistic size: the service's own SQL (support_kpis/sql.hpp) EXPLAINed as
-// the application role (non-owner, under the FORCEd row-level security policy) on a tenant of 100,000 cases over two
+// The support KPI reads stay index-backed at a realistic size: the service's own SQL (support_kpis/sql.hpp) EXPLAINed
+// as the application role (non-owner, under the FORCEd row-level security policy) on a tenant of 100,000 cases over two
 // years (four versions each) and 50,000 CSAT answers. A one-month read must take the cases whose span meets the
 // month from the (tenant_id, final_at) index (a recent month: few cases finished after its start) or the
 // (tenant_id, created_at) index (an early month: few cases created before its end), their versions by primary key,
