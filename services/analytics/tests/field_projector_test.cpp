@@ -85,7 +85,7 @@ TEST_CASE("field projector: a completion's times come from its status transition
     CHECK(c.window_kept);
 }
 
-TEST_CASE("field projector: without transitions the event's durations count; no window is not 'kept'",
+TEST_CASE("field projector: without transitions the event's durations count, and no window is not 'kept'",
           "[analytics][field]") {
     fev::WorkOrderCompleted e = Completed();
     e.mutable_work_order()->clear_history();

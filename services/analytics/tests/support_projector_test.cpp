@@ -73,7 +73,7 @@ TEST_CASE("support projector: a reopen keeps the case snapshot and the reopen fl
     CHECK_FALSE(v.breached_clock);
 }
 
-TEST_CASE("support projector: SlaBreached names its clock; without one it is rejected", "[analytics][support]") {
+TEST_CASE("support projector: SlaBreached names its clock, and without one it is rejected", "[analytics][support]") {
     sev::SlaBreached e;
     *e.mutable_case_() = Snapshot(sv1::CASE_STATUS_NEW);
     e.set_metric(sv1::SLA_METRIC_RESOLUTION);
