@@ -25,13 +25,13 @@ constexpr char kService[] = "crm.analytics.v1.AnalyticsService";
 
 // Columns in the order of kKnownRoles.
 // clang-format off
-//                                                admin mgr  rep  mkt  sup  tech anl  ro   wf   disp supm
-const std::map<std::string, std::array<int, 11>> kAnalyticsMatrix = {
-    {"GetKpis",                     /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0}},
-    {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0}},
-    {"GetSupportKpis",              /* support */{1,    0,   0,   0,   0,   0,   1,   0,   0,   0,   1}},
-    {"GetFieldKpis",                /* field */  {1,    0,   0,   0,   0,   0,   1,   0,   0,   1,   0}},
-    {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0,   0,   0}},
+//                                                admin mgr  rep  mkt  sup  tech anl  ro   wf   disp supm aud  priv
+const std::map<std::string, std::array<int, 13>> kAnalyticsMatrix = {
+    {"GetKpis",                     /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0,   0}},
+    {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0,   0}},
+    {"GetSupportKpis",              /* support */{1,    0,   0,   0,   0,   0,   1,   0,   0,   0,   1,   0,   0}},
+    {"GetFieldKpis",                /* field */  {1,    0,   0,   0,   0,   0,   1,   0,   0,   1,   0,   0,   0}},
+    {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on
 
