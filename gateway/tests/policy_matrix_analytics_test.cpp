@@ -1,7 +1,8 @@
 // The role matrix of the analytics service: both shipped policies (deploy/local/gateway-policy.json and the
 // ConfigMap of k8s/base/gateway-policy.json) against a table written out here, for every role and every RPC of
 // crm.analytics.v1.AnalyticsService (enumerated from its descriptor, so a new RPC fails this test until the table
-// says who may call it). Who reads KPIs: analysts, sales managers and admins; RebuildProjections: admins only.
+// says who may call it). Who reads KPIs: analysts, sales managers and admins; support KPIs: analysts, support managers
+// and admins; RebuildProjections: admins only.
 #include <crm/analytics/v1/analytics.pb.h>
 
 #include <array>
@@ -24,11 +25,13 @@ constexpr char kService[] = "crm.analytics.v1.AnalyticsService";
 
 // Columns in the order of kKnownRoles.
 // clang-format off
-//                                                admin mgr  rep  mkt  sup  tech anl  ro   wf
-const std::map<std::string, std::array<int, 9>> kAnalyticsMatrix = {
-    {"GetKpis",                     /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0}},
-    {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0}},
-    {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0}},
+//                                                admin mgr  rep  mkt  sup  tech anl  ro   wf   disp supm aud  priv
+const std::map<std::string, std::array<int, 13>> kAnalyticsMatrix = {
+    {"GetKpis",                     /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0,   0}},
+    {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0,   0}},
+    {"GetSupportKpis",              /* support */{1,    0,   0,   0,   0,   0,   1,   0,   0,   0,   1,   0,   0}},
+    {"GetFieldKpis",                /* field */  {1,    0,   0,   0,   0,   0,   1,   0,   0,   1,   0,   0,   0}},
+    {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on
 

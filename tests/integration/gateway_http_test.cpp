@@ -879,6 +879,25 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
                      "FAILED_PRECONDITION", "INVALID_TRANSITION",
                      "the work order is CANCELLED: only a work order ON_SITE can be completed");
          }},
+        // Analytics reads field service's technician events: the technician above (Mondays 08:00-17:00 in Berlin,
+        // moved to "city") has 9 working hours in the week after the 2027 DST change.
+        {"GET /v1/analytics/field-kpis",
+         [&] {
+             json city;
+             for (int i = 0; i < 120 && city.is_null(); ++i) {
+                 const json j = Ok(Call("GET",
+                                        "/v1/analytics/field-kpis?startTime=2027-03-29T00:00:00Z&endTime=2027-04-05T00:"
+                                        "00:00Z&technicianId=" +
+                                            ids["technician"],
+                                        token));
+                 for (const auto& g : j.value("territories", json::array())) {
+                     if (g["id"] == "city") city = g["kpis"];
+                 }
+                 if (city.is_null()) std::this_thread::sleep_for(250ms);
+             }
+             REQUIRE_FALSE(city.is_null());
+             CHECK(city["availableSeconds"] == "32400");
+         }},
         // Support: the SLA policy first, so that the case below gets its clocks.
         {"PUT /v1/slaPolicy",
          [&] {
@@ -1086,6 +1105,32 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              REQUIRE(j["clocks"].size() == 2);
              for (const auto& clock : j["clocks"]) CHECK(clock["state"] == "SLA_CLOCK_STATE_MET");
              CHECK(j["timeZone"] == "Europe/Berlin");
+         }},
+        // Analytics reads support's events: the case above (assigned to agent-1, answered and solved within its SLA
+        // clocks) counts for agent-1; the e-mailed case is still new (backlog).
+        {"GET /v1/analytics/support-kpis",
+         [&] {
+             json agent;
+             json j;
+             for (int i = 0; i < 120 && agent.is_null(); ++i) {
+                 j = Ok(Call("GET", "/v1/analytics/support-kpis?startTime=" + day.first + "&end_time=" + day.second,
+                             token));
+                 // Events of different cases arrive in any order: wait for both the solved case and the new one.
+                 const bool backlog = std::stol(j.value("total", json::object()).value("backlog", "0")) >= 1;
+                 for (const auto& g : j.value("agents", json::array())) {
+                     if (backlog && g["id"] == "agent-1" && g["kpis"]["resolution"].value("count", "0") == "1") {
+                         agent = g["kpis"];
+                     }
+                 }
+                 if (agent.is_null()) std::this_thread::sleep_for(250ms);
+             }
+             REQUIRE_FALSE(agent.is_null());
+             CHECK(agent["firstResponse"]["count"] == "1");
+             CHECK(agent["firstResponseSla"]["numerator"] == "1");
+             CHECK(agent["firstResponseSla"]["denominator"] == "1");
+             CHECK(agent["resolutionSla"]["numerator"] == "1");
+             CHECK(std::stol(j["total"].value("backlog", "0")) >= 1);
+             CHECK(j["startTime"] == day.first);
          }},
         // Support routing: a queue, presence, rules, and a case routed by them and again.
         {"POST /v1/queues",

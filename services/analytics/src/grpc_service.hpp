@@ -1,7 +1,8 @@
 #pragma once
 // The class implementing crm.analytics.v1.AnalyticsService. One class, one definition file per area: kpis/handlers.cpp
-// (GetKpis, GetTimeSeries) and rebuild/handlers.cpp (RebuildProjections). Includes the generated gRPC header: only
-// for those handler files and grpc_service.cpp.
+// (GetKpis, GetTimeSeries), support_kpis/handlers.cpp (GetSupportKpis), field_kpis/handlers.cpp (GetFieldKpis) and
+// rebuild/handlers.cpp (RebuildProjections). Includes the generated gRPC header: only for those handler files and
+// grpc_service.cpp.
 #include <crm/analytics/v1/analytics.grpc.pb.h>
 
 #include <memory>
@@ -31,6 +32,10 @@ class AnalyticsService final : public v1::AnalyticsService::Service {
     grpc::Status GetKpis(grpc::ServerContext* sc, const v1::GetKpisRequest* req, v1::GetKpisResponse* resp) override;
     grpc::Status GetTimeSeries(grpc::ServerContext* sc, const v1::GetTimeSeriesRequest* req,
                                v1::GetTimeSeriesResponse* resp) override;
+    grpc::Status GetSupportKpis(grpc::ServerContext* sc, const v1::GetSupportKpisRequest* req,
+                                v1::GetSupportKpisResponse* resp) override;
+    grpc::Status GetFieldKpis(grpc::ServerContext* sc, const v1::GetFieldKpisRequest* req,
+                              v1::GetFieldKpisResponse* resp) override;
     grpc::Status RebuildProjections(grpc::ServerContext* sc, const v1::RebuildProjectionsRequest* req,
                                     v1::RebuildProjectionsResponse* resp) override;
 

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "domain/field_facts.hpp"
+#include "domain/support_facts.hpp"
+
 namespace crm::analytics::domain {
 
 // Microseconds since the Unix epoch (UTC).
@@ -76,12 +79,18 @@ struct Facts {
     std::vector<RecordVersion> records;
     std::vector<LeadVersion> leads;
     std::vector<OpportunityVersion> opportunities;
+    SupportFacts support;  // its own tables and KPIs (support_kpis/)
+    FieldFacts field;      // its own tables and KPIs (field_kpis/)
 
-    bool empty() const { return records.empty() && leads.empty() && opportunities.empty(); }
+    bool empty() const {
+        return records.empty() && leads.empty() && opportunities.empty() && support.empty() && field.empty();
+    }
     void Append(const Facts& other) {
         records.insert(records.end(), other.records.begin(), other.records.end());
         leads.insert(leads.end(), other.leads.begin(), other.leads.end());
         opportunities.insert(opportunities.end(), other.opportunities.begin(), other.opportunities.end());
+        support.Append(other.support);
+        field.Append(other.field);
     }
 };
 

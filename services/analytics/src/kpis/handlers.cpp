@@ -8,6 +8,7 @@
 #include "crm/common/validate.hpp"
 #include "domain/kpis.hpp"
 #include "grpc_service.hpp"
+#include "kpis/request.hpp"
 #include "projection/proto_time.hpp"
 
 namespace crm::analytics {
@@ -19,72 +20,7 @@ using grpc::ServerContext;
 using grpc::Status;
 using projection::ToMicros;
 using projection::ToTimestamp;
-
-constexpr size_t kMaxFilterLength = 200;
-constexpr Micros kMaxPeriod = 3660 * domain::kMicrosPerDay;
-constexpr size_t kMaxBuckets = 1000;
-constexpr Micros kClockSkew = 5 * domain::kMicrosPerSecond;
-
-Micros Now() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-class Checks {
-  public:
-    domain::Period Period(bool has_start, const google::protobuf::Timestamp& start, bool has_end,
-                          const google::protobuf::Timestamp& end) {
-        domain::Period p;
-        bool ok = true;
-        if (!has_start) {
-            errors_.Add("start_time", "is required");
-            ok = false;
-        } else {
-            ok = common::CheckTime(errors_, start.seconds(), start.nanos(), "start_time") && ok;
-        }
-        if (!has_end) {
-            errors_.Add("end_time", "is required");
-            ok = false;
-        } else {
-            ok = common::CheckTime(errors_, end.seconds(), end.nanos(), "end_time") && ok;
-        }
-        if (!ok) return p;
-        p = {ToMicros(start), ToMicros(end)};
-        if (p.end <= p.start) {
-            errors_.Add("end_time", "must be after start_time");
-        } else if (p.end - p.start > kMaxPeriod) {
-            errors_.Add("end_time", "must be at most 3660 days after start_time");
-        }
-        return p;
-    }
-
-    domain::Filter Filter(const v1::KpiFilter& f) {
-        auto check = [&](const std::string& value, const char* field) {
-            common::CheckToken(errors_, value, std::string("filter.") + field, kMaxFilterLength);
-        };
-        check(f.pipeline_id(), "pipeline_id");
-        check(f.owner_id(), "owner_id");
-        check(f.source(), "source");
-        check(f.campaign_id(), "campaign_id");
-        return {f.pipeline_id(), f.owner_id(), f.source(), f.campaign_id()};
-    }
-
-    void Add(const std::string& field, const std::string& description) { errors_.Add(field, description); }
-    common::Violations& violations() { return errors_; }
-    bool empty() const { return errors_.empty(); }
-    void ThrowIfAny() const { errors_.ThrowIfAny(); }
-
-  private:
-    common::Violations errors_;
-};
-
-v1::Ratio ToProto(const domain::Ratio& r) {
-    v1::Ratio out;
-    out.set_numerator(r.numerator);
-    out.set_denominator(r.denominator);
-    out.set_value(r.denominator ? static_cast<double>(r.numerator) / static_cast<double>(r.denominator) : 0.0);
-    return out;
-}
+using namespace request;
 
 }  // namespace
 
@@ -95,15 +31,7 @@ Status AnalyticsService::GetKpis(ServerContext* sc, const v1::GetKpisRequest* re
             checks.Period(req->has_start_time(), req->start_time(), req->has_end_time(), req->end_time());
         const domain::Filter filter = checks.Filter(req->filter());
         const Micros now = Now();
-        Micros as_of = std::min(period.end, now);
-        if (req->has_as_of_time() && common::CheckTime(checks.violations(), req->as_of_time().seconds(),
-                                                       req->as_of_time().nanos(), "as_of_time")) {
-            if (ToMicros(req->as_of_time()) > now + kClockSkew) {
-                checks.Add("as_of_time", "must not be in the future");
-            } else {
-                as_of = std::min(ToMicros(req->as_of_time()), now);
-            }
-        }
+        const Micros as_of = AsOf(checks, req->has_as_of_time(), req->as_of_time(), period.end, now);
         checks.ThrowIfAny();
         const std::shared_ptr<const domain::Dataset> data = cache_.Get(rc);
         const domain::Kpis k = domain::ComputeKpis(*data, period, as_of, now, filter);

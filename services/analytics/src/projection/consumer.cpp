@@ -11,8 +11,10 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/metrics.hpp"
 #include "facts/store.hpp"
+#include "field_kpis/store.hpp"
 #include "projection/projector.hpp"
 #include "projection/proto_time.hpp"
+#include "support_kpis/store.hpp"
 
 namespace crm::analytics::projection {
 namespace {
@@ -24,6 +26,10 @@ struct ProjectionMetrics {
     prometheus::Counter* records;
     prometheus::Counter* leads;
     prometheus::Counter* opportunities;
+    prometheus::Counter* support_cases;
+    prometheus::Counter* support_csat;
+    prometheus::Counter* field_completions;
+    prometheus::Counter* field_technicians;
     prometheus::Histogram* event_to_applied;
 
     explicit ProjectionMetrics(common::Metrics& m)
@@ -39,6 +45,10 @@ struct ProjectionMetrics {
           records(&facts.Add({{"service", m.service()}, {"projection", "records"}})),
           leads(&facts.Add({{"service", m.service()}, {"projection", "leads"}})),
           opportunities(&facts.Add({{"service", m.service()}, {"projection", "opportunities"}})),
+          support_cases(&facts.Add({{"service", m.service()}, {"projection", "support_cases"}})),
+          support_csat(&facts.Add({{"service", m.service()}, {"projection", "support_csat"}})),
+          field_completions(&facts.Add({{"service", m.service()}, {"projection", "field_completions"}})),
+          field_technicians(&facts.Add({{"service", m.service()}, {"projection", "field_technicians"}})),
           event_to_applied(&freshness.Add({{"service", m.service()}},
                                           prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                                                   0.5, 1, 2.5, 5, 10, 30, 60})) {}
@@ -60,9 +70,15 @@ common::EventHandler MakeProjectionHandler(common::Db& db, common::Metrics& metr
             throw common::PermanentEventError(e.what());
         }
         facts::Apply(db, tx, ev.tenant_id(), rows);
+        support::Apply(db, tx, ev.tenant_id(), rows.support);
+        field::Apply(db, tx, ev.tenant_id(), rows.field);
         metrics->records->Increment(static_cast<double>(rows.records.size()));
         metrics->leads->Increment(static_cast<double>(rows.leads.size()));
         metrics->opportunities->Increment(static_cast<double>(rows.opportunities.size()));
+        metrics->support_cases->Increment(static_cast<double>(rows.support.cases.size()));
+        metrics->support_csat->Increment(static_cast<double>(rows.support.csat.size()));
+        metrics->field_completions->Increment(static_cast<double>(rows.field.completions.size()));
+        metrics->field_technicians->Increment(static_cast<double>(rows.field.technicians.size()));
         const auto now =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count();

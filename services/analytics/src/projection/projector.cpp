@@ -11,7 +11,9 @@
 
 #include "crm/common/civil_date.hpp"
 #include "domain/kpis.hpp"
+#include "field_kpis/projector.hpp"
 #include "projection/proto_time.hpp"
+#include "support_kpis/projector.hpp"
 
 namespace crm::analytics::projection {
 
@@ -250,9 +252,21 @@ domain::Facts Project(const common::v1::EventEnvelope& envelope) {
     if (StartsWith(type, kContactsPrefix)) return ContactsFacts(envelope);
     if (StartsWith(type, kLeadsPrefix)) return LeadsFacts(envelope);
     if (StartsWith(type, kSalesPrefix)) return SalesFacts(envelope);
+    if (StartsWith(type, support::kEventPrefix)) {
+        Facts f;
+        f.support = support::Project(envelope);
+        return f;
+    }
+    if (StartsWith(type, field::kEventPrefix)) {
+        Facts f;
+        f.field = field::Project(envelope);
+        return f;
+    }
     return {};
 }
 
-std::vector<std::string> DefaultTopics() { return {"crm.contacts.v1", "crm.leads.v1", "crm.sales.v1"}; }
+std::vector<std::string> DefaultTopics() {
+    return {"crm.contacts.v1", "crm.leads.v1", "crm.sales.v1", "crm.support.v1", "crm.fieldservice.v1"};
+}
 
 }  // namespace crm::analytics::projection

@@ -9,8 +9,10 @@
 #include "crm/common/db.hpp"
 #include "crm/common/log.hpp"
 #include "facts/store.hpp"
+#include "field_kpis/store.hpp"
 #include "projection/projector.hpp"
 #include "rebuild/log_reader.hpp"
+#include "support_kpis/store.hpp"
 
 namespace crm::analytics::rebuild {
 
@@ -93,9 +95,17 @@ RebuildResult Rebuild(common::Db& db, const RebuildSettings& settings, const std
                 r.events_applied = b.applied;
                 r.events_rejected = b.rejected;
                 const domain::Facts live = facts::Load(db, tx, t);
+                const support::TenantRows live_support = support::LoadAll(db, tx, t);
+                const domain::FieldFacts live_field = field::LoadAll(db, tx, t);
                 facts::DeleteAll(db, tx, t);
+                support::DeleteAll(db, tx, t);
+                field::DeleteAll(db, tx, t);
                 facts::Apply(db, tx, t, b.facts);
+                support::Apply(db, tx, t, b.facts.support);
+                field::Apply(db, tx, t, b.facts.field);
                 const domain::Facts rebuilt = facts::Load(db, tx, t);
+                const support::TenantRows rebuilt_support = support::LoadAll(db, tx, t);
+                const domain::FieldFacts rebuilt_field = field::LoadAll(db, tx, t);
                 r.projections.push_back(
                     Compare("records", live.records, rebuilt.records, [](const auto& x, const auto& y) {
                         return std::tie(x.kind, x.record_id, x.version, x.event_id) <
@@ -108,6 +118,26 @@ RebuildResult Rebuild(common::Db& db, const RebuildSettings& settings, const std
                                                 [](const auto& x, const auto& y) {
                                                     return std::tie(x.opportunity_id, x.version, x.event_id) <
                                                            std::tie(y.opportunity_id, y.version, y.event_id);
+                                                }));
+                r.projections.push_back(Compare("support_cases", live_support.facts.cases, rebuilt_support.facts.cases,
+                                                [](const auto& x, const auto& y) {
+                                                    return std::tie(x.case_id, x.version, x.event_id) <
+                                                           std::tie(y.case_id, y.version, y.event_id);
+                                                }));
+                r.projections.push_back(Compare("support_case_spans", live_support.spans, rebuilt_support.spans,
+                                                [](const auto& x, const auto& y) { return x.case_id < y.case_id; }));
+                r.projections.push_back(
+                    Compare("support_csat", live_support.facts.csat, rebuilt_support.facts.csat,
+                            [](const auto& x, const auto& y) { return x.survey_id < y.survey_id; }));
+                r.projections.push_back(Compare("field_completions", live_field.completions, rebuilt_field.completions,
+                                                [](const auto& x, const auto& y) {
+                                                    return std::tie(x.work_order_id, x.version, x.event_id) <
+                                                           std::tie(y.work_order_id, y.version, y.event_id);
+                                                }));
+                r.projections.push_back(Compare("field_technicians", live_field.technicians, rebuilt_field.technicians,
+                                                [](const auto& x, const auto& y) {
+                                                    return std::tie(x.technician_id, x.version, x.event_id) <
+                                                           std::tie(y.technician_id, y.version, y.event_id);
                                                 }));
                 r.consistent = std::all_of(r.projections.begin(), r.projections.end(), [](const ProjectionDiff& d) {
                     return d.only_live == 0 && d.only_rebuilt == 0;

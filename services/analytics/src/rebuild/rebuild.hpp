@@ -37,7 +37,8 @@ struct RebuildSettings {
 };
 
 struct ProjectionDiff {
-    std::string projection;  // records, leads, opportunities
+    std::string projection;  // records, leads, opportunities, support_cases, support_case_spans, support_csat,
+                             // field_completions, field_technicians
     int64_t live_rows = 0;
     int64_t rebuilt_rows = 0;
     int64_t only_live = 0;
