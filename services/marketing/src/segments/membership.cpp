@@ -149,3 +149,21 @@ std::vector<std::string> MemberIds(common::Db& db, pqxx::transaction_base& tx, c
 }
 
 }  // namespace crm::marketing::segments
+
+namespace crm::marketing::segments {
+
+bool IsStaticList(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                  const std::string& segment_id) {
+    const pqxx::result rows = db.Exec(tx, sql::kGetSegment, tenant, segment_id);
+    return !rows.empty() && rows[0][3].as<std::string>() == "STATIC";
+}
+
+bool AddToList(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
+               const std::string& request_id, const std::string& segment_id, const std::string& person_id) {
+    if (!IsStaticList(db, tx, tenant, segment_id)) throw common::ApiError::NotFound("list", segment_id);
+    if (db.Exec(tx, sql::kAddMember, tenant, segment_id, person_id).empty()) return false;
+    EmitMembership(db, outbox, tx, tenant, request_id, segment_id, {person_id}, {});
+    return true;
+}
+
+}  // namespace crm::marketing::segments
