@@ -51,9 +51,8 @@ std::vector<common::EnvVar> ConfigVars() {
          "links, without a trailing slash",
          "http://127.0.0.1:8080"},
         {kAudienceTopics,
-         "topics consumed: the audience read model (contacts, leads), attribution (sales) and sequences' segment "
-         "entries (marketing's own), comma separated",
-         "crm.contacts.v1,crm.leads.v1,crm.sales.v1,crm.marketing.v1"},
+         "topics consumed: the audience read model (contacts, leads), attribution (sales), comma separated",
+         "crm.contacts.v1,crm.leads.v1,crm.sales.v1"},
         {kLookback, "how old a touch may be at a deal's close to count for attribution, in days (1..3650)", "90"},
         {kMaxAttempts, "failed attempts of one event before it goes to <topic>.dlq (1..100)", "5"},
         {kSmtpUrl, "the SMTP relay email is delivered to: smtp://host:port or smtps://host:port",
@@ -157,10 +156,6 @@ void Register(common::ServiceApp& app) {
         [&db, &outbox, segments, applied, lookback](pqxx::work& tx, const common::ConsumedEvent& ev) {
             if (ev.topic.rfind("crm.sales.", 0) == 0) {
                 attribution::Apply(db, outbox, tx, ev, lookback);
-                return;
-            }
-            if (ev.topic.rfind("crm.marketing.", 0) == 0) {  // its own events: segment entries enrol in sequences
-                sequences::ApplyEvent(db, outbox, tx, ev, audience::Changes{});
                 return;
             }
             const audience::Changes changes = audience::Apply(db, tx, ev);

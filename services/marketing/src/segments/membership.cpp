@@ -15,6 +15,7 @@
 #include "records.hpp"
 #include "segments/segments.hpp"
 #include "segments/sql.hpp"
+#include "sequences/sequences.hpp"
 
 namespace crm::marketing::segments {
 namespace {
@@ -64,7 +65,14 @@ void EmitMembership(common::Db& db, common::Outbox& outbox, pqxx::transaction_ba
         }
         const pqxx::result bumped = db.Exec(tx, sql::kBumpMembership, tenant, segment_id, delta);
         event.set_member_count(bumped[0][1].as<std::int64_t>());
-        Emit(outbox, tx, tenant, request_id, kMembershipAggregate, segment_id, bumped[0][0].as<std::int64_t>(), event);
+        const std::string event_id =
+            outbox.Append(tx, tenant, request_id,
+                          common::NewEvent{kMembershipAggregate, segment_id, bumped[0][0].as<std::int64_t>(), event});
+        // Entering a segment enrols in the sequences it triggers, in this transaction (this event is the trigger).
+        if (event.entered_size() > 0) {
+            sequences::EnrolEntered(db, outbox, tx, tenant, segment_id,
+                                    {event.entered().begin(), event.entered().end()}, event_id);
+        }
     }
 }
 

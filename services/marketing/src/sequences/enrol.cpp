@@ -32,9 +32,15 @@ T Payload(const common::ConsumedEvent& ev) {
 
 // Enrols the person in every active sequence of the tenant whose trigger is (type, one of values); people not active
 // in the audience (unknown, erased, converted, merged) are not enrolled.
-void EnrolMatching(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const common::ConsumedEvent& ev,
+struct Trigger {
+    const std::string& tenant;
+    const std::string& event_id;
+    const std::string& event_type;
+};
+
+void EnrolMatching(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const Trigger& ev,
                    const std::string& person, v1::SequenceTriggerType type, std::vector<std::string> values) {
-    const std::string& t = ev.tenant_id();
+    const std::string& t = ev.tenant;
     if (!common::IsUuid(person)) return;
     const pqxx::result sequences =
         db.Exec(tx, sql::kTriggered, t, v1::SequenceTriggerType_Name(type), common::PgTextArray(values));
@@ -45,15 +51,15 @@ void EnrolMatching(common::Db& db, common::Outbox& outbox, pqxx::transaction_bas
         const std::string id = common::NewUuid();
         const std::string sequence_id = s[0].as<std::string>();
         const std::int64_t version = s[1].as<std::int64_t>();
-        const pqxx::result enrolled = db.Exec(tx, sql::kEnrol, t, id, sequence_id, version, person, ev.event_id());
+        const pqxx::result enrolled = db.Exec(tx, sql::kEnrol, t, id, sequence_id, version, person, ev.event_id);
         if (enrolled.empty()) continue;  // enrolled before (this event redelivered, or an earlier trigger)
         ev::SequenceEnrolled e;
         e.set_enrolment_id(id);
         e.set_sequence_id(sequence_id);
         e.set_sequence_version(version);
         e.set_person_id(person);
-        e.set_trigger_event_id(ev.event_id());
-        e.set_trigger_event_type(ev.event_type());
+        e.set_trigger_event_id(ev.event_id);
+        e.set_trigger_event_type(ev.event_type);
         SetMicros(e.mutable_enrol_time(), enrolled[0][0].as<std::int64_t>());
         Emit(outbox, tx, t, "", kEnrolmentAggregate, id, 1, e);
     }
@@ -84,19 +90,14 @@ void ApplyEvent(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& 
     }
     static const std::string contacts = "crm.contacts.events.v1.";
     static const std::string leads = "crm.leads.events.v1.";
-    static const std::string marketing = "crm.marketing.events.v1.";
-    if (type == marketing + "SegmentMembershipChanged") {
-        const auto e = Payload<ev::SegmentMembershipChanged>(ev);
-        for (const auto& person : e.entered()) {
-            EnrolMatching(db, outbox, tx, ev, person, v1::SEQUENCE_TRIGGER_TYPE_SEGMENT_ENTERED, {e.segment_id()});
-        }
-    } else if (type == leads + "LeadEngagementRecorded") {
+    const Trigger trigger{t, ev.event_id(), type};
+    if (type == leads + "LeadEngagementRecorded") {
         const auto e = Payload<lev::LeadEngagementRecorded>(ev);
-        EnrolMatching(db, outbox, tx, ev, e.lead().id(), v1::SEQUENCE_TRIGGER_TYPE_LEAD_ENGAGEMENT,
+        EnrolMatching(db, outbox, tx, trigger, e.lead().id(), v1::SEQUENCE_TRIGGER_TYPE_LEAD_ENGAGEMENT,
                       {e.engagement().type()});
     } else if (type == leads + "LeadCreated") {
         const auto e = Payload<lev::LeadCreated>(ev);
-        EnrolMatching(db, outbox, tx, ev, e.lead().id(), v1::SEQUENCE_TRIGGER_TYPE_LEAD_CREATED,
+        EnrolMatching(db, outbox, tx, trigger, e.lead().id(), v1::SEQUENCE_TRIGGER_TYPE_LEAD_CREATED,
                       {"", common::text::AsciiLower(common::text::Trim(e.lead().source()))});
     } else if (type == leads + "LeadConverted") {
         ExitPerson(db, outbox, tx, t, Payload<lev::LeadConverted>(ev).lead().id(), "converted");
@@ -104,7 +105,21 @@ void ApplyEvent(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& 
         const auto e = Payload<cev::ContactCreated>(ev);
         std::vector<std::string> values = {""};
         for (const auto& tag : e.contact().tags()) values.push_back(common::text::AsciiLower(tag));
-        EnrolMatching(db, outbox, tx, ev, e.contact().id(), v1::SEQUENCE_TRIGGER_TYPE_CONTACT_CREATED, values);
+        EnrolMatching(db, outbox, tx, trigger, e.contact().id(), v1::SEQUENCE_TRIGGER_TYPE_CONTACT_CREATED, values);
+    }
+}
+
+void EnrolEntered(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
+                  const std::string& segment_id, const std::vector<std::string>& entered, const std::string& event_id) {
+    static const std::string kType = "crm.marketing.events.v1.SegmentMembershipChanged";
+    const Trigger trigger{tenant, event_id, kType};
+    if (db.Exec(tx, sql::kTriggered, tenant, v1::SequenceTriggerType_Name(v1::SEQUENCE_TRIGGER_TYPE_SEGMENT_ENTERED),
+                common::PgTextArray({segment_id}))
+            .empty()) {
+        return;  // no sequence starts here: nothing per person
+    }
+    for (const auto& person : entered) {
+        EnrolMatching(db, outbox, tx, trigger, person, v1::SEQUENCE_TRIGGER_TYPE_SEGMENT_ENTERED, {segment_id});
     }
 }
 

@@ -63,10 +63,15 @@ class Sequences {
 };
 
 // The consumer's side, in its transaction, after the audience and segments applied the event: enrolments by the
-// event's trigger (lead engagement, lead created, contact created, segment entered) and exits (conversion, consent
-// opted out, erasure, merge).
+// event's trigger (lead engagement, lead created, contact created) and exits (conversion, consent opted out, erasure,
+// merge).
 void ApplyEvent(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const common::ConsumedEvent& ev,
                 const audience::Changes& changes);
+
+// For the segments area, inside its transaction: people who entered a segment are enrolled in the active sequences it
+// triggers; `event_id` is the SegmentMembershipChanged that says so.
+void EnrolEntered(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
+                  const std::string& segment_id, const std::vector<std::string>& entered, const std::string& event_id);
 
 // For other areas, inside their transaction: ends the person's active enrolments with `reason` (SequenceExited).
 void ExitPerson(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
