@@ -387,7 +387,15 @@ std::string LeadsCaller::ChangeStatus(const Identity& who, const std::string& le
     lv1::ChangeLeadStatusResponse resp;
     const std::string r =
         impl_->Run(who, [&](grpc::ClientContext& ctx) { return impl_->stub->ChangeLeadStatus(&ctx, req, &resp); });
-    return r == "ok" ? "changed" : r;
+    if (r == "ok") return "changed";
+    // Refused: when the lead has that status already (this step's own call before a crash, or a person), the step's
+    // purpose holds.
+    lv1::GetLeadRequest get;
+    get.set_id(lead_id);
+    lv1::GetLeadResponse lead;
+    const std::string read =
+        impl_->Run(who, [&](grpc::ClientContext& ctx) { return impl_->stub->GetLead(&ctx, get, &lead); });
+    return read == "ok" && lead.lead().status() == req.status() ? "changed" : r;
 }
 
 }  // namespace crm::marketing::sequences
