@@ -5,8 +5,6 @@
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
 
-#include <set>
-
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"

@@ -146,8 +146,8 @@ std::int64_t WaitUntil(const v1::WaitAction& w, const PersonState& p, std::int64
 }
 
 Outcome Execute(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, LeadsCaller& leads,
-                const Enrolment& e, const v1::Sequence& def, const std::map<std::string, int>& ids,
-                const v1::SequenceStep& step, const PersonState& person, const LeadsCaller::Identity& author) {
+                const Enrolment& e, const std::map<std::string, int>& ids, const v1::SequenceStep& step,
+                const PersonState& person, const LeadsCaller::Identity& author) {
     const std::string& t = e.tenant;
     const std::int64_t now = NowMicros();
     Outcome o;
@@ -227,7 +227,6 @@ Outcome Execute(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& 
             o.outcome = "stopped";
             o.stop = true;
     }
-    (void)def;
     return o;
 }
 
@@ -259,7 +258,7 @@ RunResult RunEnrolment(common::Db& db, common::Outbox& outbox, pqxx::transaction
             break;
         }
         const v1::SequenceStep& step = def.steps(index);
-        const Outcome o = Execute(db, outbox, tx, leads, e, def, ids, step, person, author);
+        const Outcome o = Execute(db, outbox, tx, leads, e, ids, step, person, author);
         const bool first = !db.Exec(tx, sql::kInsertStepRun, t, e.id, step.id(), o.outcome,
                                     common::NullIfEmpty(o.send_id), o.variant, seq + 1)
                                 .empty();
