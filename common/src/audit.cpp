@@ -1,5 +1,8 @@
 #include "crm/common/audit.hpp"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
 #include <algorithm>
 #include <chrono>
 #include <pqxx/pqxx>
@@ -23,7 +26,9 @@ void FrameAll(std::string& out, const std::vector<std::string>& fields) {
     Frame(out, inner);
 }
 
-std::vector<std::string> TextArray(const pqxx::field& f) {
+}  // namespace
+
+std::vector<std::string> AuditTextArray(const pqxx::field& f) {
     std::vector<std::string> out;
     auto parser = f.as_array();
     for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::juncture::done;
@@ -32,6 +37,8 @@ std::vector<std::string> TextArray(const pqxx::field& f) {
     }
     return out;
 }
+
+namespace {
 
 std::string Bytes(const pqxx::field& f) {
     const pqxx::binarystring b(f);
@@ -44,6 +51,34 @@ int ChainOf(const std::string& request_id) {
 }
 
 }  // namespace
+
+std::vector<std::string> ChangedPaths(const google::protobuf::Message& event) {
+    using google::protobuf::FieldDescriptor;
+    const auto* desc = event.GetDescriptor();
+    const auto* refl = event.GetReflection();
+    std::vector<std::string> paths;
+    if (const FieldDescriptor* f = desc->FindFieldByName("changed_paths");
+        f != nullptr && f->is_repeated() && f->type() == FieldDescriptor::TYPE_STRING) {
+        const int n = refl->FieldSize(event, f);
+        for (int i = 0; i < n; ++i) paths.push_back(refl->GetRepeatedString(event, f, i));
+        return paths;
+    }
+    std::vector<const FieldDescriptor*> set;
+    refl->ListFields(event, &set);
+    for (const FieldDescriptor* f : set) {
+        if (f->type() != FieldDescriptor::TYPE_MESSAGE || f->is_repeated() ||
+            f->message_type()->file()->package() == "google.protobuf") {
+            continue;
+        }
+        const google::protobuf::Message& snapshot = refl->GetMessage(event, f);
+        std::vector<const FieldDescriptor*> inner;
+        snapshot.GetReflection()->ListFields(snapshot, &inner);
+        for (const FieldDescriptor* g : inner) paths.push_back(g->name());
+        return paths;
+    }
+    for (const FieldDescriptor* f : set) paths.push_back(f->name());
+    return paths;
+}
 
 std::int64_t AppendAudit(pqxx::transaction_base& tx, const RequestContext& rc, const AuditRecord& record) {
     const auto now_us =
@@ -125,13 +160,13 @@ AuditChainCheck VerifyAuditChains(pqxx::transaction_base& tx, const std::string&
         row.occurred_us = r[2].as<std::int64_t>();
         row.actor_user = r[3].as<std::string>();
         row.actor_key = r[4].as<std::string>();
-        row.actor_roles = TextArray(r[5]);
+        row.actor_roles = AuditTextArray(r[5]);
         row.request_id = r[6].as<std::string>();
         row.rpc = r[7].as<std::string>();
         row.resource_type = r[8].as<std::string>();
         row.resource_id = r[9].as<std::string>();
         row.outcome = r[10].as<std::string>();
-        row.changed_paths = TextArray(r[11]);
+        row.changed_paths = AuditTextArray(r[11]);
         row.prev_hash = Bytes(r[12]);
         row.row_hash = Bytes(r[13]);
         rows.push_back(std::move(row));

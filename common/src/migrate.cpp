@@ -176,6 +176,48 @@ BEGIN
 END
 $$;
 )SQL"},
+    // ListAuditEvents reads newest first by (occurred_us, chain, seq): one index gives that order and the keyset.
+    // A chain's tail stays locked until the writing transaction ends, and every write of every service now appends:
+    // a writer takes the first free chain from the one its request id hashes to (blocking only when all 8 are taken),
+    // so that two transactions of a tenant wait on each other's chain (and could deadlock with the row locks they
+    // hold) only when the tenant has 8 writes in flight at once. A transaction that holds a chain gets it again.
+    {"crm_0006_audit_order", R"SQL(
+DROP INDEX crm_audit_time;
+CREATE INDEX crm_audit_order ON crm_audit (tenant_id, occurred_us, chain, seq);
+CREATE OR REPLACE FUNCTION crm_audit_append(p_tenant text, p_chain smallint, p_occurred_us bigint, p_user text,
+                                            p_key text, p_roles text[], p_request text, p_rpc text, p_type text,
+                                            p_id text, p_outcome text, p_paths text[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_chain smallint;
+    v_seq bigint;
+    v_prev bytea;
+BEGIN
+    FOR i IN 0..7 LOOP
+        IF pg_try_advisory_xact_lock(hashtext('crm_audit'), hashtext(p_tenant || ':' || ((p_chain + i) % 8))) THEN
+            v_chain := (p_chain + i) % 8;
+            EXIT;
+        END IF;
+    END LOOP;
+    IF v_chain IS NULL THEN
+        v_chain := p_chain;
+        PERFORM pg_advisory_xact_lock(hashtext('crm_audit'), hashtext(p_tenant || ':' || p_chain));
+    END IF;
+    SELECT seq, row_hash INTO v_seq, v_prev FROM crm_audit
+        WHERE tenant_id = p_tenant AND chain = v_chain ORDER BY seq DESC LIMIT 1;
+    v_seq := coalesce(v_seq, 0) + 1;
+    v_prev := coalesce(v_prev, decode(repeat('00', 32), 'hex'));
+    INSERT INTO crm_audit VALUES (p_tenant, v_chain, v_seq, p_occurred_us, p_user, p_key, p_roles, p_request, p_rpc,
+        p_type, p_id, p_outcome, p_paths, v_prev,
+        sha256(v_prev || convert_to(crm_audit_frame(p_tenant) || crm_audit_frame(v_chain::text) ||
+            crm_audit_frame(v_seq::text) || crm_audit_frame(p_occurred_us::text) || crm_audit_frame(p_user) ||
+            crm_audit_frame(p_key) || crm_audit_frame_all(p_roles) || crm_audit_frame(p_request) ||
+            crm_audit_frame(p_rpc) || crm_audit_frame(p_type) || crm_audit_frame(p_id) || crm_audit_frame(p_outcome) ||
+            crm_audit_frame_all(p_paths), 'UTF8')));
+    RETURN v_seq;
+END
+$$;
+)SQL"},
 };
 
 std::string ReadFile(const std::filesystem::path& path) {

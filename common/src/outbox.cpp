@@ -10,9 +10,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "crm/common/audit.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "current_call.hpp"
 
 namespace crm::common {
 
@@ -50,25 +52,57 @@ Outbox::Outbox(Db& db, std::string source, std::string topic)
     : db_(db), source_(std::move(source)), topic_(std::move(topic)) {}
 
 std::string Outbox::Append(pqxx::transaction_base& tx, const RequestContext& rc, const NewEvent& event) {
-    return Append(tx, rc.tenant_id, rc.request_id, event);
+    return Write(tx, rc, false, event);
 }
 
 std::string Outbox::Append(pqxx::transaction_base& tx, const std::string& tenant_id, const std::string& request_id,
                            const NewEvent& event) {
+    // Inside an RPC of this tenant (the handler passed its caller's tenant and request id): the caller's change.
+    if (const RequestContext* caller = detail::CurrentCall(); caller != nullptr && caller->tenant_id == tenant_id) {
+        if (caller->request_id == request_id) return Write(tx, *caller, false, event);
+        RequestContext as_called = *caller;
+        as_called.request_id = request_id;
+        return Write(tx, as_called, false, event);
+    }
+    RequestContext self;  // the service itself: an event consumer or a scheduled job
+    self.tenant_id = tenant_id;
+    self.request_id = request_id;
+    self.roles = {std::string(kServiceActorRolePrefix) + source_};
+    return Write(tx, self, true, event);
+}
+
+std::string Outbox::Write(pqxx::transaction_base& tx, const RequestContext& rc, bool by_service,
+                          const NewEvent& event) {
     crm::common::v1::EventEnvelope env;
     env.set_event_id(NewUuid());
     env.set_event_type(event.payload.GetDescriptor()->full_name());
     env.set_source(source_);
-    env.set_tenant_id(tenant_id);
+    env.set_tenant_id(rc.tenant_id);
     env.set_aggregate_type(event.aggregate_type);
     env.set_aggregate_id(event.aggregate_id);
     env.set_aggregate_version(event.aggregate_version);
     *env.mutable_occurred_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
-    env.set_request_id(request_id);
+    env.set_request_id(rc.request_id);
+    auto* actor = env.mutable_actor();
+    if (by_service) {
+        actor->set_service(source_);
+    } else {
+        actor->set_user_id(rc.user_id);
+        actor->set_api_key_id(rc.key_id);
+        for (const auto& role : rc.roles) actor->add_roles(role);
+    }
     env.mutable_payload()->PackFrom(event.payload);
     const std::string bytes = env.SerializeAsString();
-    db_.Exec(tx, kInsertOutbox, env.event_id(), tenant_id, topic_, event.aggregate_type, event.aggregate_id,
+    db_.Exec(tx, kInsertOutbox, env.event_id(), rc.tenant_id, topic_, event.aggregate_type, event.aggregate_id,
              event.aggregate_version, env.event_type(), pqxx::binarystring(bytes.data(), bytes.size()));
+    // The change's audit row, in the same transaction: the RPC (or, for the service's own changes, the event it
+    // produced), the resource and the field paths the event names.
+    AuditRecord audit;
+    audit.rpc = rc.rpc.empty() ? event.payload.GetDescriptor()->name() : rc.rpc;
+    audit.resource_type = event.aggregate_type;
+    audit.resource_id = event.aggregate_id;
+    audit.changed_paths = ChangedPaths(event.payload);
+    AppendAudit(tx, rc, audit);
     return env.event_id();
 }
 

@@ -17,6 +17,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "current_call.hpp"
 
 namespace crm::common {
 
@@ -81,8 +82,23 @@ RequestContext RpcRuntime::Begin(grpc::ServerContext* sc) const {
     rc.deadline = sc->deadline();
     if (rc.deadline <= std::chrono::system_clock::now()) throw ApiError::DeadlineExceeded("deadline already passed");
     if (sc->IsCancelled()) throw ApiError(grpc::StatusCode::CANCELLED, "call cancelled", "CANCELLED");
+    // The caller as the thread's current call (Handle sets rc.rpc on its own copy; the recorder gives it here).
+    RequestContext current = rc;
+    const std::string called = CalledMethod(sc);
+    current.rpc = called.substr(called.rfind('/') + 1);
+    detail::SetCurrentCall(current);
     return rc;
 }
+
+namespace detail {
+namespace {
+thread_local std::optional<RequestContext> current_call;
+}  // namespace
+
+const RequestContext* CurrentCall() { return current_call ? &*current_call : nullptr; }
+void SetCurrentCall(const RequestContext& rc) { current_call = rc; }
+void ClearCurrentCall() { current_call.reset(); }
+}  // namespace detail
 
 namespace {
 
@@ -290,6 +306,7 @@ grpc::Status RpcRuntime::ToStatus(std::exception_ptr error, const std::string& s
 
 grpc::Status RpcRuntime::Finish(const char* method, const RequestContext* rc, std::exception_ptr error,
                                 std::chrono::steady_clock::time_point start) {
+    detail::ClearCurrentCall();
     grpc::Status status = ToStatus(error, settings_.service);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const char* code = StatusCodeName(status.error_code());

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "crm/common/audit_api.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/failpoint.hpp"
@@ -181,6 +182,10 @@ int ServiceApp::Run() {
                                static_cast<int>(config_.GetInt("CRM_GRPC_MAX_METADATA_BYTES", 1024, 1 << 20)));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+    // Every service with a database keeps an audit trail (audit.hpp) and serves it (audit_api.hpp).
+    if (options_.uses_database && options_.serves_audit_trail) {
+        impl_->services.push_back(MakeAuditService(options_.name, *impl_->db, impl_->rpc));
+    }
     for (auto& s : impl_->services) builder.RegisterService(s.get());
     // RpcRuntime binds the signed identity to the method called, which only an interceptor sees in this gRPC version.
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;

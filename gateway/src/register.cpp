@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "admin/api_keys_service.hpp"
+#include "admin/audit_service.hpp"
 #include "authentication/api_key_storage.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
@@ -448,6 +449,14 @@ void Register(common::ServiceApp& app) {
     const auto marker_ttl =
         std::chrono::duration_cast<std::chrono::seconds>(settings.api_key_cache.ttl) * 2 + std::chrono::seconds(60);
     app.AddService(MakeApiKeysService({marker_ttl}, app.db(), admission, keys, limiter));
+    // The suite's audit trail: every routed service's own, and the gateway's (API keys).
+    std::vector<AuditBackend> audit_backends;
+    for (const auto& r : proxy_routes) {
+        if (auto name = ServiceOfPackage(r.package); !name.empty())
+            audit_backends.push_back({name, proxy->channel(r.package)});
+    }
+    app.AddService(MakeAuditService({.internal_key = app.config().Get("CRM_INTERNAL_KEY")}, app.db(), admission,
+                                    std::move(audit_backends)));
     StartLastUseFlusher(app, keys, settings.api_key_flush);
     app.ConfigureBuilder([proxy, listed](grpc::ServerBuilder& builder) {
         builder.RegisterCallbackGenericService(proxy->service());

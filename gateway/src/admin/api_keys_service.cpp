@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "admin/admitted_call.hpp"
+#include "crm/common/audit.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
@@ -142,6 +144,9 @@ class Service final : public gv1::ApiKeysService::Service {
                     return false;
                 }
                 *resp->mutable_api_key() = ReadKey(rows[0]);
+                std::vector<std::string> paths = {"display_name", "roles"};
+                if (limit.rate_per_second() != 0) paths.push_back("rate_limit");
+                common::AppendAudit(tx, rc, {"CreateApiKey", "api_key", key.id, "OK", paths});
                 return true;
             });
             if (created) {
@@ -195,6 +200,7 @@ class Service final : public gv1::ApiKeysService::Service {
                 auto rows = db_.Exec(tx, sql::kRevoke, rc.tenant_id, req->id());
                 if (rows.empty()) throw common::ApiError::NotFound("api key", req->id());
                 *resp->mutable_api_key() = ReadKey(rows[0]);
+                common::AppendAudit(tx, rc, {"RevokeApiKey", "api_key", req->id(), "OK", {"revoke_time"}});
             });
             // Every replica checks this marker on each call with the key (same Redis round trip as the rate limit);
             // after its TTL, their caches have reloaded the row and see revoke_time.
@@ -211,44 +217,9 @@ class Service final : public gv1::ApiKeysService::Service {
     }
 
   private:
-    // Admission as for proxied calls, then the handler; exceptions map to statuses once; one metric and log line.
     template <class F>
     grpc::Status Handle(grpc::ServerContext* sc, const char* method, F&& fn) {
-        const auto start = std::chrono::steady_clock::now();
-        Metadata md;
-        for (const auto& [k, v] : sc->client_metadata()) {
-            md.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
-        }
-        const std::string full = std::string(kServiceName) + "/" + method;
-        const std::string peer = sc->peer();
-        const AdmissionResult a = admission_->Admit({full, LookupIn(md), peer}, std::chrono::system_clock::now());
-        sc->AddInitialMetadata(kRequestIdHeader, a.request_id);
-        grpc::Status status;
-        if (!a.admitted()) {
-            if (a.refusal->retry_after.count() > 0) {
-                sc->AddTrailingMetadata("retry-after", std::to_string(a.refusal->RetryAfterSeconds()));
-            }
-            status = ToGrpcStatus(*a.refusal);
-        } else {
-            try {
-                common::RequestContext rc;
-                static_cast<common::Identity&>(rc) = a.identity;
-                rc.deadline = sc->deadline();
-                fn(static_cast<const common::RequestContext&>(rc));
-                status = grpc::Status::OK;
-            } catch (...) {
-                status = common::RpcRuntime::ToStatus(std::current_exception(), "gateway");
-            }
-        }
-        admission_->RecordCall({.admission = &a,
-                                .method = full,
-                                .peer = peer,
-                                .transport = "grpc",
-                                .code = status.error_code(),
-                                .duration = std::chrono::steady_clock::now() - start,
-                                .upstream = {},
-                                .upstream_error = {}});
-        return status;
+        return AdmittedCall(*admission_, sc, std::string(kServiceName) + "/" + method, std::forward<F>(fn));
     }
 
     ApiKeysServiceSettings settings_;

@@ -46,9 +46,9 @@ namespace crm::gateway {
 // web_form: per-tenant public web-form API keys (lead capture), granted only the web-form submission methods.
 // dispatcher: plans and assigns field-service work; support_manager: runs support and field service (new roles are
 // appended, so that the role-matrix tables written before them keep their columns).
-inline constexpr std::array<std::string_view, 11> kKnownRoles = {
-    "admin",   "sales_manager", "sales_rep", "marketer",   "support_agent",  "technician",
-    "analyst", "read_only",     "web_form",  "dispatcher", "support_manager"};
+inline constexpr std::array<std::string_view, 13> kKnownRoles = {
+    "admin",     "sales_manager", "sales_rep",  "marketer",        "support_agent", "technician",     "analyst",
+    "read_only", "web_form",      "dispatcher", "support_manager", "auditor",       "privacy_officer"};
 
 // A set of known roles as bits (bit i = kKnownRoles[i]).
 using RoleSet = std::uint32_t;

@@ -6,15 +6,21 @@
 // crm_audit is append-only (a trigger refuses UPDATE, DELETE and TRUNCATE; RLS lets the app role read and insert only
 // its tenant's rows). Each tenant's rows form kAuditChains hash chains: a row holds the SHA-256 of the previous row
 // of its chain and of its own fields, so that a row removed, altered or inserted out of order by someone who got past
-// the trigger (the database owner) is found by VerifyAuditChain. A request's rows go to the chain its request id
-// hashes to: writes of one tenant wait on each other only within a chain. What a chain cannot show by itself: that
-// its newest rows were cut off (the shorter chain still verifies); an auditor who kept the last (chain, seq, hash)
-// they saw detects that too.
+// the trigger (the database owner) is found by VerifyAuditChain. A row goes to the first chain not held by another
+// transaction, starting from the one its request id hashes to (a chain's tail stays locked until the writing
+// transaction ends): writes of one tenant wait on each other only when all chains are held. What a chain cannot show by
+// itself: that its newest rows were cut off (the shorter chain still verifies); an auditor who kept the last (chain,
+// seq, hash) they saw detects that too.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+namespace google::protobuf {
+class Message;
+}  // namespace google::protobuf
 namespace pqxx {
+class field;
 class transaction_base;
 }  // namespace pqxx
 
@@ -24,6 +30,9 @@ struct RequestContext;
 
 inline constexpr int kAuditChains = 8;
 
+// The role an audit row records for a change the service made itself ("service:leads"): no caller's role looks so.
+inline constexpr std::string_view kServiceActorRolePrefix = "service:";
+
 struct AuditRecord {
     std::string rpc;            // "CreateContact"
     std::string resource_type;  // "contact"
@@ -31,6 +40,10 @@ struct AuditRecord {
     std::string outcome = "OK";
     std::vector<std::string> changed_paths;  // field paths, e.g. "email", "custom_fields.tier"
 };
+
+// The field paths an event names: its changed_paths field when it has one (updates), else the fields set in the
+// snapshot it carries (the first message field that is not a google.protobuf type: creates), else its own set fields.
+std::vector<std::string> ChangedPaths(const google::protobuf::Message& event);
 
 // Appends one row for the caller of `rc` in `tx` (a transaction of rc's tenant). Returns its sequence number in its
 // chain.
@@ -47,6 +60,9 @@ struct AuditRow {
     std::vector<std::string> changed_paths;
     std::string prev_hash, row_hash;  // raw 32 bytes
 };
+
+// A text[] column as read by libpqxx.
+std::vector<std::string> AuditTextArray(const pqxx::field& f);
 
 // SHA-256 of the previous row's hash and this row's length-framed fields (the same bytes crm_audit_append hashes).
 std::string AuditRowHash(const AuditRow& row, const std::string& prev_hash);

@@ -31,14 +31,17 @@ class Outbox {
     // source: service name ("contacts"); topic: "crm.contacts.v1".
     Outbox(Db& db, std::string source, std::string topic);
 
-    // Writes the event in tx (the caller's tenant transaction); returns the event id.
+    // Writes the event in tx (the caller's tenant transaction), and the change's row in the audit trail (audit.hpp)
+    // with the caller of rc as actor (also in the envelope); returns the event id.
     std::string Append(pqxx::transaction_base& tx, const RequestContext& rc, const NewEvent& event);
+    // The same by tenant: within an RPC of that tenant its caller is the actor, else (consumer, job) the service.
     std::string Append(pqxx::transaction_base& tx, const std::string& tenant_id, const std::string& request_id,
                        const NewEvent& event);
 
     const std::string& topic() const { return topic_; }
 
   private:
+    std::string Write(pqxx::transaction_base& tx, const RequestContext& rc, bool by_service, const NewEvent& event);
     Db& db_;
     std::string source_;
     std::string topic_;

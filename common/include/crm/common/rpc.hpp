@@ -33,6 +33,8 @@ namespace crm::common {
 class Metrics;
 
 struct RequestContext : Identity {
+    // The RPC being served ("CreateContact"), set by RpcRuntime::Handle; recorded in the audit trail of each change.
+    std::string rpc;
     // Absolute deadline of the incoming call (time_point::max() when the client set none).
     std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
     // Remaining time, clamped to [0, cap]; used to bound database statements and outbound calls.
@@ -87,6 +89,7 @@ class RpcRuntime {
         std::exception_ptr error;
         try {
             rc.emplace(Begin(sc));
+            rc->rpc = method;
             fn(static_cast<const RequestContext&>(*rc));
         } catch (...) {
             error = std::current_exception();  // mapped to a status in Finish(), never swallowed

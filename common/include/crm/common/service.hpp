@@ -38,7 +38,10 @@ struct ServiceOptions {
     int grpc_port = 50051;  // default listen port (CRM_GRPC_LISTEN overrides)
     int metrics_port = 9151;
     bool uses_database = true;
-    bool uses_kafka = true;          // an outbox relay publishes this service's events
+    bool uses_kafka = true;  // an outbox relay publishes this service's events
+    // crm.audit.v1.AuditService over the service's own audit trail (audit_api.hpp), with uses_database; the gateway
+    // serves the suite's instead.
+    bool serves_audit_trail = true;
     std::vector<EnvVar> extra_vars;  // service-specific settings, read with app.config()
     std::string summary;             // one line for --help
 };
