@@ -54,6 +54,12 @@ const std::map<std::string, std::array<int, 9>> kMarketingMatrix = {
     {"Unsubscribe",                 /* public */ {1,    0,   0,   0,   0,   0,   0,   0,   0}},
     {"OpenEmailPixel",              /* public */ {1,    0,   0,   0,   0,   0,   0,   0,   0}},
     {"GetCampaignPerformance",      /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"CreateSequence",              /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"UpdateSequence",              /* write */  {1,    0,   0,   1,   0,   0,   0,   0,   0}},
+    {"GetSequence",                 /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"ListSequences",               /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"ListSequenceEnrolments",      /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
+    {"GetSequenceSplitReport",      /* read */   {1,    0,   0,   1,   0,   0,   1,   0,   0}},
 };
 // clang-format on
 

@@ -1366,6 +1366,47 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
          }},
         {"GET /v1/emailSends/{id}",
          [&] { CHECK(Ok(Call("GET", "/v1/emailSends/" + ids["send"], token))["send"]["id"] == ids["send"]); }},
+        // Marketing sequences: an A/B split into a message of the campaign, started by entering the list.
+        {"POST /v1/sequences",
+         [&] {
+             const json body = {
+                 {"name", "HTTP journey"},
+                 {"trigger", {{"type", "SEQUENCE_TRIGGER_TYPE_SEGMENT_ENTERED"}, {"value", ids["list"]}}},
+                 {"steps",
+                  {{{"id", "ab"},
+                    {"split", {{"variants", {{{"name", "a"}, {"weight", 1}}, {{"name", "b"}, {"weight", 1}}}}}}},
+                   {{"id", "mail"}, {"sendEmail", {{"campaignId", ids["campaign"]}, {"templateId", ids["template"]}}}},
+                   {{"id", "pause"}, {"wait", {{"seconds", "3600"}}}}}}};
+             const json j = Ok(Call("POST", "/v1/sequences?request_id=" + Uuid(), token, body.dump()));
+             ids["sequence"] = j["sequence"]["id"];
+             CHECK(j["sequence"]["status"] == "SEQUENCE_STATUS_ACTIVE");
+             CHECK(j["sequence"]["version"] == "1");
+             CHECK(j["sequence"]["steps"].size() == 3);
+         }},
+        {"GET /v1/sequences/{id}",
+         [&] {
+             CHECK(Ok(Call("GET", "/v1/sequences/" + ids["sequence"], token))["sequence"]["name"] == "HTTP journey");
+         }},
+        {"GET /v1/sequences", [&] { CHECK(Ok(Call("GET", "/v1/sequences", token))["sequences"].size() == 1); }},
+        {"PATCH /v1/sequences/{sequence.id}",
+         [&] {
+             const json j = Ok(Call("PATCH", "/v1/sequences/" + ids["sequence"] + "?update_mask=status", token,
+                                    json({{"status", "SEQUENCE_STATUS_PAUSED"}}).dump()));
+             CHECK(j["sequence"]["status"] == "SEQUENCE_STATUS_PAUSED");
+             CHECK(j["sequence"]["version"] == "2");
+         }},
+        {"GET /v1/sequences/{sequence_id}/enrolments",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/sequences/" + ids["sequence"] + "/enrolments", token));
+             CHECK(j.value("enrolments", json::array()).empty());  // nobody entered the list since
+         }},
+        {"GET /v1/sequences/{sequence_id}/splits/{step_id}:report",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/sequences/" + ids["sequence"] + "/splits/ab:report", token));
+             REQUIRE(j["variants"].size() == 2);
+             CHECK(j["variants"][0]["name"] == "a");
+             CHECK(j["pValue"] == 1.0);
+         }},
         // Public link routes: no credential but the signed token in the path.
         {"GET /r/{token}",
          [&] {

@@ -66,6 +66,12 @@ class MarketingClient {
     CRM_MARKETING_RPC(Unsubscribe)
     CRM_MARKETING_RPC(OpenEmailPixel)
     CRM_MARKETING_RPC(GetCampaignPerformance)
+    CRM_MARKETING_RPC(CreateSequence)
+    CRM_MARKETING_RPC(GetSequence)
+    CRM_MARKETING_RPC(ListSequences)
+    CRM_MARKETING_RPC(UpdateSequence)
+    CRM_MARKETING_RPC(ListSequenceEnrolments)
+    CRM_MARKETING_RPC(GetSequenceSplitReport)
 #undef CRM_MARKETING_RPC
 
     // A campaign that must be created.

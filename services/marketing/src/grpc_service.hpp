@@ -38,6 +38,9 @@ class Tracking;
 namespace attribution {
 class Performance;
 }
+namespace sequences {
+class Sequences;
+}
 
 // The application code of every area, as the handlers call it.
 struct Areas {
@@ -47,6 +50,7 @@ struct Areas {
     std::shared_ptr<email::Email> email;
     std::shared_ptr<tracking::Tracking> tracking;
     std::shared_ptr<attribution::Performance> performance;
+    std::shared_ptr<sequences::Sequences> sequences;
 };
 
 // The service's own metrics (crm_marketing_*), next to the kit's RPC metrics.
@@ -125,6 +129,20 @@ class MarketingService final : public v1::MarketingService::Service {
     // attribution/handlers.cpp
     grpc::Status GetCampaignPerformance(grpc::ServerContext* sc, const v1::GetCampaignPerformanceRequest* req,
                                         v1::GetCampaignPerformanceResponse* resp) override;
+
+    // sequences/handlers.cpp
+    grpc::Status CreateSequence(grpc::ServerContext* sc, const v1::CreateSequenceRequest* req,
+                                v1::CreateSequenceResponse* resp) override;
+    grpc::Status GetSequence(grpc::ServerContext* sc, const v1::GetSequenceRequest* req,
+                             v1::GetSequenceResponse* resp) override;
+    grpc::Status ListSequences(grpc::ServerContext* sc, const v1::ListSequencesRequest* req,
+                               v1::ListSequencesResponse* resp) override;
+    grpc::Status UpdateSequence(grpc::ServerContext* sc, const v1::UpdateSequenceRequest* req,
+                                v1::UpdateSequenceResponse* resp) override;
+    grpc::Status ListSequenceEnrolments(grpc::ServerContext* sc, const v1::ListSequenceEnrolmentsRequest* req,
+                                        v1::ListSequenceEnrolmentsResponse* resp) override;
+    grpc::Status GetSequenceSplitReport(grpc::ServerContext* sc, const v1::GetSequenceSplitReportRequest* req,
+                                        v1::GetSequenceSplitReportResponse* resp) override;
 
     // Every RPC but the public ones refuses a caller whose only role is "public" (a link token's identity).
     static void RefusePublic(const common::RequestContext& rc);

@@ -10,10 +10,13 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/tls.hpp"
 #include "email/email.hpp"
 #include "email/sender.hpp"
 #include "grpc_service.hpp"
 #include "segments/segments.hpp"
+#include "sequences/runner.hpp"
+#include "sequences/sequences.hpp"
 #include "tracking/tracking.hpp"
 
 namespace crm::marketing {
@@ -33,17 +36,22 @@ constexpr char kSendBackoff[] = "CRM_MARKETING_SEND_RETRY_BACKOFF_MS";
 constexpr char kClaimLease[] = "CRM_MARKETING_SEND_CLAIM_LEASE_MS";
 constexpr char kDefaultRate[] = "CRM_MARKETING_DEFAULT_RATE_PER_MINUTE";
 constexpr char kLookback[] = "CRM_MARKETING_ATTRIBUTION_LOOKBACK_DAYS";
+constexpr char kSequenceInterval[] = "CRM_MARKETING_SEQUENCE_INTERVAL_MS";
+constexpr char kSequenceRetry[] = "CRM_MARKETING_SEQUENCE_RETRY_MS";
+constexpr char kLeadsAddr[] = "CRM_MARKETING_LEADS_ADDR";
+constexpr char kCallTimeout[] = "CRM_MARKETING_CALL_TIMEOUT_MS";
+constexpr char kUpstreamTls[] = "CRM_MARKETING_UPSTREAM_TLS_";
 
 }  // namespace
 
 std::vector<common::EnvVar> ConfigVars() {
-    return {
+    std::vector<common::EnvVar> vars = {
         {kPublicBaseUrl,
          "public base URL of the gateway's HTTP side that serves tracked links (<base>/r/<token>) and unsubscribe "
          "links, without a trailing slash",
          "http://127.0.0.1:8080"},
         {kAudienceTopics,
-         "topics consumed: the audience read model (contacts, leads) and attribution (sales), comma separated",
+         "topics consumed: the audience read model (contacts, leads), attribution (sales), comma separated",
          "crm.contacts.v1,crm.leads.v1,crm.sales.v1"},
         {kLookback, "how old a touch may be at a deal's close to count for attribution, in days (1..3650)", "90"},
         {kMaxAttempts, "failed attempts of one event before it goes to <topic>.dlq (1..100)", "5"},
@@ -62,7 +70,16 @@ std::vector<common::EnvVar> ConfigVars() {
          "and never sent again (ms)",
          "60000"},
         {kDefaultRate, "messages per minute into the relay per tenant and replica, when the tenant set none", "600"},
+        {kSequenceInterval, "how often the sequence runner looks for due enrolments, in milliseconds", "1000"},
+        {kSequenceRetry, "wait before a sequence step that could not reach the leads service is tried again (ms)",
+         "30000"},
+        {kLeadsAddr,
+         "the leads service (host:port) that sequence steps call to record engagements and change lead statuses",
+         "127.0.0.1:50052"},
+        {kCallTimeout, "deadline of each call to the leads service, in milliseconds", "5000"},
     };
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "leads")) vars.push_back(std::move(var));
+    return vars;
 }
 
 void Register(common::ServiceApp& app) {
@@ -82,6 +99,7 @@ void Register(common::ServiceApp& app) {
     areas.email = std::make_shared<email::Email>(app.db(), app.outbox());
     const int lookback = static_cast<int>(config.GetInt(kLookback, 1, 3650));
     areas.performance = std::make_shared<attribution::Performance>(app.db(), lookback);
+    areas.sequences = std::make_shared<sequences::Sequences>(app.db(), app.outbox());
     areas.tracking =
         std::make_shared<tracking::Tracking>(app.db(), app.outbox(), *areas.segments, campaign_settings.internal_key);
 
@@ -104,6 +122,17 @@ void Register(common::ServiceApp& app) {
     auto sender = std::make_shared<email::Sender>(app.db(), app.outbox(), app.metrics(), sender_settings);
     app.OnStart([sender] { sender->Start(); });
     app.OnShutdown([sender] { sender->Stop(); });
+
+    sequences::RunnerSettings runner_settings;
+    runner_settings.tick = std::chrono::milliseconds(config.GetInt(kSequenceInterval, 10, 60000));
+    runner_settings.retry_after = std::chrono::milliseconds(config.GetInt(kSequenceRetry, 10, 3600000));
+    runner_settings.leads_addr = config.Get(kLeadsAddr);
+    runner_settings.leads_tls = common::ClientTlsFiles(config, kUpstreamTls);
+    runner_settings.internal_key = campaign_settings.internal_key;
+    runner_settings.call_timeout = std::chrono::milliseconds(config.GetInt(kCallTimeout, 100, 60000));
+    auto runner = std::make_shared<sequences::Runner>(app.db(), app.outbox(), app.metrics(), runner_settings);
+    app.OnStart([runner] { runner->Start(); });
+    app.OnShutdown([runner] { runner->Stop(); });
 
     // The audience read model and, in the same transaction, the memberships the event changed; attribution of deals.
     common::ConsumerSettings consumer = app.ConsumerDefaults();
@@ -130,8 +159,9 @@ void Register(common::ServiceApp& app) {
                 return;
             }
             const audience::Changes changes = audience::Apply(db, tx, ev);
+            if (!changes.empty()) segments->Apply(tx, ev.tenant_id(), changes);
+            sequences::ApplyEvent(db, outbox, tx, ev, changes);
             if (changes.empty()) return;
-            segments->Apply(tx, ev.tenant_id(), changes);
             applied->Increment(
                 static_cast<double>(changes.refreshed.size() + changes.merged.size() + changes.erased.size()));
         }));

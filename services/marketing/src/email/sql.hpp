@@ -26,7 +26,7 @@ inline constexpr Sql kInsertTemplate{"marketing_template_insert",
     "VALUES ($1, $2::uuid, $3, $4, $5, $6)"};
 
 #define CRM_SEND_COLUMNS                                                                                            \
-    "s.id::text, s.campaign_id::text, s.template_id::text, s.segment_id::text, " CRM_MICROS("s.schedule_time") ", " \
+    "s.id::text, s.campaign_id::text, s.template_id::text, coalesce(s.segment_id::text, ''), " CRM_MICROS("s.schedule_time") ", " \
     "s.status, s.recipients, s.skipped, "                                                                          \
     "(SELECT count(*) FILTER (WHERE r.status = 'sent') || ',' || count(*) FILTER (WHERE r.status = 'bounced') || ',' " \
     "|| count(*) FILTER (WHERE r.status = 'failed') || ',' || count(*) FILTER (WHERE r.status = 'unconfirmed') "   \
@@ -44,8 +44,11 @@ inline constexpr Sql kMaintenanceOn{"marketing_sender_on", "SELECT set_config('c
 inline constexpr Sql kDueSends{"marketing_sender_due_sends",
     "SELECT tenant_id, id::text FROM email_sends WHERE status = 'SCHEDULED' AND schedule_time <= now() "
     "ORDER BY schedule_time LIMIT $1"};
+// A sequence's send stays SENDING (its messages are queued as people reach the step): taken only while it has some.
 inline constexpr Sql kSendingSends{"marketing_sender_sending",
-    "SELECT tenant_id, id::text FROM email_sends WHERE status = 'SENDING' LIMIT $1"};
+    "SELECT s.tenant_id, s.id::text FROM email_sends s WHERE s.status = 'SENDING' AND (s.sequence_id IS NULL "
+    "OR EXISTS (SELECT 1 FROM email_recipients r WHERE r.send_id = s.id AND r.tenant_id = s.tenant_id "
+    "AND r.status = 'pending')) LIMIT $1"};
 inline constexpr Sql kExpiredClaims{"marketing_sender_expired_claims",
     "SELECT DISTINCT tenant_id FROM email_recipients WHERE status = 'sending' "
     "AND claim_time < now() - $1::bigint * interval '1 millisecond'"};
@@ -87,7 +90,7 @@ inline constexpr Sql kExpireClaims{"marketing_sender_expire_claims",
     "AND claim_time < now() - $2::bigint * interval '1 millisecond'"};
 inline constexpr Sql kCompleteSend{"marketing_sender_complete",
     "UPDATE email_sends s SET status = 'COMPLETED', complete_time = now() WHERE s.tenant_id = $1 AND s.id = $2::uuid "
-    "AND s.status = 'SENDING' AND NOT EXISTS (SELECT 1 FROM email_recipients r WHERE r.tenant_id = $1 "
+    "AND s.status = 'SENDING' AND s.sequence_id IS NULL AND NOT EXISTS (SELECT 1 FROM email_recipients r WHERE r.tenant_id = $1 "
     "AND r.send_id = $2::uuid AND r.status IN ('pending', 'sending')) RETURNING 1"};
 inline constexpr Sql kNextEvent{"marketing_send_next_event",
     "UPDATE email_sends SET event_seq = event_seq + 1 WHERE tenant_id = $1 AND id = $2::uuid RETURNING event_seq"};

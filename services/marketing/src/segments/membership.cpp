@@ -15,6 +15,7 @@
 #include "records.hpp"
 #include "segments/segments.hpp"
 #include "segments/sql.hpp"
+#include "sequences/sequences.hpp"
 
 namespace crm::marketing::segments {
 namespace {
@@ -64,7 +65,14 @@ void EmitMembership(common::Db& db, common::Outbox& outbox, pqxx::transaction_ba
         }
         const pqxx::result bumped = db.Exec(tx, sql::kBumpMembership, tenant, segment_id, delta);
         event.set_member_count(bumped[0][1].as<std::int64_t>());
-        Emit(outbox, tx, tenant, request_id, kMembershipAggregate, segment_id, bumped[0][0].as<std::int64_t>(), event);
+        const std::string event_id =
+            outbox.Append(tx, tenant, request_id,
+                          common::NewEvent{kMembershipAggregate, segment_id, bumped[0][0].as<std::int64_t>(), event});
+        // Entering a segment enrols in the sequences it triggers, in this transaction (this event is the trigger).
+        if (event.entered_size() > 0) {
+            sequences::EnrolEntered(db, outbox, tx, tenant, segment_id,
+                                    {event.entered().begin(), event.entered().end()}, event_id);
+        }
     }
 }
 
@@ -146,6 +154,24 @@ std::vector<std::string> MemberIds(common::Db& db, pqxx::transaction_base& tx, c
     }
     return Column(db.Exec(tx, sql::kListMembers, tenant, segment_id, "00000000-0000-0000-0000-000000000000",
                           std::numeric_limits<std::int32_t>::max()));
+}
+
+}  // namespace crm::marketing::segments
+
+namespace crm::marketing::segments {
+
+bool IsStaticList(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                  const std::string& segment_id) {
+    const pqxx::result rows = db.Exec(tx, sql::kGetSegment, tenant, segment_id);
+    return !rows.empty() && rows[0][3].as<std::string>() == "STATIC";
+}
+
+bool AddToList(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
+               const std::string& request_id, const std::string& segment_id, const std::string& person_id) {
+    if (!IsStaticList(db, tx, tenant, segment_id)) throw common::ApiError::NotFound("list", segment_id);
+    if (db.Exec(tx, sql::kAddMember, tenant, segment_id, person_id).empty()) return false;
+    EmitMembership(db, outbox, tx, tenant, request_id, segment_id, {person_id}, {});
+    return true;
 }
 
 }  // namespace crm::marketing::segments

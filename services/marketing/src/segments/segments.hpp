@@ -93,4 +93,10 @@ bool Exists(common::Db& db, pqxx::transaction_base& tx, const std::string& tenan
 std::vector<std::string> MemberIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                    const std::string& segment_id);
 
+// For the sequences area, inside its transaction: whether the segment is a STATIC list of the tenant; adding a person
+// to one (SegmentMembershipChanged when the person was not a member; NOT_FOUND when there is no such list).
+bool IsStaticList(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& segment_id);
+bool AddToList(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
+               const std::string& request_id, const std::string& segment_id, const std::string& person_id);
+
 }  // namespace crm::marketing::segments

@@ -29,6 +29,10 @@ inline constexpr Sql kFirstOpen{"marketing_tracking_first_open",
     "AND r.send_id = $2::uuid AND r.person_id = $3::uuid AND r.open_time IS NULL "
     "AND r.status IN ('sent', 'unconfirmed') AND s.tenant_id = r.tenant_id AND s.id = r.send_id "
     "RETURNING s.campaign_id::text"};
+// The first click of a message (branches on "clicked", split reports).
+inline constexpr Sql kMarkClicked{"marketing_tracking_mark_clicked",
+    "UPDATE email_recipients SET click_time = " CRM_AT_MICROS("$4") " WHERE tenant_id = $1 AND send_id = $2::uuid "
+    "AND person_id = $3::uuid AND click_time IS NULL"};
 // clang-format on
 
 }  // namespace crm::marketing::tracking::sql

@@ -15,6 +15,7 @@
 #include "email/email.hpp"
 #include "records.hpp"
 #include "segments/segments.hpp"
+#include "sequences/sequences.hpp"
 #include "tracking/sql.hpp"
 
 namespace crm::marketing::tracking {
@@ -82,6 +83,7 @@ std::string Tracking::OpenLink(const common::RequestContext& rc, const std::stri
         *touch.mutable_touch_time() = at;
         Emit(outbox_, tx, t, rc.request_id, "touch", touch_id, 1, touch);
         if (from_email) {
+            db_.Exec(tx, sql::kMarkClicked, t, send_id, person, now);
             ev::EmailClicked clicked;
             clicked.set_send_id(send_id);
             clicked.set_campaign_id(campaign_id);
@@ -117,6 +119,7 @@ void Tracking::Unsubscribe(const common::RequestContext& rc, const std::string& 
         SetMicros(e.mutable_unsubscribe_time(), NowMicros());
         Emit(outbox_, tx, t, rc.request_id, email::kSendAggregate, fields[0],
              email::NextSendEvent(db_, tx, t, fields[0]), e);
+        sequences::ExitPerson(db_, outbox_, tx, t, fields[1], "unsubscribed");
     });
 }
 
