@@ -143,6 +143,17 @@ TEST_CASE(
     CHECK(missing.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(Names(missing.status, "sequence.steps[0].send_email.campaign_id"));
     CHECK(Names(missing.status, "sequence.steps[0].send_email.template_id"));
+    // A status change runs as the saving user: a marketer (who may not change a lead's status) cannot save one.
+    mv1::Sequence moves_leads = Basic(campaign.id(), tmpl.id());
+    mv1::SequenceStep qualify;
+    qualify.set_id("qualify");
+    qualify.mutable_change_lead_status()->set_status("qualified");
+    *moves_leads.mutable_steps()->Add() = qualify;
+    moves_leads.mutable_steps()->SwapElements(2, 3);  // stop stays last
+    *create.mutable_sequence() = moves_leads;
+    auto escalation = api.CreateSequence(create);
+    INFO(escalation.status.error_message());
+    CHECK(escalation.status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
     CHECK(api.ListSequences({}).response.sequences_size() == 0);
 
     // Created (ACTIVE by default), idempotently.

@@ -4,6 +4,7 @@
 #include <crm/marketing/events/v1/events.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <map>
 
 #include "campaigns/campaigns.hpp"
@@ -88,6 +89,14 @@ void CheckReferences(common::Db& db, pqxx::transaction_base& tx, const std::stri
 
 void WriteVersion(common::Db& db, pqxx::transaction_base& tx, const RequestContext& rc, const std::string& id,
                   std::int64_t version, const v1::Sequence& s) {
+    // Steps call leads as the user who saved the version: a status change needs a role that may change a lead's status
+    // at the gateway (a marketer may record engagements, not move leads through their lifecycle).
+    const bool changes_status = std::any_of(s.steps().begin(), s.steps().end(),
+                                            [](const v1::SequenceStep& step) { return step.has_change_lead_status(); });
+    if (changes_status && !rc.HasRole("admin") && !rc.HasRole("sales_manager") && !rc.HasRole("sales_rep")) {
+        throw ApiError::PermissionDenied(
+            "a change_lead_status step runs as you: saving it needs the admin, sales_manager or sales_rep role");
+    }
     db.Exec(tx, sql::kInsertVersion, rc.tenant_id, id, version, DefinitionJson(s), rc.user_id, Roles(rc.roles));
 }
 
