@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "crm/common/html.hpp"
 #include "crm/common/text.hpp"
 
 namespace crm::marketing::domain {
+
+using common::HtmlEscape;
 namespace {
 
 bool IsKnown(const std::string& name) {
@@ -56,33 +59,6 @@ ParsedTemplate ParseTemplate(std::string_view text, std::string_view field, comm
         }
         out.parts.push_back(std::move(part));
         at = close + 2;
-    }
-    return out;
-}
-
-std::string HtmlEscape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
     }
     return out;
 }

@@ -39,8 +39,6 @@ enum class Escape { kNone, kHtml, kHeader };
 
 std::string Render(const ParsedTemplate& parsed, const std::map<std::string, std::string>& values, Escape escape);
 
-std::string HtmlEscape(std::string_view text);
-
 // The distinct http(s) URLs of href="..." attributes in HTML, in order of appearance.
 std::vector<std::string> LinksOf(std::string_view html);
 // `html` with each href="<url>" whose url is a key of `replacements` pointing to the mapped URL instead.

@@ -1,8 +1,11 @@
 #include "domain/csat.hpp"
 
+#include "crm/common/html.hpp"
 #include "crm/common/validate.hpp"
 
 namespace crm::support::domain {
+
+using common::HtmlEscape;
 
 void CheckCsatAnswer(common::Violations& violations, int score, std::string_view comment) {
     if (score < kMinCsatScore || score > kMaxCsatScore) {
@@ -20,33 +23,6 @@ std::string CsatPeriodUnit(int period) {
         default:
             return "week";
     }
-}
-
-std::string HtmlEscape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 std::string ReplyTextWithSurvey(std::string_view body, std::string_view survey_url) {

@@ -20,9 +20,6 @@ void CheckCsatAnswer(common::Violations& violations, int score, std::string_view
 // "day", "week" or "month" (PostgreSQL's date_trunc unit) of a report period; the default (0 or unknown) is "week".
 std::string CsatPeriodUnit(int period);
 
-// Text as HTML text or attribute value: & < > " ' escaped.
-std::string HtmlEscape(std::string_view text);
-
 // The solving reply's text part: the reply, then the survey question and its link.
 std::string ReplyTextWithSurvey(std::string_view body, std::string_view survey_url);
 // The HTML part: the reply's paragraphs (escaped, line breaks kept), then one link per score (url?score=n).
