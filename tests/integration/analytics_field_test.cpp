@@ -14,9 +14,11 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "../support/analytics_client.hpp"
 #include "../support/events.hpp"
 #include "../support/fieldservice_client.hpp"
 #include "../support/harness.hpp"
+#include "../support/wait.hpp"
 #include "crm/common/crypto.hpp"
 
 using namespace crm::test;
@@ -27,36 +29,6 @@ namespace fev = crm::fieldservice::events::v1;
 using google::protobuf::util::TimeUtil;
 
 namespace {
-
-class FieldKpisClient {
-  public:
-    explicit FieldKpisClient(std::string token)
-        : token_(std::move(token)), stub_(av1::AnalyticsService::NewStub(GatewayChannel())) {}
-    grpc::Status Kpis(const av1::GetFieldKpisRequest& req, av1::GetFieldKpisResponse* resp) {
-        grpc::ClientContext ctx;
-        Prepare(ctx, token_);
-        return stub_->GetFieldKpis(&ctx, req, resp);
-    }
-    grpc::Status Rebuild(const av1::RebuildProjectionsRequest& req, av1::RebuildProjectionsResponse* resp) {
-        grpc::ClientContext ctx;
-        Prepare(ctx, token_, {}, 120s);
-        return stub_->RebuildProjections(&ctx, req, resp);
-    }
-
-  private:
-    std::string token_;
-    std::unique_ptr<av1::AnalyticsService::Stub> stub_;
-};
-
-template <class F>
-bool Eventually(F&& condition, std::chrono::milliseconds timeout = 60s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(200ms);
-    }
-    return condition();
-}
 
 constexpr int64_t kSecond = 1000000;
 constexpr int64_t kHour = 3600 * kSecond;
@@ -220,7 +192,7 @@ TEST_CASE("analytics field KPIs: a scripted history gives the figures computed b
     const std::string tenant = UniqueTenant("afk");
     const Ids ids;
     ProduceEvents(ScriptedHistory(tenant, ids));
-    FieldKpisClient api(TokenFor(tenant, {"dispatcher"}));
+    AnalyticsClient api(TokenFor(tenant, {"dispatcher"}));
     const auto week = Period(H(0), H(168));
     av1::GetFieldKpisResponse r;
     REQUIRE(Eventually([&] { return FieldRows(tenant) == 8; }));  // 4 technician versions, 4 completions
@@ -241,14 +213,14 @@ TEST_CASE("analytics field KPIs: a scripted history gives the figures computed b
         CHECK(r.territories(0).id() == "north");
     }
     SECTION("another tenant sees none of it") {
-        FieldKpisClient other(TokenFor(UniqueTenant("afk2"), {"analyst"}));
+        AnalyticsClient other(TokenFor(UniqueTenant("afk2"), {"analyst"}));
         REQUIRE(other.Kpis(week, &r).ok());
         CHECK(r.total().first_time_fix().denominator() == 0);
         CHECK(r.total().available_seconds() == 0);
         CHECK(r.technicians_size() == 0);
     }
     SECTION("a rebuild compares the field read model row by row and keeps the figures") {
-        FieldKpisClient admin(TokenFor(tenant, {"admin"}));
+        AnalyticsClient admin(TokenFor(tenant, {"admin"}));
         av1::RebuildProjectionsRequest check;
         check.set_scope(av1::REBUILD_SCOPE_TENANT);
         check.set_validate_only(true);
@@ -273,7 +245,7 @@ TEST_CASE("analytics field KPIs: a work order completed through the real field s
           "[integration][analytics][field_kpis]") {
     const std::string tenant = UniqueTenant("afr");
     FieldServiceClient fs(TokenFor(tenant, {"dispatcher"}));
-    FieldKpisClient api(TokenFor(tenant, {"analyst"}));
+    AnalyticsClient api(TokenFor(tenant, {"analyst"}));
     const int64_t now_s = TimeUtil::GetCurrentTime().seconds();
     // A technician who works around the clock in UTC every day, so that a slot is free now whatever the day.
     fv1::CreateTechnicianRequest tr;
@@ -356,7 +328,7 @@ TEST_CASE("analytics field KPIs: a work order completed through the real field s
 
 TEST_CASE("analytics field KPIs: bad input and roles", "[integration][analytics][field_kpis]") {
     const std::string tenant = UniqueTenant("afb");
-    FieldKpisClient api(TokenFor(tenant, {"analyst"}));
+    AnalyticsClient api(TokenFor(tenant, {"analyst"}));
     av1::GetFieldKpisResponse r;
     grpc::Status st = api.Kpis(av1::GetFieldKpisRequest{}, &r);
     CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
@@ -374,11 +346,11 @@ TEST_CASE("analytics field KPIs: bad input and roles", "[integration][analytics]
     const auto week = Period(H(0), H(168));
     for (const char* role : {"admin", "analyst", "dispatcher"}) {
         INFO(role);
-        CHECK(FieldKpisClient(TokenFor(tenant, {role})).Kpis(week, &r).ok());
+        CHECK(AnalyticsClient(TokenFor(tenant, {role})).Kpis(week, &r).ok());
     }
     for (const char* role : {"technician", "support_manager", "sales_manager", "read_only"}) {
         INFO(role);
-        CHECK(FieldKpisClient(TokenFor(tenant, {role})).Kpis(week, &r).error_code() ==
+        CHECK(AnalyticsClient(TokenFor(tenant, {role})).Kpis(week, &r).error_code() ==
               grpc::StatusCode::PERMISSION_DENIED);
     }
 }

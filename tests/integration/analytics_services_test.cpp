@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "../support/harness.hpp"
+#include "../support/wait.hpp"
 #include "crm/common/crypto.hpp"
 
 using namespace crm::test;
@@ -21,16 +22,6 @@ namespace sv1 = crm::sales::v1;
 using google::protobuf::util::TimeUtil;
 
 namespace {
-
-template <class F>
-bool Eventually(F&& condition, std::chrono::milliseconds timeout = 60s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(200ms);
-    }
-    return condition();
-}
 
 int64_t Micros(const google::protobuf::Timestamp& t) { return TimeUtil::TimestampToMicroseconds(t); }
 

@@ -16,9 +16,11 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "../support/analytics_client.hpp"
 #include "../support/events.hpp"
 #include "../support/harness.hpp"
 #include "../support/support_client.hpp"
+#include "../support/wait.hpp"
 #include "crm/common/crypto.hpp"
 
 using namespace crm::test;
@@ -30,36 +32,6 @@ using google::protobuf::Timestamp;
 using google::protobuf::util::TimeUtil;
 
 namespace {
-
-class SupportKpisClient {
-  public:
-    explicit SupportKpisClient(std::string token)
-        : token_(std::move(token)), stub_(av1::AnalyticsService::NewStub(GatewayChannel())) {}
-    grpc::Status Kpis(const av1::GetSupportKpisRequest& req, av1::GetSupportKpisResponse* resp) {
-        grpc::ClientContext ctx;
-        Prepare(ctx, token_);
-        return stub_->GetSupportKpis(&ctx, req, resp);
-    }
-    grpc::Status Rebuild(const av1::RebuildProjectionsRequest& req, av1::RebuildProjectionsResponse* resp) {
-        grpc::ClientContext ctx;
-        Prepare(ctx, token_, {}, 120s);
-        return stub_->RebuildProjections(&ctx, req, resp);
-    }
-
-  private:
-    std::string token_;
-    std::unique_ptr<av1::AnalyticsService::Stub> stub_;
-};
-
-template <class F>
-bool Eventually(F&& condition, std::chrono::milliseconds timeout = 60s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(200ms);
-    }
-    return condition();
-}
 
 int64_t Micros(const Timestamp& t) { return TimeUtil::TimestampToMicroseconds(t); }
 Timestamp Ts(int64_t micros) { return TimeUtil::MicrosecondsToTimestamp(micros); }
@@ -255,7 +227,7 @@ TEST_CASE("analytics support KPIs: a scripted history gives the figures computed
     const std::string tenant = UniqueTenant("ask");
     const std::vector<OutgoingEvent> messages = ScriptedHistory(tenant);
     ProduceEvents(messages);
-    SupportKpisClient api(TokenFor(tenant, {"support_manager"}));
+    AnalyticsClient api(TokenFor(tenant, {"support_manager"}));
     const auto week = Period(H(0), H(168));
     av1::GetSupportKpisResponse r;
     // The redelivered events add nothing.
@@ -287,7 +259,7 @@ TEST_CASE("analytics support KPIs: a scripted history gives the figures computed
         CHECK(r.total().resolution().count() == 0);
     }
     SECTION("another tenant sees none of it") {
-        SupportKpisClient other(TokenFor(UniqueTenant("ask2"), {"analyst"}));
+        AnalyticsClient other(TokenFor(UniqueTenant("ask2"), {"analyst"}));
         REQUIRE(other.Kpis(week, &r).ok());
         CHECK(r.total().first_response().count() == 0);
         CHECK(r.total().backlog() == 0);
@@ -295,7 +267,7 @@ TEST_CASE("analytics support KPIs: a scripted history gives the figures computed
         CHECK(r.queues_size() == 0);
     }
     SECTION("a rebuild compares the support read model row by row and keeps the figures") {
-        SupportKpisClient admin(TokenFor(tenant, {"admin"}));
+        AnalyticsClient admin(TokenFor(tenant, {"admin"}));
         av1::RebuildProjectionsRequest check;
         check.set_scope(av1::REBUILD_SCOPE_TENANT);
         check.set_validate_only(true);
@@ -339,7 +311,7 @@ TEST_CASE("analytics support KPIs: cases worked through the real support service
           "[integration][analytics][support_kpis]") {
     const std::string tenant = UniqueTenant("asr");
     SupportClient support(TokenFor(tenant, {"support_manager"}));
-    SupportKpisClient api(TokenFor(tenant, {"analyst"}));
+    AnalyticsClient api(TokenFor(tenant, {"analyst"}));
     const int64_t start = NowMicros() - 1000000;
 
     // a: assigned to agent-a, answered, solved, reopened by the agent, solved again.
@@ -408,7 +380,7 @@ TEST_CASE("analytics support KPIs: cases worked through the real support service
 
 TEST_CASE("analytics support KPIs: bad input is INVALID_ARGUMENT naming each field",
           "[integration][analytics][support_kpis]") {
-    SupportKpisClient api(TokenFor(UniqueTenant("asb"), {"analyst"}));
+    AnalyticsClient api(TokenFor(UniqueTenant("asb"), {"analyst"}));
     av1::GetSupportKpisResponse r;
     av1::GetSupportKpisRequest missing;
     grpc::Status st = api.Kpis(missing, &r);
@@ -441,11 +413,11 @@ TEST_CASE("analytics support KPIs: roles at the gateway", "[integration][analyti
     av1::GetSupportKpisResponse r;
     for (const char* role : {"admin", "analyst", "support_manager"}) {
         INFO(role);
-        CHECK(SupportKpisClient(TokenFor(tenant, {role})).Kpis(week, &r).ok());
+        CHECK(AnalyticsClient(TokenFor(tenant, {role})).Kpis(week, &r).ok());
     }
     for (const char* role : {"support_agent", "sales_manager", "marketer", "dispatcher", "read_only"}) {
         INFO(role);
-        CHECK(SupportKpisClient(TokenFor(tenant, {role})).Kpis(week, &r).error_code() ==
+        CHECK(AnalyticsClient(TokenFor(tenant, {role})).Kpis(week, &r).error_code() ==
               grpc::StatusCode::PERMISSION_DENIED);
     }
 }

@@ -19,9 +19,11 @@
 #include <regex>
 #include <thread>
 
+#include "../support/analytics_client.hpp"
 #include "../support/contacts_client.hpp"
 #include "../support/events.hpp"
 #include "../support/harness.hpp"
+#include "../support/wait.hpp"
 #include "crm/common/crypto.hpp"
 
 using namespace crm::test;
@@ -34,45 +36,6 @@ using google::protobuf::Timestamp;
 using google::protobuf::util::TimeUtil;
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------------------------
-// Calls
-
-class AnalyticsClient {
-  public:
-    explicit AnalyticsClient(std::string token)
-        : token_(std::move(token)), stub_(av1::AnalyticsService::NewStub(GatewayChannel())) {}
-
-    grpc::Status Kpis(const av1::GetKpisRequest& req, av1::GetKpisResponse* resp) {
-        grpc::ClientContext ctx;
-        Prepare(ctx, token_);
-        return stub_->GetKpis(&ctx, req, resp);
-    }
-    grpc::Status Series(const av1::GetTimeSeriesRequest& req, av1::GetTimeSeriesResponse* resp) {
-        grpc::ClientContext ctx;
-        Prepare(ctx, token_);
-        return stub_->GetTimeSeries(&ctx, req, resp);
-    }
-    grpc::Status Rebuild(const av1::RebuildProjectionsRequest& req, av1::RebuildProjectionsResponse* resp) {
-        grpc::ClientContext ctx;
-        Prepare(ctx, token_, {}, 120s);
-        return stub_->RebuildProjections(&ctx, req, resp);
-    }
-
-  private:
-    std::string token_;
-    std::unique_ptr<av1::AnalyticsService::Stub> stub_;
-};
-
-template <class F>
-bool Eventually(F&& condition, std::chrono::milliseconds timeout = 60s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return condition();
-}
 
 long Count(const std::string& sql) { return std::stol(QueryScalar("analytics", sql)); }
 

@@ -21,6 +21,7 @@
 
 #include "../support/events.hpp"
 #include "../support/harness.hpp"
+#include "../support/wait.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/metrics.hpp"
 
@@ -163,16 +164,6 @@ double MetricValue(cc::Metrics& metrics, const std::string& name) {
         for (const auto& m : family.metric) total += m.counter.value + m.gauge.value;
     }
     return total;
-}
-
-template <class F>
-bool Eventually(F&& condition, std::chrono::milliseconds timeout = 60s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return condition();
 }
 
 // Every event's effect exactly once: as many rows as distinct ids, and each expected id present.

@@ -15,6 +15,7 @@
 #include "../support/http_client.hpp"
 #include "../support/mailpit.hpp"
 #include "../support/marketing_client.hpp"
+#include "../support/wait.hpp"
 #include "crm/common/public_token.hpp"
 
 using namespace crm::test;
@@ -22,16 +23,6 @@ using namespace std::chrono_literals;
 namespace mev = crm::marketing::events::v1;
 
 namespace {
-
-template <class F>
-bool Eventually(F&& done, std::chrono::milliseconds timeout = 30s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(200ms);
-    }
-    return done();
-}
 
 std::string Unique(const std::string& prefix, const std::string& domain = "example.com") {
     return prefix + "." + crm::common::NewUuid().substr(0, 8) + "@" + domain;

@@ -14,6 +14,7 @@
 #include "../support/leads_client.hpp"
 #include "../support/mailpit.hpp"
 #include "../support/marketing_client.hpp"
+#include "../support/wait.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/public_token.hpp"
 
@@ -21,16 +22,6 @@ using namespace crm::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-template <class F>
-bool Eventually(F&& done, std::chrono::milliseconds timeout = 30s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(200ms);
-    }
-    return done();
-}
 
 std::string Between(const std::string& text, const std::string& start, char end) {
     const std::size_t at = text.find(start);

@@ -18,6 +18,7 @@
 #include "../support/explain.hpp"
 #include "../support/leads_client.hpp"
 #include "../support/marketing_client.hpp"
+#include "../support/wait.hpp"
 #include "domain/segment.hpp"
 #include "segments/sql.hpp"
 
@@ -28,16 +29,6 @@ namespace lev = crm::leads::events::v1;
 namespace mev = crm::marketing::events::v1;
 
 namespace {
-
-template <class F>
-bool Eventually(F&& done, std::chrono::milliseconds timeout = 30s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(200ms);
-    }
-    return done();
-}
 
 std::optional<mv1::AudienceMember> Member(MarketingClient& api, const std::string& id) {
     mv1::GetAudienceMemberRequest req;

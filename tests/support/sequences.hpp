@@ -10,18 +10,11 @@
 #include "crm/common/crypto.hpp"
 #include "leads_client.hpp"
 #include "marketing_client.hpp"
+#include "wait.hpp"
 
 namespace crm::test::seq {
 
-template <class F>
-bool Eventually(F&& done, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return done();
-}
+using crm::test::Eventually;
 
 inline std::string UniqueEmail(const std::string& who) {
     return who + "." + crm::common::NewUuid().substr(0, 8) + "@example.com";
