@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <ctime>
 #include <random>
 
 using namespace crm::fieldservice::domain;
