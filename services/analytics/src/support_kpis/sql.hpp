@@ -19,11 +19,12 @@ using common::Sql;
 
 // Every version of the cases whose span [created_at, final_at] meets [$2, $3) (micros): created before $3, and open
 // or with an event at or after $2. $2 = min(start, as_of), $3 = max(end, as_of).
-// Written as a lateral join (each case's versions by the primary key): with `case_id IN (...)` the planner sometimes
-// chose a sequential scan of every tenant's versions, depending on the sampled statistics.
+// Written as a lateral join fenced by OFFSET 0 (each case's versions by the primary key): with `case_id IN (...)`, or
+// a lateral join the planner may flatten, it chose a hash join over a sequential scan of the versions when the tenant
+// was most of the table (a fresh database: CI), depending on the sampled statistics.
 constexpr Sql kLoadCasesMeeting{"analytics_support_load_cases_meeting",
     "SELECT v.* FROM analytics_support_cases c CROSS JOIN LATERAL (" CRM_CASE_COLUMNS "WHERE tenant_id = $1 "
-    "AND case_id = c.case_id) v WHERE c.tenant_id = $1 AND c.final_at >= " CRM_AT("$2") " AND c.created_at < "
+    "AND case_id = c.case_id OFFSET 0) v WHERE c.tenant_id = $1 AND c.final_at >= " CRM_AT("$2") " AND c.created_at < "
     CRM_AT("$3")};
 // CSAT answers in [$2, $3).
 constexpr Sql kLoadCsatIn{"analytics_support_load_csat_in",
