@@ -19,7 +19,8 @@ import sys
 
 MAX_LINES = 700
 DOMAIN_ALLOWED_COMMON = {
-    "violations", "validate", "text", "civil_date", "pg_array", "timezone", "public_token", "crypto", "resource", "errors"
+    "violations", "validate", "text", "civil_date", "pg_array", "timezone", "public_token", "crypto", "resource", "errors",
+    "html"
 }
 DOMAIN_FORBIDDEN = re.compile(r'#include\s*[<"](grpc|grpcpp|google/protobuf|pqxx|librdkafka|hiredis|prometheus)|'
                               r'#include\s*[<"][^>"]*\.pb\.h[>"]')
