@@ -218,6 +218,51 @@ BEGIN
 END
 $$;
 )SQL"},
+    // Retention policies and their runs (retention.hpp), and the per-tenant age indexes the kit's own rules read.
+    {"crm_0007_retention", R"SQL(
+CREATE TABLE crm_retention_policies (
+    tenant_id     text        NOT NULL,
+    rule          text        NOT NULL,
+    max_age_days  integer     NOT NULL CHECK (max_age_days > 0),
+    action        text        NOT NULL CHECK (action IN ('DELETE', 'ANONYMISE')),
+    enabled       boolean     NOT NULL,
+    update_time   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_run_time timestamptz,
+    PRIMARY KEY (tenant_id, rule)
+);
+CREATE INDEX crm_retention_policies_due ON crm_retention_policies (last_run_time NULLS FIRST) WHERE enabled;
+ALTER TABLE crm_retention_policies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_retention_policies FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON crm_retention_policies
+    USING (tenant_id = current_setting('crm.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
+CREATE POLICY maintenance_select ON crm_retention_policies FOR SELECT
+    USING (current_setting('crm.maintenance', true) = 'on');
+CREATE TABLE crm_retention_runs (
+    tenant_id    text        NOT NULL,
+    id           uuid        NOT NULL,
+    request_id   text        NOT NULL DEFAULT '',
+    rule         text        NOT NULL,
+    action       text        NOT NULL CHECK (action IN ('DELETE', 'ANONYMISE')),
+    max_age_days integer     NOT NULL,
+    cutoff       timestamptz NOT NULL,
+    rows_touched bigint      NOT NULL CHECK (rows_touched >= 0),
+    dry_run      boolean     NOT NULL,
+    trigger      text        NOT NULL CHECK (trigger IN ('rpc', 'schedule')),
+    start_time   timestamptz NOT NULL,
+    end_time     timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX crm_retention_runs_list ON crm_retention_runs (tenant_id, start_time, id);
+CREATE INDEX crm_retention_runs_request ON crm_retention_runs (tenant_id, request_id) WHERE request_id <> '';
+ALTER TABLE crm_retention_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_retention_runs FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON crm_retention_runs
+    USING (tenant_id = current_setting('crm.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
+CREATE INDEX idempotency_keys_tenant_age ON idempotency_keys (tenant_id, create_time);
+CREATE INDEX crm_processed_events_tenant_age ON crm_processed_events (tenant_id, processed_at);
+)SQL"},
 };
 
 std::string ReadFile(const std::filesystem::path& path) {

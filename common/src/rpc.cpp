@@ -1,5 +1,7 @@
 #include "crm/common/rpc.hpp"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <google/rpc/error_details.pb.h>
 #include <google/rpc/status.pb.h>
 #include <grpcpp/client_context.h>
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <pqxx/except>
 #include <stdexcept>
 #include <unordered_map>
@@ -62,6 +65,22 @@ RpcRuntime::RpcRuntime(RpcSettings settings, Metrics& metrics)
 
 RpcRuntime::~RpcRuntime() = default;
 
+namespace detail {
+namespace {
+thread_local std::optional<RequestContext> current_call;
+thread_local std::string current_method;  // full name, "/crm.contacts.v1.ContactsService/CreateContact"
+RefusalRecorder refusal_recorder;         // set once at start-up, before the server serves
+}  // namespace
+
+const RequestContext* CurrentCall() { return current_call ? &*current_call : nullptr; }
+void SetCurrentCall(const RequestContext& rc) { current_call = rc; }
+void ClearCurrentCall() {
+    current_call.reset();
+    current_method.clear();
+}
+void SetRefusalRecorder(RefusalRecorder recorder) { refusal_recorder = std::move(recorder); }
+}  // namespace detail
+
 RequestContext RpcRuntime::Begin(grpc::ServerContext* sc) const {
     RequestContext rc;
     if (settings_.require_identity) {
@@ -87,18 +106,40 @@ RequestContext RpcRuntime::Begin(grpc::ServerContext* sc) const {
     const std::string called = CalledMethod(sc);
     current.rpc = called.substr(called.rfind('/') + 1);
     detail::SetCurrentCall(current);
+    detail::current_method = called;
     return rc;
 }
 
-namespace detail {
 namespace {
-thread_local std::optional<RequestContext> current_call;
-}  // namespace
 
-const RequestContext* CurrentCall() { return current_call ? &*current_call : nullptr; }
-void SetCurrentCall(const RequestContext& rc) { current_call = rc; }
-void ClearCurrentCall() { current_call.reset(); }
-}  // namespace detail
+// A write: a method of the linked descriptors not declared NO_SIDE_EFFECTS (every read of the suite is).
+bool IsWriteMethod(const std::string& full_method) {
+    if (full_method.size() < 2 || full_method[0] != '/') return false;
+    std::string name = full_method.substr(1);
+    const auto slash = name.find('/');
+    if (slash == std::string::npos) return false;
+    name[slash] = '.';
+    const auto* method = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+    return method && method->options().idempotency_level() != google::protobuf::MethodOptions::NO_SIDE_EFFECTS;
+}
+
+bool IsRefusal(grpc::StatusCode code) {
+    switch (code) {
+        case grpc::StatusCode::INVALID_ARGUMENT:
+        case grpc::StatusCode::PERMISSION_DENIED:
+        case grpc::StatusCode::NOT_FOUND:
+        case grpc::StatusCode::FAILED_PRECONDITION:
+        case grpc::StatusCode::ALREADY_EXISTS:
+        case grpc::StatusCode::ABORTED:
+        case grpc::StatusCode::OUT_OF_RANGE:
+        case grpc::StatusCode::RESOURCE_EXHAUSTED:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
 
 namespace {
 
@@ -262,6 +303,23 @@ ErrorDetail ReadErrorDetail(const grpc::Status& status) {
     return out;
 }
 
+void ThrowUpstreamError(const grpc::Status& status) {
+    std::vector<FieldViolation> violations;
+    google::rpc::Status details;
+    if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+        for (const auto& any : details.details()) {
+            google::rpc::BadRequest bad;
+            if (any.Is<google::rpc::BadRequest>() && any.UnpackTo(&bad)) {
+                for (const auto& v : bad.field_violations()) violations.push_back({v.field(), v.description()});
+            }
+        }
+    }
+    const ErrorDetail detail = ReadErrorDetail(status);
+    ApiError error(status.error_code(), status.error_message(), detail.reason, std::move(violations));
+    for (const auto& [k, v] : detail.metadata) static_cast<void>(std::move(error).With(k, v));
+    throw error;
+}
+
 grpc::Status RpcRuntime::ToStatus(std::exception_ptr error, const std::string& service) {
     if (!error) return grpc::Status::OK;
     try {
@@ -306,8 +364,17 @@ grpc::Status RpcRuntime::ToStatus(std::exception_ptr error, const std::string& s
 
 grpc::Status RpcRuntime::Finish(const char* method, const RequestContext* rc, std::exception_ptr error,
                                 std::chrono::steady_clock::time_point start) {
-    detail::ClearCurrentCall();
     grpc::Status status = ToStatus(error, settings_.service);
+    if (rc && !status.ok() && detail::refusal_recorder && !rc->tenant_id.empty() && IsRefusal(status.error_code()) &&
+        IsWriteMethod(detail::current_method)) {
+        detail::ClearCurrentCall();  // the record is the service's own write, not the refused call's change
+        try {
+            detail::refusal_recorder(*rc, StatusCodeName(status.error_code()));
+        } catch (const std::exception& e) {
+            log::Warn("refused call not recorded in the audit trail", {{"rpc", method}, {"error", e.what()}});
+        }
+    }
+    detail::ClearCurrentCall();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const char* code = StatusCodeName(status.error_code());
     impl_->Handled(settings_.service, method, code).Increment();

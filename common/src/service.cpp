@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "crm/common/audit.hpp"
 #include "crm/common/audit_api.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/db.hpp"
@@ -22,9 +23,11 @@
 #include "crm/common/migrate.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/common/paging.hpp"
+#include "crm/common/retention.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/common/scheduler.hpp"
 #include "crm/common/tls.hpp"
+#include "current_call.hpp"
 
 namespace crm::common {
 
@@ -59,6 +62,9 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
                         "/usr/share/crm/" + o.name + "/migrations"});
         vars.push_back({"CRM_IDEMPOTENCY_RETENTION_HOURS",
                         "how long a create's request_id is remembered for retries (hours, 1..87600)", "168"});
+        vars.push_back({"CRM_RETENTION_EVERY_SECONDS",
+                        "how often each tenant's enabled retention policies are applied (seconds, 60..2592000)",
+                        "86400"});
         vars.push_back({"CRM_MIGRATE_ON_START",
                         "apply migrations at start-up (false when a Kubernetes Job runs "
                         "--migrate-only)",
@@ -85,7 +91,9 @@ struct ServiceApp::Impl {
     std::vector<std::function<void(grpc::ServerBuilder&)>> builder_hooks;
     std::vector<std::function<void()>> start_hooks;
     std::vector<std::function<void()>> shutdown_hooks;
-    // Hourly upkeep of the kit's own tables (idempotency claims past their retention).
+    std::vector<RetentionRule> retention_rules;  // the service's own (AddRetentionRules)
+    std::unique_ptr<Retention> retention;
+    // Hourly upkeep of the kit's own tables (idempotency claims past their retention) and the retention policies.
     std::unique_ptr<Scheduler> maintenance;
 
     void Maintain(std::chrono::hours retention) {
@@ -123,6 +131,9 @@ RpcRuntime& ServiceApp::rpc() { return impl_->rpc; }
 Db& ServiceApp::db() {
     if (!impl_->db) throw std::logic_error("service declared uses_database = false");
     return *impl_->db;
+}
+void ServiceApp::AddRetentionRules(std::vector<RetentionRule> rules) {
+    for (auto& r : rules) impl_->retention_rules.push_back(std::move(r));
 }
 Outbox& ServiceApp::outbox() {
     if (!impl_->outbox) throw std::logic_error("service declared uses_database = false");
@@ -185,6 +196,17 @@ int ServiceApp::Run() {
     // Every service with a database keeps an audit trail (audit.hpp) and serves it (audit_api.hpp).
     if (options_.uses_database && options_.serves_audit_trail) {
         impl_->services.push_back(MakeAuditService(options_.name, *impl_->db, impl_->rpc));
+        // Refused write calls are in the trail too, with their refusal as outcome (no resource: nothing changed).
+        detail::SetRefusalRecorder([db = impl_->db.get()](const RequestContext& rc, const std::string& outcome) {
+            db->InTenant(rc.tenant_id,
+                         [&](pqxx::work& tx) { AppendAudit(tx, rc, {.rpc = rc.rpc, .outcome = outcome}); });
+        });
+    }
+    if (options_.uses_database && options_.serves_retention) {
+        std::vector<RetentionRule> rules = KitRetentionRules();
+        for (auto& r : impl_->retention_rules) rules.push_back(std::move(r));
+        impl_->retention = std::make_unique<Retention>(options_.name, *impl_->db, *impl_->outbox, std::move(rules));
+        impl_->services.push_back(impl_->retention->MakeService(impl_->rpc));
     }
     for (auto& s : impl_->services) builder.RegisterService(s.get());
     // RpcRuntime binds the signed identity to the method called, which only an interceptor sees in this gRPC version.
@@ -212,9 +234,21 @@ int ServiceApp::Run() {
     for (auto& consumer : impl_->consumers) consumer->Start();
     if (options_.uses_database) {
         const auto retention = std::chrono::hours(config_.GetInt("CRM_IDEMPOTENCY_RETENTION_HOURS", 1, 87600));
-        impl_->maintenance = std::make_unique<Scheduler>(
-            "kit upkeep", std::vector<ScheduledJob>{{"idempotency_purge", std::chrono::hours(1),
-                                                     [this, retention] { impl_->Maintain(retention); }}});
+        std::vector<ScheduledJob> jobs{
+            {"idempotency_purge", std::chrono::hours(1), [this, retention] { impl_->Maintain(retention); }}};
+        if (impl_->retention) {
+            const auto every = std::chrono::seconds(config_.GetInt("CRM_RETENTION_EVERY_SECONDS", 60, 2592000));
+            // Looks for due policies every minute at most; each policy runs once per `every` across replicas.
+            jobs.push_back(
+                {"retention", std::min<std::chrono::milliseconds>(every, std::chrono::minutes(10)), [this, every] {
+                     try {
+                         impl_->retention->RunDue(every);
+                     } catch (const std::exception& e) {
+                         log::Warn("retention pass failed; retried at the next turn", {{"error", e.what()}});
+                     }
+                 }});
+        }
+        impl_->maintenance = std::make_unique<Scheduler>("kit upkeep", std::move(jobs));
         impl_->maintenance->Start();
     }
     for (auto& hook : impl_->start_hooks) hook();

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
          .uses_database = true,  // API keys (gateway/migrations)
          .uses_kafka = false,
          .serves_audit_trail = false,  // the suite's AuditService (admin/audit_service.hpp) instead
+         .serves_retention = false,    // the suite's RetentionService (admin/retention_service.hpp) instead
          .extra_vars = crm::gateway::ConfigVars(),
          .summary = "CRM API gateway: JWT and API key authentication, authorization, rate limits, routing, proxy"},
         argc, argv, [](crm::common::ServiceApp& app) { crm::gateway::Register(app); });

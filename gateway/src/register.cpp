@@ -17,6 +17,7 @@
 
 #include "admin/api_keys_service.hpp"
 #include "admin/audit_service.hpp"
+#include "admin/retention_service.hpp"
 #include "authentication/api_key_storage.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
@@ -455,6 +456,8 @@ void Register(common::ServiceApp& app) {
         if (auto name = ServiceOfPackage(r.package); !name.empty())
             audit_backends.push_back({name, proxy->channel(r.package)});
     }
+    app.AddService(
+        MakeRetentionService({.internal_key = app.config().Get("CRM_INTERNAL_KEY")}, admission, audit_backends));
     app.AddService(MakeAuditService({.internal_key = app.config().Get("CRM_INTERNAL_KEY")}, app.db(), admission,
                                     std::move(audit_backends)));
     StartLastUseFlusher(app, keys, settings.api_key_flush);

@@ -7,6 +7,7 @@
 #include <crm/contacts/v1/contacts.pb.h>
 #include <crm/gateway/v1/api_keys.pb.h>
 #include <crm/leads/v1/leads.pb.h>
+#include <crm/privacy/v1/retention.pb.h>
 #include <crm/sales/v1/sales.pb.h>
 
 #include <algorithm>
@@ -143,8 +144,25 @@ void CheckApiKeysMatrix(const Policy& policy) {
     }
 }
 
+// Retention policies (every service's, forwarded by the gateway): privacy officers and administrators only.
+void CheckRetentionMatrix(const Policy& policy) {
+    constexpr char kRetention[] = "crm.privacy.v1.RetentionService";
+    const auto methods =
+        MethodsOf(crm::privacy::v1::SetRetentionPolicyRequest::descriptor()->file(), "RetentionService");
+    REQUIRE(methods.size() == 4);
+    for (const auto& method : methods) {
+        INFO("method " << method);
+        for (const auto& role : kKnownRoles) {
+            INFO("role " << role);
+            CHECK(policy.Allows(kRetention, method, {std::string(role)}) ==
+                  (role == "admin" || role == "privacy_officer"));
+        }
+    }
+}
+
 void CheckMatrix(const Policy& policy) {
     CheckApiKeysMatrix(policy);
+    CheckRetentionMatrix(policy);
     CheckServiceMatrix(policy, kService,
                        MethodsOf(crm::contacts::v1::GetContactRequest::descriptor()->file(), "ContactsService"),
                        kContactsMatrix);

@@ -186,6 +186,48 @@ TEST_CASE("audit trail: the suite view merges every service newest first and pag
     }
 }
 
+TEST_CASE("audit trail: refused writes are recorded with their refusal as outcome, refused reads are not",
+          "[integration][audit]") {
+    const std::string tenant = UniqueTenant("aur");
+    ContactsClient rep(TokenOf(tenant, "rep-r", {"sales_rep"}));
+    ContactsClient viewer(TokenOf(tenant, "viewer-r", {"read_only"}));
+    cv1::CreateContactRequest bad;
+    bad.mutable_contact()->set_given_name("Ada");
+    bad.mutable_contact()->set_email("not an address");
+    CHECK(rep.CreateContact(bad).status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    cv1::GetContactRequest missing;
+    missing.set_id("00000000-0000-4000-8000-00000000dead");
+    CHECK(rep.GetContact(missing).status.error_code() == grpc::StatusCode::NOT_FOUND);
+    cv1::UpdateContactRequest ghost;
+    ghost.mutable_contact()->set_id("00000000-0000-4000-8000-00000000dead");
+    ghost.mutable_contact()->set_given_name("Nobody");
+    ghost.mutable_update_mask()->add_paths("given_name");
+    CHECK(rep.UpdateContact(ghost).status.error_code() == grpc::StatusCode::NOT_FOUND);
+    // Refused by the gateway's policy: never reaches the service (the gateway's call log has it).
+    CHECK(viewer.CreateContact(bad).status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+
+    AuditApi auditor{TokenOf(tenant, "aud-r", {"auditor"})};
+    av1::ListAuditEventsRequest q;
+    q.set_service("contacts");
+    q.set_actor_user_id("rep-r");
+    const auto rows = auditor.All(q, 50);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].rpc() == "UpdateContact");
+    CHECK(rows[0].outcome() == "NOT_FOUND");
+    CHECK(rows[1].rpc() == "CreateContact");
+    CHECK(rows[1].outcome() == "INVALID_ARGUMENT");
+    for (const auto& e : rows) {
+        CHECK(e.resource_type().empty());  // nothing changed
+        CHECK(e.changed_paths_size() == 0);
+        CHECK(e.actor().user_id() == "rep-r");
+        CHECK_FALSE(e.request_id().empty());
+    }
+    CHECK(QueryScalar("contacts", "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant + "'") == "0");
+    const auto v = auditor.Verify("contacts");
+    REQUIRE(v.ok());
+    CHECK(v.response.intact());
+}
+
 TEST_CASE("audit trail: auditors and admins only, one tenant only, bad queries named", "[integration][audit]") {
     const std::string tenant = UniqueTenant("aui");
     const std::string other = UniqueTenant("auo");

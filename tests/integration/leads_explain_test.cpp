@@ -8,6 +8,7 @@
 #include "../support/explain.hpp"
 #include "../support/harness.hpp"
 #include "lifecycle/sql.hpp"
+#include "retention/sql.hpp"
 
 using namespace crm::test;
 
@@ -38,4 +39,53 @@ TEST_CASE("leads: marking a lead converted is a primary-key probe at 100k leads 
     CHECK(plan.Uses("leads_pkey"));
     CHECK(plan.Has("ModifyTable leads"));
     CHECK(plan.Has("LockRows"));
+}
+
+// The retention rule's statements (retention/sql.hpp) read the tenant's aged unconverted leads through
+// leads_retention, oldest first, a batch at a time: at 100,000 leads over two years of last changes, a count and a
+// batch of 500 of the oldest never scan the table.
+TEST_CASE("leads: the retention rule's count and batches are index-backed at 100k leads (EXPLAIN as the app role)",
+          "[integration][leads][explain][retention]") {
+    const std::string tenant = UniqueTenant("lx");
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
+    {
+        pqxx::work tx(conn);
+        tx.exec(
+            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, status, convert_time, "
+            "create_time, update_time) SELECT " +
+            tx.quote(tenant) +
+            ", gen_random_uuid(), 'Given' || g, 'Family' || g, 'lead' || g || '@example.com', "
+            "(ARRAY['NEW', 'WORKING', 'QUALIFIED', 'CONVERTED'])[1 + g % 4], "
+            "CASE WHEN g % 4 = 3 THEN now() END, now() - g * interval '10 minutes', "
+            "now() - g * interval '10 minutes' FROM generate_series(1, 100000) AS g");
+        tx.exec(
+            "INSERT INTO lead_engagements (tenant_id, id, lead_id, type, direction, occur_time, detail) "
+            "SELECT tenant_id, gen_random_uuid(), id, 'web_visit', 'INBOUND', update_time, 'pricing page' "
+            "FROM leads WHERE tenant_id = " +
+            tx.quote(tenant) + " AND family_name LIKE '%5'");
+        tx.exec("ANALYZE leads");
+        tx.exec("ANALYZE lead_engagements");
+        tx.commit();
+    }
+    namespace sql = crm::leads::retention::sql;
+    const std::string t = "'" + tenant + "'";
+    const std::string cutoff = "(extract(epoch FROM now() - interval '680 days') * 1000000)::bigint";
+    struct Case {
+        const char* what;
+        const crm::common::Sql& statement;
+        std::string args;
+    };
+    const Case cases[] = {
+        {"count for a delete policy", sql::kCount, t + ", " + cutoff + ", 'DELETE'"},
+        {"count for an anonymise policy", sql::kCount, t + ", " + cutoff + ", 'ANONYMISE'"},
+        {"a batch deleted", sql::kDelete, t + ", " + cutoff + ", 500"},
+        {"a batch anonymised", sql::kAnonymise, t + ", " + cutoff + ", 500"},
+    };
+    for (const auto& c : cases) {
+        const QueryPlan plan = ExplainAs(conn, "leads_app", tenant, c.statement.text, c.args);
+        INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
+        CHECK_FALSE(plan.Has("Seq Scan leads"));
+        CHECK_FALSE(plan.Has("Seq Scan lead_engagements"));
+        CHECK(plan.Uses("leads_retention"));
+    }
 }

@@ -9,6 +9,7 @@
 #include "../support/sales_client.hpp"
 #include "forecast/sql.hpp"
 #include "opportunities/sql.hpp"
+#include "retention/sql.hpp"
 
 using namespace crm::test;
 namespace sql = crm::sales::sql;
@@ -106,5 +107,46 @@ TEST_CASE("sales: opportunity lists and the forecast are index-backed at 100k ro
     for (const char* table : {"opportunities", "stage_history", "idempotency_keys"}) {
         INFO(table);
         CHECK_FALSE(insert.Has(std::string("Seq Scan ") + table));
+    }
+}
+
+// The retention rule's statements (retention/sql.hpp) read the tenant's old completed activities through
+// activities_retention, oldest first, a batch at a time: at 100,000 activities over two years, never a scan.
+TEST_CASE("sales: the retention rule's count and batches are index-backed at 100k activities (EXPLAIN as the app role)",
+          "[integration][sales][explain][retention]") {
+    const std::string tenant = UniqueTenant("sx");
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_SALES_URL"));
+    {
+        pqxx::work tx(conn);
+        tx.exec(
+            "INSERT INTO activities (tenant_id, id, type, subject, description, contact_id, status, complete_time, "
+            "outcome, create_time) SELECT " +
+            tx.quote(tenant) +
+            ", gen_random_uuid(), 'CALL', 'Call ' || g, 'notes ' || g, gen_random_uuid(), "
+            "CASE WHEN g % 5 = 0 THEN 'OPEN' ELSE 'COMPLETED' END, "
+            "CASE WHEN g % 5 = 0 THEN NULL ELSE now() - g * interval '10 minutes' END, '', "
+            "now() - g * interval '10 minutes' FROM generate_series(1, 100000) AS g");
+        tx.exec("ANALYZE activities");
+        tx.commit();
+    }
+    namespace rsql = crm::sales::retention::sql;
+    const std::string t = "'" + tenant + "'";
+    const std::string cutoff = "(extract(epoch FROM now() - interval '680 days') * 1000000)::bigint";
+    struct Case {
+        const char* what;
+        const crm::common::Sql& statement;
+        std::string args;
+    };
+    const Case cases[] = {
+        {"count for a delete policy", rsql::kCount, t + ", " + cutoff + ", 'DELETE'"},
+        {"count for an anonymise policy", rsql::kCount, t + ", " + cutoff + ", 'ANONYMISE'"},
+        {"a batch deleted", rsql::kDelete, t + ", " + cutoff + ", 500"},
+        {"a batch anonymised", rsql::kAnonymise, t + ", " + cutoff + ", 500"},
+    };
+    for (const auto& c : cases) {
+        const QueryPlan plan = Explain(conn, tenant, c.statement, c.args);
+        INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
+        CHECK_FALSE(plan.Has("Seq Scan activities"));
+        CHECK(plan.Uses("activities_retention"));
     }
 }

@@ -7,11 +7,13 @@
 #include "conversion/conversion.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/crypto.hpp"
+#include "crm/common/retention.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/tls.hpp"
 #include "email_engagement/email_engagement.hpp"
 #include "grpc_service.hpp"
 #include "lifecycle/lifecycle.hpp"
+#include "retention/retention.hpp"
 #include "scoring/scoring.hpp"
 #include "sla/scheduler.hpp"
 #include "sla/sla.hpp"
@@ -45,6 +47,7 @@ std::vector<common::EnvVar> ConfigVars() {
 }
 
 void Register(common::ServiceApp& app) {
+    app.AddRetentionRules(retention::Rules());
     const auto& config = app.config();
     conversion::Settings conversion_settings;
     conversion_settings.internal_key = config.Get("CRM_INTERNAL_KEY");

@@ -77,6 +77,10 @@ struct ErrorDetail {
 };
 ErrorDetail ReadErrorDetail(const grpc::Status& status);
 
+// Throws the ApiError another service's RpcRuntime answered with — code, message, reason, field violations and
+// metadata as they were — so that a call forwarded on a caller's behalf fails for it exactly as it failed upstream.
+[[noreturn]] void ThrowUpstreamError(const grpc::Status& status);
+
 class RpcRuntime {
   public:
     RpcRuntime(RpcSettings settings, Metrics& metrics);

@@ -30,6 +30,7 @@ class EventConsumer;
 class Metrics;
 class Outbox;
 class RpcRuntime;
+struct RetentionRule;
 
 struct ConsumerSettings;
 
@@ -42,6 +43,9 @@ struct ServiceOptions {
     // crm.audit.v1.AuditService over the service's own audit trail (audit_api.hpp), with uses_database; the gateway
     // serves the suite's instead.
     bool serves_audit_trail = true;
+    // crm.privacy.v1.RetentionService over the kit's retention rules and the service's own (AddRetentionRules), with
+    // its scheduled job (retention.hpp); with uses_database. The gateway serves the suite's instead.
+    bool serves_retention = true;
     std::vector<EnvVar> extra_vars;  // service-specific settings, read with app.config()
     std::string summary;             // one line for --help
 };
@@ -71,6 +75,8 @@ class ServiceApp {
     // CRM_KAFKA_BROKERS and the group "crm-<name>"; the caller adds topics and tuning.
     ConsumerSettings ConsumerDefaults() const;
     EventConsumer& AddConsumer(std::unique_ptr<EventConsumer> consumer);
+    // The service's retention rules (retention.hpp), beside the kit's own; before Run.
+    void AddRetentionRules(std::vector<RetentionRule> rules);
 
     int Run();          // serves until SIGTERM/SIGINT; returns the exit code
     int MigrateOnly();  // applies migrations and returns

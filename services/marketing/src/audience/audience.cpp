@@ -4,6 +4,7 @@
 #include <crm/common/v1/event.pb.h>
 #include <crm/contacts/events/v1/events.pb.h>
 #include <crm/leads/events/v1/events.pb.h>
+#include <crm/privacy/v1/retention.pb.h>
 
 #include <nlohmann/json.hpp>
 
@@ -173,6 +174,16 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
         const auto e = Unpack<cev::ContactErased>(ev);
         if (!common::IsUuid(e.contact_id())) throw common::PermanentEventError("erasure without a contact id");
         Erase(db, tx, t, e.contact_id(), changes);
+    } else if (type == "crm.privacy.v1.RetentionApplied") {
+        // Leads deleted or anonymised by a retention policy leave marketing too, as an erasure does (touches kept
+        // without the person, the id tombstoned so that no older snapshot brings them back). Other services' rules
+        // (the kit's idempotency and processed-event rows) hold no one marketing knows.
+        const auto e = Unpack<crm::privacy::v1::RetentionApplied>(ev);
+        if (e.resource_type() == "lead") {
+            for (const auto& id : e.resource_ids()) {
+                if (common::IsUuid(id)) Erase(db, tx, t, id, changes);
+            }
+        }
     } else if (type == leads + "LeadCreated") {
         const auto e = Unpack<lev::LeadCreated>(ev);
         ApplyLead(db, tx, ev, e.lead(), changes);
