@@ -77,8 +77,9 @@ void Register(common::ServiceApp& app) {
     cache_settings.max_bytes = static_cast<size_t>(app.config().GetInt(kCacheMaxBytes, 0, 1L << 40));
     auto service =
         std::make_shared<AnalyticsService>(app.rpc(), app.metrics(), db, std::move(rebuild_settings), cache_settings);
-    // The first KPI read of a tenant after a start finds it folded when the warm-up got to it first.
-    service->WarmCache();
+    // The first KPI read of a tenant after a start finds it folded when the warm-up got to it first. Started once the
+    // server runs (after the migrations applied at start).
+    app.OnStart([warm = service.get()] { warm->WarmCache(); });
     app.AddService(std::move(service));
 }
 
