@@ -115,7 +115,7 @@ once() { # size label: one GetKpis call alone; prints its time in ms
     local tok
     tok=$("$repo/deploy/local/stack" token --tenant "${tenant}$1" --role analyst --ttl 3600)
     "$bench" --gateway "$CRM_TEST_GATEWAY" --token "$tok" --rpc kpis --concurrency 1 --seconds 1 --label "$2" \
-        --start 2026-03-01 --days 30 --warmup 0 | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["first_ms"])'
+        --start 2026-03-01 --days 30 --warmup 1 | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["first_ms"])'
 }
 if [[ -n $restart_settle ]]; then
     # Earlier runs' tenants leave the warm-up list (as the superuser: the list is tenant-scoped), so that the warm-up

@@ -22,6 +22,8 @@ namespace {
 constexpr int kMaxAttempts = 3;
 // Bookkeeping of a tenant entry, counted against the budget even before anything is folded.
 constexpr size_t kEntryBytes = 512;
+// The longest a read waits for a load of its tenant in progress (bounded by the caller's deadline before that).
+constexpr auto kMaxLoadWait = std::chrono::milliseconds(120000);
 // A tenant served from the cache records its read again after this long (its row orders the warm-up).
 constexpr auto kRecordInterval = std::chrono::hours(1);
 
@@ -112,7 +114,9 @@ std::shared_ptr<const domain::Dataset> DatasetCache::Get(const common::RequestCo
     }
     const std::shared_ptr<Entry> entry = Acquire(rc.tenant_id);
     std::unique_lock lock(entry->refresh, std::defer_lock);
-    if (!lock.try_lock_for(rc.Remaining(db_.settings().max_statement_time))) {
+    // A load in progress (another read's, or the warm-up's) may take longer than one statement: wait for it as long
+    // as the caller's deadline allows.
+    if (!lock.try_lock_for(rc.Remaining(kMaxLoadWait))) {
         throw common::ApiError::DeadlineExceeded("the tenant's read models are being loaded; try again");
     }
     std::shared_ptr<const domain::Dataset> view;
