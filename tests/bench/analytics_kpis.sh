@@ -16,20 +16,28 @@
 # then GetKpis on the big tenant again while new facts arrive (--write-rate rows/s inserted for it, one transaction
 # each, as the consumer does). The first call of each run (not timed in the percentiles) is printed as first_ms:
 # with an in-memory cache it is the cold load. Prints p50/p99 per run and the big/small ratios.
+# --restart-settle S: the first read after a start instead. After seeding, each tenant is read once (a cold load),
+# then the analytics service is restarted with the binary it runs (tests/bench/restart_with.sh), and S seconds after
+# it listens again one GetKpis of the big tenant is timed alone and printed (`first read after a restart`); the runs
+# follow as usual.
 #   usage: tests/bench/analytics_kpis.sh [--seconds S] [--concurrency N] [--scale N] [--write-rate R]
+#                                        [--restart-settle S]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=10
 concurrency=4
 scale=100000
 write_rate=20
+restart_settle=
 while (($#)); do
     case $1 in
         --seconds) seconds=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
         --scale) scale=$2; shift 2 ;;
         --write-rate) write_rate=$2; shift 2 ;;
-        *) echo "usage: $0 [--seconds S] [--concurrency N] [--scale N] [--write-rate R]" >&2; exit 2 ;;
+        --restart-settle) restart_settle=$2; shift 2 ;;
+        *) echo "usage: $0 [--seconds S] [--concurrency N] [--scale N] [--write-rate R] [--restart-settle S]" >&2
+           exit 2 ;;
     esac
 done
 eval "$("$repo/deploy/local/stack" env)"
@@ -103,6 +111,26 @@ run() { # size rpc label
     "$bench" --gateway "$CRM_TEST_GATEWAY" --token "$tok" --rpc "$2" --concurrency "$concurrency" \
         --seconds "$seconds" --label "$3" --start 2026-03-01 --days 30 --warmup 2 | tee -a "$work/results.jsonl"
 }
+once() { # size label: one GetKpis call alone; prints its time in ms
+    local tok
+    tok=$("$repo/deploy/local/stack" token --tenant "${tenant}$1" --role analyst --ttl 3600)
+    "$bench" --gateway "$CRM_TEST_GATEWAY" --token "$tok" --rpc kpis --concurrency 1 --seconds 1 --label "$2" \
+        --start 2026-03-01 --days 30 --warmup 1 | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["first_ms"])'
+}
+if [[ -n $restart_settle ]]; then
+    # Earlier runs' tenants leave the warm-up list (as the superuser: the list is tenant-scoped), so that the warm-up
+    # after the restart loads this run's two tenants only (a binary without the warm-up ignores the table).
+    psql -q "$CRM_TEST_PG_ANALYTICS_URL" -c "DELETE FROM analytics_kpi_cache_tenants WHERE tenant_id LIKE 'akpi%'" \
+        >/dev/null 2>&1 || true
+    echo "first read before the restart (cold load): small $(once small prime) ms, big $(once big prime) ms" >&2
+    run_dir="${CRM_LOCAL_DIR:-$repo/.local}/run"
+    exe=$(readlink "/proc/$(cat "$run_dir/analytics.pid")/exe")
+    exe=${exe% (deleted)}
+    "$repo/tests/bench/restart_with.sh" analytics "$exe"
+    sleep "$restart_settle"
+    echo "first read after a restart (${restart_settle} s after it listened): big $(once big restarted) ms," \
+        "load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+fi
 for size in small big; do
     for rpc in kpis series; do run "$size" "$rpc" "$size"; done
 done

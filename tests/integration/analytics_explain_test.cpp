@@ -8,6 +8,7 @@
 
 #include "../support/explain.hpp"
 #include "../support/harness.hpp"
+#include "cache/sql.hpp"
 #include "facts/sql.hpp"
 
 using namespace crm::test;
@@ -121,4 +122,26 @@ TEST_CASE("analytics: the KPI cache's incremental reads are index-backed (EXPLAI
         CHECK_FALSE(ScansFacts(p));
         CHECK(p.Uses("analytics_record_versions_xact"));
     }
+}
+
+TEST_CASE("analytics: the KPI cache's warm-up list is index-backed (EXPLAIN as the app role)",
+          "[integration][analytics][cache][explain]") {
+    // 5,000 tenants read over two years, a few of them in the last week (the list the warm-up reads).
+    const std::string prefix = UniqueTenant("aw");
+    pqxx::connection db(RequireEnv("CRM_TEST_PG_ANALYTICS_URL"));
+    {
+        pqxx::work tx(db);
+        tx.exec("INSERT INTO analytics_kpi_cache_tenants (tenant_id, read_at, bytes) SELECT " + tx.quote(prefix) +
+                " || '-' || g, now() - g * interval '3 hours', 1000 * g FROM generate_series(1, 5000) g");
+        tx.commit();
+    }
+    pqxx::nontransaction(db).exec("ANALYZE analytics_kpi_cache_tenants");
+    const QueryPlan p =
+        ExplainAs(db, "analytics_app", prefix + "-1", crm::analytics::cache::sql::kRecentTenants.text, "7, 1000");
+    INFO(p.text);
+    CHECK_FALSE(p.Has("Seq Scan analytics_kpi_cache_tenants"));
+    CHECK(p.Uses("analytics_kpi_cache_tenants_read"));
+    pqxx::work tx(db);
+    tx.exec("DELETE FROM analytics_kpi_cache_tenants WHERE tenant_id LIKE " + tx.quote(prefix + "-%"));
+    tx.commit();
 }

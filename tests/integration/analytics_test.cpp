@@ -947,3 +947,59 @@ TEST_CASE("analytics cache: two tenants with the same aggregate ids are cached a
         CHECK(k.lead_conversion_total().denominator() == 4);
     }
 }
+
+// The warm-up (cache/dataset_cache.hpp): a read records its tenant; a restarted service loads the recently read
+// tenants in the background, so that their first read after the start is served from the cache (a hit) with the
+// same answers; a rebuild's swap loads the rebuilt tenant again in the background.
+namespace {
+
+// The warm-up after a start loaded something and crm_analytics_cache_lookups_total{result="miss"} has not moved for
+// 3 s. (The tenant read last before the start is the first one warmed.)
+void AwaitWarmUp() {
+    double misses = -1;
+    auto changed = std::chrono::steady_clock::now();
+    REQUIRE(Eventually(
+        [&] {
+            const double now = Lookups("miss");
+            if (now != misses) {
+                misses = now;
+                changed = std::chrono::steady_clock::now();
+            }
+            return misses >= 1 && std::chrono::steady_clock::now() - changed >= 3s;
+        },
+        120s));
+}
+
+}  // namespace
+
+TEST_CASE("analytics cache: a restarted service warms the tenants read before, and a rebuilt one again",
+          "[integration][analytics][cache]") {
+    const auto [tenant, messages] = PublishedScenario();
+    AnalyticsClient admin(TokenFor(tenant, {"admin"}));
+    const auto before = Readings(admin);  // loads the tenant, which records the read
+    CHECK(Count("SELECT count(*) FROM analytics_kpi_cache_tenants WHERE tenant_id = '" + tenant + "' AND bytes > 0") ==
+          1);
+
+    StackCommand("kill-app analytics");
+    StackCommand("start-apps");
+    AwaitWarmUp();
+    const double misses = Lookups("miss");
+    const double hits = Lookups("hit");
+    CHECK(Readings(admin) == before);  // the first reads after the start: the same answers, from the warmed fold
+    CHECK(Lookups("miss") == misses);
+    CHECK(Lookups("hit") >= hits + 1);
+
+    // A rebuild's swap rewrites the facts: the tenant is loaded again in the background, not by the next read.
+    const double invalidated = Lookups("invalidated");
+    av1::RebuildProjectionsRequest swap;
+    swap.set_scope(av1::REBUILD_SCOPE_TENANT);
+    av1::RebuildProjectionsResponse r;
+    REQUIRE(admin.Rebuild(swap, &r).ok());
+    REQUIRE(r.tenants_size() == 1);
+    REQUIRE(r.tenants(0).swapped());
+    REQUIRE(Eventually([&] { return Lookups("invalidated") == invalidated + 1; }));
+    const double hits_after = Lookups("hit");
+    CHECK(Readings(admin) == before);
+    CHECK(Lookups("invalidated") == invalidated + 1);
+    CHECK(Lookups("hit") >= hits_after + 1);
+}

@@ -121,3 +121,37 @@ TEST_CASE(
     CHECK_FALSE(email.Has("Seq Scan"));
     CHECK(email.Uses("contacts_search_email"));
 }
+
+TEST_CASE("contacts: CreateCompany's duplicate look-ups in companies_create are index-backed (EXPLAIN as the app role)",
+          "[integration][contacts][explain]") {
+    const std::string tenant = UniqueTenant("cy");
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_CONTACTS_URL"));
+    {
+        pqxx::work tx(conn);
+        // As the superuser: 20,000 companies, half with a domain, a tenth of them deleted.
+        tx.exec("INSERT INTO companies (tenant_id, id, name, domain, delete_time) SELECT " + tx.quote(tenant) +
+                ", gen_random_uuid(), 'Company ' || i, CASE WHEN i % 2 = 0 THEN 'c' || i || '.example' ELSE '' END, "
+                "CASE WHEN i % 10 = 0 THEN now() END FROM generate_series(1, 20000) AS i");
+        tx.exec("ANALYZE companies");
+        tx.commit();
+    }
+    const std::string by_domain =
+        "SELECT co.id" +
+        FunctionQuery(conn, "companies_create",
+                      std::regex(R"(SELECT co\.id INTO found_id( FROM companies co[^;]*?co\.domain = p_domain[^;]*);)"),
+                      {{"p_tenant", "$1"}, {"p_domain", "$2"}});
+    const std::string by_name =
+        "SELECT co.id" +
+        FunctionQuery(conn, "companies_create",
+                      std::regex(R"(SELECT co\.id INTO found_id( FROM companies co[^;]*?lower\(p_name\)[^;]*);)"),
+                      {{"p_tenant", "$1"}, {"p_name", "$2"}});
+    const std::string t = "'" + tenant + "'";
+    const QueryPlan domain = ExplainAs(conn, "contacts_app", tenant, by_domain, t + ", 'c42.example'");
+    INFO("by domain (" << domain.ms << " ms): " << domain.text);
+    CHECK_FALSE(domain.Has("Seq Scan"));
+    CHECK(domain.Uses("companies_tenant_domain"));
+    const QueryPlan name = ExplainAs(conn, "contacts_app", tenant, by_name, t + ", 'company 43'");
+    INFO("by name (" << name.ms << " ms): " << name.text);
+    CHECK_FALSE(name.Has("Seq Scan"));
+    CHECK(name.Uses("companies_tenant_name_key"));
+}

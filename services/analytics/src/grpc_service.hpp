@@ -39,6 +39,9 @@ class AnalyticsService final : public v1::AnalyticsService::Service {
     grpc::Status RebuildProjections(grpc::ServerContext* sc, const v1::RebuildProjectionsRequest* req,
                                     v1::RebuildProjectionsResponse* resp) override;
 
+    // Loads the recently read tenants into the KPI cache in the background (cache::DatasetCache::WarmRecent).
+    void WarmCache() { cache_.WarmRecent(); }
+
   private:
     common::RpcRuntime& rpc_;
     common::Db& db_;

@@ -75,8 +75,12 @@ void Register(common::ServiceApp& app) {
     rebuild_settings.operator_tenants = app.config().GetList(kOperatorTenants);
     cache::CacheSettings cache_settings;
     cache_settings.max_bytes = static_cast<size_t>(app.config().GetInt(kCacheMaxBytes, 0, 1L << 40));
-    app.AddService(
-        std::make_shared<AnalyticsService>(app.rpc(), app.metrics(), db, std::move(rebuild_settings), cache_settings));
+    auto service =
+        std::make_shared<AnalyticsService>(app.rpc(), app.metrics(), db, std::move(rebuild_settings), cache_settings);
+    // The first KPI read of a tenant after a start finds it folded when the warm-up got to it first. Started once the
+    // server runs (after the migrations applied at start).
+    app.OnStart([warm = service.get()] { warm->WarmCache(); });
+    app.AddService(std::move(service));
 }
 
 }  // namespace crm::analytics

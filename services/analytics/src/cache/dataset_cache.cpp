@@ -4,7 +4,9 @@
 #include <prometheus/gauge.h>
 
 #include <chrono>
+#include <vector>
 
+#include "cache/sql.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/log.hpp"
@@ -20,6 +22,10 @@ namespace {
 constexpr int kMaxAttempts = 3;
 // Bookkeeping of a tenant entry, counted against the budget even before anything is folded.
 constexpr size_t kEntryBytes = 512;
+// The longest a read waits for a load of its tenant in progress (bounded by the caller's deadline before that).
+constexpr auto kMaxLoadWait = std::chrono::milliseconds(120000);
+// A tenant served from the cache records its read again after this long (its row orders the warm-up).
+constexpr auto kRecordInterval = std::chrono::hours(1);
 
 size_t FactRows(const domain::Facts& f) { return f.records.size() + f.leads.size() + f.opportunities.size(); }
 
@@ -28,7 +34,8 @@ size_t FactRows(const domain::Facts& f) { return f.records.size() + f.leads.size
 struct DatasetCache::Entry {
     std::timed_mutex refresh;  // one refresh at a time per tenant; guards data and at
     std::unique_ptr<domain::IncrementalDataset> data;
-    facts::ReadPoint at;  // the snapshot `data` holds the facts of
+    facts::ReadPoint at;                               // the snapshot `data` holds the facts of
+    std::chrono::steady_clock::time_point recorded{};  // when this replica last recorded a read of it (RecordRead)
     // Guarded by DatasetCache::mutex_.
     size_t bytes = 0;
     bool cached = true;  // false once evicted: its refresh in flight must not count it again
@@ -88,7 +95,14 @@ struct DatasetCache::Instruments {
 DatasetCache::DatasetCache(common::Db& db, common::Metrics& metrics, CacheSettings settings)
     : db_(db), settings_(settings), metrics_(std::make_unique<Instruments>(metrics)) {}
 
-DatasetCache::~DatasetCache() = default;
+DatasetCache::~DatasetCache() {
+    {
+        std::lock_guard lock(warm_mutex_);
+        stopping_ = true;
+    }
+    warm_cv_.notify_all();
+    if (warmer_.joinable()) warmer_.join();  // a load in progress finishes first (bounded by the statement timeout)
+}
 
 std::shared_ptr<const domain::Dataset> DatasetCache::Get(const common::RequestContext& rc) {
     if (settings_.max_bytes == 0) {
@@ -100,7 +114,9 @@ std::shared_ptr<const domain::Dataset> DatasetCache::Get(const common::RequestCo
     }
     const std::shared_ptr<Entry> entry = Acquire(rc.tenant_id);
     std::unique_lock lock(entry->refresh, std::defer_lock);
-    if (!lock.try_lock_for(rc.Remaining(db_.settings().max_statement_time))) {
+    // A load in progress (another read's, or the warm-up's) may take longer than one statement: wait for it as long
+    // as the caller's deadline allows.
+    if (!lock.try_lock_for(rc.Remaining(kMaxLoadWait))) {
         throw common::ApiError::DeadlineExceeded("the tenant's read models are being loaded; try again");
     }
     std::shared_ptr<const domain::Dataset> view;
@@ -112,8 +128,133 @@ std::shared_ptr<const domain::Dataset> DatasetCache::Get(const common::RequestCo
         Account(rc.tenant_id, entry, entry->data ? entry->data->bytes() : 0);
         throw;
     }
-    Account(rc.tenant_id, entry, entry->data ? entry->data->bytes() : 0);
+    const size_t bytes = entry->data ? entry->data->bytes() : 0;
+    Account(rc.tenant_id, entry, bytes);
+    const auto now = std::chrono::steady_clock::now();
+    const bool record =
+        entry->recorded == std::chrono::steady_clock::time_point{} || now - entry->recorded > kRecordInterval;
+    if (record) entry->recorded = now;
+    lock.unlock();
+    if (record) RecordRead(rc, bytes);
     return view;
+}
+
+void DatasetCache::RecordRead(const common::RequestContext& rc, size_t bytes) {
+    try {
+        db_.InTenant(
+            rc, [&](pqxx::work& tx) { db_.Exec(tx, sql::kRecordRead, rc.tenant_id, static_cast<int64_t>(bytes)); });
+    } catch (const std::exception&) {
+        // Only the warm-up after the next start misses it; the read itself succeeded.
+        common::log::Warn("analytics cache: the read could not be recorded for the warm-up",
+                          {{"tenant", rc.tenant_id}});
+    }
+}
+
+void DatasetCache::WarmRecent() {
+    if (settings_.max_bytes == 0 || settings_.warm_days <= 0) return;
+    {
+        std::lock_guard lock(warm_mutex_);
+        warm_recent_ = true;
+        StartWarmer();
+    }
+    warm_cv_.notify_all();
+}
+
+void DatasetCache::Rewarm(const std::string& tenant) {
+    if (settings_.max_bytes == 0) return;
+    {
+        std::lock_guard lock(mutex_);
+        if (entries_.count(tenant) == 0) return;
+    }
+    {
+        std::lock_guard lock(warm_mutex_);
+        warm_queue_.push_back(tenant);
+        StartWarmer();
+    }
+    warm_cv_.notify_all();
+}
+
+void DatasetCache::StartWarmer() {
+    if (!warmer_.joinable()) warmer_ = std::thread([this] { WarmLoop(); });
+}
+
+void DatasetCache::WarmLoop() {
+    std::unique_lock lock(warm_mutex_);
+    for (;;) {
+        warm_cv_.wait(lock, [&] { return stopping_ || warm_recent_ || !warm_queue_.empty(); });
+        if (stopping_) return;
+        if (warm_recent_) {
+            warm_recent_ = false;
+            lock.unlock();
+            WarmRecentNow();
+            lock.lock();
+            continue;
+        }
+        const std::string tenant = std::move(warm_queue_.front());
+        warm_queue_.pop_front();
+        lock.unlock();
+        WarmTenant(tenant, true);
+        lock.lock();
+    }
+}
+
+void DatasetCache::WarmRecentNow() {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, size_t>> recent;
+    try {
+        db_.InTenant(std::string(), [&](pqxx::work& tx) {
+            db_.Exec(tx, sql::kMaintenanceOn);
+            for (const auto& row : db_.Exec(tx, sql::kRecentTenants, settings_.warm_days, settings_.warm_max_tenants)) {
+                recent.emplace_back(row[0].as<std::string>(), static_cast<size_t>(row[1].as<int64_t>()));
+            }
+        });
+    } catch (const std::exception&) {
+        common::log::Warn("analytics cache: the tenants to warm could not be read; no warm-up", {});
+        return;
+    }
+    size_t warmed = 0;
+    for (const auto& [tenant, bytes] : recent) {
+        {
+            std::lock_guard lock(warm_mutex_);
+            if (stopping_) return;
+        }
+        {
+            // Only what fits beside what is cached: a warm-up never evicts a tenant.
+            std::lock_guard lock(mutex_);
+            if (entries_.count(tenant) > 0) continue;
+            if (total_bytes_ + kEntryBytes + bytes > settings_.max_bytes) continue;
+        }
+        WarmTenant(tenant, false);
+        ++warmed;
+    }
+    common::log::Info(
+        "analytics cache: warmed",
+        {{"tenants", std::to_string(warmed)},
+         {"seconds", std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())}});
+}
+
+void DatasetCache::WarmTenant(const std::string& tenant, bool only_cached) {
+    std::shared_ptr<Entry> entry;
+    if (only_cached) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(tenant);
+        if (it == entries_.end()) return;
+        entry = it->second;
+    } else {
+        entry = Acquire(tenant);
+    }
+    common::RequestContext rc;
+    rc.tenant_id = tenant;
+    rc.rpc = "CacheWarmUp";
+    std::unique_lock lock(entry->refresh);
+    if (!only_cached && entry->data) return;  // a read loaded it meanwhile
+    try {
+        Refresh(rc, *entry);
+    } catch (const std::exception&) {
+        // The tenant's next read loads it (and reports what fails then).
+        common::log::Warn("analytics cache: a warm-up load failed", {{"tenant", tenant}});
+    }
+    Account(tenant, entry, entry->data ? entry->data->bytes() : 0);
 }
 
 std::shared_ptr<const domain::Dataset> DatasetCache::Refresh(const common::RequestContext& rc, Entry& entry) {

@@ -61,6 +61,8 @@ Status AnalyticsService::RebuildProjections(ServerContext* sc, const v1::Rebuild
                 .Increment();
             if (!t.consistent)
                 rebuild_metrics_->rebuild_inconsistent.Add({{"service", rebuild_metrics_->service}}).Increment();
+            // Its facts were rewritten: if this replica caches the tenant, load it again now, not on its next read.
+            if (t.swapped) cache_.Rewarm(t.tenant_id);
             if (t.tenant_id != rc.tenant_id) continue;  // other tenants' ids are never shown
             auto* out = resp->add_tenants();
             out->set_tenant_id(t.tenant_id);

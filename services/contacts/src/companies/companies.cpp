@@ -52,6 +52,15 @@ void AppendEvent(common::Outbox& outbox, pqxx::work& tx, const common::RequestCo
 // ALREADY_EXISTS DUPLICATE_COMPANY (ErrorInfo metadata existing_id, match) when another active company of the
 // tenant has the same normalized domain or, for a company without a domain, the same name ignoring case. Concurrent
 // writers of one domain (or name) queue on an advisory lock, so the check cannot race.
+ApiError DuplicateCompany(const domain::CompanyFields& f, const std::string& existing_id) {
+    const bool by_domain = !f.domain.empty();
+    return ApiError::AlreadyExists(std::string("an active company with this ") + (by_domain ? "domain" : "name") +
+                                       " exists: " + existing_id,
+                                   "DUPLICATE_COMPANY")
+        .With("existing_id", existing_id)
+        .With("match", by_domain ? "domain" : "name");
+}
+
 void RefuseDuplicateCompany(common::Db& db, pqxx::work& tx, const std::string& tenant, const domain::CompanyFields& f,
                             const std::string& self_id) {
     const bool by_domain = !f.domain.empty();
@@ -61,11 +70,7 @@ void RefuseDuplicateCompany(common::Db& db, pqxx::work& tx, const std::string& t
     for (const auto& row : rows) {  // at most two rows: the company being updated may be one of them
         const std::string id = row[0].as<std::string>();
         if (id == self_id) continue;
-        throw ApiError::AlreadyExists(
-            std::string("an active company with this ") + (by_domain ? "domain" : "name") + " exists: " + id,
-            "DUPLICATE_COMPANY")
-            .With("existing_id", id)
-            .With("match", by_domain ? "domain" : "name");
+        throw DuplicateCompany(f, id);
     }
 }
 
@@ -99,14 +104,19 @@ v1::Company CreateCompany(common::Db& db, common::Outbox& outbox, const common::
         }
         custom_fields::CheckValues(db, tx, tenant, domain::CustomFieldEntity::kCompany, f.custom_fields, "company",
                                    true);
-        RefuseDuplicateCompany(db, tx, tenant, f, "");
-        v1::Company created =
-            ReadCompany(db.Exec(tx, sql::kInsertCompany, tenant, id, f.name, f.domain, f.industry, f.owner_id,
-                                rows::JsonArray(f.tags), rows::JsonObject(f.custom_fields))[0]);
+        // Lock of the domain (or name), duplicate look-up and insert in one statement (companies_create).
+        std::optional<v1::Company> created;
+        for (const auto& row : db.Exec(tx, sql::kCreateCompany, tenant, id, f.name, f.domain, f.industry, f.owner_id,
+                                       rows::JsonArray(f.tags), rows::JsonObject(f.custom_fields))) {
+            v1::Company company = ReadCompany(row.slice(1, row.size()));
+            if (row[0].as<std::string>() == "existing") throw DuplicateCompany(f, company.id());
+            created = std::move(company);
+        }
+        if (!created) throw std::logic_error("companies_create returned no company");
         ev1::CompanyCreated event;
-        *event.mutable_company() = created;
-        AppendEvent(outbox, tx, rc, created, event);
-        return created;
+        *event.mutable_company() = *created;
+        AppendEvent(outbox, tx, rc, *created, event);
+        return std::move(*created);
     });
 }
 

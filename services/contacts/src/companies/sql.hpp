@@ -19,9 +19,13 @@ using common::Sql;
 #define CRM_COMPANY_VALUE_COLUMNS "name, domain, industry, owner_id, tags, custom_fields"
 #define CRM_COMPANY_VALUES "$3, $4, $5, $6, ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8::jsonb"
 
-inline constexpr Sql kInsertCompany{"companies_insert",
-    "INSERT INTO companies AS co (tenant_id, id, " CRM_COMPANY_VALUE_COLUMNS ") VALUES ($1, $2::uuid, "
-    CRM_COMPANY_VALUES ") RETURNING " CRM_COMPANY_COLUMNS};
+// CreateCompany in one round trip: the function companies_create (migration 0030) takes the lock of the company's key
+// (domain, else name), looks for an active company with it and, finding none, inserts ($1 tenant, $2 id, $3..$8 the
+// values). Rows: kind ('existing' or 'company'), then CRM_COMPANY_COLUMNS.
+inline constexpr Sql kCreateCompany{"companies_create",
+    "SELECT r.kind, " CRM_COMPANY_COLUMNS " FROM companies_create($1, $2::uuid, $3, $4, $5, $6,"
+    " ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8::jsonb) r"
+    " CROSS JOIN LATERAL (SELECT (r.company).*) co"};
 
 inline constexpr Sql kWriteCompany{"companies_write",
     "UPDATE companies AS co SET (" CRM_COMPANY_VALUE_COLUMNS ") = (" CRM_COMPANY_VALUES "), "
@@ -31,7 +35,7 @@ inline constexpr Sql kWriteCompany{"companies_write",
 inline constexpr Sql kGetCompany{"companies_get",
     "SELECT " CRM_COMPANY_COLUMNS " FROM companies co WHERE co.tenant_id = $1 AND co.id = $2::uuid"};
 
-// CreateCompany's duplicate check: the active company with a normalized domain (index companies_tenant_domain) or,
+// UpdateCompany's duplicate check (CreateCompany's is inside companies_create): the active company with a normalized domain (index companies_tenant_domain) or,
 // for a company without domain, with a name ignoring case (index companies_tenant_name_key).
 inline constexpr Sql kActiveCompanyByDomain{"companies_active_by_domain",
     "SELECT co.id::text FROM companies co WHERE co.tenant_id = $1 AND co.delete_time IS NULL AND co.domain <> '' "
