@@ -63,10 +63,23 @@ const std::map<std::string, std::array<int, 9>> kMarketingMatrix = {
 };
 // clang-format on
 
+// Methods support's roles read too (columns up to support_manager).
+// clang-format off
+//                                                admin mgr  rep  mkt  sup  tech anl  ro   wf   disp smgr
+const std::map<std::string, std::array<int, 11>> kSupportReadMatrix = {
+    {"ListPersonEngagement",        /* read */   {1,    0,   0,   1,   1,   0,   1,   0,   0,   0,   1}},
+};
+// clang-format on
+
 void CheckMatrix(const Policy& policy) {
-    CheckServiceMatrix(policy, kService,
-                       MethodsOf(crm::marketing::v1::GetCampaignRequest::descriptor()->file(), "MarketingService"),
-                       kMarketingMatrix);
+    std::vector<std::string> methods;
+    std::vector<std::string> support_read;
+    for (auto& m : MethodsOf(crm::marketing::v1::GetCampaignRequest::descriptor()->file(), "MarketingService")) {
+        (kSupportReadMatrix.count(m) ? support_read : methods).push_back(m);
+    }
+    CHECK(support_read.size() == kSupportReadMatrix.size());
+    CheckServiceMatrix(policy, kService, methods, kMarketingMatrix);
+    CheckServiceMatrix(policy, kService, support_read, kSupportReadMatrix);
 }
 
 }  // namespace

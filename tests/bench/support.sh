@@ -5,9 +5,10 @@
 #      among 50 addresses), interleaved rounds of one variant;
 #   2. SearchArticles p50/p99 at 100,000 published articles vs 1,000 (two tenants seeded as the service's own role,
 #      under RLS, with 3-word titles and 8-word bodies over a vocabulary of ~3,000 words), interleaved;
-#   3. GetCustomer360 p50/p99 vs each of the six calls it makes (the same requests through the gateway), interleaved:
+#   3. GetCustomer360 p50/p99 vs each of the seven calls it makes (the same requests through the gateway), interleaved:
 #      the goal is view p99 <= the slowest call's p99 + 2 ms.
-#   usage: tests/bench/support.sh [--seconds S] [--rounds R] [--concurrency N] [--parts "ingest search view"]
+#   4. (part "sections") the view's profile: its sections' own times over 300 sequential calls over HTTP.
+#   usage: tests/bench/support.sh [--seconds S] [--rounds R] [--concurrency N] [--parts "ingest search view sections"]
 #          [--raw FILE]
 # The machine is shared (2 cores): the services, PostgreSQL, Kafka and the load client compete; GetCustomer360 makes
 # six calls for one, so at a concurrency that saturates the machine its latency is mostly queueing (see the README).
@@ -70,7 +71,7 @@ tok_big=$(token "${tenant}big" support_agent)
 tok_small=$(token "${tenant}small" support_agent)
 tok_mail=$(token "${tenant}mail" support_agent)
 tok_view=$(token "${tenant}view" admin)
-if part view; then
+if part view || part sections; then
     contact=$("$bench" --token "$tok_view" --rpc setup-view)
     echo "customer for the 360 view: $contact" >&2
 fi
@@ -97,7 +98,7 @@ part search && python3 "$repo/tests/bench/interleave.py" "$work/search.json" --r
 
 # 3. GetCustomer360 vs the calls it makes.
 variants=""
-for rpc in view contact opps-open opps-won activities lead member; do
+for rpc in view contact opps-open opps-won activities lead member engagement; do
     variants+="{\"name\": \"$rpc\", \"cmd\": \"$bench --token $tok_view --rpc $rpc --contact $contact --concurrency $concurrency --seconds $seconds --label $rpc\"},"
 done
 cat >"$work/view.json" <<JSON
@@ -108,7 +109,11 @@ cat >"$work/view.json" <<JSON
             {"name": "view - opps-won p99 ms", "num": "view", "den": "opps-won", "field": "p99_ms", "op": "diff"},
             {"name": "view - activities p99 ms", "num": "view", "den": "activities", "field": "p99_ms", "op": "diff"},
             {"name": "view - lead p99 ms", "num": "view", "den": "lead", "field": "p99_ms", "op": "diff"},
-            {"name": "view - member p99 ms", "num": "view", "den": "member", "field": "p99_ms", "op": "diff"}]}
+            {"name": "view - member p99 ms", "num": "view", "den": "member", "field": "p99_ms", "op": "diff"},
+            {"name": "view - engagement p99 ms", "num": "view", "den": "engagement", "field": "p99_ms", "op": "diff"}]}
 JSON
 part view && python3 "$repo/tests/bench/interleave.py" "$work/view.json" --raw "$raw"
+# 4. The view's profile: its sections' own times over sequential calls (part "sections").
+part sections && python3 "$repo/tests/bench/support_view_sections.py" --token "$tok_view" --contact "$contact" \
+    --address "$CRM_TEST_GATEWAY_HTTP" --calls 300
 echo "raw slices: $raw" >&2

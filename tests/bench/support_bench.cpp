@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
                 } else if (rpc == "contact") {
                     crm::contacts::v1::GetContactRequest req;
                     req.set_id(contact);
+                    req.set_include_company(true);  // as the view asks
                     status = Call(*contacts, RpcName<crm::contacts::v1::ContactsService>("GetContact"), token,
                                   &crm::contacts::v1::ContactsService::Stub::GetContact, req);
                 } else if (rpc == "opps-open" || rpc == "opps-won") {
@@ -223,6 +224,12 @@ int main(int argc, char** argv) {
                     req.set_id(contact);
                     status = Call(*marketing, RpcName<crm::marketing::v1::MarketingService>("GetAudienceMember"), token,
                                   &crm::marketing::v1::MarketingService::Stub::GetAudienceMember, req);
+                } else if (rpc == "engagement") {
+                    crm::marketing::v1::ListPersonEngagementRequest req;
+                    req.set_person_id(contact);
+                    req.set_page_size(20);
+                    status = Call(*marketing, RpcName<crm::marketing::v1::MarketingService>("ListPersonEngagement"),
+                                  token, &crm::marketing::v1::MarketingService::Stub::ListPersonEngagement, req);
                 } else {
                     std::cerr << "unknown --rpc " << rpc << "\n";
                     std::exit(2);

@@ -13,6 +13,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -92,15 +93,30 @@ class ScriptedCase {
         sev::CaseCreated e;
         Emit(e, hour);
     }
-    ScriptedCase& Reply(int64_t hour) {
-        if (!c_.has_first_response_time()) *c_.mutable_first_response_time() = Ts(H(hour));
+    // business_hours: the first-response clock support states when the reply stops it (target 4 h).
+    ScriptedCase& Reply(int64_t hour, int64_t business_hours) {
+        if (!c_.has_first_response_time()) {
+            *c_.mutable_first_response_time() = Ts(H(hour));
+            Clock(spv1::SLA_METRIC_FIRST_RESPONSE, hour, business_hours, 4);
+        }
         c_.set_status(spv1::CASE_STATUS_OPEN);
         sev::CaseMessageAdded e;
         e.set_first_response(true);
+        *e.mutable_sla_clocks() = clocks_;
         return Emit(e, hour);
+    }
+    // A solve with the resolution clock's business hours (target 24 h).
+    ScriptedCase& Solve(int64_t hour, int64_t business_hours) {
+        Clock(spv1::SLA_METRIC_RESOLUTION, hour, business_hours, 24);
+        return Status(hour, spv1::CASE_STATUS_SOLVED);
     }
     ScriptedCase& Status(int64_t hour, spv1::CaseStatus to) {
         sev::CaseStatusChanged e;
+        if (c_.status() == spv1::CASE_STATUS_SOLVED && to == spv1::CASE_STATUS_OPEN) {
+            for (auto& c : clocks_) {
+                if (c.metric() == spv1::SLA_METRIC_RESOLUTION) c.clear_stop_time();  // runs again
+            }
+        }
         e.set_from_status(c_.status());
         e.set_to_status(to);
         e.set_reopened(c_.status() == spv1::CASE_STATUS_SOLVED && to == spv1::CASE_STATUS_OPEN);
@@ -108,6 +124,7 @@ class ScriptedCase {
         if (to == spv1::CASE_STATUS_SOLVED) *c_.mutable_solve_time() = Ts(H(hour));
         if (to == spv1::CASE_STATUS_CLOSED) *c_.mutable_close_time() = Ts(H(hour));
         if (e.reopened()) c_.set_reopen_count(c_.reopen_count() + 1);
+        *e.mutable_sla_clocks() = clocks_;
         return Emit(e, hour);
     }
     ScriptedCase& Assign(int64_t hour, const std::string& agent) {
@@ -136,6 +153,19 @@ class ScriptedCase {
     }
 
   private:
+    void Clock(spv1::SlaMetric metric, int64_t hour, int64_t business_hours, int64_t target_hours) {
+        spv1::SlaClock* clock = nullptr;
+        for (auto& c : clocks_) {
+            if (c.metric() == metric) clock = &c;
+        }
+        if (!clock) clock = clocks_.Add();
+        clock->set_metric(metric);
+        clock->set_target_seconds(target_hours * 3600);
+        clock->set_elapsed_seconds(business_hours * 3600);
+        clock->set_remaining_seconds((target_hours - business_hours) * 3600);
+        *clock->mutable_stop_time() = Ts(H(hour));
+        clock->set_state(business_hours > target_hours ? spv1::SLA_CLOCK_STATE_BREACHED : spv1::SLA_CLOCK_STATE_MET);
+    }
     template <class E>
     ScriptedCase& Emit(E& e, int64_t hour) {
         c_.set_version(c_.version() + 1);
@@ -147,35 +177,31 @@ class ScriptedCase {
     std::string tenant_;
     std::vector<OutgoingEvent>& out_;
     spv1::Case c_;
+    google::protobuf::RepeatedPtrField<spv1::SlaClock> clocks_;
 };
 
 // The history of services/analytics/tests/support_kpis_test.cpp (cases a to d), plus a case closed long before.
 std::vector<OutgoingEvent> ScriptedHistory(const std::string& tenant) {
     std::vector<OutgoingEvent> m;
+    // The clocks' business hours as in the unit test: a 1 h, then solves 5 h and 12 h; b 6 h; c 1 h and 30 h.
     ScriptedCase(tenant, m, 0, "q1", "a1")
-        .Reply(2)
-        .Status(10, spv1::CASE_STATUS_SOLVED)
+        .Reply(2, 1)
+        .Solve(10, 5)
         .Status(20, spv1::CASE_STATUS_OPEN)
-        .Status(30, spv1::CASE_STATUS_SOLVED)
+        .Solve(30, 12)
         .Csat(31, 5, "a1", "q1")
         .Status(100, spv1::CASE_STATUS_CLOSED);
-    ScriptedCase(tenant, m, 5, "q1", "a2").Breach(9, spv1::SLA_METRIC_FIRST_RESPONSE).Reply(12);
+    ScriptedCase(tenant, m, 5, "q1", "a2").Breach(9, spv1::SLA_METRIC_FIRST_RESPONSE).Reply(12, 6);
     std::vector<OutgoingEvent> c_events;  // case c is delivered backwards
     ScriptedCase(tenant, c_events, 50, "q2", "a1")
-        .Reply(51)
+        .Reply(51, 1)
         .Assign(52, "a2")
         .Breach(80, spv1::SLA_METRIC_RESOLUTION)
-        .Status(90, spv1::CASE_STATUS_SOLVED)
+        .Solve(90, 30)
         .Csat(95, 2, "a2", "q2");
     m.insert(m.end(), c_events.rbegin(), c_events.rend());
-    ScriptedCase(tenant, m, -48, "", "")
-        .Reply(-47)
-        .Status(-40, spv1::CASE_STATUS_SOLVED)
-        .Status(60, spv1::CASE_STATUS_OPEN);
-    ScriptedCase(tenant, m, -500, "q1", "a1")
-        .Reply(-499)
-        .Status(-490, spv1::CASE_STATUS_SOLVED)
-        .Status(-400, spv1::CASE_STATUS_CLOSED);
+    ScriptedCase(tenant, m, -48, "", "").Reply(-47, 1).Solve(-40, 3).Status(60, spv1::CASE_STATUS_OPEN);
+    ScriptedCase(tenant, m, -500, "q1", "a1").Reply(-499, 1).Solve(-490, 3).Status(-400, spv1::CASE_STATUS_CLOSED);
     m.push_back(m[3]);  // redelivered: the same event id again
     m.push_back(m[12]);
     return m;
@@ -196,6 +222,14 @@ void CheckScriptedWeek(const av1::GetSupportKpisResponse& r) {
     CHECK(t.first_response_sla().denominator() == 3);
     CHECK(t.resolution_sla().numerator() == 1);
     CHECK(t.resolution_sla().denominator() == 2);
+    // In business hours (the clocks' figures the events carry): a 1 + b 6 + c 1; a 12 + c 30.
+    CHECK(t.first_response_business().count() == 3);
+    CHECK(t.first_response_business().total_seconds() == 8 * 3600);
+    CHECK(t.resolution_business().count() == 2);
+    CHECK(t.resolution_business().total_seconds() == 42 * 3600);
+    CHECK(t.resolution_business().average_seconds() == 21 * 3600);
+    CHECK(t.first_response_no_sla() == 0);
+    CHECK(t.resolution_no_sla() == 0);
     CHECK(t.backlog() == 2);  // b and d
     CHECK(t.csat().responses() == 2);
     CHECK(t.csat().score_sum() == 7);
@@ -296,7 +330,9 @@ TEST_CASE("analytics support KPIs: a scripted history gives the figures computed
         CHECK(p["support_cases"].only_rebuilt() == 1);
         CHECK(p["support_cases"].only_live() == 0);
         REQUIRE(api.Kpis(week, &r).ok());
-        CHECK(r.total().first_response_sla().numerator() == 3);  // b now looks met
+        // b's reply still states its clock past the target: counted as breached at the stop, the figures hold.
+        CHECK(r.total().first_response_sla().numerator() == 2);
+        CHECK(r.total().first_response_sla().denominator() == 3);
 
         av1::RebuildProjectionsRequest swap;
         swap.set_scope(av1::REBUILD_SCOPE_TENANT);
@@ -358,9 +394,13 @@ TEST_CASE("analytics support KPIs: cases worked through the real support service
     CHECK(t.first_response().count() == 2);
     CHECK(t.first_response().total_seconds() == Seconds(fr_a + fr_b));
     CHECK(t.resolution().total_seconds() == Seconds(res_a));
-    CHECK(t.first_response_sla().numerator() == 2);  // no SLA policy: no breach
-    CHECK(t.first_response_sla().denominator() == 2);
-    CHECK(t.resolution_sla().numerator() == 1);
+    // No SLA policy: no clock, so neither met nor breached, counted apart.
+    CHECK(t.first_response_sla().numerator() == 0);
+    CHECK(t.first_response_sla().denominator() == 0);
+    CHECK(t.first_response_no_sla() == 2);
+    CHECK(t.resolution_sla().denominator() == 0);
+    CHECK(t.resolution_no_sla() == 1);
+    CHECK(t.first_response_business().count() == 0);
     CHECK(t.backlog() == 2);  // b (open) and c (new)
     CHECK(t.reopen_rate().numerator() == 1);
     CHECK(t.reopen_rate().denominator() == 2);
@@ -420,4 +460,52 @@ TEST_CASE("analytics support KPIs: roles at the gateway", "[integration][analyti
         CHECK(AnalyticsClient(TokenFor(tenant, {role})).Kpis(week, &r).error_code() ==
               grpc::StatusCode::PERMISSION_DENIED);
     }
+}
+
+TEST_CASE("analytics support KPIs: business hours from the clocks of the real support service",
+          "[integration][analytics][support_kpis]") {
+    const std::string tenant = UniqueTenant("asb");
+    SupportClient support(TokenFor(tenant, {"support_manager"}));
+    AnalyticsClient api(TokenFor(tenant, {"analyst"}));
+    const int64_t start = NowMicros() - 1000000;
+
+    // Round the clock in UTC: business seconds are the wall-clock seconds (whole ones); targets 1 h and 1 day.
+    spv1::UpdateSlaPolicyRequest policy;
+    auto* p = policy.mutable_sla_policy();
+    p->mutable_calendar()->set_time_zone("UTC");
+    for (int d = spv1::DAY_OF_WEEK_MONDAY; d <= spv1::DAY_OF_WEEK_SUNDAY; ++d) {
+        auto* h = p->mutable_calendar()->add_working_hours();
+        h->set_day(static_cast<spv1::DayOfWeek>(d));
+        h->set_start_time("00:00");
+        h->set_end_time("24:00");
+    }
+    auto* target = p->add_targets();
+    target->set_priority(spv1::CASE_PRIORITY_NORMAL);
+    target->set_first_response_seconds(3600);
+    target->set_resolution_seconds(86400);
+    REQUIRE(support.UpdateSlaPolicy(policy).ok());
+
+    const spv1::Case a0 = support.MustCreateCase("Scanner offline");
+    std::this_thread::sleep_for(1100ms);  // at least one business second on the clock
+    const spv1::Case a1 = support.MustAddMessage(a0.id(), spv1::MESSAGE_KIND_PUBLIC_REPLY, "Restart it").case_();
+    const spv1::Case a2 = support.MustChangeStatus(a0.id(), spv1::CASE_STATUS_SOLVED);
+    const int64_t fr = Micros(a1.first_response_time()) - Micros(a0.create_time());
+    const int64_t res = Micros(a2.solve_time()) - Micros(a0.create_time());
+
+    const auto period = Period(start, NowMicros() + 3600LL * 1000000);
+    av1::GetSupportKpisResponse r;
+    REQUIRE(Eventually([&] { return api.Kpis(period, &r).ok() && r.total().resolution_business().count() == 1; }));
+    const auto& t = r.total();
+    CHECK(t.first_response_business().count() == 1);
+    // Whole business seconds from the creation's second to the stop's (rounded down and up): within 1 s of the
+    // wall-clock figure.
+    CHECK(std::abs(t.first_response_business().total_seconds() - fr / 1000000) <= 1);
+    CHECK(t.first_response_business().total_seconds() >= 1);
+    CHECK(std::abs(t.resolution_business().total_seconds() - res / 1000000) <= 1);
+    CHECK(t.first_response_sla().numerator() == 1);
+    CHECK(t.first_response_sla().denominator() == 1);
+    CHECK(t.resolution_sla().numerator() == 1);
+    CHECK(t.resolution_sla().denominator() == 1);
+    CHECK(t.first_response_no_sla() == 0);
+    CHECK(t.resolution_no_sla() == 0);
 }

@@ -1282,6 +1282,13 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              CHECK(j["member"]["kind"] == "contact");
              CHECK(j["member"]["email"] == ids["mkt_email"]);
          }},
+        // Nothing was sent to or done by that person yet: an empty history (a bad page size is a 400).
+        {"GET /v1/audience/{person_id}/engagement",
+         [&] {
+             const json j = Ok(Call("GET", "/v1/audience/" + ids["person"] + "/engagement?pageSize=5", token));
+             CHECK(j.value("engagements", json::array()).empty());
+             CHECK(Call("GET", "/v1/audience/" + ids["person"] + "/engagement?pageSize=-1", token).status == 400);
+         }},
         {"POST /v1/segments",
          [&] {
              const json body = {

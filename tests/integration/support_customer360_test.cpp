@@ -2,20 +2,26 @@
 // with a won deal, an activity, open and solved cases (the open one with its sentiment trend) and marketing's record:
 // every section filled, with the caller's tenant; then with the sales service stopped (deploy/local/stack kill-app
 // sales) the view still answers, the sales section marked UNAVAILABLE and the others filled, within the section
-// deadline. Another tenant's contact is NOT_FOUND, a bad id INVALID_ARGUMENT, roles outside support PERMISSION_DENIED.
+// deadline; a campaign e-mail sent to the person (Mailpit) and the click on its link show in the marketing section,
+// and with marketing stopped that section is marked while the rest answers. Another tenant's contact is NOT_FOUND, a
+// bad id INVALID_ARGUMENT, roles outside support PERMISSION_DENIED.
 #include <crm/leads/v1/leads.grpc.pb.h>
 #include <crm/marketing/v1/marketing.grpc.pb.h>
 #include <crm/support/v1/customer360.grpc.pb.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "../support/contacts_client.hpp"
+#include "../support/http_client.hpp"
 #include "../support/leads_client.hpp"
+#include "../support/mailpit.hpp"
 #include "../support/marketing_client.hpp"
 #include "../support/sales_client.hpp"
 #include "../support/support_client.hpp"
+#include "../support/wait.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -40,6 +46,63 @@ ViewResult View(const std::string& token, const std::string& contact_id) {
     r.status = stub->GetCustomer360(&ctx, req, &r.view);
     r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     return r;
+}
+
+std::string Between(const std::string& text, const std::string& start, char end) {
+    const std::size_t at = text.find(start);
+    if (at == std::string::npos) return "";
+    const std::size_t from = at + start.size();
+    return text.substr(from, text.find(end, from) - from);
+}
+
+// A campaign e-mail to the contact through marketing's API (the person opted in first), delivered to the local
+// Mailpit; returns the path of its tracked link.
+std::string SendCampaignMail(const std::string& admin, const std::string& contact_id, const std::string& email,
+                             const std::string& campaign_name) {
+    ContactsClient contacts(admin);
+    MarketingClient api(admin);
+    cv1::UpdateContactConsentRequest consent;
+    consent.set_id(contact_id);
+    consent.set_status(cv1::CONSENT_STATUS_OPTED_IN);
+    consent.set_source("web_form");
+    REQUIRE(contacts.UpdateContactConsent(consent).ok());
+    REQUIRE(Eventually([&] {
+        mv1::GetAudienceMemberRequest get;
+        get.set_id(contact_id);
+        auto r = api.GetAudienceMember(get);
+        return r.ok() && r.response.member().consent() == "opted_in";
+    }));
+    const mv1::Campaign campaign = api.MustCreateCampaign(campaign_name);
+    mv1::CreateEmailTemplateRequest t;
+    t.mutable_template_()->set_name("Release notes");
+    t.mutable_template_()->set_subject("What is new");
+    t.mutable_template_()->set_html_body("<p>Hi</p><p><a href=\"https://example.com/notes\">Notes</a></p>");
+    t.mutable_template_()->set_text_body("Hi");
+    auto tmpl = api.CreateEmailTemplate(t);
+    REQUIRE(tmpl.ok());
+    mv1::CreateSegmentRequest list;
+    list.mutable_segment()->set_name("Customer");
+    list.mutable_segment()->set_type(mv1::SEGMENT_TYPE_STATIC);
+    auto segment = api.CreateSegment(list);
+    REQUIRE(segment.ok());
+    mv1::AddSegmentMembersRequest add;
+    add.set_segment_id(segment.response.segment().id());
+    add.add_person_ids(contact_id);
+    REQUIRE(api.AddSegmentMembers(add).ok());
+    mv1::CreateEmailSendRequest send;
+    send.mutable_send()->set_campaign_id(campaign.id());
+    send.mutable_send()->set_template_id(tmpl.response.template_().id());
+    send.mutable_send()->set_segment_id(segment.response.segment().id());
+    auto started = api.CreateEmailSend(send);
+    INFO(started.status.error_message());
+    REQUIRE(started.ok());
+    Mailpit mailpit;
+    const auto got = mailpit.WaitFor(email, 1, std::chrono::seconds(30));
+    REQUIRE(got.size() == 1);
+    const auto message = nlohmann::json::parse(mailpit.Get("/api/v1/message/" + got[0].id));
+    const std::string click_path = "/r/" + Between(message["HTML"].get<std::string>(), "/r/", '"');
+    REQUIRE(click_path.size() > 10);
+    return click_path;
 }
 
 std::string AgentToken(const std::string& tenant) {
@@ -173,6 +236,64 @@ TEST_CASE("customer 360: every section filled, then sales stopped and its sectio
     CHECK(trend.direction() == v1::SENTIMENT_DIRECTION_IMPROVING);
     CHECK(v.marketing_section().status() == v1::SECTION_STATUS_OK);
     CHECK(v.marketing().state() == "active");
+    CHECK(v.marketing().recent_engagements_size() == 0);  // nothing sent yet
+
+    // Marketing engagement: a campaign e-mail really sent (Mailpit) and a click on its link show in the view, newest
+    // first, with the campaign's name.
+    const std::string campaign_name = "Release notes " + crm::common::NewUuid().substr(0, 6);
+    const std::string click_path = SendCampaignMail(admin, contact_id, lead_req.lead().email(), campaign_name);
+    HttpClient http(RequireEnv("CRM_TEST_GATEWAY_HTTP"));
+    REQUIRE(http.Send("GET", click_path, {}, {}).status == 302);
+    ViewResult engaged;
+    REQUIRE(Eventually(
+        [&] {
+            engaged = View(agent, contact_id);
+            return engaged.status.ok() && engaged.view.marketing().recent_engagements_size() == 2;
+        },
+        30s));
+    {
+        const auto& m = engaged.view;
+        INFO(m.DebugString());
+        CHECK(m.marketing_section().status() == v1::SECTION_STATUS_OK);
+        CHECK(m.marketing().state() == "active");
+        const auto& latest = m.marketing().recent_engagements(0);
+        const auto& first = m.marketing().recent_engagements(1);
+        CHECK(latest.type() == "email_clicked");
+        CHECK(first.type() == "email_sent");
+        for (const auto* e : {&latest, &first}) {
+            CHECK(e->campaign_name() == campaign_name);
+            CHECK(e->channel() == "email");
+            CHECK_FALSE(e->campaign_id().empty());
+        }
+        CHECK(latest.occur_time().seconds() >= first.occur_time().seconds());
+    }
+
+    // Marketing stopped: its section is marked, every other section still answers, in time.
+    {
+        StackCommandAtExit restart("start-apps");
+        StackCommand("kill-app marketing");
+        const ViewResult degraded = View(agent, contact_id);
+        INFO(degraded.status.error_message() << " " << degraded.view.DebugString());
+        REQUIRE(degraded.status.ok());
+        const auto& d = degraded.view;
+        CHECK((d.marketing_section().status() == v1::SECTION_STATUS_UNAVAILABLE ||
+               d.marketing_section().status() == v1::SECTION_STATUS_DEADLINE_EXCEEDED));
+        CHECK(d.marketing().recent_engagements_size() == 0);
+        CHECK(d.contact_section().status() == v1::SECTION_STATUS_OK);
+        CHECK(d.sales_section().status() == v1::SECTION_STATUS_OK);
+        CHECK(d.lead_section().status() == v1::SECTION_STATUS_OK);
+        CHECK(d.cases_section().status() == v1::SECTION_STATUS_OK);
+        CHECK(d.open_cases_size() == 1);
+        CHECK(degraded.took < 5s);
+    }
+    // Back up: the marketing section fills again.
+    REQUIRE(Eventually(
+        [&] {
+            const ViewResult r = View(agent, contact_id);
+            return r.status.ok() && r.view.marketing_section().status() == v1::SECTION_STATUS_OK &&
+                   r.view.marketing().recent_engagements_size() == 2;
+        },
+        60s));
 
     // Sales stopped: its section is marked, every other section still answers, in time.
     {

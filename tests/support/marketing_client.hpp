@@ -48,6 +48,7 @@ class MarketingClient {
     CRM_MARKETING_RPC(CreateTrackedLink)
     CRM_MARKETING_RPC(ListTrackedLinks)
     CRM_MARKETING_RPC(GetAudienceMember)
+    CRM_MARKETING_RPC(ListPersonEngagement)
     CRM_MARKETING_RPC(CreateSegment)
     CRM_MARKETING_RPC(GetSegment)
     CRM_MARKETING_RPC(ListSegments)

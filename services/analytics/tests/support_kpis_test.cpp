@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <optional>
 #include <random>
 
 using namespace crm::analytics::domain;
@@ -27,18 +28,25 @@ class Case {
         s_.assignee_id = std::move(agent);
         Emit("CaseCreated", created_hour);
     }
-    Case& Reply(int64_t hour) {
-        if (!s_.first_response_at) s_.first_response_at = H(hour);
+    // business_hours: the first-response clock's business time when the reply stopped it (target target_hours);
+    // nullopt: the case has no such clock.
+    Case& Reply(int64_t hour, std::optional<int64_t> business_hours = std::nullopt, int64_t target_hours = 4) {
+        if (!s_.first_response_at) {
+            s_.first_response_at = H(hour);
+            if (business_hours) s_.first_response_sla = Stopped(*business_hours, target_hours);
+        }
         s_.status = CaseState::kOpen;
         return Emit("CaseMessageAdded", hour);
     }
-    Case& Solve(int64_t hour) {
+    Case& Solve(int64_t hour, std::optional<int64_t> business_hours = std::nullopt, int64_t target_hours = 24) {
         s_.status = CaseState::kSolved;
         s_.solved_at = H(hour);
+        if (business_hours) s_.resolution_sla = Stopped(*business_hours, target_hours);
         return Emit("CaseStatusChanged", hour);
     }
     Case& Reopen(int64_t hour) {
         s_.status = CaseState::kOpen;
+        if (s_.resolution_sla) s_.resolution_sla->stopped = false;  // the resolution clock runs again
         return Emit("CaseStatusChanged", hour, true);
     }
     Case& Close(int64_t hour) {
@@ -58,8 +66,17 @@ class Case {
     const std::string& id() const { return s_.case_id; }
 
   private:
+    static SlaFigure Stopped(int64_t business_hours, int64_t target_hours) {
+        return {target_hours * kHourSeconds, business_hours * kHourSeconds, true, business_hours > target_hours};
+    }
     Case& Emit(const char* type, int64_t hour, bool reopened = false) {
         CaseVersion v = s_;
+        // Only these events state the clocks (support's sla_clocks).
+        const std::string t = type;
+        if (t != "CaseMessageAdded" && t != "CaseStatusChanged" && t != "SlaBreached") {
+            v.first_response_sla.reset();
+            v.resolution_sla.reset();
+        }
         v.version = ++version_;
         v.event_id = s_.case_id + "-" + std::to_string(version_);
         v.occurred_at = H(hour);
@@ -82,12 +99,17 @@ struct Scenario {
     std::vector<CaseVersion> versions;
     std::vector<CsatAnswer> csat;
     Scenario() {
-        Case("a", versions, 0, "q1", "a1").Reply(2).Solve(10).Reopen(20).Solve(30).Close(100);
-        Case("b", versions, 5, "q1", "a2").Breach(9, SlaClock::kFirstResponse).Reply(12);
-        Case("c", versions, 50, "q2", "a1").Reply(51).Assign(52, "a2").Breach(80, SlaClock::kResolution).Solve(90);
-        Case("d", versions, -48, "", "").Reply(-47).Solve(-40).Reopen(60);
-        Case("e", versions, 200, "q1", "a1").Reply(201);
-        Case("f", versions, 10, "q1", "a1").Reply(170);
+        // Business hours of each stopped clock (what support's sla_clocks state) after the wall-clock hour.
+        Case("a", versions, 0, "q1", "a1").Reply(2, 1).Solve(10, 5).Reopen(20).Solve(30, 12).Close(100);
+        Case("b", versions, 5, "q1", "a2").Breach(9, SlaClock::kFirstResponse).Reply(12, 6);
+        Case("c", versions, 50, "q2", "a1")
+            .Reply(51, 1)
+            .Assign(52, "a2")
+            .Breach(80, SlaClock::kResolution)
+            .Solve(90, 30);
+        Case("d", versions, -48, "", "").Reply(-47, 1).Solve(-40, 3).Reopen(60);
+        Case("e", versions, 200, "q1", "a1").Reply(201, 1);
+        Case("f", versions, 10, "q1", "a1").Reply(170, 2);
         csat = {Answer("s1", "e1", 31, 5, "a1", "q1"), Answer("s2", "e2", 95, 2, "a2", "q2"),
                 Answer("s1", "e3", 32, 1, "a1", "q1"),  // the same survey again: counted once
                 Answer("s4", "e4", 200, 5, "a1", "q1")};
@@ -110,9 +132,17 @@ TEST_CASE("support KPIs: a week of cases worked out by hand", "[support_kpis]") 
     CHECK(t.resolution.count == 2);
     CHECK(t.resolution.TotalSeconds() == 70 * kHourSeconds);
     CHECK(t.resolution.AverageSeconds() == 35 * kHourSeconds);
-    // SLA: first response met by a and c, breached by b; resolution met by a, breached by c.
+    // The same in business time: a 1 h, b 6 h, c 1 h; resolution a 12 h (its last solve), c 30 h.
+    CHECK(t.first_response_business.count == 3);
+    CHECK(t.first_response_business.TotalSeconds() == 8 * kHourSeconds);
+    CHECK(t.resolution_business.count == 2);
+    CHECK(t.resolution_business.TotalSeconds() == 42 * kHourSeconds);
+    CHECK(t.resolution_business.AverageSeconds() == 21 * kHourSeconds);
+    // SLA: first response met by a and c, breached by b; resolution met by a, breached by c. Every case had clocks.
     CHECK(t.first_response_sla == Counts{2, 3});
     CHECK(t.resolution_sla == Counts{1, 2});
+    CHECK(t.first_response_no_sla == 0);
+    CHECK(t.resolution_no_sla == 0);
     // Backlog at the end: b (open), d (reopened), f (new).
     CHECK(t.backlog == 3);
     // CSAT: s1 (5) and s2 (2); s1's second answer and s4 (after the period) are not counted.
@@ -126,6 +156,7 @@ TEST_CASE("support KPIs: a week of cases worked out by hand", "[support_kpis]") 
     const SupportKpiSet& q1 = r.queues.at("q1");
     CHECK(q1.first_response.count == 2);
     CHECK(q1.first_response.TotalSeconds() == 9 * kHourSeconds);
+    CHECK(q1.first_response_business.TotalSeconds() == 7 * kHourSeconds);  // a 1 h + b 6 h
     CHECK(q1.resolution.TotalSeconds() == 30 * kHourSeconds);
     CHECK(q1.first_response_sla == Counts{1, 2});
     CHECK(q1.resolution_sla == Counts{1, 1});
@@ -148,6 +179,8 @@ TEST_CASE("support KPIs: a week of cases worked out by hand", "[support_kpis]") 
     const SupportKpiSet& a1 = r.agents.at("a1");
     CHECK(a1.first_response.count == 2);
     CHECK(a1.first_response.TotalSeconds() == 3 * kHourSeconds);
+    CHECK(a1.first_response_business.TotalSeconds() == 2 * kHourSeconds);  // a 1 h + c 1 h
+    CHECK(a1.resolution_business.TotalSeconds() == 12 * kHourSeconds);
     CHECK(a1.resolution.count == 1);
     CHECK(a1.first_response_sla == Counts{2, 2});
     CHECK(a1.resolution_sla == Counts{1, 1});
@@ -228,4 +261,39 @@ TEST_CASE("support KPIs: durations round half away from zero once, on the exact 
     CHECK(d.TotalSeconds() == 3);
     CHECK(d.AverageSeconds() == 2);  // 1.5000005 -> 2
     CHECK(Durations{}.AverageSeconds() == 0);
+}
+
+TEST_CASE("support KPIs: business hours, a stop past its target and cases without an SLA", "[support_kpis]") {
+    std::vector<CaseVersion> v;
+    // g has clocks (first response 8 business hours, resolution 16): replied after 30 wall-clock hours of which 6
+    // business hours (met); solved after 80 wall-clock hours, 20 business hours: past its 16 h target, stopped before
+    // the scheduler fired a breach (no SlaBreached), so the stop itself is the breach.
+    Case("g", v, 0, "q1", "a1").Reply(30, 6, 8).Solve(80, 20, 16);
+    // h has no SLA target (no policy, or none for its priority and tier): replied after 3 h, solved after 5 h.
+    Case("h", v, 0, "q1", "a1").Reply(3).Solve(5);
+    const SupportKpiSet t = ComputeSupportKpis(v, {}, kWeek).total;
+    // Wall-clock: both cases. g 30 h + h 3 h; g 80 h + h 5 h.
+    CHECK(t.first_response.count == 2);
+    CHECK(t.first_response.TotalSeconds() == 33 * kHourSeconds);
+    CHECK(t.resolution.count == 2);
+    CHECK(t.resolution.TotalSeconds() == 85 * kHourSeconds);
+    // Business hours: g only, with the clocks' figures.
+    CHECK(t.first_response_business.count == 1);
+    CHECK(t.first_response_business.TotalSeconds() == 6 * kHourSeconds);
+    CHECK(t.resolution_business.count == 1);
+    CHECK(t.resolution_business.TotalSeconds() == 20 * kHourSeconds);
+    // Attainment: g's reply met, g's solve breached; h counts apart, never as met.
+    CHECK(t.first_response_sla == Counts{1, 1});
+    CHECK(t.resolution_sla == Counts{0, 1});
+    CHECK(t.first_response_no_sla == 1);
+    CHECK(t.resolution_no_sla == 1);
+
+    // Before this change every case without a breach was "met": h alone would have been 1 of 1.
+    std::vector<CaseVersion> only_h;
+    Case("h", only_h, 0, "q1", "a1").Reply(3).Solve(5);
+    const SupportKpiSet h = ComputeSupportKpis(only_h, {}, kWeek).total;
+    CHECK(h.first_response_sla == Counts{0, 0});
+    CHECK(h.resolution_sla == Counts{0, 0});
+    CHECK(h.first_response_no_sla == 1);
+    CHECK(h.first_response_business.count == 0);
 }

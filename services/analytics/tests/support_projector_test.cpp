@@ -84,6 +84,51 @@ TEST_CASE("support projector: SlaBreached names its clock, and without one it is
     CHECK_THROWS_AS(projection::Project(Envelope(e)), projection::UninterpretableEvent);
 }
 
+TEST_CASE("support projector: the SLA clocks of a reply and a solve give their business seconds",
+          "[analytics][support]") {
+    sev::CaseMessageAdded reply;
+    *reply.mutable_case_() = Snapshot(sv1::CASE_STATUS_OPEN);
+    reply.set_first_response(true);
+    auto* fr = reply.add_sla_clocks();
+    fr->set_metric(sv1::SLA_METRIC_FIRST_RESPONSE);
+    fr->set_target_seconds(14400);
+    fr->set_elapsed_seconds(5400);
+    *fr->mutable_stop_time() = projection::ToTimestamp(1'700'000'010'000'000);
+    fr->set_state(sv1::SLA_CLOCK_STATE_MET);
+    auto* res = reply.add_sla_clocks();
+    res->set_metric(sv1::SLA_METRIC_RESOLUTION);
+    res->set_target_seconds(86400);
+    res->set_elapsed_seconds(5400);
+    res->set_state(sv1::SLA_CLOCK_STATE_RUNNING);
+    const domain::Facts f = projection::Project(Envelope(reply));
+    REQUIRE(f.support.cases.size() == 1);
+    const domain::CaseVersion& v = f.support.cases[0];
+    CHECK(v.first_response_sla == domain::SlaFigure{14400, 5400, true, false});
+    CHECK(v.resolution_sla == domain::SlaFigure{86400, 5400, false, false});
+
+    // A solve past its target; a status change without clocks (no SLA target) states none.
+    sev::CaseStatusChanged solved;
+    *solved.mutable_case_() = Snapshot(sv1::CASE_STATUS_SOLVED);
+    auto* late = solved.add_sla_clocks();
+    late->set_metric(sv1::SLA_METRIC_RESOLUTION);
+    late->set_target_seconds(3600);
+    late->set_elapsed_seconds(7200);
+    *late->mutable_stop_time() = projection::ToTimestamp(1'700'000'050'000'000);
+    late->set_state(sv1::SLA_CLOCK_STATE_BREACHED);
+    const domain::CaseVersion s = projection::Project(Envelope(solved)).support.cases.at(0);
+    CHECK_FALSE(s.first_response_sla);
+    CHECK(s.resolution_sla == domain::SlaFigure{3600, 7200, true, true});
+    solved.clear_sla_clocks();
+    const domain::CaseVersion none = projection::Project(Envelope(solved)).support.cases.at(0);
+    CHECK_FALSE(none.first_response_sla);
+    CHECK_FALSE(none.resolution_sla);
+    // Negative seconds cannot be interpreted.
+    late = solved.add_sla_clocks();
+    late->set_metric(sv1::SLA_METRIC_RESOLUTION);
+    late->set_elapsed_seconds(-1);
+    CHECK_THROWS_AS(projection::Project(Envelope(solved)), projection::UninterpretableEvent);
+}
+
 TEST_CASE("support projector: CsatRecorded gives an answer with who solved the case", "[analytics][support]") {
     sev::CsatRecorded e;
     *e.mutable_case_() = Snapshot(sv1::CASE_STATUS_SOLVED);

@@ -41,6 +41,9 @@ class Performance;
 namespace sequences {
 class Sequences;
 }
+namespace engagement {
+class Engagement;
+}
 
 // The application code of every area, as the handlers call it.
 struct Areas {
@@ -51,6 +54,7 @@ struct Areas {
     std::shared_ptr<tracking::Tracking> tracking;
     std::shared_ptr<attribution::Performance> performance;
     std::shared_ptr<sequences::Sequences> sequences;
+    std::shared_ptr<engagement::Engagement> engagement;
 };
 
 // The service's own metrics (crm_marketing_*), next to the kit's RPC metrics.
@@ -85,6 +89,9 @@ class MarketingService final : public v1::MarketingService::Service {
     // audience/handlers.cpp
     grpc::Status GetAudienceMember(grpc::ServerContext* sc, const v1::GetAudienceMemberRequest* req,
                                    v1::GetAudienceMemberResponse* resp) override;
+    // engagement/handlers.cpp
+    grpc::Status ListPersonEngagement(grpc::ServerContext* sc, const v1::ListPersonEngagementRequest* req,
+                                      v1::ListPersonEngagementResponse* resp) override;
 
     // segments/handlers.cpp
     grpc::Status CreateSegment(grpc::ServerContext* sc, const v1::CreateSegmentRequest* req,

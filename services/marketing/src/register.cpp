@@ -13,6 +13,7 @@
 #include "crm/common/tls.hpp"
 #include "email/email.hpp"
 #include "email/sender.hpp"
+#include "engagement/engagement.hpp"
 #include "grpc_service.hpp"
 #include "segments/segments.hpp"
 #include "sequences/runner.hpp"
@@ -95,6 +96,7 @@ void Register(common::ServiceApp& app) {
     Areas areas;
     areas.campaigns = std::make_shared<campaigns::Campaigns>(app.db(), app.outbox(), campaign_settings);
     areas.audience = std::make_shared<audience::Audience>(app.db());
+    areas.engagement = std::make_shared<engagement::Engagement>(app.db());
     areas.segments = std::make_shared<segments::Segments>(app.db(), app.outbox());
     areas.email = std::make_shared<email::Email>(app.db(), app.outbox());
     const int lookback = static_cast<int>(config.GetInt(kLookback, 1, 3650));

@@ -13,6 +13,16 @@ using Micros = int64_t;
 enum class CaseState { kNew, kOpen, kPendingCustomer, kOnHold, kSolved, kClosed, kMerged };
 enum class SlaClock { kFirstResponse, kResolution };
 
+// One SLA clock of a case as an event stated it (support's sla_clocks): business seconds of the tenant's calendar,
+// pauses excluded, up to the event (or to the clock's stop).
+struct SlaFigure {
+    int64_t target_seconds = 0;
+    int64_t elapsed_seconds = 0;
+    bool stopped = false;   // the first reply (first response) or the solve (resolution) stopped it
+    bool breached = false;  // its target passed
+    bool operator==(const SlaFigure&) const = default;
+};
+
 // One event of a case: the snapshot it carries and what the event itself says.
 struct CaseVersion {
     std::string case_id;
@@ -29,6 +39,10 @@ struct CaseVersion {
     std::optional<Micros> closed_at;
     bool reopened = false;                   // CaseStatusChanged: a solved case went back to open
     std::optional<SlaClock> breached_clock;  // SlaBreached: which clock
+    // The case's clocks after the event (CaseMessageAdded, CaseStatusChanged, SlaBreached); nullopt: the event states
+    // none (another event type, or the case has no SLA target for that clock).
+    std::optional<SlaFigure> first_response_sla;
+    std::optional<SlaFigure> resolution_sla;
     bool operator==(const CaseVersion&) const = default;
 };
 

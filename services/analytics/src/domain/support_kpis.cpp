@@ -44,6 +44,38 @@ void AddDuration(Durations& d, Micros from, Micros to) {
     d.total_micros += std::max<Micros>(0, to - from);
 }
 
+// The clock a stop left: the first version from `from` on whose figure for that clock is stopped.
+std::optional<SlaFigure> StoppedClock(const std::vector<const CaseVersion*>& v, size_t from,
+                                      std::optional<SlaFigure> CaseVersion::*clock) {
+    for (size_t i = from; i < v.size(); ++i) {
+        const auto& figure = v[i]->*clock;
+        if (figure && figure->stopped) return figure;
+    }
+    return std::nullopt;
+}
+
+// How a clock's stop counts for attainment: met, breached (the stop came after the target before the scheduler's
+// breach event: counted here, at the stop), already counted as a breach (its SlaBreached event), or no SLA (no clock
+// and no breach: the case had no target, so it is neither met nor breached).
+enum class Attainment { kMet, kLateBreach, kBreachCounted, kNoSla };
+Attainment Judge(bool breach_event, const std::optional<SlaFigure>& clock) {
+    if (breach_event) return Attainment::kBreachCounted;
+    if (!clock) return Attainment::kNoSla;
+    return clock->breached || clock->elapsed_seconds > clock->target_seconds ? Attainment::kLateBreach
+                                                                             : Attainment::kMet;
+}
+
+void Count(Attainment a, Counts& sla, int64_t& no_sla) {
+    if (a == Attainment::kMet) {
+        ++sla.numerator;
+        ++sla.denominator;
+    } else if (a == Attainment::kLateBreach) {
+        ++sla.denominator;
+    } else if (a == Attainment::kNoSla) {
+        ++no_sla;
+    }
+}
+
 // One case's versions, sorted by version (then event id), duplicates removed.
 void FoldCase(const std::vector<const CaseVersion*>& all, const SupportQuery& q, Report& report) {
     // Before the period's end, and at as_of.
@@ -75,32 +107,36 @@ void FoldCase(const std::vector<const CaseVersion*>& all, const SupportQuery& q,
             });
         }
     }
-    // First response: the first version stating the case's (latest) first response time made it.
+    // First response: the first version stating the case's (latest) first response time made it; its business time
+    // is the first-response clock that version (or the next stating it) reports stopped.
     if (last.first_response_at && created && report.InPeriod(*last.first_response_at)) {
-        const auto* by = *std::find_if(
-            v.begin(), v.end(), [&](const CaseVersion* c) { return c->first_response_at == last.first_response_at; });
+        const size_t i = static_cast<size_t>(
+            std::find_if(v.begin(), v.end(),
+                         [&](const CaseVersion* c) { return c->first_response_at == last.first_response_at; }) -
+            v.begin());
+        const auto* by = v[i];
         const Micros at = *last.first_response_at;
-        const bool met = !breached[0];
+        const auto clock = StoppedClock(v, i, &CaseVersion::first_response_sla);
+        const Attainment judged = Judge(breached[0], clock);
         report.Add(by->queue_id, by->assignee_id, [&](SupportKpiSet& s) {
             AddDuration(s.first_response, *created, at);
-            if (met) {
-                ++s.first_response_sla.numerator;
-                ++s.first_response_sla.denominator;
-            }
+            if (clock) AddDuration(s.first_response_business, 0, clock->elapsed_seconds * kMicrosPerSecondValue);
+            Count(judged, s.first_response_sla, s.first_response_no_sla);
         });
     }
     // Resolution: solved (or closed after it) at the end, by its last solve.
     if (Resolved(last.status) && last.solved_at && created && report.InPeriod(*last.solved_at)) {
-        const auto* by =
-            *std::find_if(v.begin(), v.end(), [&](const CaseVersion* c) { return c->solved_at == last.solved_at; });
+        const size_t i = static_cast<size_t>(
+            std::find_if(v.begin(), v.end(), [&](const CaseVersion* c) { return c->solved_at == last.solved_at; }) -
+            v.begin());
+        const auto* by = v[i];
         const Micros at = *last.solved_at;
-        const bool met = !breached[1];
+        const auto clock = StoppedClock(v, i, &CaseVersion::resolution_sla);
+        const Attainment judged = Judge(breached[1], clock);
         report.Add(by->queue_id, by->assignee_id, [&](SupportKpiSet& s) {
             AddDuration(s.resolution, *created, at);
-            if (met) {
-                ++s.resolution_sla.numerator;
-                ++s.resolution_sla.denominator;
-            }
+            if (clock) AddDuration(s.resolution_business, 0, clock->elapsed_seconds * kMicrosPerSecondValue);
+            Count(judged, s.resolution_sla, s.resolution_no_sla);
         });
     }
     // Reopen rate: every solve (a version that is solved after one that was not) in the period, and whether the next

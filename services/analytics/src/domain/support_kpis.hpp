@@ -26,10 +26,16 @@ struct SupportQuery {
 };
 
 struct SupportKpiSet {
-    Durations first_response;
-    Durations resolution;
-    Counts first_response_sla;  // met / (met + breached)
+    Durations first_response;  // wall-clock: creation to first reply
+    Durations resolution;      // wall-clock: creation to solve
+    // The same stops in business time (the stopped clock's elapsed seconds), for the cases that had that SLA clock.
+    Durations first_response_business;
+    Durations resolution_business;
+    Counts first_response_sla;  // met / (met + breached), cases with a clock (or a breach) only
     Counts resolution_sla;
+    int64_t first_response_no_sla =
+        0;                          // first replies of cases without a first-response clock: neither met nor breached
+    int64_t resolution_no_sla = 0;  // solves of cases without a resolution clock
     int64_t backlog = 0;
     int64_t csat_responses = 0;
     int64_t csat_score_sum = 0;

@@ -35,6 +35,10 @@ void ToProto(const domain::SupportKpiSet& k, v1::SupportKpis* out) {
         k.csat_responses ? static_cast<double>(k.csat_score_sum) / static_cast<double>(k.csat_responses) : 0.0);
     *csat->mutable_satisfied() = ToProto(domain::Counts{k.csat_satisfied, k.csat_responses});
     *out->mutable_reopen_rate() = ToProto(k.reopen);
+    *out->mutable_first_response_business() = ToProto(k.first_response_business);
+    *out->mutable_resolution_business() = ToProto(k.resolution_business);
+    out->set_first_response_no_sla(k.first_response_no_sla);
+    out->set_resolution_no_sla(k.resolution_no_sla);
 }
 
 }  // namespace

@@ -73,6 +73,25 @@ domain::CaseVersion FromCase(const common::v1::EventEnvelope& env, const std::st
     return v;
 }
 
+// The clocks an event states (business seconds), on its version.
+void ReadClocks(const google::protobuf::RepeatedPtrField<sv1::SlaClock>& clocks, domain::CaseVersion& v) {
+    for (const auto& c : clocks) {
+        if (c.target_seconds() < 0 || c.elapsed_seconds() < 0) {
+            throw UninterpretableEvent("an SLA clock with negative seconds");
+        }
+        domain::SlaFigure f;
+        f.target_seconds = c.target_seconds();
+        f.elapsed_seconds = c.elapsed_seconds();
+        f.stopped = c.has_stop_time();
+        f.breached = c.state() == sv1::SLA_CLOCK_STATE_BREACHED;
+        if (c.metric() == sv1::SLA_METRIC_FIRST_RESPONSE) {
+            v.first_response_sla = f;
+        } else if (c.metric() == sv1::SLA_METRIC_RESOLUTION) {
+            v.resolution_sla = f;
+        }
+    }
+}
+
 }  // namespace
 
 domain::SupportFacts Project(const common::v1::EventEnvelope& env) {
@@ -88,18 +107,22 @@ domain::SupportFacts Project(const common::v1::EventEnvelope& env) {
         add(Unpack<sev::CaseUpdated>(env).case_());
     } else if (type == "CaseStatusChanged") {
         const auto e = Unpack<sev::CaseStatusChanged>(env);
-        add(e.case_()).reopened = e.reopened();
+        domain::CaseVersion& v = add(e.case_());
+        v.reopened = e.reopened();
+        ReadClocks(e.sla_clocks(), v);
     } else if (type == "CaseAssigned") {
         add(Unpack<sev::CaseAssigned>(env).case_());
     } else if (type == "CaseMerged") {
         add(Unpack<sev::CaseMerged>(env).case_());
     } else if (type == "CaseMessageAdded") {
-        add(Unpack<sev::CaseMessageAdded>(env).case_());
+        const auto e = Unpack<sev::CaseMessageAdded>(env);
+        ReadClocks(e.sla_clocks(), add(e.case_()));
     } else if (type == "SlaWarning") {
         add(Unpack<sev::SlaWarning>(env).case_());
     } else if (type == "SlaBreached") {
         const auto e = Unpack<sev::SlaBreached>(env);
         domain::CaseVersion& v = add(e.case_());
+        ReadClocks(e.sla_clocks(), v);
         if (e.metric() == sv1::SLA_METRIC_FIRST_RESPONSE) {
             v.breached_clock = domain::SlaClock::kFirstResponse;
         } else if (e.metric() == sv1::SLA_METRIC_RESOLUTION) {

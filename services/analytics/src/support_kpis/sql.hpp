@@ -12,7 +12,8 @@ using common::Sql;
 #define CRM_AT(param) "(timestamptz 'epoch' + " param "::bigint * interval '1 microsecond')"
 #define CRM_CASE_COLUMNS "SELECT case_id::text, version, event_id::text, " CRM_MICROS("occurred_at") ", event_type, " \
     "status, queue_id, assignee_id, " CRM_MICROS("created_at") ", " CRM_MICROS("first_response_at") ", " \
-    CRM_MICROS("solved_at") ", " CRM_MICROS("closed_at") ", reopened, breached_clock " \
+    CRM_MICROS("solved_at") ", " CRM_MICROS("closed_at") ", reopened, breached_clock, fr_sla_target, fr_sla_elapsed, " \
+    "fr_sla_stopped, fr_sla_breached, res_sla_target, res_sla_elapsed, res_sla_stopped, res_sla_breached " \
     "FROM analytics_support_case_versions "
 #define CRM_CSAT_COLUMNS "SELECT survey_id, case_id::text, event_id::text, " CRM_MICROS("answered_at") ", score, " \
     "agent_id, queue_id FROM analytics_support_csat "

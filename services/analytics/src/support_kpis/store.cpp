@@ -16,14 +16,20 @@ using namespace sql;
 #define CRM_AT(param) "(timestamptz 'epoch' + " param "::bigint * interval '1 microsecond')"
 #define CRM_CASE_ROWS "jsonb_to_recordset($2::jsonb) AS x(case_id uuid, version bigint, event_id uuid, " \
     "occurred_at bigint, event_type text, status text, queue_id text, assignee_id text, created_at bigint, " \
-    "first_response_at bigint, solved_at bigint, closed_at bigint, reopened boolean, breached_clock text)"
+    "first_response_at bigint, solved_at bigint, closed_at bigint, reopened boolean, breached_clock text, " \
+    "fr_sla_target bigint, fr_sla_elapsed bigint, fr_sla_stopped boolean, fr_sla_breached boolean, " \
+    "res_sla_target bigint, res_sla_elapsed bigint, res_sla_stopped boolean, res_sla_breached boolean)"
 
 constexpr Sql kInsertCases{"analytics_support_insert_cases", R"SQL(
 INSERT INTO analytics_support_case_versions (tenant_id, case_id, version, event_id, occurred_at, event_type, status,
-    queue_id, assignee_id, created_at, first_response_at, solved_at, closed_at, reopened, breached_clock)
+    queue_id, assignee_id, created_at, first_response_at, solved_at, closed_at, reopened, breached_clock,
+    fr_sla_target, fr_sla_elapsed, fr_sla_stopped, fr_sla_breached,
+    res_sla_target, res_sla_elapsed, res_sla_stopped, res_sla_breached)
 SELECT $1, x.case_id, x.version, x.event_id, )SQL" CRM_AT("x.occurred_at") R"SQL(, x.event_type, x.status, x.queue_id,
     x.assignee_id, )SQL" CRM_AT("x.created_at") ", " CRM_AT("x.first_response_at") ", " CRM_AT("x.solved_at") ", "
-    CRM_AT("x.closed_at") R"SQL(, x.reopened, x.breached_clock
+    CRM_AT("x.closed_at") R"SQL(, x.reopened, x.breached_clock,
+    x.fr_sla_target, x.fr_sla_elapsed, x.fr_sla_stopped, x.fr_sla_breached,
+    x.res_sla_target, x.res_sla_elapsed, x.res_sla_stopped, x.res_sla_breached
 FROM )SQL" CRM_CASE_ROWS R"SQL(
 ON CONFLICT DO NOTHING
 )SQL"};
@@ -79,6 +85,21 @@ std::optional<int64_t> OptInt(const pqxx::field& f) {
     return f.as<int64_t>();
 }
 
+// Four columns from `at`: target, elapsed, stopped, breached (all NULL: no figure).
+std::optional<domain::SlaFigure> Figure(const pqxx::row& row, int at) {
+    if (row[at].is_null()) return std::nullopt;
+    return domain::SlaFigure{row[at].as<int64_t>(), row[at + 1].as<int64_t>(), row[at + 2].as<bool>(),
+                             row[at + 3].as<bool>()};
+}
+
+void PutFigure(nlohmann::json& row, const char* prefix, const std::optional<domain::SlaFigure>& f) {
+    const std::string p(prefix);
+    row[p + "_sla_target"] = f ? nlohmann::json(f->target_seconds) : nlohmann::json();
+    row[p + "_sla_elapsed"] = f ? nlohmann::json(f->elapsed_seconds) : nlohmann::json();
+    row[p + "_sla_stopped"] = f ? nlohmann::json(f->stopped) : nlohmann::json();
+    row[p + "_sla_breached"] = f ? nlohmann::json(f->breached) : nlohmann::json();
+}
+
 void AddCases(domain::SupportFacts& f, const pqxx::result& rows) {
     for (const auto& row : rows) {
         domain::CaseVersion v;
@@ -96,6 +117,8 @@ void AddCases(domain::SupportFacts& f, const pqxx::result& rows) {
         v.closed_at = OptInt(row[11]);
         v.reopened = row[12].as<bool>();
         if (!row[13].is_null()) v.breached_clock = domain::SlaClockFrom(row[13].as<std::string>());
+        v.first_response_sla = Figure(row, 14);
+        v.resolution_sla = Figure(row, 18);
         f.cases.push_back(std::move(v));
     }
 }
@@ -136,6 +159,8 @@ void Apply(common::Db& db, pqxx::work& tx, const std::string& tenant, const doma
                             {"reopened", v.reopened},
                             {"breached_clock", v.breached_clock ? nlohmann::json(domain::ToString(*v.breached_clock))
                                                                 : nlohmann::json()}});
+            PutFigure(rows.back(), "fr", v.first_response_sla);
+            PutFigure(rows.back(), "res", v.resolution_sla);
         }
         const std::string text = rows.dump();
         db.Exec(tx, kInsertCases, tenant, text);

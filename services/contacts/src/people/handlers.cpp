@@ -1,5 +1,6 @@
 // The people RPCs of ContactsService: CreateContact, GetContact, ListContacts, UpdateContact, DeleteContact,
 // SearchContacts. Every field is checked before anything is read or written.
+#include "companies/companies.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/common/rpc.hpp"
@@ -44,6 +45,13 @@ grpc::Status ContactsService::GetContact(ServerContext* sc, const v1::GetContact
         const std::string id = common::CheckId(v, req->id(), "id");
         v.ThrowIfAny();
         *resp->mutable_contact() = people::GetContact(db_, rc, id);
+        if (req->include_company() && !resp->contact().company_id().empty()) {
+            try {
+                *resp->mutable_company() = companies::GetCompany(db_, rc, resp->contact().company_id());
+            } catch (const common::ApiError& e) {
+                if (e.code() != grpc::StatusCode::NOT_FOUND) throw;  // deleted meanwhile: left out
+            }
+        }
     });
 }
 

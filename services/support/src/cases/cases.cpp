@@ -56,7 +56,7 @@ v1::Case Cases::Create(const common::RequestContext& rc, const v1::Case& c, cons
         const v1::Case written = InsertCase(db_, tx, rc.tenant_id, id, c);
         EventBatch batch;
         batch.Add<ev1::CaseCreated>();
-        batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
+        batch.Append(db_, outbox_, tx, rc.tenant_id, rc.request_id, written);
         return queues::RouteNewCase(db_, outbox_, tx, rc, written);
     });
 }
@@ -141,7 +141,7 @@ v1::Case Cases::Update(const common::RequestContext& rc, const v1::Case& p, cons
         auto& updated = batch.Add<ev1::CaseUpdated>();
         for (const auto& path : changed) updated.add_changed_paths(path);
         const v1::Case written = WriteCase(db_, tx, rc.tenant_id, c, batch.size(), expected);
-        batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
+        batch.Append(db_, outbox_, tx, rc.tenant_id, rc.request_id, written);
         return written;
     });
 }
@@ -175,7 +175,7 @@ v1::Case Cases::ChangeStatus(const common::RequestContext& rc, const std::string
         changed.set_reason(reason);
         changed.set_reopened(reopen);
         const v1::Case written = WriteCase(db_, tx, rc.tenant_id, c, batch.size(), expected);
-        batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
+        batch.Append(db_, outbox_, tx, rc.tenant_id, rc.request_id, written);
         return written;
     });
 }
@@ -195,7 +195,7 @@ v1::Case Cases::Assign(const common::RequestContext& rc, const std::string& id, 
         assigned.set_previous_assignee_id(previous);
         assigned.set_assignee_id(assignee_id);
         const v1::Case written = WriteCase(db_, tx, rc.tenant_id, c, batch.size(), expected);
-        batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
+        batch.Append(db_, outbox_, tx, rc.tenant_id, rc.request_id, written);
         return written;
     });
 }
@@ -240,7 +240,7 @@ MergeResult Cases::Merge(const common::RequestContext& rc, const std::string& su
             for (const auto& l : loser_ids) merged.add_loser_ids(l);
             merged.set_moved_message_count(moved);
             const v1::Case written = WriteCase(db_, tx, rc.tenant_id, loser, batch.size(), expected);
-            batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, written);
+            batch.Append(db_, outbox_, tx, rc.tenant_id, rc.request_id, written);
             result.merged.push_back(written);
         }
         const std::int64_t expected = survivor.version();
@@ -251,7 +251,7 @@ MergeResult Cases::Merge(const common::RequestContext& rc, const std::string& su
         for (const auto& l : loser_ids) merged.add_loser_ids(l);
         merged.set_moved_message_count(total);
         result.survivor = WriteCase(db_, tx, rc.tenant_id, survivor, batch.size(), expected);
-        batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, result.survivor);
+        batch.Append(db_, outbox_, tx, rc.tenant_id, rc.request_id, result.survivor);
         return result;
     });
 }
@@ -272,7 +272,7 @@ void MoveContactCases(common::Db& db, common::Outbox& outbox, pqxx::transaction_
         EventBatch batch;
         batch.Add<ev1::CaseUpdated>().add_changed_paths("contact_id");
         const v1::Case written = WriteCase(db, tx, tenant, c, batch.size(), expected);
-        batch.Append(outbox, tx, tenant, "", written);
+        batch.Append(db, outbox, tx, tenant, "", written);
     }
 }
 

@@ -92,7 +92,9 @@ class EventBatch {
     }
     int size() const { return static_cast<int>(events_.size()); }
     // Sets the snapshot of every event (the case after the write, version adjusted) and appends them.
-    void Append(common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
+    // Events with a field sla_clocks (CaseStatusChanged, CaseMessageAdded, SlaBreached) get the case's SLA clocks as
+    // they are after the write (sla::Clocks; the write's Sync has run).
+    void Append(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
                 const std::string& request_id, const v1::Case& written);
 
   private:

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cases/cases.hpp"
 #include "cases/sql.hpp"
@@ -215,15 +216,23 @@ v1::Case WriteCase(common::Db& db, pqxx::transaction_base& tx, const std::string
 EventBatch::EventBatch() = default;
 EventBatch::~EventBatch() = default;
 
-void EventBatch::Append(common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
+void EventBatch::Append(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
                         const std::string& request_id, const v1::Case& written) {
     std::int64_t version = written.version() - size() + 1;
+    // The SLA clocks after the write (Sync ran in WriteCase), for the events that carry them; read once.
+    std::optional<std::vector<v1::SlaClock>> clocks;
     for (auto& e : events_) {
         v1::Case snapshot = written;
         snapshot.set_version(version);
         snapshot.set_etag(common::MakeEtag(version));
         const auto* field = e->GetDescriptor()->FindFieldByName("case");
         e->GetReflection()->MutableMessage(e.get(), field)->CopyFrom(snapshot);
+        if (const auto* sla_field = e->GetDescriptor()->FindFieldByName("sla_clocks")) {
+            if (!clocks) clocks = sla::Clocks(db, tx, tenant, written.id());
+            const auto* reflection = e->GetReflection();
+            reflection->ClearField(e.get(), sla_field);
+            for (const auto& clock : *clocks) reflection->AddMessage(e.get(), sla_field)->CopyFrom(clock);
+        }
         outbox.Append(tx, tenant, request_id, common::NewEvent{kAggregateType, written.id(), version, *e});
         ++version;
     }

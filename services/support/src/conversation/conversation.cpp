@@ -176,7 +176,7 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
     }
     if (raised) batch.Add<ev1::CaseUpdated>().add_changed_paths("priority");
     const v1::Case written = cases::WriteCase(db, tx, rc.tenant_id, c, batch.size(), expected);
-    batch.Append(outbox, tx, rc.tenant_id, rc.request_id, written);
+    batch.Append(db, outbox, tx, rc.tenant_id, rc.request_id, written);
     return {stored, written};
 }
 

@@ -120,7 +120,7 @@ v1::AnswerCsatSurveyResponse Csat::Answer(const common::RequestContext& rc, cons
         *recorded.mutable_answer_time() = TimeUtil::MicrosecondsToTimestamp(answer_micros);
         const std::int64_t expected = c.version();
         const v1::Case written = cases::WriteCase(db_, tx, t, c, batch.size(), expected);
-        batch.Append(outbox_, tx, t, rc.request_id, written);
+        batch.Append(db_, outbox_, tx, t, rc.request_id, written);
 
         v1::AnswerCsatSurveyResponse r;
         r.set_survey_id(survey_id);

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <algorithm>
@@ -35,6 +36,7 @@ constexpr int kMaxOpportunities = 20;
 constexpr int kMaxActivities = 20;
 constexpr int kMaxOpenCases = 20;
 constexpr int kMaxRecentCases = 10;
+constexpr int kMaxEngagements = 20;
 // The sections as crm_support_view_sections_total names them.
 constexpr const char* kSections[] = {"contact", "sales", "lead", "cases", "marketing"};
 
@@ -161,6 +163,16 @@ v1::MarketingSummary Summary(const mv1::AudienceMember& m) {
     return out;
 }
 
+v1::MarketingEngagement Summary(const mv1::PersonEngagement& e) {
+    v1::MarketingEngagement out;
+    out.set_type(e.type());
+    out.set_campaign_id(e.campaign_id());
+    out.set_campaign_name(e.campaign_name());
+    out.set_channel(e.channel());
+    *out.mutable_occur_time() = e.occur_time();
+    return out;
+}
+
 }  // namespace
 
 struct CustomerView::Stubs {
@@ -193,11 +205,9 @@ struct Fanout {
         grpc::Status status;
         Clock::time_point end;
     };
-    Call contact, company, open_opps, won_opps, activities, lead, member;
+    Call contact, open_opps, won_opps, activities, lead, member, engagements;
     cv1::GetContactRequest contact_req;
     cv1::GetContactResponse contact_resp;
-    cv1::GetCompanyRequest company_req;
-    cv1::GetCompanyResponse company_resp;
     sv1::ListOpportunitiesRequest open_req, won_req;
     sv1::ListOpportunitiesResponse open_resp, won_resp;
     sv1::ListActivitiesRequest activities_req;
@@ -206,6 +216,8 @@ struct Fanout {
     lv1::ListLeadsResponse lead_resp;
     mv1::GetAudienceMemberRequest member_req;
     mv1::GetAudienceMemberResponse member_resp;
+    mv1::ListPersonEngagementRequest engagements_req;
+    mv1::ListPersonEngagementResponse engagements_resp;
 
     void Prepare(Call& call) {
         common::PrepareDownstreamCall(call.ctx, rc, internal_key, timeout);
@@ -242,6 +254,15 @@ CustomerView::CustomerView(common::Db& db, Settings settings, common::Metrics& m
                     .Help("Sections of GetCustomer360 answers by section and outcome (ok, not_found, unavailable, "
                           "deadline_exceeded, not_configured).")
                     .Register(metrics.registry())) {
+    auto& seconds = prometheus::BuildHistogram()
+                        .Name("crm_support_view_section_seconds")
+                        .Help(
+                            "Time each section of GetCustomer360 took from the start of the view (its slowest call, "
+                            "or the cases' read), by section.")
+                        .Register(metrics.registry());
+    for (std::size_t i = 0; i < std::size(kSections); ++i) {
+        section_seconds_[i] = &seconds.Add({{"section", kSections[i]}}, common::Metrics::LatencyBuckets());
+    }
     // Every series exists from the start (at 0), so that rates and alerts see them before the first failure.
     for (const char* section : kSections) {
         for (int status = v1::SECTION_STATUS_OK; status <= v1::SECTION_STATUS_NOT_CONFIGURED; ++status) {
@@ -269,26 +290,13 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
     f->stubs = stubs_;
     const auto deadline = Clock::now() + rc.Remaining(settings_.section_timeout);
 
-    // contacts: the person, then their company within the same deadline.
+    // contacts: the person and their company in one call (include_company: no second call chained after the first).
     if (stubs_->contacts) {
         f->contact_req.set_id(contact_id);
+        f->contact_req.set_include_company(true);
         f->Prepare(f->contact);
-        const auto contact_deadline = f->contact.ctx.deadline();
-        stubs_->contacts->async()->GetContact(
-            &f->contact.ctx, &f->contact_req, &f->contact_resp,
-            Done(f, f->contact, [f, contact_deadline](const grpc::Status& s) {
-                if (!s.ok() || f->contact_resp.contact().company_id().empty()) return;
-                f->company_req.set_id(f->contact_resp.contact().company_id());
-                common::PrepareDownstreamCall(f->company.ctx, f->rc, f->internal_key, f->timeout);
-                f->company.ctx.set_deadline(contact_deadline);
-                {
-                    std::lock_guard lock(f->mutex);
-                    f->company.started = true;
-                    ++f->outstanding;
-                }
-                f->stubs->contacts->async()->GetCompany(&f->company.ctx, &f->company_req, &f->company_resp,
-                                                        Done(f, f->company, [](const grpc::Status&) {}));
-            }));
+        stubs_->contacts->async()->GetContact(&f->contact.ctx, &f->contact_req, &f->contact_resp,
+                                              Done(f, f->contact, [](const grpc::Status&) {}));
     }
     // sales: open and won opportunities, recent activities.
     if (stubs_->sales) {
@@ -319,18 +327,24 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
         stubs_->leads->async()->ListLeads(&f->lead.ctx, &f->lead_req, &f->lead_resp,
                                           Done(f, f->lead, [](const grpc::Status&) {}));
     }
-    // marketing: its audience record of the person.
+    // marketing: its audience record of the person and their latest engagements.
     if (stubs_->marketing) {
         f->member_req.set_id(contact_id);
         f->Prepare(f->member);
         stubs_->marketing->async()->GetAudienceMember(&f->member.ctx, &f->member_req, &f->member_resp,
                                                       Done(f, f->member, [](const grpc::Status&) {}));
+        f->engagements_req.set_person_id(contact_id);
+        f->engagements_req.set_page_size(kMaxEngagements);
+        f->Prepare(f->engagements);
+        stubs_->marketing->async()->ListPersonEngagement(&f->engagements.ctx, &f->engagements_req, &f->engagements_resp,
+                                                         Done(f, f->engagements, [](const grpc::Status&) {}));
     }
 
     // support's own cases, on this thread while the calls are in flight.
     v1::GetCustomer360Response out;
     out.set_contact_id(contact_id);
     const auto cases_start = Clock::now();
+    Clock::time_point cases_end;
     try {
         db_.InTenant(rc, [&](pqxx::work& tx) {
             // One statement for both lists (not one per case): this runs while the calls are in flight.
@@ -348,12 +362,14 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
                 *out.add_case_sentiments() = std::move(trend);
             }
         });
+        cases_end = Clock::now();
         *out.mutable_cases_section() = StateOf(grpc::Status::OK, MillisSince(cases_start));
     } catch (const std::exception& e) {
         common::log::Warn("customer view: cases could not be read", {{"error", e.what()}});
         out.clear_open_cases();
         out.clear_recent_cases();
         out.clear_case_sentiments();
+        cases_end = Clock::now();
         *out.mutable_cases_section() =
             StateOf(grpc::Status(grpc::StatusCode::UNAVAILABLE, ""), MillisSince(cases_start));
     }
@@ -363,7 +379,7 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
     std::unique_lock lock(f->mutex);
     f->changed.wait_until(lock, deadline + std::chrono::milliseconds(50), [&] { return f->outstanding == 0; });
     for (Fanout::Call* call :
-         {&f->contact, &f->company, &f->open_opps, &f->won_opps, &f->activities, &f->lead, &f->member}) {
+         {&f->contact, &f->open_opps, &f->won_opps, &f->activities, &f->lead, &f->member, &f->engagements}) {
         if (call->started && !call->done) call->ctx.TryCancel();
     }
     auto state = [&](Fanout::Call& call) {
@@ -377,16 +393,11 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
         if (f->contact.done && f->contact.status.error_code() == grpc::StatusCode::NOT_FOUND) {
             throw common::ApiError::NotFound("contact", contact_id);
         }
-        v1::SectionState s = state(f->contact);
+        *out.mutable_contact_section() = state(f->contact);
         if (f->contact.done && f->contact.status.ok()) {
             *out.mutable_contact() = Summary(f->contact_resp.contact());
-            if (!f->contact_resp.contact().company_id().empty()) {
-                s = state(f->company);
-                if (f->company.done && f->company.status.ok())
-                    *out.mutable_company() = Summary(f->company_resp.company());
-            }
+            if (f->contact_resp.has_company()) *out.mutable_company() = Summary(f->contact_resp.company());
         }
-        *out.mutable_contact_section() = s;
     }
     if (!stubs_->sales) {
         *out.mutable_sales_section() = NotConfigured();
@@ -426,13 +437,41 @@ v1::GetCustomer360Response CustomerView::Get(const common::RequestContext& rc, c
     if (!stubs_->marketing) {
         *out.mutable_marketing_section() = NotConfigured();
     } else {
-        *out.mutable_marketing_section() = state(f->member);
+        // Both calls: the record decides NOT_FOUND (the person is not in marketing's audience yet); otherwise the
+        // section is OK only when both answered, and whatever answered is filled.
+        v1::SectionState s = state(f->member);
+        const v1::SectionState history = state(f->engagements);
+        if (s.status() == v1::SECTION_STATUS_OK && history.status() != v1::SECTION_STATUS_OK) s = history;
+        s.set_elapsed_ms(std::max(s.elapsed_ms(), history.elapsed_ms()));
         if (f->member.done && f->member.status.ok()) *out.mutable_marketing() = Summary(f->member_resp.member());
+        if (f->engagements.done && f->engagements.status.ok()) {
+            for (const auto& e : f->engagements_resp.engagements()) {
+                *out.mutable_marketing()->add_recent_engagements() = Summary(e);
+            }
+        }
+        *out.mutable_marketing_section() = s;
     }
     const v1::SectionState* states[] = {&out.contact_section(), &out.sales_section(), &out.lead_section(),
                                         &out.cases_section(), &out.marketing_section()};
     for (std::size_t i = 0; i < std::size(kSections); ++i) {
         sections_.Add({{"section", kSections[i]}, {"status", StatusLabel(states[i]->status())}}).Increment();
+    }
+    // The profile: each section's end from the view's start (the slowest of its calls; unfinished: now).
+    const auto now = Clock::now();
+    auto end_of = [&](std::initializer_list<Fanout::Call*> calls) {
+        Clock::time_point end = f->start;
+        for (const auto* call : calls) {
+            if (call->started) end = std::max(end, call->done ? call->end : now);
+        }
+        return std::chrono::duration<double>(end - f->start).count();
+    };
+    const double section_ends[] = {end_of({&f->contact}), end_of({&f->open_opps, &f->won_opps, &f->activities}),
+                                   end_of({&f->lead}), std::chrono::duration<double>(cases_end - f->start).count(),
+                                   end_of({&f->member, &f->engagements})};
+    const bool configured[] = {stubs_->contacts != nullptr, stubs_->sales != nullptr, stubs_->leads != nullptr, true,
+                               stubs_->marketing != nullptr};
+    for (std::size_t i = 0; i < std::size(kSections); ++i) {
+        if (configured[i]) section_seconds_[i]->Observe(section_ends[i]);
     }
     return out;
 }

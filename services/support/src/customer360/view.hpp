@@ -19,6 +19,7 @@ class Metrics;
 
 namespace prometheus {
 class Counter;
+class Histogram;
 template <class T>
 class Family;
 }  // namespace prometheus
@@ -36,7 +37,9 @@ struct Settings {
 
 class CustomerView {
   public:
-    // metrics: crm_support_view_sections_total{section, status}, one per section of every view answered.
+    // metrics: crm_support_view_sections_total{section, status}, one per section of every view answered, and
+    // crm_support_view_section_seconds{section}: how long each section took from the start of the view (its slowest
+    // call; the cases' read for cases), the view's profile.
     CustomerView(common::Db& db, Settings settings, common::Metrics& metrics);
     ~CustomerView();
     CustomerView(const CustomerView&) = delete;
@@ -52,6 +55,7 @@ class CustomerView {
     Settings settings_;
     std::shared_ptr<Stubs> stubs_;
     prometheus::Family<prometheus::Counter>& sections_;
+    prometheus::Histogram* section_seconds_[5];  // in the order of the sections' names (view.cpp)
 };
 
 }  // namespace crm::support::customer360

@@ -187,7 +187,7 @@ IngestResult Email::Ingest(const common::RequestContext& rc, const domain::Parse
         v1::Case c = cases::InsertCase(db_, tx, rc.tenant_id, case_id, draft);
         cases::EventBatch batch;
         batch.Add<crm::support::events::v1::CaseCreated>();
-        batch.Append(outbox_, tx, rc.tenant_id, rc.request_id, c);
+        batch.Append(db_, outbox_, tx, rc.tenant_id, rc.request_id, c);
         c = queues::RouteNewCase(db_, outbox_, tx, rc, std::move(c));
         auto [message, written] =
             conversation::AddToCase(db_, outbox_, tx, rc, std::move(c), entry, id, contact_id, reopen_days_);

@@ -183,7 +183,7 @@ v1::CaseRouting Apply(common::Db& db, common::Outbox& outbox, pqxx::transaction_
         assigned.set_previous_queue_id(previous_queue);
         assigned.set_queue_id(t.queue_id);
         c = cases::WriteCase(db, tx, rc.tenant_id, c, batch.size(), expected);
-        batch.Append(outbox, tx, rc.tenant_id, rc.request_id, c);
+        batch.Append(db, outbox, tx, rc.tenant_id, rc.request_id, c);
     }
     return ReadRouting(db.Exec(tx, sql::kInsertRouting, rc.tenant_id, common::NewUuid(), c.id(),
                                common::NullIfEmpty(t.queue_id), common::NullIfEmpty(previous_queue), t.rule_index,

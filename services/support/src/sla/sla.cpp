@@ -172,11 +172,46 @@ v1::SlaPolicy Sla::UpdatePolicy(const common::RequestContext& rc, const v1::SlaP
     });
 }
 
+std::vector<v1::SlaClock> Clocks(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                 const std::string& case_id) {
+    std::vector<v1::SlaClock> out;
+    const auto timers = LoadTimers(db, tx, tenant, case_id);
+    if (timers.empty()) return out;
+    const Policy policy = LoadPolicy(db, tx, tenant);
+    const auto pauses = LoadPauses(db, tx, tenant, case_id);
+    const bool paused = !pauses.empty() && pauses.back().end == common::kOpenEnd;
+    const std::int64_t now = cases::NowMicros();
+    for (const auto& [metric, t] : timers) {
+        v1::SlaClock& clock = out.emplace_back();
+        clock.set_metric(MetricProto(metric));
+        clock.set_target_seconds(t.target);
+        const std::int64_t end = (t.stop ? *t.stop : now) / kMicros;
+        const std::int64_t elapsed =
+            policy.calendar ? common::BusinessSecondsBetween(*policy.calendar, t.start / kMicros, end, pauses) : 0;
+        clock.set_elapsed_seconds(elapsed);
+        clock.set_remaining_seconds(t.target - elapsed);
+        if (t.due) *clock.mutable_due_time() = Ts(*t.due);
+        if (t.warn) *clock.mutable_warning_time() = Ts(*t.warn);
+        if (t.warned) *clock.mutable_warned_time() = Ts(*t.warned);
+        if (t.breached) *clock.mutable_breached_time() = Ts(*t.breached);
+        if (t.stop) *clock.mutable_stop_time() = Ts(*t.stop);
+        if (t.breached || (t.stop && elapsed > t.target)) {
+            clock.set_state(v1::SLA_CLOCK_STATE_BREACHED);
+        } else if (t.stop) {
+            clock.set_state(v1::SLA_CLOCK_STATE_MET);
+        } else if (paused) {
+            clock.set_state(v1::SLA_CLOCK_STATE_PAUSED);
+        } else {
+            clock.set_state(v1::SLA_CLOCK_STATE_RUNNING);
+        }
+    }
+    return out;
+}
+
 v1::GetSlaStatusResponse Sla::Status(const common::RequestContext& rc, const std::string& case_id) {
     return db_.InTenant(rc, [&](pqxx::work& tx) {
         cases::LoadCase(db_, tx, rc.tenant_id, case_id);  // NOT_FOUND for an unknown case
         const Policy policy = LoadPolicy(db_, tx, rc.tenant_id);
-        const auto pauses = LoadPauses(db_, tx, rc.tenant_id, case_id);
         v1::GetSlaStatusResponse out;
         out.set_case_id(case_id);
         out.set_time_zone(policy.proto.calendar().time_zone());
@@ -185,32 +220,7 @@ v1::GetSlaStatusResponse Sla::Status(const common::RequestContext& rc, const std
             *p->mutable_start_time() = Ts(r[0].as<std::int64_t>());
             if (!r[1].is_null()) *p->mutable_end_time() = Ts(r[1].as<std::int64_t>());
         }
-        const bool paused = !pauses.empty() && pauses.back().end == common::kOpenEnd;
-        const std::int64_t now = cases::NowMicros();
-        for (const auto& [metric, t] : LoadTimers(db_, tx, rc.tenant_id, case_id)) {
-            auto* clock = out.add_clocks();
-            clock->set_metric(MetricProto(metric));
-            clock->set_target_seconds(t.target);
-            const std::int64_t end = (t.stop ? *t.stop : now) / kMicros;
-            const std::int64_t elapsed =
-                policy.calendar ? common::BusinessSecondsBetween(*policy.calendar, t.start / kMicros, end, pauses) : 0;
-            clock->set_elapsed_seconds(elapsed);
-            clock->set_remaining_seconds(t.target - elapsed);
-            if (t.due) *clock->mutable_due_time() = Ts(*t.due);
-            if (t.warn) *clock->mutable_warning_time() = Ts(*t.warn);
-            if (t.warned) *clock->mutable_warned_time() = Ts(*t.warned);
-            if (t.breached) *clock->mutable_breached_time() = Ts(*t.breached);
-            if (t.stop) *clock->mutable_stop_time() = Ts(*t.stop);
-            if (t.breached || (t.stop && elapsed > t.target)) {
-                clock->set_state(v1::SLA_CLOCK_STATE_BREACHED);
-            } else if (t.stop) {
-                clock->set_state(v1::SLA_CLOCK_STATE_MET);
-            } else if (paused) {
-                clock->set_state(v1::SLA_CLOCK_STATE_PAUSED);
-            } else {
-                clock->set_state(v1::SLA_CLOCK_STATE_RUNNING);
-            }
-        }
+        for (auto& clock : Clocks(db_, tx, rc.tenant_id, case_id)) *out.add_clocks() = std::move(clock);
         return out;
     });
 }
@@ -272,7 +282,7 @@ Sla::Fired Sla::Fire(const DueTimer& timer) {
             result.actions.push_back(rule.action);
         }
         const v1::Case written = cases::WriteCase(db_, tx, timer.tenant, c, batch.size(), expected);
-        batch.Append(outbox_, tx, timer.tenant, "", written);
+        batch.Append(db_, outbox_, tx, timer.tenant, "", written);
         return result;
     });
 }

@@ -48,6 +48,12 @@ std::string PolicyJson(const v1::SlaPolicy& policy);
 // stops at the first public reply (first response) or the solve (resolution).
 void Sync(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Case& c);
 
+// The case's clocks as GetSlaStatus reports them (business seconds of the tenant's calendar, now for a running
+// clock), metric order; empty when the case has no timers (no policy, or no target for it). In the caller's
+// transaction: events of a write carry them (cases::EventBatch) after Sync.
+std::vector<v1::SlaClock> Clocks(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                 const std::string& case_id);
+
 struct DueTimer {
     std::string tenant, case_id;
     domain::SlaMetric metric = domain::SlaMetric::kFirstResponse;
