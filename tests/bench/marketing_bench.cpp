@@ -10,10 +10,14 @@
 //     crm.contacts.v1 / crm.leads.v1 at once; every second the tenant's events applied by marketing's consumer
 //     (crm_processed_events: each event is recorded in the transaction that applies it and re-evaluates the person's
 //     segments) until all are.
+// The test support it reuses (tokens, the event producer) asserts with Catch2: this defines Catch2's implementation
+// without its main().
+#define CATCH_CONFIG_RUNNER
 #include <crm/common/v1/event.pb.h>
 #include <crm/contacts/events/v1/events.pb.h>
 #include <crm/leads/events/v1/events.pb.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
