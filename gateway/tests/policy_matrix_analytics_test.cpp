@@ -2,7 +2,7 @@
 // ConfigMap of k8s/base/gateway-policy.json) against a table written out here, for every role and every RPC of
 // crm.analytics.v1.AnalyticsService (enumerated from its descriptor, so a new RPC fails this test until the table
 // says who may call it). Who reads KPIs: analysts, sales managers and admins; support KPIs: analysts, support managers
-// and admins; RebuildProjections: admins only.
+// and admins; campaign KPIs: marketers, analysts and admins; RebuildProjections: admins only.
 #include <crm/analytics/v1/analytics.pb.h>
 
 #include <array>
@@ -31,6 +31,7 @@ const std::map<std::string, std::array<int, 13>> kAnalyticsMatrix = {
     {"GetTimeSeries",               /* read */   {1,    1,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0,   0}},
     {"GetSupportKpis",              /* support */{1,    0,   0,   0,   0,   0,   1,   0,   0,   0,   1,   0,   0}},
     {"GetFieldKpis",                /* field */  {1,    0,   0,   0,   0,   0,   1,   0,   0,   1,   0,   0,   0}},
+    {"GetCampaignKpis",             /* mkt */    {1,    0,   0,   1,   0,   0,   1,   0,   0,   0,   0,   0,   0}},
     {"RebuildProjections",          /* admin */  {1,    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0}},
 };
 // clang-format on

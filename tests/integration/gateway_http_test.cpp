@@ -1348,6 +1348,27 @@ TEST_CASE("gateway http: every published route round-trips over HTTP/JSON and ma
              REQUIRE(j["cost"].size() == 1);
              CHECK(j["cost"][0]["amountMinor"] == "2500");
          }},
+        // Analytics reads marketing's cost lines (CampaignCostAdded): the line of 2026-03-01 above.
+        {"GET /v1/analytics/campaign-kpis",
+         [&] {
+             json eur;
+             for (int i = 0; i < 120 && eur.is_null(); ++i) {
+                 const json j =
+                     Ok(Call("GET",
+                             "/v1/analytics/campaign-kpis?startTime=2026-03-01T00:00:00Z&endTime=2026-04-01T00:"
+                             "00:00Z&campaignId=" +
+                                 ids["campaign"],
+                             token));
+                 for (const auto& c : j.value("campaigns", json::array())) {
+                     for (const auto& cur : c.value("currencies", json::array())) {
+                         if (cur["currencyCode"] == "EUR") eur = cur;
+                     }
+                 }
+                 if (eur.is_null()) std::this_thread::sleep_for(250ms);
+             }
+             REQUIRE_FALSE(eur.is_null());
+             CHECK(eur["costMinor"] == "2500");
+         }},
         {"GET /v1/emailSettings",
          [&] { CHECK(Ok(Call("GET", "/v1/emailSettings", token))["settings"]["etag"] == "v0"); }},
         {"PATCH /v1/emailSettings",

@@ -1,7 +1,8 @@
 // Closed-loop attribution: won deals (OpportunityWon on crm.sales.v1) split across the campaigns whose touches
 // preceded them under the five models, exactly as computed by hand (three campaigns, five touches, two currencies);
 // GetCampaignPerformance shows revenue per model, cost and ROI; a deal lost after being won retracts its attribution;
-// the influenced pipeline is the open deals whose people a campaign touched within the lookback (index-backed).
+// the influenced pipeline is the open deals whose people a campaign touched within the lookback (index-backed, as is a
+// person's list of touches).
 #include <crm/common/v1/event.pb.h>
 #include <crm/marketing/events/v1/events.pb.h>
 #include <crm/sales/events/v1/events.pb.h>
@@ -15,6 +16,7 @@
 #include "../support/explain.hpp"
 #include "../support/marketing_client.hpp"
 #include "attribution/sql.hpp"
+#include "audience/sql.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -375,6 +377,13 @@ TEST_CASE(
     CHECK_FALSE(plan.Has("Seq Scan engagements"));
     CHECK_FALSE(plan.Has("Seq Scan audience"));
     CHECK_FALSE(plan.Has("Seq Scan opportunities"));
+    // GetAudienceMember's touches of one person (audience/sql.hpp): a probe of engagements_person, campaigns by key.
+    const QueryPlan touches =
+        ExplainAs(conn, "marketing_app", tenant, crm::marketing::audience::sql::kPersonTouches.text,
+                  "'" + tenant + "', '00000000-0000-0000-0000-000000000007'");
+    INFO(touches.text);
+    CHECK(touches.Uses("engagements_person"));
+    CHECK_FALSE(touches.Has("Seq Scan engagements"));
     pqxx::work cleanup(conn);  // 1M rows of one test tenant do not stay for the next runs
     for (const char* table : {"engagements", "opportunities", "audience", "campaigns"}) {
         cleanup.exec(std::string("DELETE FROM ") + table + " WHERE tenant_id = " + cleanup.quote(tenant));

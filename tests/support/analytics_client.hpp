@@ -33,6 +33,12 @@ class AnalyticsClient {
         Prepare(ctx, token_);
         return stub_->GetFieldKpis(&ctx, req, resp);
     }
+    grpc::Status Kpis(const crm::analytics::v1::GetCampaignKpisRequest& req,
+                      crm::analytics::v1::GetCampaignKpisResponse* resp) {
+        grpc::ClientContext ctx;
+        Prepare(ctx, token_);
+        return stub_->GetCampaignKpis(&ctx, req, resp);
+    }
     grpc::Status Series(const crm::analytics::v1::GetTimeSeriesRequest& req,
                         crm::analytics::v1::GetTimeSeriesResponse* resp) {
         grpc::ClientContext ctx;

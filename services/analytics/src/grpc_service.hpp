@@ -1,6 +1,7 @@
 #pragma once
 // The class implementing crm.analytics.v1.AnalyticsService. One class, one definition file per area: kpis/handlers.cpp
-// (GetKpis, GetTimeSeries), support_kpis/handlers.cpp (GetSupportKpis), field_kpis/handlers.cpp (GetFieldKpis) and
+// (GetKpis, GetTimeSeries), support_kpis/handlers.cpp (GetSupportKpis), field_kpis/handlers.cpp (GetFieldKpis),
+// campaign_kpis/handlers.cpp (GetCampaignKpis) and
 // rebuild/handlers.cpp (RebuildProjections). Includes the generated gRPC header: only for those handler files and
 // grpc_service.cpp.
 #include <crm/analytics/v1/analytics.grpc.pb.h>
@@ -36,6 +37,8 @@ class AnalyticsService final : public v1::AnalyticsService::Service {
                                 v1::GetSupportKpisResponse* resp) override;
     grpc::Status GetFieldKpis(grpc::ServerContext* sc, const v1::GetFieldKpisRequest* req,
                               v1::GetFieldKpisResponse* resp) override;
+    grpc::Status GetCampaignKpis(grpc::ServerContext* sc, const v1::GetCampaignKpisRequest* req,
+                                 v1::GetCampaignKpisResponse* resp) override;
     grpc::Status RebuildProjections(grpc::ServerContext* sc, const v1::RebuildProjectionsRequest* req,
                                     v1::RebuildProjectionsResponse* resp) override;
 

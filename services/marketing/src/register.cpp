@@ -2,6 +2,7 @@
 // every area and the gRPC service.
 #include "register.hpp"
 
+#include <crm/marketing/events/v1/events.pb.h>
 #include <prometheus/counter.h>
 
 #include "attribution/attribution.hpp"
@@ -15,6 +16,7 @@
 #include "email/sender.hpp"
 #include "engagement/engagement.hpp"
 #include "grpc_service.hpp"
+#include "records.hpp"
 #include "segments/segments.hpp"
 #include "sequences/runner.hpp"
 #include "sequences/sequences.hpp"
@@ -161,6 +163,17 @@ void Register(common::ServiceApp& app) {
                 return;
             }
             const audience::Changes changes = audience::Apply(db, tx, ev);
+            for (const auto& touch : changes.touches) {
+                namespace ev1 = crm::marketing::events::v1;
+                ev1::TouchRecorded out;
+                out.set_touch_id(touch.id);
+                out.set_campaign_id(touch.campaign_id);
+                out.set_person_id(touch.person_id);
+                out.set_type(touch.type);
+                out.set_channel(touch.channel);
+                SetMicros(out.mutable_touch_time(), touch.micros);
+                Emit(outbox, tx, ev.tenant_id(), "", "touch", touch.id, 1, out);
+            }
             if (!changes.empty()) segments->Apply(tx, ev.tenant_id(), changes);
             sequences::ApplyEvent(db, outbox, tx, ev, changes);
             if (changes.empty()) return;

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <memory>
 
+#include "campaign_kpis/projector.hpp"
+#include "campaign_kpis/store.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/metrics.hpp"
@@ -30,6 +32,7 @@ struct ProjectionMetrics {
     prometheus::Counter* support_csat;
     prometheus::Counter* field_completions;
     prometheus::Counter* field_technicians;
+    prometheus::Counter* campaign;
     prometheus::Histogram* event_to_applied;
 
     explicit ProjectionMetrics(common::Metrics& m)
@@ -49,6 +52,7 @@ struct ProjectionMetrics {
           support_csat(&facts.Add({{"service", m.service()}, {"projection", "support_csat"}})),
           field_completions(&facts.Add({{"service", m.service()}, {"projection", "field_completions"}})),
           field_technicians(&facts.Add({{"service", m.service()}, {"projection", "field_technicians"}})),
+          campaign(&facts.Add({{"service", m.service()}, {"projection", "campaign"}})),
           event_to_applied(&freshness.Add({{"service", m.service()}},
                                           prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                                                   0.5, 1, 2.5, 5, 10, 30, 60})) {}
@@ -72,6 +76,15 @@ common::EventHandler MakeProjectionHandler(common::Db& db, common::Metrics& metr
         facts::Apply(db, tx, ev.tenant_id(), rows);
         support::Apply(db, tx, ev.tenant_id(), rows.support);
         field::Apply(db, tx, ev.tenant_id(), rows.field);
+        campaign::CampaignFacts campaign_rows;
+        try {
+            campaign_rows = campaign::Project(ev.envelope);
+        } catch (const UninterpretableEvent& e) {
+            throw common::PermanentEventError(e.what());
+        }
+        campaign::Apply(db, tx, ev.tenant_id(), campaign_rows);
+        metrics->campaign->Increment(static_cast<double>(campaign_rows.costs.size() + campaign_rows.touches.size() +
+                                                         campaign_rows.attributions.size()));
         metrics->records->Increment(static_cast<double>(rows.records.size()));
         metrics->leads->Increment(static_cast<double>(rows.leads.size()));
         metrics->opportunities->Increment(static_cast<double>(rows.opportunities.size()));

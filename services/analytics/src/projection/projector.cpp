@@ -266,7 +266,8 @@ domain::Facts Project(const common::v1::EventEnvelope& envelope) {
 }
 
 std::vector<std::string> DefaultTopics() {
-    return {"crm.contacts.v1", "crm.leads.v1", "crm.sales.v1", "crm.support.v1", "crm.fieldservice.v1"};
+    return {"crm.contacts.v1", "crm.leads.v1",        "crm.sales.v1",
+            "crm.support.v1",  "crm.fieldservice.v1", "crm.marketing.v1"};
 }
 
 }  // namespace crm::analytics::projection

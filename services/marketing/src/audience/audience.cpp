@@ -191,8 +191,11 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
         const auto& lead = e.lead();
         if (lead.capture_channel() == lv1::CAPTURE_CHANNEL_WEB_FORM && common::IsUuid(lead.campaign_id()) &&
             !db.Exec(tx, sql::kCampaignExists, t, lead.campaign_id()).empty() && !IsErased(db, tx, t, lead.id())) {
-            RecordEngagement(db, tx, t, lead.id(), "form_submitted", lead.campaign_id(), "web_form",
-                             Micros(lead.create_time()), ev.event_id());
+            const std::int64_t at = Micros(lead.create_time());
+            if (auto id = RecordEngagement(db, tx, t, lead.id(), "form_submitted", lead.campaign_id(), "web_form", at,
+                                           ev.event_id())) {
+                changes.touches.push_back({*id, lead.campaign_id(), lead.id(), "form_submitted", "web_form", at});
+            }
         }
     } else if (type == leads + "LeadUpdated") {
         ApplyLead(db, tx, ev, Unpack<lev::LeadUpdated>(ev).lead(), changes);
@@ -222,11 +225,15 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
     return changes;
 }
 
-void RecordEngagement(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                      const std::string& person_id, const std::string& type, const std::string& campaign_id,
-                      const std::string& channel, std::int64_t micros, const std::string& source_event) {
-    db.Exec(tx, sql::kInsertEngagement, tenant, common::NullIfEmpty(person_id), type, common::NullIfEmpty(campaign_id),
-            channel, micros, common::NullIfEmpty(source_event));
+std::optional<std::string> RecordEngagement(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                            const std::string& person_id, const std::string& type,
+                                            const std::string& campaign_id, const std::string& channel,
+                                            std::int64_t micros, const std::string& source_event) {
+    const pqxx::result r =
+        db.Exec(tx, sql::kInsertEngagement, tenant, common::NullIfEmpty(person_id), type,
+                common::NullIfEmpty(campaign_id), channel, micros, common::NullIfEmpty(source_event));
+    if (r.empty()) return std::nullopt;
+    return r[0][0].as<std::string>();
 }
 
 v1::AudienceMember ReadMember(const pqxx::row& r) {
@@ -288,6 +295,23 @@ v1::AudienceMember Audience::Get(const common::RequestContext& rc, const std::st
         const pqxx::result rows = db_.Exec(tx, sql::kGetMember, rc.tenant_id, id);
         if (rows.empty()) throw common::ApiError::NotFound("audience member", id);
         return ReadMember(rows[0]);
+    });
+}
+
+v1::GetAudienceMemberResponse Audience::GetWithTouches(const common::RequestContext& rc, const std::string& id) {
+    return db_.InTenant(rc, [&](pqxx::work& tx) {
+        const pqxx::result rows = db_.Exec(tx, sql::kGetMember, rc.tenant_id, id);
+        if (rows.empty()) throw common::ApiError::NotFound("audience member", id);
+        v1::GetAudienceMemberResponse out;
+        *out.mutable_member() = ReadMember(rows[0]);
+        for (const auto& r : db_.Exec(tx, sql::kPersonTouches, rc.tenant_id, id)) {
+            auto* t = out.add_touches();
+            t->set_campaign_id(r[0].as<std::string>());
+            t->set_type(r[1].as<std::string>());
+            t->set_channel(r[2].as<std::string>());
+            SetMicros(t->mutable_touch_time(), r[3].as<std::int64_t>());
+        }
+        return out;
     });
 }
 

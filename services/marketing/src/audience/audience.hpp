@@ -29,11 +29,18 @@ namespace crm::marketing::audience {
 
 namespace v1 = crm::marketing::v1;
 
+// A campaign touch the event recorded (a web-form submission): the consumer announces it with TouchRecorded.
+struct NewTouch {
+    std::string id, campaign_id, person_id, type, channel;
+    std::int64_t micros = 0;
+};
+
 // What an event changed, for the segments area to bring memberships up to date in the same transaction.
 struct Changes {
     std::vector<std::string> refreshed;                       // people whose fields or engagements changed
     std::vector<std::pair<std::string, std::string>> merged;  // (loser, survivor)
     std::vector<std::string> erased;                          // people removed everywhere
+    std::vector<NewTouch> touches;                            // campaign touches recorded (not a change of people)
     bool empty() const { return refreshed.empty() && merged.empty() && erased.empty(); }
 };
 
@@ -52,16 +59,20 @@ struct Loaded {
 std::optional<Loaded> LoadPerson(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                  const std::string& id);
 
-// Records an engagement (a touch when campaign_id is set) of a person, once per source event id.
-void RecordEngagement(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                      const std::string& person_id, const std::string& type, const std::string& campaign_id,
-                      const std::string& channel, std::int64_t micros, const std::string& source_event);
+// Records an engagement (a touch when campaign_id is set) of a person, once per source event id; the new
+// engagement's id, or nullopt when that source event was recorded before.
+std::optional<std::string> RecordEngagement(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                            const std::string& person_id, const std::string& type,
+                                            const std::string& campaign_id, const std::string& channel,
+                                            std::int64_t micros, const std::string& source_event);
 
 class Audience {
   public:
     explicit Audience(common::Db& db) : db_(db) {}
     // NOT_FOUND when the tenant has no such person (or it was erased).
     v1::AudienceMember Get(const common::RequestContext& rc, const std::string& id);
+    // The member with its campaign touches (GetAudienceMember).
+    v1::GetAudienceMemberResponse GetWithTouches(const common::RequestContext& rc, const std::string& id);
 
   private:
     common::Db& db_;

@@ -15,7 +15,7 @@ grpc::Status MarketingService::GetAudienceMember(grpc::ServerContext* sc, const 
         common::Violations v;
         const std::string id = common::CheckId(v, req->id(), "id");
         v.ThrowIfAny();
-        *resp->mutable_member() = areas_.audience->Get(rc, id);
+        *resp = areas_.audience->GetWithTouches(rc, id);
     });
 }
 

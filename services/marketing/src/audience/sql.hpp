@@ -12,6 +12,12 @@ using common::Sql;
 // clang-format off
 inline constexpr Sql kGetMember{"marketing_audience_get",
     "SELECT " CRM_AUDIENCE_COLUMNS " FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
+// A person's campaign touches as attribution counts them (attribution/sql.hpp kTouches), oldest first.
+inline constexpr Sql kPersonTouches{"marketing_audience_person_touches",
+    "SELECT e.campaign_id::text, e.type, e.channel, " CRM_MICROS("e.occur_time") " "
+    "FROM engagements e JOIN campaigns c ON c.tenant_id = e.tenant_id AND c.id = e.campaign_id "
+    "WHERE e.tenant_id = $1 AND e.person_id = $2::uuid AND e.campaign_id IS NOT NULL "
+    "AND e.type NOT IN ('unsubscribed', 'email_opened') ORDER BY e.occur_time, e.campaign_id LIMIT 1000"};
 inline constexpr Sql kIsErased{"marketing_audience_is_erased",
     "SELECT 1 FROM erased_people WHERE tenant_id = $1 AND id = $2::uuid"};
 // A snapshot applies only when it is newer than the one applied (events of one aggregate arrive in order, but a
@@ -61,7 +67,7 @@ inline constexpr Sql kDeleteEngagements{"marketing_engagements_delete",
 inline constexpr Sql kInsertEngagement{"marketing_engagement_insert",
     "INSERT INTO engagements (tenant_id, id, person_id, type, campaign_id, channel, occur_time, source_event) "
     "VALUES ($1, gen_random_uuid(), $2::uuid, $3, $4::uuid, $5, " CRM_AT_MICROS("$6") ", $7::uuid) "
-    "ON CONFLICT (tenant_id, source_event) DO NOTHING"};
+    "ON CONFLICT (tenant_id, source_event) DO NOTHING RETURNING id::text"};
 inline constexpr Sql kPersonEngagements{"marketing_engagements_of_person",
     "SELECT type, coalesce(campaign_id::text, ''), " CRM_MICROS("occur_time") " FROM engagements "
     "WHERE tenant_id = $1 AND person_id = $2::uuid"};

@@ -411,7 +411,12 @@ std::pair<v1::CampaignCost, v1::Campaign> Campaigns::AddCost(const RequestContex
         event.add_changed_paths("actual_cost");
         event.set_previous_status(current.status());
         Emit(outbox_, tx, t, rc.request_id, kAggregateType, campaign_id, updated.version(), event);
-        return std::make_pair(ReadCost(db_.Exec(tx, sql::kGetCost, t, id)[0]), updated);
+        const v1::CampaignCost cost = ReadCost(db_.Exec(tx, sql::kGetCost, t, id)[0]);
+        ev::CampaignCostAdded added;
+        added.set_campaign_id(campaign_id);
+        *added.mutable_cost() = cost;
+        Emit(outbox_, tx, t, rc.request_id, "campaign_cost", id, 1, added);
+        return std::make_pair(cost, updated);
     });
 }
 
