@@ -65,30 +65,9 @@ TEST_CASE("marketing engagement: a person's sends, opens and clicks newest first
     CHECK(History(api, eve.id()).engagements_size() == 0);
 
     const mv1::Campaign campaign = api.MustCreateCampaign("Autumn offers");
-    mv1::CreateEmailTemplateRequest t;
-    t.mutable_template_()->set_name("Offer");
-    t.mutable_template_()->set_subject("Hello {{contact.given_name}}");
-    t.mutable_template_()->set_html_body(
-        "<html><body><p>Hi</p><p><a href=\"https://example.com/offer\">Offer</a></p></body></html>");
-    t.mutable_template_()->set_text_body("Hi");
-    auto tmpl = api.CreateEmailTemplate(t);
-    REQUIRE(tmpl.ok());
-    mv1::CreateSegmentRequest list;
-    list.mutable_segment()->set_name("Eve");
-    list.mutable_segment()->set_type(mv1::SEGMENT_TYPE_STATIC);
-    auto segment = api.CreateSegment(list);
-    REQUIRE(segment.ok());
-    mv1::AddSegmentMembersRequest add;
-    add.set_segment_id(segment.response.segment().id());
-    add.add_person_ids(eve.id());
-    REQUIRE(api.AddSegmentMembers(add).ok());
-    mv1::CreateEmailSendRequest send;
-    send.mutable_send()->set_campaign_id(campaign.id());
-    send.mutable_send()->set_template_id(tmpl.response.template_().id());
-    send.mutable_send()->set_segment_id(segment.response.segment().id());
-    auto started = api.CreateEmailSend(send);
-    REQUIRE(started.ok());
-    const std::string send_id = started.response.send().id();
+    const std::string send_id = api.MustSendTo(
+        campaign.id(), eve.id(), "Offer", "Hello {{contact.given_name}}",
+        "<html><body><p>Hi</p><p><a href=\"https://example.com/offer\">Offer</a></p></body></html>", "Hi");
 
     Mailpit mailpit;
     const auto got = mailpit.WaitFor(email, 1, 30s);

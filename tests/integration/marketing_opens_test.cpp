@@ -102,31 +102,11 @@ TEST_CASE(
     }));
 
     const mv1::Campaign campaign = api.MustCreateCampaign("Opens");
-    mv1::CreateEmailTemplateRequest t;
-    t.mutable_template_()->set_name("With a pixel");
-    t.mutable_template_()->set_subject("Hello {{contact.given_name}}");
-    t.mutable_template_()->set_html_body(
+    const std::string send_id = api.MustSendTo(
+        campaign.id(), lin.id(), "With a pixel", "Hello {{contact.given_name}}",
         "<html><body><p>Hi {{contact.given_name}}</p><p><a href=\"https://example.com/guide\">Guide</a></p>"
-        "</body></html>");
-    t.mutable_template_()->set_text_body("Hi {{contact.given_name}}");
-    auto tmpl = api.CreateEmailTemplate(t);
-    REQUIRE(tmpl.ok());
-    mv1::CreateSegmentRequest list;
-    list.mutable_segment()->set_name("Lin");
-    list.mutable_segment()->set_type(mv1::SEGMENT_TYPE_STATIC);
-    auto segment = api.CreateSegment(list);
-    REQUIRE(segment.ok());
-    mv1::AddSegmentMembersRequest add;
-    add.set_segment_id(segment.response.segment().id());
-    add.add_person_ids(lin.id());
-    REQUIRE(api.AddSegmentMembers(add).ok());
-    mv1::CreateEmailSendRequest send;
-    send.mutable_send()->set_campaign_id(campaign.id());
-    send.mutable_send()->set_template_id(tmpl.response.template_().id());
-    send.mutable_send()->set_segment_id(segment.response.segment().id());
-    auto started = api.CreateEmailSend(send);
-    REQUIRE(started.ok());
-    const std::string send_id = started.response.send().id();
+        "</body></html>",
+        "Hi {{contact.given_name}}");
 
     Mailpit mailpit;
     const auto got = mailpit.WaitFor(email, 1, 30s);

@@ -87,6 +87,37 @@ class MarketingClient {
         return r.response.campaign();
     }
 
+    // Sends a new template to one person now (through a static list of one, both named `name`): the send's id.
+    // Throws on any refused step.
+    std::string MustSendTo(const std::string& campaign_id, const std::string& person_id, const std::string& name,
+                           const std::string& subject, const std::string& html_body, const std::string& text_body) {
+        mv1::CreateEmailTemplateRequest t;
+        t.mutable_template_()->set_name(name);
+        t.mutable_template_()->set_subject(subject);
+        t.mutable_template_()->set_html_body(html_body);
+        t.mutable_template_()->set_text_body(text_body);
+        auto tmpl = CreateEmailTemplate(t);
+        if (!tmpl.ok()) throw std::runtime_error("CreateEmailTemplate: " + tmpl.status.error_message());
+        mv1::CreateSegmentRequest list;
+        list.mutable_segment()->set_name(name);
+        list.mutable_segment()->set_type(mv1::SEGMENT_TYPE_STATIC);
+        auto segment = CreateSegment(list);
+        if (!segment.ok()) throw std::runtime_error("CreateSegment: " + segment.status.error_message());
+        mv1::AddSegmentMembersRequest add;
+        add.set_segment_id(segment.response.segment().id());
+        add.add_person_ids(person_id);
+        if (auto added = AddSegmentMembers(add); !added.ok()) {
+            throw std::runtime_error("AddSegmentMembers: " + added.status.error_message());
+        }
+        mv1::CreateEmailSendRequest send;
+        send.mutable_send()->set_campaign_id(campaign_id);
+        send.mutable_send()->set_template_id(tmpl.response.template_().id());
+        send.mutable_send()->set_segment_id(segment.response.segment().id());
+        auto started = CreateEmailSend(send);
+        if (!started.ok()) throw std::runtime_error("CreateEmailSend: " + started.status.error_message());
+        return started.response.send().id();
+    }
+
   private:
     std::string token_;
     std::map<std::string, std::string> identity_;

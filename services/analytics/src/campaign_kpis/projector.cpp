@@ -15,17 +15,8 @@ namespace mev = crm::marketing::events::v1;
 using projection::OccurredAt;
 using projection::ToMicros;
 using projection::UninterpretableEvent;
+using projection::Unpack;
 using projection::UuidOrEmpty;
-
-template <class M>
-M Unpack(const common::v1::EventEnvelope& env) {
-    M message;
-    if (env.payload().type_url().empty() || !env.payload().UnpackTo(&message)) {
-        throw UninterpretableEvent("payload of " + env.event_type() + " cannot be read as " +
-                                   std::string(M::descriptor()->full_name()));
-    }
-    return message;
-}
 
 std::string RequiredUuid(const common::v1::EventEnvelope& env, const std::string& id, const char* what) {
     std::string out = UuidOrEmpty(id);

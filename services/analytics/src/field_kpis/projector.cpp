@@ -15,19 +15,10 @@ namespace fv1 = crm::fieldservice::v1;
 using projection::OccurredAt;
 using projection::ToMicros;
 using projection::UninterpretableEvent;
+using projection::Unpack;
 using projection::UuidOrEmpty;
 
 constexpr domain::Micros kMicrosPerSecond = 1000000;
-
-template <class M>
-M Unpack(const common::v1::EventEnvelope& env) {
-    M message;
-    if (env.payload().type_url().empty() || !env.payload().UnpackTo(&message)) {
-        throw UninterpretableEvent("payload of " + env.event_type() + " cannot be read as " +
-                                   std::string(M::descriptor()->full_name()));
-    }
-    return message;
-}
 
 std::string Id(const common::v1::EventEnvelope& env, const std::string& id, const char* what) {
     std::string out = UuidOrEmpty(id);

@@ -30,16 +30,6 @@ constexpr char kContactsPrefix[] = "crm.contacts.events.v1.";
 constexpr char kLeadsPrefix[] = "crm.leads.events.v1.";
 constexpr char kSalesPrefix[] = "crm.sales.events.v1.";
 
-template <class M>
-M Unpack(const common::v1::EventEnvelope& env) {
-    M message;
-    if (env.payload().type_url().empty() || !env.payload().UnpackTo(&message)) {
-        throw UninterpretableEvent("payload of " + env.event_type() + " cannot be read as " +
-                                   std::string(M::descriptor()->full_name()));
-    }
-    return message;
-}
-
 RecordVersion Record(const common::v1::EventEnvelope& env, RecordKind kind, const std::string& raw_id) {
     const std::string id = UuidOrEmpty(raw_id);
     if (id.empty()) throw UninterpretableEvent(env.event_type() + " without a valid record id");

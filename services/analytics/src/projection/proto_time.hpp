@@ -1,5 +1,5 @@
 #pragma once
-// Small conversions shared by the event adapters and the API (protobuf types, no I/O).
+// Small conversions shared by the event adapters and the API (protobuf types, no I/O), and reading an event's payload.
 #include <crm/common/v1/event.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 
@@ -8,6 +8,7 @@
 
 #include "crm/common/crypto.hpp"
 #include "domain/facts.hpp"
+#include "projection/projector.hpp"
 
 namespace crm::analytics::projection {
 
@@ -36,6 +37,17 @@ inline std::string UuidOrEmpty(const std::string& s) {
     std::string out = s;
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
+}
+
+// The payload of an event as M; UninterpretableEvent when it has none or holds another type.
+template <class M>
+M Unpack(const common::v1::EventEnvelope& env) {
+    M message;
+    if (env.payload().type_url().empty() || !env.payload().UnpackTo(&message)) {
+        throw UninterpretableEvent("payload of " + env.event_type() + " cannot be read as " +
+                                   std::string(M::descriptor()->full_name()));
+    }
+    return message;
 }
 
 }  // namespace crm::analytics::projection

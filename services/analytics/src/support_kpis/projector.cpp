@@ -15,17 +15,8 @@ namespace sv1 = crm::support::v1;
 using projection::OccurredAt;
 using projection::ToMicros;
 using projection::UninterpretableEvent;
+using projection::Unpack;
 using projection::UuidOrEmpty;
-
-template <class M>
-M Unpack(const common::v1::EventEnvelope& env) {
-    M message;
-    if (env.payload().type_url().empty() || !env.payload().UnpackTo(&message)) {
-        throw UninterpretableEvent("payload of " + env.event_type() + " cannot be read as " +
-                                   std::string(M::descriptor()->full_name()));
-    }
-    return message;
-}
 
 std::optional<domain::CaseState> State(sv1::CaseStatus s) {
     switch (s) {
