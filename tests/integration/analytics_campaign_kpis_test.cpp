@@ -478,5 +478,6 @@ TEST_CASE("analytics campaign KPIs: the period reads are index-backed (EXPLAIN a
         INFO(p.text);
         CHECK_FALSE(p.Has("Seq Scan analytics_campaign_attributions"));
         CHECK(p.Uses("analytics_campaign_attributions_closed"));
+        CHECK(p.Uses("analytics_campaign_attributions_pkey"));  // the latest row of each deal, probed
     }
 }

@@ -366,6 +366,8 @@ TEST_CASE(
         // Ten one-hour bookings per technician on ten days, written day by day (as a tenant's calendar fills), so one
         // technician's bookings lie on different pages: 50,000 for 5,000 technicians and 1,000 for 100.
         pqxx::work tx(conn);
+        // One CI run hung here past ctest's 300 s (8 s alone): a wait for a lock then fails naming the statement.
+        tx.exec("SET LOCAL lock_timeout = '60s'");
         for (const auto& [t, n] : {std::pair{big, 5000}, std::pair{small, 100}}) {
             const std::string q = tx.quote(t);
             tx.exec("INSERT INTO technicians (tenant_id, id, user_id, display_name, home, time_zone) SELECT " + q +

@@ -30,9 +30,11 @@ constexpr Sql kLeadsIn{"analytics_campaign_leads_in",
 constexpr Sql kWonIn{"analytics_campaign_won_in",
     "SELECT a.opportunity_id::text, a.currency, a.shares::text FROM analytics_campaign_attributions a "
     "WHERE a.tenant_id = $1 AND NOT a.retracted AND a.close_time >= " CRM_AT("$2") " AND a.close_time < " CRM_AT("$3")
-    " AND NOT EXISTS (SELECT 1 FROM analytics_campaign_attributions b WHERE b.tenant_id = $1 "
-    "AND b.opportunity_id = a.opportunity_id "
-    "AND (b.version, b.occurred_at, b.event_id) > (a.version, a.occurred_at, a.event_id))"};
+    // The split in force is the deal's latest row. A per-row probe of the deal's few rows by primary key, written as
+    // a scalar subquery: as NOT EXISTS it became a hash anti-join that read every attribution of the tenant.
+    " AND (a.version, a.occurred_at, a.event_id) = (SELECT b.version, b.occurred_at, b.event_id "
+    "FROM analytics_campaign_attributions b WHERE b.tenant_id = $1 AND b.opportunity_id = a.opportunity_id "
+    "ORDER BY b.version DESC, b.occurred_at DESC, b.event_id DESC LIMIT 1)"};
 
 #undef CRM_AT
 // clang-format on
