@@ -7,6 +7,7 @@
 
 #include "../support/explain.hpp"
 #include "../support/harness.hpp"
+#include "../support/retention_explain.hpp"
 #include "lifecycle/sql.hpp"
 #include "retention/sql.hpp"
 
@@ -68,24 +69,6 @@ TEST_CASE("leads: the retention rule's count and batches are index-backed at 100
         tx.commit();
     }
     namespace sql = crm::leads::retention::sql;
-    const std::string t = "'" + tenant + "'";
-    const std::string cutoff = "(extract(epoch FROM now() - interval '680 days') * 1000000)::bigint";
-    struct Case {
-        const char* what;
-        const crm::common::Sql& statement;
-        std::string args;
-    };
-    const Case cases[] = {
-        {"count for a delete policy", sql::kCount, t + ", " + cutoff + ", 'DELETE'"},
-        {"count for an anonymise policy", sql::kCount, t + ", " + cutoff + ", 'ANONYMISE'"},
-        {"a batch deleted", sql::kDelete, t + ", " + cutoff + ", 500"},
-        {"a batch anonymised", sql::kAnonymise, t + ", " + cutoff + ", 500"},
-    };
-    for (const auto& c : cases) {
-        const QueryPlan plan = ExplainAs(conn, "leads_app", tenant, c.statement.text, c.args);
-        INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
-        CHECK_FALSE(plan.Has("Seq Scan leads"));
-        CHECK_FALSE(plan.Has("Seq Scan lead_engagements"));
-        CHECK(plan.Uses("leads_retention"));
-    }
+    CheckRetentionPlans(conn, "leads_app", tenant, sql::kCount, sql::kDelete, sql::kAnonymise,
+                        {"leads", "lead_engagements"}, "leads_retention");
 }

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "../support/explain.hpp"
+#include "../support/retention_explain.hpp"
 #include "../support/sales_client.hpp"
 #include "forecast/sql.hpp"
 #include "opportunities/sql.hpp"
@@ -130,23 +131,6 @@ TEST_CASE("sales: the retention rule's count and batches are index-backed at 100
         tx.commit();
     }
     namespace rsql = crm::sales::retention::sql;
-    const std::string t = "'" + tenant + "'";
-    const std::string cutoff = "(extract(epoch FROM now() - interval '680 days') * 1000000)::bigint";
-    struct Case {
-        const char* what;
-        const crm::common::Sql& statement;
-        std::string args;
-    };
-    const Case cases[] = {
-        {"count for a delete policy", rsql::kCount, t + ", " + cutoff + ", 'DELETE'"},
-        {"count for an anonymise policy", rsql::kCount, t + ", " + cutoff + ", 'ANONYMISE'"},
-        {"a batch deleted", rsql::kDelete, t + ", " + cutoff + ", 500"},
-        {"a batch anonymised", rsql::kAnonymise, t + ", " + cutoff + ", 500"},
-    };
-    for (const auto& c : cases) {
-        const QueryPlan plan = Explain(conn, tenant, c.statement, c.args);
-        INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
-        CHECK_FALSE(plan.Has("Seq Scan activities"));
-        CHECK(plan.Uses("activities_retention"));
-    }
+    CheckRetentionPlans(conn, "sales_app", tenant, rsql::kCount, rsql::kDelete, rsql::kAnonymise, {"activities"},
+                        "activities_retention");
 }
