@@ -263,6 +263,22 @@ CREATE POLICY tenant_rows ON crm_retention_runs
 CREATE INDEX idempotency_keys_tenant_age ON idempotency_keys (tenant_id, create_time);
 CREATE INDEX crm_processed_events_tenant_age ON crm_processed_events (tenant_id, processed_at);
 )SQL"},
+    // Data-subject erasures (subject_data.hpp): each request's answer, so that a repeated call returns the counts of
+    // the first. Holds counts only.
+    {"crm_0008_subject_erasures", R"SQL(
+CREATE TABLE crm_subject_erasures (
+    tenant_id  text        NOT NULL,
+    request_id text        NOT NULL CHECK (request_id <> ''),
+    result     bytea       NOT NULL,
+    erase_time timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tenant_id, request_id)
+);
+ALTER TABLE crm_subject_erasures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_subject_erasures FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON crm_subject_erasures
+    USING (tenant_id = current_setting('crm.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
+)SQL"},
 };
 
 std::string ReadFile(const std::filesystem::path& path) {

@@ -26,6 +26,7 @@
 #include "crm/common/retention.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/common/scheduler.hpp"
+#include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "current_call.hpp"
 
@@ -93,6 +94,8 @@ struct ServiceApp::Impl {
     std::vector<std::function<void()>> shutdown_hooks;
     std::vector<RetentionRule> retention_rules;  // the service's own (AddRetentionRules)
     std::unique_ptr<Retention> retention;
+    std::vector<SubjectHandler> subject_handlers;  // AddSubjectHandlers
+    std::unique_ptr<SubjectData> subject_data;
     // Hourly upkeep of the kit's own tables (idempotency claims past their retention) and the retention policies.
     std::unique_ptr<Scheduler> maintenance;
 
@@ -134,6 +137,10 @@ Db& ServiceApp::db() {
 }
 void ServiceApp::AddRetentionRules(std::vector<RetentionRule> rules) {
     for (auto& r : rules) impl_->retention_rules.push_back(std::move(r));
+}
+void ServiceApp::AddSubjectHandlers(std::vector<SubjectHandler> handlers) {
+    if (!options_.uses_database) throw std::logic_error("subject handlers need uses_database");
+    for (auto& h : handlers) impl_->subject_handlers.push_back(std::move(h));
 }
 Outbox& ServiceApp::outbox() {
     if (!impl_->outbox) throw std::logic_error("service declared uses_database = false");
@@ -207,6 +214,11 @@ int ServiceApp::Run() {
         for (auto& r : impl_->retention_rules) rules.push_back(std::move(r));
         impl_->retention = std::make_unique<Retention>(options_.name, *impl_->db, *impl_->outbox, std::move(rules));
         impl_->services.push_back(impl_->retention->MakeService(impl_->rpc));
+    }
+    if (!impl_->subject_handlers.empty()) {
+        impl_->subject_data = std::make_unique<SubjectData>(options_.name, *impl_->db, *impl_->outbox,
+                                                            std::move(impl_->subject_handlers));
+        impl_->services.push_back(impl_->subject_data->MakeService(impl_->rpc));
     }
     for (auto& s : impl_->services) builder.RegisterService(s.get());
     // RpcRuntime binds the signed identity to the method called, which only an interceptor sees in this gRPC version.

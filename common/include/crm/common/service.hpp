@@ -31,6 +31,7 @@ class Metrics;
 class Outbox;
 class RpcRuntime;
 struct RetentionRule;
+struct SubjectHandler;
 
 struct ConsumerSettings;
 
@@ -77,6 +78,10 @@ class ServiceApp {
     EventConsumer& AddConsumer(std::unique_ptr<EventConsumer> consumer);
     // The service's retention rules (retention.hpp), beside the kit's own; before Run.
     void AddRetentionRules(std::vector<RetentionRule> rules);
+    // How the service finds, exports and erases a person's records (subject_data.hpp); before Run. A service with
+    // handlers serves crm.privacy.v1.SubjectDataService to the gateway's data-subject requests; one without does not
+    // (and the suite's requests cannot complete: every service with personal data takes part).
+    void AddSubjectHandlers(std::vector<SubjectHandler> handlers);
 
     int Run();          // serves until SIGTERM/SIGINT; returns the exit code
     int MigrateOnly();  // applies migrations and returns
