@@ -17,10 +17,12 @@
 
 #include "admin/api_keys_service.hpp"
 #include "admin/audit_service.hpp"
+#include "admin/data_subject_requests.hpp"
 #include "admin/retention_service.hpp"
 #include "authentication/api_key_storage.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "crm/common/scheduler.hpp"
 #include "crm/common/service.hpp"
 #include "limits/leasing_limiter.hpp"
 #include "limits/redis_limiter.hpp"
@@ -194,6 +196,12 @@ std::vector<common::EnvVar> ConfigVars() {
          "through another replica taking effect here (0..60000)",
          "1000"},
         {"CRM_REDIS_POOL_SIZE", "Redis connections kept open (1..256)", "8"},
+        {"CRM_DSR_SIGNING_KEY",
+         "Ed25519 seed (32 bytes, base64url) signing data-subject request receipts; empty: derived from "
+         "CRM_INTERNAL_KEY",
+         "", false, true},
+        {"CRM_DSR_MAX_BACKOFF_SECONDS",
+         "longest wait before a data-subject request that could not finish is tried again (1..3600)", "10"},
         {"CRM_HTTP_LISTEN", "HTTP/JSON listener host:port (empty: no HTTP/JSON)", "127.0.0.1:50080"},
         {"CRM_HTTP_THREADS", "HTTP/JSON I/O threads (1..64)", "2"},
         {"CRM_HTTP_MAX_BODY_BYTES", "largest HTTP request body, else 413 (1024..67108864)", "4194304"},
@@ -458,6 +466,19 @@ void Register(common::ServiceApp& app) {
     }
     app.AddService(
         MakeRetentionService({.internal_key = app.config().Get("CRM_INTERNAL_KEY")}, admission, audit_backends));
+    // Data-subject requests: every routed service takes part (its SubjectDataService); a worker moves them on.
+    auto dsr = std::make_shared<DataSubjectRequests>(
+        DataSubjectSettings{
+            .internal_key = app.config().Get("CRM_INTERNAL_KEY"),
+            .max_backoff = std::chrono::seconds(app.config().GetInt("CRM_DSR_MAX_BACKOFF_SECONDS", 1, 3600))},
+        app.db(), admission, audit_backends,
+        ReceiptSigner::FromConfig(app.config().Get("CRM_DSR_SIGNING_KEY"), app.config().Get("CRM_INTERNAL_KEY")));
+    auto dsr_worker = std::make_shared<common::Scheduler>(
+        "data-subject requests", std::vector<common::ScheduledJob>{
+                                     {"data_subject_requests", std::chrono::seconds(1), [dsr] { dsr->RunDue(); }}});
+    app.AddService(dsr->MakeService([dsr_worker] { dsr_worker->Wake(); }));
+    app.OnStart([dsr_worker] { dsr_worker->Start(); });
+    app.OnShutdown([dsr_worker, dsr] { dsr_worker->Stop(); });
     app.AddService(MakeAuditService({.internal_key = app.config().Get("CRM_INTERNAL_KEY")}, app.db(), admission,
                                     std::move(audit_backends)));
     StartLastUseFlusher(app, keys, settings.api_key_flush);

@@ -3,9 +3,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include "crm/common/service.hpp"
+#include "crm/common/subject_data.hpp"
 #include "domain/normalize.hpp"
 #include "domain/records.hpp"
 #include "grpc_service.hpp"
+#include "privacy/privacy.hpp"
 
 namespace crm::contacts {
 namespace {
@@ -27,6 +29,7 @@ void Register(common::ServiceApp& app) {
     }
     app.AddService(
         std::make_shared<ContactsService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings)));
+    app.AddSubjectHandlers(privacy::SubjectHandlers());
 }
 
 }  // namespace crm::contacts

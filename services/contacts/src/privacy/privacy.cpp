@@ -4,12 +4,14 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "companies/companies.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/outbox.hpp"
+#include "crm/common/subject_data.hpp"
 #include "crm/contacts/events/v1/events.pb.h"
 #include "people/people.hpp"
 #include "privacy/sql.hpp"
@@ -111,20 +113,90 @@ v1::Contact EraseContact(common::Db& db, common::Outbox& outbox, const common::R
         const v1::Contact current = people::LoadContact(db, tx, tenant, id);
         if (current.state() == v1::CONTACT_STATE_ERASED) return current;  // already a tombstone
         // The same person's data also lives in the contacts merged into this one: erase them too.
-        const std::string ids =
-            rows::ArrayLiteral(IdsOf(id, people::ReadContacts(db.Exec(tx, sql::kMergedInto, tenant, id))));
-        const std::vector<v1::Contact> erased = people::ReadContacts(db.Exec(tx, sql::kEraseContacts, tenant, ids));
-        db.Exec(tx, sql::kDeleteConsentLog, tenant, ids);
+        const std::vector<v1::Contact> erased = EraseContactsIn(
+            db, outbox, tx, rc, IdsOf(id, people::ReadContacts(db.Exec(tx, sql::kMergedInto, tenant, id))));
         v1::Contact tombstone = current;
         for (const v1::Contact& contact : erased) {
-            ev1::ContactErased event;
-            event.set_contact_id(contact.id());
-            *event.mutable_erase_time() = contact.has_erase_time() ? contact.erase_time() : contact.update_time();
-            people::AppendContactEvent(outbox, tx, rc, contact, event);
             if (contact.id() == id) tombstone = contact;
         }
         return tombstone;
     });
+}
+
+std::vector<v1::Contact> EraseContactsIn(common::Db& db, common::Outbox& outbox, pqxx::work& tx,
+                                         const common::RequestContext& rc, const std::vector<std::string>& ids) {
+    const std::string list = rows::ArrayLiteral(ids);
+    std::vector<v1::Contact> erased = people::ReadContacts(db.Exec(tx, sql::kEraseContacts, rc.tenant_id, list));
+    db.Exec(tx, sql::kDeleteConsentLog, rc.tenant_id, list);
+    for (const v1::Contact& contact : erased) {
+        ev1::ContactErased event;
+        event.set_contact_id(contact.id());
+        *event.mutable_erase_time() = contact.has_erase_time() ? contact.erase_time() : contact.update_time();
+        people::AppendContactEvent(outbox, tx, rc, contact, event);
+    }
+    return erased;
+}
+
+std::vector<common::SubjectHandler> SubjectHandlers() {
+    common::SubjectHandler contacts;
+    contacts.resource_type = "contact";
+    // By id or e-mail, then the contacts merged into those and the ones they were merged into, to a fixed point.
+    contacts.resolve = [](common::SubjectCall& call, common::Subject& subject) {
+        const std::string& tenant = call.rc.tenant_id;
+        const auto add = [&](const pqxx::result& rows) {
+            bool grew = false;
+            for (const auto& r : rows) {
+                grew |= common::AddUnique(subject.contact_ids, r[0].as<std::string>());
+                if (const auto email = r[1].as<std::string>(); !email.empty()) common::AddUnique(subject.emails, email);
+                if (const auto into = r[2].as<std::string>(); !into.empty()) {
+                    grew |= common::AddUnique(subject.contact_ids, into);
+                }
+            }
+            return grew;
+        };
+        for (int round = 0; round < 10; ++round) {
+            const common::SubjectParams p = common::ParamsOf(subject);
+            bool grew = add(call.db.Exec(call.tx, sql::kSubjectContacts, tenant, p.contact_ids, p.emails));
+            grew |= add(call.db.Exec(call.tx, sql::kSubjectMerged, tenant, common::ParamsOf(subject).contact_ids));
+            if (!grew) break;
+        }
+    };
+    contacts.export_records = [](common::SubjectCall& call, const common::Subject& subject) {
+        const std::string& tenant = call.rc.tenant_id;
+        const std::string ids = common::ParamsOf(subject).contact_ids;
+        const std::vector<v1::Contact> found =
+            people::ReadContacts(call.db.Exec(call.tx, sql::kSubjectExport, tenant, ids));
+        std::map<std::string, nlohmann::json> history;
+        for (const auto& row : call.db.Exec(call.tx, sql::kConsentLog, tenant, ids)) {
+            history[row[0].as<std::string>()].push_back(
+                {{"status", row[1].as<std::string>()},
+                 {"source", row[2].as<std::string>()},
+                 {"change_time", TimeUtil::ToString(rows::ToTimestamp(row[3].as<std::int64_t>()))}});
+        }
+        nlohmann::json out = nlohmann::json::array();
+        for (const v1::Contact& c : found) {
+            nlohmann::json entry;
+            entry["contact"] = ProtoJson(c);
+            entry["company"] = nullptr;
+            if (!c.company_id().empty()) {
+                if (auto company = companies::FindCompany(call.db, call.tx, tenant, c.company_id())) {
+                    entry["company"] = {{"id", company->id()}, {"name", company->name()}};
+                }
+            }
+            const auto it = history.find(c.id());
+            entry["consent_history"] = it == history.end() ? nlohmann::json::array() : it->second;
+            out.push_back(std::move(entry));
+        }
+        return common::SubjectExport{static_cast<std::int64_t>(found.size()), out.dump()};
+    };
+    contacts.erase = [](common::SubjectCall& call, const common::Subject& subject) {
+        const auto erased = EraseContactsIn(call.db, call.outbox, call.tx, call.rc, subject.contact_ids);
+        common::SubjectErasure out;
+        out.count = static_cast<std::int64_t>(erased.size());
+        for (const auto& c : erased) out.aggregate_ids.push_back(c.id());
+        return out;
+    };
+    return {std::move(contacts)};
 }
 
 }  // namespace crm::contacts::privacy

@@ -12,7 +12,8 @@
 
 namespace crm::common {
 class Outbox;
-}
+struct SubjectHandler;
+}  // namespace crm::common
 
 namespace crm::contacts::privacy {
 
@@ -54,5 +55,14 @@ std::string ExportToJson(const ContactExport& data);
 // Erasing a tombstone returns it unchanged.
 v1::Contact EraseContact(common::Db& db, common::Outbox& outbox, const common::RequestContext& rc,
                          const std::string& id);
+
+// Erases the listed contacts in tx (those not yet tombstones): personal fields blanked, consent history deleted, one
+// ContactErased each. Returns the contacts it erased.
+std::vector<v1::Contact> EraseContactsIn(common::Db& db, common::Outbox& outbox, pqxx::work& tx,
+                                         const common::RequestContext& rc, const std::vector<std::string>& ids);
+
+// Data-subject requests (common/subject_data.hpp): the person's contacts (found by id or e-mail, with the contacts
+// merged into them and the one they were merged into), exported and erased. In subject_data.cpp.
+std::vector<common::SubjectHandler> SubjectHandlers();
 
 }  // namespace crm::contacts::privacy

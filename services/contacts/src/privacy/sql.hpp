@@ -44,6 +44,15 @@ inline constexpr Sql kEraseContacts{"contacts_erase",
     "consent_change_time = NULL, consent_source = '', state = 'ERASED', merged_into_id = NULL, "
     "erase_time = now(), update_time = now(), version = c.version + 1 "
     "WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) AND c.state <> 'ERASED' RETURNING " CRM_CONTACT_COLUMNS};
+// Data-subject requests: the contacts of the ids $2 or the e-mails $3 in any state, and the contacts merged into $2.
+inline constexpr Sql kSubjectContacts{"contacts_subject_find",
+    "SELECT c.id::text, c.email, coalesce(c.merged_into_id::text, '') FROM contacts c WHERE c.tenant_id = $1 "
+    "AND (c.id = ANY($2::uuid[]) OR (c.email <> '' AND c.email = ANY($3::text[])))"};
+inline constexpr Sql kSubjectMerged{"contacts_subject_merged",
+    "SELECT c.id::text, c.email, '' FROM contacts c WHERE c.tenant_id = $1 AND c.merged_into_id = ANY($2::uuid[])"};
+inline constexpr Sql kSubjectExport{"contacts_subject_export",
+    "SELECT " CRM_CONTACT_COLUMNS " FROM contacts c WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) "
+    "ORDER BY c.create_time, c.id"};
 // clang-format on
 
 }  // namespace crm::contacts::privacy::sql
