@@ -8,6 +8,7 @@
 #include <crm/gateway/v1/api_keys.pb.h>
 #include <crm/leads/v1/leads.pb.h>
 #include <crm/privacy/v1/retention.pb.h>
+#include <crm/privacy/v1/subject.pb.h>
 #include <crm/sales/v1/sales.pb.h>
 
 #include <algorithm>
@@ -160,9 +161,29 @@ void CheckRetentionMatrix(const Policy& policy) {
     }
 }
 
+// Data-subject requests (served by the gateway): privacy officers and administrators only.
+void CheckDataSubjectMatrix(const Policy& policy) {
+    constexpr char kDsr[] = "crm.privacy.v1.DataSubjectRequestService";
+    const auto methods = MethodsOf(crm::privacy::v1::StartDataSubjectRequestRequest::descriptor()->file(),
+                                   "DataSubjectRequestService");
+    REQUIRE(methods.size() == 3);
+    for (const auto& method : methods) {
+        INFO("method " << method);
+        for (const auto& role : kKnownRoles) {
+            INFO("role " << role);
+            CHECK(policy.Allows(kDsr, method, {std::string(role)}) == (role == "admin" || role == "privacy_officer"));
+        }
+    }
+    // The services' own SubjectDataService is not routed; no rule names it (administrators' "*" only).
+    for (size_t r = 1; r < kKnownRoles.size(); ++r) {
+        CHECK_FALSE(policy.Allows("crm.privacy.v1.SubjectDataService", "EraseSubject", {std::string(kKnownRoles[r])}));
+    }
+}
+
 void CheckMatrix(const Policy& policy) {
     CheckApiKeysMatrix(policy);
     CheckRetentionMatrix(policy);
+    CheckDataSubjectMatrix(policy);
     CheckServiceMatrix(policy, kService,
                        MethodsOf(crm::contacts::v1::GetContactRequest::descriptor()->file(), "ContactsService"),
                        kContactsMatrix);
