@@ -48,7 +48,13 @@ SlaScheduler::SlaScheduler(std::shared_ptr<Sla> sla, common::Metrics& metrics, s
                        .Help("SLA scans that failed (database unavailable); the next one retries.")
                        .Register(metrics.registry())
                        .Add({})),
-      runner_("support SLA", {{"sla_scan", interval_, [this] { Scan(); }}}) {}
+      runner_("support SLA", {{"sla_scan", interval_, [this] { Scan(); }}}) {
+    // Every action's series from the start (0): a replica that has not escalated yet shows a rate of 0, not nothing.
+    for (const auto a : {domain::EscalationAction::kNotify, domain::EscalationAction::kReassign,
+                         domain::EscalationAction::kRaisePriority}) {
+        escalations_.Add({{"action", ActionLabel(a)}});
+    }
+}
 
 SlaScheduler::~SlaScheduler() { Stop(); }
 
