@@ -259,8 +259,14 @@ struct DataSubjectRequests::Impl {
 
     static std::string ErrorText(const AuditBackend& b, const grpc::Status& s) {
         // The code and the service's message (the kit's messages name fields and states, never personal values).
-        return b.service + ": " + std::to_string(static_cast<int>(s.error_code())) + " " +
-               Shortened(s.error_message(), 300);
+        static const char* const kCodes[] = {
+            "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+            "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+            "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+            "DATA_LOSS", "UNAUTHENTICATED"};
+        const int code = static_cast<int>(s.error_code());
+        const std::string name = code >= 0 && code <= 16 ? kCodes[code] : std::to_string(code);
+        return b.service + ": " + name + (s.error_message().empty() ? "" : " " + Shortened(s.error_message(), 300));
     }
 
     std::chrono::seconds Backoff(int attempts) const {
@@ -444,8 +450,8 @@ class DataSubjectRequestService final : public pv1::DataSubjectRequestService::S
                 }
                 std::string email;
                 if (req->contact_id().empty() == req->email().empty()) {
-                    v.Add(req->contact_id().empty() ? "contact_id" : "email",
-                          "exactly one of contact_id and email is required");
+                    v.Add("contact_id", "exactly one of contact_id and email is required");
+                    v.Add("email", "exactly one of contact_id and email is required");
                 } else if (!req->contact_id().empty()) {
                     if (!common::IsUuid(req->contact_id())) v.Add("contact_id", "must be a UUID");
                 } else if (common::CheckText(v, req->email(), "email", {.max_chars = 254})) {
