@@ -498,7 +498,9 @@ TEST_CASE("fieldservice: the sync's delta queries are index-backed as the app ro
     for (const auto& q : queries) {
         const QueryPlan plan = ExplainAs(conn, "fieldservice_app", tenant, q.statement.text, q.args);
         INFO(q.what << " (" << plan.ms << " ms): " << plan.text);
-        CHECK((plan.Uses(q.index) || plan.Uses(q.alternative)));
+        // sync_tombstones_age also leads with (tenant, technician): a loaded CI run's planner chose it once.
+        CHECK((plan.Uses(q.index) || plan.Uses(q.alternative) ||
+               (q.table == std::string("sync_tombstones") && plan.Uses("sync_tombstones_age"))));
         CHECK_FALSE(plan.Has(std::string("Seq Scan ") + q.table));
         CHECK_FALSE(plan.Has("Seq Scan work_orders"));
         CHECK(plan.ms < 200);
