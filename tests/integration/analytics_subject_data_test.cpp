@@ -166,7 +166,11 @@ TEST_CASE("analytics subject data: a person's facts are exported, and erasing th
     // Every fact and every KPI as before; no personal value of the person in analytics' tables.
     pv1::ExportSubjectResponse after_export;
     REQUIRE(officer.ExportSubject(ex, &after_export).ok());
-    CHECK(Counts(after_export) == Counts(exported));
+    // (Marketing's reaction to the won deal, an attribution, may still arrive: the leads and sales facts are compared.)
+    for (const char* type : {"contact_fact", "lead_fact", "opportunity_fact"}) {
+        INFO(type);
+        CHECK(Counts(after_export).at(type) == Counts(exported).at(type));
+    }
     av1::GetKpisResponse after;
     REQUIRE(analytics.Kpis(kpis, &after).ok());
     std::string diff;
