@@ -170,6 +170,10 @@ TEST_CASE("leads subject data: a converted person's leads are resolved, exported
         REQUIRE(foreign_rows.size() == 1);
         CHECK(foreign_rows[0].at("id") == foreign.id());
 
+        // Before the erasure the scan finds the person (so that its empty answer afterwards means something).
+        CHECK_FALSE(ColumnsContaining("leads", family).empty());
+        CHECK_FALSE(ColumnsContaining("leads", detail).empty());
+
         pv1::EraseSubjectRequest erase;
         erase.set_request_id("erase-" + uniq);
         *erase.mutable_subject() = subject;

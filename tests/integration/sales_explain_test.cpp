@@ -165,7 +165,7 @@ TEST_CASE("sales: the data-subject statements are index-backed at 100k deals and
             t + ", gen_random_uuid(), 'CALL', 'Call ' || g, 'notes ' || g, CASE WHEN g % 3 = 0 THEN md5(" + t +
             " || 'c' || g)::uuid END, CASE WHEN g % 3 = 1 THEN md5(" + t +
             " || 'l' || g)::uuid END, CASE WHEN g % 3 = 2 THEN md5(" + t +
-            " || 'o' || (g - 2))::uuid END, now() - g * interval '1 second' FROM generate_series(1, 100000) AS g");
+            " || 'o' || (g + 1))::uuid END, now() - g * interval '1 second' FROM generate_series(1, 100000) AS g");
         tx.exec(
             "INSERT INTO stage_history (tenant_id, opportunity_id, seq, stage_id, stage_name, forecast_category, "
             "probability, enter_time) SELECT tenant_id, id, 1, stage_id, 'Lead in', 'PIPELINE', 10, create_time "

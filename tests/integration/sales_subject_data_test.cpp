@@ -179,6 +179,9 @@ TEST_CASE("sales subject data: a person's deals, activities and quotes are expor
     CHECK(Ids(Records(foreign_export, "opportunity")) == std::vector<std::string>{foreign.id()});
     CHECK(Records(foreign_export, "activity").empty());
 
+    // Before the erasure the scan finds the person (so that its empty answer afterwards means something).
+    CHECK_FALSE(ColumnsContaining("sales", person).empty());
+
     pv1::EraseSubjectRequest erase;
     erase.set_request_id("erase-" + uniq);
     *erase.mutable_subject() = subject;
