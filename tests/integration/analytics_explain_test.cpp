@@ -10,6 +10,8 @@
 #include "../support/harness.hpp"
 #include "cache/sql.hpp"
 #include "facts/sql.hpp"
+// By path: leads has a subject_data/sql.hpp too, and this binary sees both services' src/.
+#include "../../services/analytics/src/subject_data/sql.hpp"
 
 using namespace crm::test;
 namespace sql = crm::analytics::facts::sql;
@@ -144,4 +146,88 @@ TEST_CASE("analytics: the KPI cache's warm-up list is index-backed (EXPLAIN as t
     pqxx::work tx(db);
     tx.exec("DELETE FROM analytics_kpi_cache_tenants WHERE tenant_id LIKE " + tx.quote(prefix + "-%"));
     tx.commit();
+}
+
+// The data-subject exports (subject_data/sql.hpp) find a person's facts by their ids: contact, lead, deal and
+// attribution facts by primary key, the deals of their leads by analytics_opportunity_versions_lead and their touches
+// by analytics_campaign_touches_person (migration 0040). At 20,000 leads, deals and touches none scans a fact table.
+TEST_CASE("analytics: the data-subject exports are index-backed (EXPLAIN as the app role)",
+          "[integration][analytics][explain][subject_data]") {
+    const std::string tenant = UniqueTenant("ax");
+    pqxx::connection db(RequireEnv("CRM_TEST_PG_ANALYTICS_URL"));
+    {
+        pqxx::work tx(db);
+        const std::string t = tx.quote(tenant);
+        tx.exec(
+            "INSERT INTO analytics_lead_versions (tenant_id, lead_id, version, event_id, occurred_at, source) "
+            "SELECT " +
+            t + ", md5(" + t +
+            " || 'l' || g)::uuid, v, gen_random_uuid(), now(), 'web' "
+            "FROM generate_series(1, 20000) g, generate_series(1, 2) v");
+        // A deal per lead, stating its lead in version 1 only (later versions leave it NULL: not stated).
+        tx.exec(
+            "INSERT INTO analytics_opportunity_versions (tenant_id, opportunity_id, version, event_id, occurred_at, "
+            "status, amount_minor, currency_code, lead_id) SELECT " +
+            t + ", md5(" + t +
+            " || 'o' || g)::uuid, v, gen_random_uuid(), now(), 'OPEN', 100 * g, 'EUR', "
+            "CASE WHEN v = 1 THEN md5(" +
+            t + " || 'l' || g)::uuid::text END FROM generate_series(1, 20000) g, generate_series(1, 3) v");
+        tx.exec(
+            "INSERT INTO analytics_record_versions (tenant_id, kind, record_id, version, event_id, occurred_at) "
+            "SELECT " +
+            t + ", 'contact', md5(" + t +
+            " || 'c' || g)::uuid, 1, gen_random_uuid(), now() FROM generate_series(1, 20000) g");
+        tx.exec(
+            "INSERT INTO analytics_campaign_touches (tenant_id, touch_id, campaign_id, person_id, type, touch_time) "
+            "SELECT " +
+            t + ", gen_random_uuid(), gen_random_uuid(), CASE WHEN g % 2 = 0 THEN md5(" + t +
+            " || 'c' || g)::uuid ELSE md5(" + t +
+            " || 'l' || g)::uuid END, 'email_clicked', now() "
+            "FROM generate_series(1, 20000) g");
+        tx.exec(
+            "INSERT INTO analytics_campaign_attributions (tenant_id, opportunity_id, version, event_id, occurred_at, "
+            "retracted, close_time, currency, amount_minor, shares) SELECT " +
+            t + ", md5(" + t +
+            " || 'o' || g)::uuid, 1, gen_random_uuid(), now(), false, now(), 'EUR', 100, '[]' "
+            "FROM generate_series(1, 20000, 2) g");
+        tx.commit();
+    }
+    pqxx::nontransaction(db).exec(
+        "ANALYZE analytics_lead_versions, analytics_opportunity_versions, analytics_record_versions, "
+        "analytics_campaign_touches, analytics_campaign_attributions");
+    // The person: contact 42 and lead 43 (with its deal, a touch and an attribution).
+    pqxx::work quoting(db);
+    const pqxx::row ids = quoting.exec1("SELECT md5(" + quoting.quote(tenant) + " || 'c' || 42)::uuid::text, md5(" +
+                                        quoting.quote(tenant) + " || 'l' || 43)::uuid::text");
+    const std::string t = quoting.quote(tenant);
+    const std::string contacts = "'{" + ids[0].as<std::string>() + "}'", leads = "'{" + ids[1].as<std::string>() + "}'";
+    quoting.abort();
+    namespace dsql = crm::analytics::subject_data::sql;
+    struct Case {
+        const char* what;
+        const crm::common::Sql& statement;
+        std::string args;
+        std::vector<const char*> indexes;
+    };
+    const Case cases[] = {
+        {"contact facts", dsql::kExportContacts, t + ", " + contacts, {"analytics_record_versions_pkey"}},
+        {"lead facts", dsql::kExportLeads, t + ", " + leads, {"analytics_lead_versions_pkey"}},
+        {"deal facts",
+         dsql::kExportOpportunities,
+         t + ", " + leads,
+         {"analytics_opportunity_versions_lead", "analytics_opportunity_versions_pkey"}},
+        {"touches", dsql::kExportTouches, t + ", " + contacts + ", " + leads, {"analytics_campaign_touches_person"}},
+        {"attributions",
+         dsql::kExportAttributions,
+         t + ", " + leads,
+         {"analytics_opportunity_versions_lead", "analytics_campaign_attributions_pkey"}},
+    };
+    for (const auto& c : cases) {
+        const QueryPlan p = Explain(db, tenant, c.statement, c.args);
+        INFO(c.what << " (" << p.ms << " ms): " << p.text);
+        CHECK_FALSE(ScansFacts(p));
+        CHECK_FALSE(p.Has("Seq Scan analytics_campaign_touches"));
+        CHECK_FALSE(p.Has("Seq Scan analytics_campaign_attributions"));
+        for (const char* index : c.indexes) CHECK(p.Uses(index));
+    }
 }

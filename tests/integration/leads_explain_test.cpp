@@ -10,6 +10,8 @@
 #include "../support/retention_explain.hpp"
 #include "lifecycle/sql.hpp"
 #include "retention/sql.hpp"
+// By path: analytics has a subject_data/sql.hpp too, and this binary sees both services' src/.
+#include "../../services/leads/src/subject_data/sql.hpp"
 
 using namespace crm::test;
 
@@ -71,4 +73,63 @@ TEST_CASE("leads: the retention rule's count and batches are index-backed at 100
     namespace sql = crm::leads::retention::sql;
     CheckRetentionPlans(conn, "leads_app", tenant, sql::kCount, sql::kDelete, sql::kAnonymise,
                         {"leads", "lead_engagements"}, "leads_retention");
+}
+
+// The data-subject statements (subject_data/sql.hpp) find a person's leads by id, converted contact and e-mail, one
+// index per way (leads_pkey, leads_tenant_contact, leads_tenant_email), and their engagements by lead
+// (lead_engagements_lead): at 100,000 leads with engagements, resolve, export and erase never scan either table.
+TEST_CASE("leads: the data-subject statements are index-backed at 100k leads (EXPLAIN as the app role)",
+          "[integration][leads][explain][subject_data]") {
+    const std::string tenant = UniqueTenant("lx");
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
+    std::string lead, contact, email, other_email;
+    {
+        pqxx::work tx(conn);
+        tx.exec(
+            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, status, contact_id, convert_time, "
+            "create_time) SELECT " +
+            tx.quote(tenant) +
+            ", gen_random_uuid(), 'Given' || g, 'Family' || g, 'lead' || g || '@example.com', "
+            "(ARRAY['NEW', 'WORKING', 'UNQUALIFIED', 'CONVERTED'])[1 + g % 4], "
+            "CASE WHEN g % 4 = 3 THEN gen_random_uuid() END, CASE WHEN g % 4 = 3 THEN now() END, "
+            "now() - g * interval '1 second' FROM generate_series(1, 100000) AS g");
+        tx.exec(
+            "INSERT INTO lead_engagements (tenant_id, id, lead_id, type, direction, occur_time, detail) "
+            "SELECT tenant_id, gen_random_uuid(), id, 'call', 'OUTBOUND', create_time, 'talked to ' || given_name "
+            "FROM leads WHERE tenant_id = " +
+            tx.quote(tenant) + " AND family_name LIKE '%3'");
+        const pqxx::row row =
+            tx.exec1("SELECT id::text, contact_id::text, email FROM leads WHERE tenant_id = " + tx.quote(tenant) +
+                     " AND family_name = 'Family4003'");
+        lead = row[0].as<std::string>();
+        contact = row[1].as<std::string>();
+        email = row[2].as<std::string>();
+        other_email = "lead4002@example.com";  // an unqualified lead's (outside the open-lead index)
+        tx.exec("ANALYZE leads");
+        tx.exec("ANALYZE lead_engagements");
+        tx.commit();
+    }
+    namespace sql = crm::leads::subject_data::sql;
+    const std::string args =
+        "'" + tenant + "', '{" + contact + "}', '{" + lead + "}', '{" + email + "," + other_email + "}'";
+    struct Case {
+        const char* what;
+        const crm::common::Sql& statement;
+        bool engagements;
+    };
+    const Case cases[] = {{"resolve", sql::kResolve, false},
+                          {"export leads", sql::kExportLeads, false},
+                          {"export engagements", sql::kExportEngagements, true},
+                          {"erase engagements", sql::kEraseEngagements, true},
+                          {"erase leads", sql::kEraseLeads, false}};
+    for (const auto& c : cases) {
+        const QueryPlan plan = ExplainAs(conn, "leads_app", tenant, c.statement.text, args);
+        INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
+        CHECK_FALSE(plan.Has("Seq Scan leads"));
+        CHECK_FALSE(plan.Has("Seq Scan lead_engagements"));
+        CHECK(plan.Uses("leads_pkey"));
+        CHECK(plan.Uses("leads_tenant_contact"));
+        CHECK(plan.Uses("leads_tenant_email"));
+        if (c.engagements) CHECK(plan.Uses("lead_engagements_lead"));
+    }
 }

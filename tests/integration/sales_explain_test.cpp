@@ -11,6 +11,7 @@
 #include "forecast/sql.hpp"
 #include "opportunities/sql.hpp"
 #include "retention/sql.hpp"
+#include "subject_data/sql.hpp"
 
 using namespace crm::test;
 namespace sql = crm::sales::sql;
@@ -133,4 +134,92 @@ TEST_CASE("sales: the retention rule's count and batches are index-backed at 100
     namespace rsql = crm::sales::retention::sql;
     CheckRetentionPlans(conn, "sales_app", tenant, rsql::kCount, rsql::kDelete, rsql::kAnonymise, {"activities"},
                         "activities_retention");
+}
+
+// The data-subject statements (subject_data/sql.hpp) find a person's deals by contact and by lead
+// (opportunities_tenant_contact, opportunities_tenant_lead), their activities by contact, lead and deal
+// (activities_contact, activities_lead, activities_opportunity) and their deals' quotes (quotes_opportunity): at
+// 100,000 deals and 100,000 activities in one tenant, export and erase never scan a table that grows with the tenant.
+TEST_CASE("sales: the data-subject statements are index-backed at 100k deals and activities (EXPLAIN as the app role)",
+          "[integration][sales][explain][subject_data]") {
+    const std::string tenant = UniqueTenant("sx");
+    SalesClient api(TokenFor(tenant));
+    const sv1::Pipeline p = api.MustDefaultPipeline();
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_SALES_URL"));
+    std::string contact, lead;
+    {
+        pqxx::work tx(conn);
+        const std::string t = tx.quote(tenant);
+        // Deals: a third with a contact, a third with a lead; activities: on contacts, leads and deals.
+        tx.exec(
+            "INSERT INTO opportunities (tenant_id, id, name, pipeline_id, stage_id, probability, amount_minor, "
+            "currency, contact_id, lead_id, description, create_time) SELECT " +
+            t + ", md5(" + t + " || 'o' || g)::uuid, 'Deal ' || g, " + tx.quote(p.id()) + "::uuid, " +
+            tx.quote(p.stages(0).id()) + "::uuid, 10, g * 100, 'EUR', CASE WHEN g % 3 = 0 THEN md5(" + t +
+            " || 'c' || g)::uuid END, CASE WHEN g % 3 = 1 THEN md5(" + t +
+            " || 'l' || g)::uuid END, 'about ' || g, now() - g * interval '1 second' "
+            "FROM generate_series(1, 100000) AS g");
+        tx.exec(
+            "INSERT INTO activities (tenant_id, id, type, subject, description, contact_id, lead_id, opportunity_id, "
+            "create_time) SELECT " +
+            t + ", gen_random_uuid(), 'CALL', 'Call ' || g, 'notes ' || g, CASE WHEN g % 3 = 0 THEN md5(" + t +
+            " || 'c' || g)::uuid END, CASE WHEN g % 3 = 1 THEN md5(" + t +
+            " || 'l' || g)::uuid END, CASE WHEN g % 3 = 2 THEN md5(" + t +
+            " || 'o' || (g + 1))::uuid END, now() - g * interval '1 second' FROM generate_series(1, 100000) AS g");
+        tx.exec(
+            "INSERT INTO stage_history (tenant_id, opportunity_id, seq, stage_id, stage_name, forecast_category, "
+            "probability, enter_time) SELECT tenant_id, id, 1, stage_id, 'Lead in', 'PIPELINE', 10, create_time "
+            "FROM opportunities WHERE tenant_id = " +
+            t);
+        tx.exec(
+            "INSERT INTO quotes (tenant_id, id, opportunity_id, title, currency, line_items, subtotal_minor, "
+            "discount_minor, net_minor, tax_minor, total_minor) SELECT " +
+            t + ", gen_random_uuid(), md5(" + t +
+            " || 'o' || g)::uuid, 'Offer ' || g, 'EUR', '[]', 0, 0, 0, 0, 0 "
+            "FROM generate_series(3, 100000, 10) AS g");
+        contact = tx.exec1("SELECT md5(" + t + " || 'c' || 3003)::uuid::text")[0].as<std::string>();
+        lead = tx.exec1("SELECT md5(" + t + " || 'l' || 3004)::uuid::text")[0].as<std::string>();
+        tx.exec("ANALYZE opportunities");
+        tx.exec("ANALYZE activities");
+        tx.exec("ANALYZE quotes");
+        tx.exec("ANALYZE stage_history");
+        tx.commit();
+    }
+    namespace dsql = crm::sales::subject_data::sql;
+    const std::string args = "'" + tenant + "', '{" + contact + "}', '{" + lead + "}'";
+    const std::string erase_args = args + ", '(erased on request)'";
+    struct Case {
+        const char* what;
+        const crm::common::Sql& statement;
+        const std::string& args;
+        std::vector<const char*> indexes;
+    };
+    const Case cases[] = {
+        {"export deals",
+         dsql::kExportOpportunities,
+         args,
+         {"opportunities_tenant_contact", "opportunities_tenant_lead"}},
+        {"export activities",
+         dsql::kExportActivities,
+         args,
+         {"activities_contact", "activities_lead", "activities_opportunity"}},
+        {"export quotes", dsql::kExportQuotes, args, {"quotes_opportunity"}},
+        {"erase deals",
+         dsql::kEraseOpportunities,
+         erase_args,
+         {"opportunities_tenant_contact", "opportunities_tenant_lead"}},
+        {"erase activities",
+         dsql::kEraseActivities,
+         erase_args,
+         {"activities_contact", "activities_lead", "activities_opportunity"}},
+        {"erase quotes", dsql::kEraseQuotes, erase_args, {"quotes_opportunity"}},
+    };
+    for (const auto& c : cases) {
+        const QueryPlan plan = Explain(conn, tenant, c.statement, c.args);
+        INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
+        for (const char* table : {"opportunities", "activities", "quotes", "stage_history"}) {
+            CHECK_FALSE(plan.Has(std::string("Seq Scan ") + table));
+        }
+        for (const char* index : c.indexes) CHECK(plan.Uses(index));
+    }
 }

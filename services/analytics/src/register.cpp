@@ -11,9 +11,11 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/subject_data.hpp"
 #include "grpc_service.hpp"
 #include "projection/consumer.hpp"
 #include "projection/projector.hpp"
+#include "subject_data/subject_data.hpp"
 
 namespace crm::analytics {
 
@@ -62,6 +64,7 @@ void Register(common::ServiceApp& app) {
     settings.kafka["topic.metadata.refresh.interval.ms"] = "5000";
     settings.commit_interval = std::chrono::milliseconds(500);
 
+    app.AddSubjectHandlers(subject_data::Handlers());
     common::Db& db = app.db();
     app.AddConsumer(std::make_unique<common::EventConsumer>(settings, db, app.metrics(),
                                                             projection::MakeProjectionHandler(db, app.metrics())));

@@ -9,6 +9,7 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/retention.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "email_engagement/email_engagement.hpp"
 #include "grpc_service.hpp"
@@ -17,6 +18,7 @@
 #include "scoring/scoring.hpp"
 #include "sla/scheduler.hpp"
 #include "sla/sla.hpp"
+#include "subject_data/subject_data.hpp"
 
 namespace crm::leads {
 namespace {
@@ -48,6 +50,7 @@ std::vector<common::EnvVar> ConfigVars() {
 
 void Register(common::ServiceApp& app) {
     app.AddRetentionRules(retention::Rules());
+    app.AddSubjectHandlers(subject_data::Handlers());
     const auto& config = app.config();
     conversion::Settings conversion_settings;
     conversion_settings.internal_key = config.Get("CRM_INTERNAL_KEY");

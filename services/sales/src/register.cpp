@@ -11,10 +11,12 @@
 #include "crm/common/retention.hpp"
 #include "crm/common/scheduler.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "forecast/forecast.hpp"
 #include "grpc_service.hpp"
 #include "retention/retention.hpp"
+#include "subject_data/subject_data.hpp"
 
 namespace crm::sales {
 namespace {
@@ -48,6 +50,7 @@ std::vector<common::EnvVar> ConfigVars() {
 
 void Register(common::ServiceApp& app) {
     app.AddRetentionRules(retention::Rules());
+    app.AddSubjectHandlers(subject_data::Handlers());
     const auto reminder_poll = std::chrono::milliseconds(app.config().GetInt(kReminderPoll, 100, 60000));
     const auto snapshot_check = std::chrono::seconds(app.config().GetInt(kSnapshotCheck, 1, 3600));
     const long snapshot_interval = app.config().GetInt(kSnapshotInterval, 60, 2678400);
