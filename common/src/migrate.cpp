@@ -279,6 +279,12 @@ CREATE POLICY tenant_rows ON crm_subject_erasures
     USING (tenant_id = current_setting('crm.tenant_id', true))
     WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
 )SQL"},
+    // An erasure deletes its tenant's relayed outbox rows about the person (subject_data.hpp); a row not yet relayed
+    // can never be deleted this way: the database refuses what would lose an event.
+    {"crm_0009_outbox_erasure", R"SQL(
+CREATE POLICY tenant_delete_relayed ON crm_outbox FOR DELETE
+    USING (tenant_id = current_setting('crm.tenant_id', true) AND published_at IS NOT NULL);
+)SQL"},
 };
 
 std::string ReadFile(const std::filesystem::path& path) {

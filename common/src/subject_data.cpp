@@ -25,11 +25,10 @@ constexpr std::size_t kMaxIds = 200;  // per list of a subject: a person, not a 
 
 // An erasure's answer per request id: a repeated call returns it without erasing again (kit migration crm_0008).
 const Sql kErasureOf{"subject_erasure_get",
-                     "SELECT result, (extract(epoch FROM erase_time) * 1000000)::bigint FROM crm_subject_erasures "
-                     "WHERE tenant_id = $1 AND request_id = $2"};
+                     "SELECT result FROM crm_subject_erasures WHERE tenant_id = $1 AND request_id = $2"};
 const Sql kRecordErasure{"subject_erasure_insert",
-                         "INSERT INTO crm_subject_erasures (tenant_id, request_id, result) VALUES ($1, $2, $3) "
-                         "RETURNING (extract(epoch FROM erase_time) * 1000000)::bigint"};
+                         "INSERT INTO crm_subject_erasures (tenant_id, request_id, result, erase_time) "
+                         "VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000000.0))"};
 // The relayed events of the changed aggregates go; one still waiting for the broker makes the erasure wait.
 // Rows written by an earlier transaction and not yet relayed; the erasure's own events (written by this transaction:
 // xmin is its id) carry no personal data and go out as usual.
@@ -196,13 +195,14 @@ class SubjectDataServiceImpl final : public pv1::SubjectDataService::Service {
                     r->set_count(n);
                     if (n > 0) paths.push_back(type);
                 }
+                const std::int64_t erased_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                                   std::chrono::system_clock::now().time_since_epoch())
+                                                   .count();
+                SetTime(resp->mutable_erase_time(), erased_us);
                 std::string bytes;
                 resp->SerializeToString(&bytes);
-                const auto erased_us = impl_.db
-                                           .Exec(tx, kRecordErasure, rc.tenant_id, req->request_id(),
-                                                 pqxx::binarystring(bytes.data(), bytes.size()))[0][0]
-                                           .as<std::int64_t>();
-                SetTime(resp->mutable_erase_time(), erased_us);
+                impl_.db.Exec(tx, kRecordErasure, rc.tenant_id, req->request_id(),
+                              pqxx::binarystring(bytes.data(), bytes.size()), erased_us);
                 AppendAudit(tx, rc,
                             {.rpc = "EraseSubject",
                              .resource_type = "data_subject_request",
