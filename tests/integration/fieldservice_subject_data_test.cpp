@@ -177,7 +177,7 @@ TEST_CASE("fieldservice subject data: a customer's work orders are resolved, exp
         REQUIRE(subjects.ResolveSubject(rq, &resolved).ok());
         CHECK(resolved.service() == "fieldservice");
         CHECK(resolved.subject().contact_ids_size() == 1);  // work orders name no other id or address
-        *rq.mutable_subject() = MakeSubject({}, {}, {tag + "@example.com"});
+        *rq.mutable_subject() = MakeSubject({}, {}, {"someone." + contact.substr(0, 8) + "@example.com"});
         REQUIRE(subjects.ResolveSubject(rq, &resolved).ok());
         CHECK(resolved.subject().emails_size() == 1);
         CHECK(resolved.subject().contact_ids_size() == 0);

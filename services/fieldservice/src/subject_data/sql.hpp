@@ -10,9 +10,11 @@ namespace crm::fieldservice::subject_data::sql {
 using common::Sql;
 
 // clang-format off
+// Nothing is read when the subject has no contact id (a one-time filter).
 #define CRM_SUBJECT_WORK_ORDERS                                                                                     \
-    "SELECT id FROM work_orders WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[]) UNION "                       \
-    "SELECT id FROM work_orders WHERE tenant_id = $1 AND case_id IN (SELECT case_id FROM support_cases "            \
+    "SELECT id FROM work_orders WHERE cardinality($2::uuid[]) > 0 AND tenant_id = $1 "                             \
+    "AND contact_id = ANY($2::uuid[]) UNION SELECT id FROM work_orders WHERE cardinality($2::uuid[]) > 0 "          \
+    "AND tenant_id = $1 AND case_id IN (SELECT case_id FROM support_cases "                                         \
     "WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[]))"
 
 inline constexpr Sql kWorkOrderIds{"fieldservice_subject_work_order_ids",

@@ -80,7 +80,7 @@ std::vector<StoredOperation> Operations(common::SubjectCall& call, const common:
 common::SubjectExport ExportOperations(common::SubjectCall& call, const common::Subject& subject) {
     nlohmann::json records = nlohmann::json::array();
     for (const auto& op : Operations(call, subject)) {
-        std::string result = "{}";
+        std::string result;
         if (!google::protobuf::util::MessageToJsonString(op.result, &result).ok()) {
             throw std::runtime_error("a stored sync operation result cannot be shown as JSON");
         }
@@ -88,7 +88,7 @@ common::SubjectExport ExportOperations(common::SubjectCall& call, const common::
                            {"idempotency_key", op.idempotency_key},
                            {"work_order_id", op.work_order_id},
                            {"create_time_micros", op.create_micros},
-                           {"result", nlohmann::json::parse(result)}});
+                           {"result", result.empty() ? nlohmann::json::object() : nlohmann::json::parse(result)}});
     }
     return {.count = static_cast<std::int64_t>(records.size()), .json = records.dump()};
 }

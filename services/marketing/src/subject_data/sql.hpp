@@ -12,10 +12,12 @@ using common::Sql;
 // clang-format off
 // The audience rows of the subject ($2: their contact and lead ids): those ids, the leads converted to (and contacts
 // merged into) their contacts, and the people with one of their addresses.
+// Each branch runs only when its list is not empty (a one-time filter).
 inline constexpr Sql kPeople{"marketing_subject_people",
-    "SELECT id::text FROM audience WHERE tenant_id = $1 AND id = ANY($2::uuid[]) UNION "
-    "SELECT id::text FROM audience WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[]) UNION "
-    "SELECT id::text FROM audience WHERE tenant_id = $1 AND email = ANY($3::text[]) AND email <> ''"};
+    "SELECT id::text FROM audience WHERE cardinality($2::uuid[]) > 0 AND tenant_id = $1 AND id = ANY($2::uuid[]) "
+    "UNION SELECT id::text FROM audience WHERE cardinality($2::uuid[]) > 0 AND tenant_id = $1 "
+    "AND contact_id = ANY($2::uuid[]) UNION SELECT id::text FROM audience WHERE cardinality($3::text[]) > 0 "
+    "AND tenant_id = $1 AND email = ANY($3::text[]) AND email <> ''"};
 // $2: the people.
 inline constexpr Sql kLinked{"marketing_subject_linked",
     "SELECT id::text, kind, coalesce(contact_id::text, ''), email FROM audience "

@@ -28,6 +28,7 @@ std::vector<std::string> People(SubjectCall& call, const Subject& s, bool given 
 }
 
 common::SubjectExport ExportOf(SubjectCall& call, const common::Sql& statement, const std::string& array) {
+    if (array == "{}") return {.count = 0, .json = "[]"};  // nobody: nothing to read
     const pqxx::row row = call.db.Exec(call.tx, statement, call.rc.tenant_id, array).at(0);
     return {.count = row[1].as<std::int64_t>(), .json = row[0].as<std::string>()};
 }
@@ -35,8 +36,9 @@ common::SubjectExport ExportOf(SubjectCall& call, const common::Sql& statement, 
 // The subject's addresses: theirs and their audience rows'.
 std::vector<std::string> Addresses(SubjectCall& call, const Subject& s) {
     std::vector<std::string> out = s.emails;
-    for (const auto& row :
-         call.db.Exec(call.tx, sql::kAddresses, call.rc.tenant_id, common::PgTextArray(People(call, s)))) {
+    const std::vector<std::string> people = People(call, s);
+    if (people.empty()) return out;
+    for (const auto& row : call.db.Exec(call.tx, sql::kAddresses, call.rc.tenant_id, common::PgTextArray(people))) {
         common::AddUnique(out, row[0].as<std::string>());
     }
     return out;
@@ -88,6 +90,7 @@ std::vector<common::SubjectHandler> Handlers(std::shared_ptr<segments::Segments>
              [](SubjectCall& call, const Subject& s) {
                  const std::vector<std::string> people = People(call, s, true);
                  common::SubjectErasure e;
+                 if (people.empty()) return e;
                  e.count =
                      call.db.Exec(call.tx, sql::kCountEnrolments, call.rc.tenant_id, common::PgTextArray(people))[0][0]
                          .as<std::int64_t>();
@@ -118,8 +121,10 @@ std::vector<common::SubjectHandler> Handlers(std::shared_ptr<segments::Segments>
     out.push_back({.resource_type = "audience_member",
                    .resolve =
                        [](SubjectCall& call, Subject& s) {
-                           for (const auto& row : call.db.Exec(call.tx, sql::kLinked, call.rc.tenant_id,
-                                                               common::PgTextArray(People(call, s)))) {
+                           const std::vector<std::string> people = People(call, s);
+                           if (people.empty()) return;
+                           for (const auto& row :
+                                call.db.Exec(call.tx, sql::kLinked, call.rc.tenant_id, common::PgTextArray(people))) {
                                const std::string id = row[0].as<std::string>();
                                common::AddUnique(row[1].as<std::string>() == "lead" ? s.lead_ids : s.contact_ids, id);
                                const std::string contact = row[2].as<std::string>();

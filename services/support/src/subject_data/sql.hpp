@@ -11,9 +11,11 @@ using common::Sql;
 
 // clang-format off
 // The subject's cases: linked to one of their contacts, or opened from one of their addresses.
+// Each branch runs only when its list is not empty (a one-time filter: an empty list reads nothing).
 #define CRM_SUBJECT_CASES                                                                                         \
-    "SELECT id FROM cases WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[]) UNION "                           \
-    "SELECT id FROM cases WHERE tenant_id = $1 AND customer_email = ANY($3::text[]) AND customer_email <> ''"
+    "SELECT id FROM cases WHERE cardinality($2::uuid[]) > 0 AND tenant_id = $1 AND contact_id = ANY($2::uuid[]) " \
+    "UNION SELECT id FROM cases WHERE cardinality($3::text[]) > 0 AND tenant_id = $1 "                            \
+    "AND customer_email = ANY($3::text[]) AND customer_email <> ''"
 #define CRM_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 // Resolve: the contacts of the cases opened from the subject's addresses, and the addresses of their contacts' cases.
