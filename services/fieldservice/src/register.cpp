@@ -7,8 +7,10 @@
 #include "cases/cases.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/subject_data.hpp"
 #include "domain/geo.hpp"
 #include "grpc_service.hpp"
+#include "subject_data/subject_data.hpp"
 
 namespace crm::fieldservice {
 namespace {
@@ -60,6 +62,7 @@ void Register(common::ServiceApp& app) {
     if (support_topic.empty()) throw common::ConfigError(std::string(kSupportTopic) + " must name a topic");
     app.AddService(std::make_shared<FieldService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings),
                                                   locations));
+    app.AddSubjectHandlers(subject_data::Handlers());
 
     common::ConsumerSettings consumer = app.ConsumerDefaults();
     consumer.topics = {support_topic};

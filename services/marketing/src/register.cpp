@@ -11,6 +11,7 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "email/email.hpp"
 #include "email/sender.hpp"
@@ -20,6 +21,7 @@
 #include "segments/segments.hpp"
 #include "sequences/runner.hpp"
 #include "sequences/sequences.hpp"
+#include "subject_data/subject_data.hpp"
 #include "tracking/tracking.hpp"
 
 namespace crm::marketing {
@@ -155,14 +157,15 @@ void Register(common::ServiceApp& app) {
     common::Db& db = app.db();
     auto segments = areas.segments;
     common::Outbox& outbox = app.outbox();
+    const std::string internal_key = campaign_settings.internal_key;
     app.AddConsumer(std::make_unique<common::EventConsumer>(
         consumer, db, app.metrics(),
-        [&db, &outbox, segments, applied, lookback](pqxx::work& tx, const common::ConsumedEvent& ev) {
+        [&db, &outbox, segments, applied, lookback, internal_key](pqxx::work& tx, const common::ConsumedEvent& ev) {
             if (ev.topic.rfind("crm.sales.", 0) == 0) {
                 attribution::Apply(db, outbox, tx, ev, lookback);
                 return;
             }
-            const audience::Changes changes = audience::Apply(db, tx, ev);
+            const audience::Changes changes = audience::Apply(db, tx, ev, internal_key);
             for (const auto& touch : changes.touches) {
                 namespace ev1 = crm::marketing::events::v1;
                 ev1::TouchRecorded out;
@@ -180,6 +183,7 @@ void Register(common::ServiceApp& app) {
             applied->Increment(
                 static_cast<double>(changes.refreshed.size() + changes.merged.size() + changes.erased.size()));
         }));
+    app.AddSubjectHandlers(subject_data::Handlers(segments, internal_key));
     app.AddService(std::make_shared<MarketingService>(app.rpc(), app.metrics(), std::move(areas)));
 }
 

@@ -8,6 +8,7 @@
 #include "crm/clients/contacts.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
+#include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "csat/csat.hpp"
 #include "csat/service.hpp"
@@ -23,6 +24,7 @@
 #include "sentiment/sentiment.hpp"
 #include "sla/scheduler.hpp"
 #include "sla/sla.hpp"
+#include "subject_data/subject_data.hpp"
 
 namespace crm::support {
 namespace {
@@ -162,6 +164,7 @@ void Register(common::ServiceApp& app) {
         app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings), app.metrics())));
     app.AddService(std::make_shared<csat::CsatService>(
         app.rpc(), std::make_shared<csat::Csat>(app.db(), app.outbox(), csat_settings, app.metrics())));
+    app.AddSubjectHandlers(subject_data::Handlers());
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });
 

@@ -13,6 +13,7 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/text.hpp"
+#include "domain/suppression.hpp"
 #include "records.hpp"
 
 namespace crm::marketing::audience {
@@ -107,24 +108,6 @@ bool Upsert(common::Db& db, pqxx::transaction_base& tx, const std::string& tenan
                 .empty();
 }
 
-void Erase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& contact_id,
-           Changes& changes) {
-    std::vector<std::string> ids = {contact_id};
-    for (const auto& row : db.Exec(tx, sql::kErasedIds, tenant, contact_id)) {
-        const std::string id = row[0].as<std::string>();
-        if (id != contact_id) ids.push_back(id);
-    }
-    for (const auto& id : ids) {
-        db.Exec(tx, sql::kTombstone, tenant, id);
-        db.Exec(tx, sql::kAnonymiseTouches, tenant, id);
-        db.Exec(tx, sql::kDeleteEngagements, tenant, id);
-        db.Exec(tx, sql::kForgetSuppression, tenant, id);
-        db.Exec(tx, sql::kForgetRecipients, tenant, id);
-        db.Exec(tx, sql::kDeletePerson, tenant, id);
-        changes.erased.push_back(id);
-    }
-}
-
 template <class T>
 T Unpack(const common::ConsumedEvent& ev) {
     T payload;
@@ -141,7 +124,47 @@ void ApplyLead(common::Db& db, pqxx::transaction_base& tx, const common::Consume
 
 }  // namespace
 
-Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::ConsumedEvent& ev) {
+std::int64_t EraseEngagements(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                              const std::string& person_id) {
+    return static_cast<std::int64_t>(db.Exec(tx, sql::kAnonymiseTouches, tenant, person_id).affected_rows() +
+                                     db.Exec(tx, sql::kDeleteEngagements, tenant, person_id).affected_rows());
+}
+
+std::int64_t ForgetRecipients(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                              const std::string& person_id) {
+    return static_cast<std::int64_t>(db.Exec(tx, sql::kForgetRecipients, tenant, person_id).affected_rows());
+}
+
+std::int64_t HashSuppression(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                             const std::string& email, const std::string& internal_key) {
+    if (email.empty()) return 0;
+    const std::string hash = domain::SuppressionHasher(internal_key, tenant)(email);
+    return db.Exec(tx, sql::kHashSuppression, tenant, email, hash)[0][0].as<std::int64_t>();
+}
+
+std::int64_t Erase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
+                   Changes& changes, const std::string& internal_key) {
+    std::vector<std::string> ids = {id};
+    for (const auto& row : db.Exec(tx, sql::kErasedIds, tenant, id)) {
+        const std::string other = row[0].as<std::string>();
+        if (other != id) ids.push_back(other);
+    }
+    std::int64_t deleted = 0;
+    for (const auto& person : ids) {
+        db.Exec(tx, sql::kTombstone, tenant, person);
+        EraseEngagements(db, tx, tenant, person);
+        const pqxx::result email = db.Exec(tx, sql::kPersonEmail, tenant, person);
+        if (!email.empty()) HashSuppression(db, tx, tenant, email[0][0].as<std::string>(), internal_key);
+        ForgetRecipients(db, tx, tenant, person);
+        deleted += static_cast<std::int64_t>(db.Exec(tx, sql::kDeletePerson, tenant, person).affected_rows() +
+                                             db.Exec(tx, sql::kAnonymiseCampaignLead, tenant, person).affected_rows());
+        changes.erased.push_back(person);
+    }
+    return deleted;
+}
+
+Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::ConsumedEvent& ev,
+              const std::string& internal_key) {
     Changes changes;
     const std::string& t = ev.tenant_id();
     const std::string& type = ev.event_type();
@@ -173,7 +196,7 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
     } else if (type == contacts + "ContactErased") {
         const auto e = Unpack<cev::ContactErased>(ev);
         if (!common::IsUuid(e.contact_id())) throw common::PermanentEventError("erasure without a contact id");
-        Erase(db, tx, t, e.contact_id(), changes);
+        Erase(db, tx, t, e.contact_id(), changes, internal_key);
     } else if (type == "crm.privacy.v1.RetentionApplied") {
         // Leads deleted or anonymised by a retention policy leave marketing too, as an erasure does (touches kept
         // without the person, the id tombstoned so that no older snapshot brings them back). Other services' rules
@@ -181,7 +204,7 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
         const auto e = Unpack<crm::privacy::v1::RetentionApplied>(ev);
         if (e.resource_type() == "lead") {
             for (const auto& id : e.resource_ids()) {
-                if (common::IsUuid(id)) Erase(db, tx, t, id, changes);
+                if (common::IsUuid(id)) Erase(db, tx, t, id, changes, internal_key);
             }
         }
     } else if (type == leads + "LeadCreated") {

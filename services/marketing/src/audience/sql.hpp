@@ -10,8 +10,10 @@ namespace crm::marketing::audience::sql {
 using common::Sql;
 
 // clang-format off
+// An erased person is not found (a campaign's lead erased keeps an anonymous row: kAnonymiseCampaignLead).
 inline constexpr Sql kGetMember{"marketing_audience_get",
-    "SELECT " CRM_AUDIENCE_COLUMNS " FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
+    "SELECT " CRM_AUDIENCE_COLUMNS " FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid "
+    "AND NOT EXISTS (SELECT 1 FROM erased_people e WHERE e.tenant_id = a.tenant_id AND e.id = a.id)"};
 // A person's campaign touches as attribution counts them (attribution/sql.hpp kTouches), oldest first.
 inline constexpr Sql kPersonTouches{"marketing_audience_person_touches",
     "SELECT e.campaign_id::text, e.type, e.channel, " CRM_MICROS("e.occur_time") " "
@@ -50,14 +52,28 @@ inline constexpr Sql kErasedIds{"marketing_audience_erased_ids",
     "SELECT id::text FROM audience WHERE tenant_id = $1 AND (id = $2::uuid OR contact_id = $2::uuid)"};
 inline constexpr Sql kTombstone{"marketing_audience_tombstone",
     "INSERT INTO erased_people (tenant_id, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING"};
-// The person's address leaves the email records too (counts stay), and its suppression goes with the person.
-inline constexpr Sql kForgetSuppression{"marketing_audience_forget_suppression",
-    "DELETE FROM suppressions x USING audience a WHERE x.tenant_id = $1 AND a.tenant_id = $1 AND a.id = $2::uuid "
-    "AND a.email <> '' AND x.email = a.email"};
+// The person's address leaves the email records too (counts stay). A suppression of the address stays, as a keyed
+// hash instead of the address (domain/suppression.hpp): $2 the address, $3 its hash; the number of rows hashed.
+inline constexpr Sql kPersonEmail{"marketing_audience_person_email",
+    "SELECT email FROM audience WHERE tenant_id = $1 AND id = $2::uuid AND email <> ''"};
+inline constexpr Sql kHashSuppression{"marketing_audience_hash_suppression",
+    "WITH gone AS (DELETE FROM suppressions WHERE tenant_id = $1 AND email = $2 RETURNING reason, create_time), "
+    "kept AS (INSERT INTO suppressions (tenant_id, email, reason, create_time) SELECT $1, $3, reason, create_time "
+    "FROM gone ON CONFLICT (tenant_id, email) DO NOTHING) SELECT count(*) FROM gone"};
 inline constexpr Sql kForgetRecipients{"marketing_audience_forget_recipients",
-    "UPDATE email_recipients SET email = '' WHERE tenant_id = $1 AND person_id = $2::uuid"};
+    "UPDATE email_recipients SET email = '' WHERE tenant_id = $1 AND person_id = $2::uuid AND email <> ''"};
+// The row goes, except a campaign's lead: GetCampaignPerformance counts a campaign's leads (and converted leads) from
+// these rows, so that row stays without anything personal (names, address, company, job, country, tags, custom
+// fields blanked), out of the active audience ('deleted', or 'converted' as it was); erased_people hides it from reads.
 inline constexpr Sql kDeletePerson{"marketing_audience_delete",
-    "DELETE FROM audience WHERE tenant_id = $1 AND id = $2::uuid"};
+    "DELETE FROM audience WHERE tenant_id = $1 AND id = $2::uuid AND NOT (kind = 'lead' AND campaign_id <> '')"};
+inline constexpr Sql kAnonymiseCampaignLead{"marketing_audience_anonymise_campaign_lead",
+    "UPDATE audience SET state = CASE WHEN state = 'converted' THEN 'converted' ELSE 'deleted' END, email = '', "
+    "given_name = '', family_name = '', job_title = '', company_name = '', country = '', tags = '{}', "
+    "custom = '{}', update_time = now() WHERE tenant_id = $1 AND id = $2::uuid AND kind = 'lead' "
+    "AND campaign_id <> '' AND (state NOT IN ('converted', 'deleted') OR email <> '' OR given_name <> '' "
+    "OR family_name <> '' OR job_title <> '' OR company_name <> '' OR country <> '' OR tags <> '{}' "
+    "OR custom <> '{}'::jsonb)"};
 // Touches stay as anonymous counts; engagements without a campaign go.
 inline constexpr Sql kAnonymiseTouches{"marketing_engagements_anonymise",
     "UPDATE engagements SET person_id = NULL, visitor_id = '' WHERE tenant_id = $1 AND person_id = $2::uuid "

@@ -17,7 +17,9 @@
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/outbox.hpp"
+#include "crm/common/pg_array.hpp"
 #include "crm/common/public_token.hpp"
+#include "domain/suppression.hpp"
 #include "domain/template.hpp"
 #include "email/email.hpp"
 #include "email/sql.hpp"
@@ -128,12 +130,31 @@ void Sender::StartDueSends() {
                 links[url] = campaigns::CreateEmailLink(db_, tx, tenant, *campaign, url);
             }
             const std::string segment = claimed[0][2].as<std::string>();
-            const std::int64_t recipients = db_.Exec(tx, sql::kExpandRecipients, tenant, send, segment).affected_rows();
+            std::int64_t recipients = db_.Exec(tx, sql::kExpandRecipients, tenant, send, segment).affected_rows();
+            recipients -= DropHashedSuppressions(tx, tenant, send);
             const std::int64_t members = db_.Exec(tx, sql::kMemberCount, tenant, segment)[0][0].as<std::int64_t>();
             db_.Exec(tx, sql::kStartSend, tenant, send, recipients, std::max<std::int64_t>(0, members - recipients),
                      links.dump());
         });
     }
+}
+
+std::int64_t Sender::DropHashedSuppressions(pqxx::transaction_base& tx, const std::string& tenant,
+                                            const std::string& send) {
+    const domain::SuppressionHasher hash(settings_.internal_key, tenant);
+    std::map<std::string, std::string> person_of;  // hash -> person
+    for (const auto& r : db_.Exec(tx, sql::kExpandedRecipients, tenant, send)) {
+        person_of.emplace(hash(r[1].as<std::string>()), r[0].as<std::string>());
+    }
+    if (person_of.empty()) return 0;
+    std::vector<std::string> hashes, dropped;
+    for (const auto& [h, person] : person_of) hashes.push_back(h);
+    for (const auto& r : db_.Exec(tx, sql::kSuppressedHashes, tenant, common::PgTextArray(hashes))) {
+        dropped.push_back(person_of.at(r[0].as<std::string>()));
+    }
+    if (dropped.empty()) return 0;
+    return static_cast<std::int64_t>(
+        db_.Exec(tx, sql::kDropRecipients, tenant, send, common::PgTextArray(dropped)).affected_rows());
 }
 
 void Sender::ExpireClaims() {
@@ -178,8 +199,9 @@ void Sender::Deliver(const std::string& tenant, const std::string& send_id) {
         ctx.from = {settings.from_email().empty() ? settings_.default_from : settings.from_email(),
                     settings.from_name()};
         ctx.reply_to = settings.reply_to();
+        const domain::SuppressionHasher hash(settings_.internal_key, tenant);
         for (auto& c : claimed) {
-            const pqxx::result p = db_.Exec(tx, sql::kRecipientPerson, tenant, c.person_id, c.email);
+            const pqxx::result p = db_.Exec(tx, sql::kRecipientPerson, tenant, c.person_id, c.email, hash(c.email));
             c.deliverable = !p.empty() && p[0][4].as<std::string>() == "opted_in" &&
                             p[0][5].as<std::string>() == "active" && !p[0][6].as<bool>();
             if (p.empty()) continue;

@@ -8,14 +8,21 @@
 //   and person);
 // - a temporary failure (4xx, no connection) is retried with exponential backoff up to max_attempts, then 'failed'; a
 //   permanent one (5xx) is a hard bounce: 'bounced', the address suppressed, EmailBounced;
-// - each tenant gets at most rate_per_minute messages a minute from each replica (a token bucket).
+// - each tenant gets at most rate_per_minute messages a minute from each replica (a token bucket);
+// - a suppressed address is never mailed, also one whose person was erased (kept as a keyed hash,
+//   domain/suppression.hpp): such recipients are dropped when a send starts (counted skipped) and refused at delivery.
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "crm/common/mail.hpp"
 #include "crm/common/scheduler.hpp"
+
+namespace pqxx {
+class transaction_base;
+}
 
 namespace prometheus {
 class Counter;
@@ -60,6 +67,8 @@ class Sender {
         std::chrono::steady_clock::time_point last;
     };
     void StartDueSends();
+    // The just-expanded recipients of `send` whose address is suppressed as an erased person's hash: deleted.
+    std::int64_t DropHashedSuppressions(pqxx::transaction_base& tx, const std::string& tenant, const std::string& send);
     void ExpireClaims();
     void Deliver(const std::string& tenant, const std::string& send_id);
     int Budget(const std::string& tenant, int rate_per_minute);

@@ -65,6 +65,15 @@ inline constexpr Sql kExpandRecipients{"marketing_sender_expand",
     "AND a.state = 'active' AND a.consent = 'opted_in' AND a.email <> '' AND NOT EXISTS (SELECT 1 FROM "
     "suppressions x WHERE x.tenant_id = $1 AND x.email = a.email) ORDER BY a.email, a.id "
     "ON CONFLICT DO NOTHING"};
+// Suppressions of erased people are kept as keyed hashes (domain/suppression.hpp), which SQL cannot compute: once
+// expanded, the send's recipients whose address hashes to one of them ($2, text[]) are dropped (counted skipped).
+inline constexpr Sql kExpandedRecipients{"marketing_sender_expanded",
+    "SELECT person_id::text, email FROM email_recipients WHERE tenant_id = $1 AND send_id = $2::uuid "
+    "AND status = 'pending'"};
+inline constexpr Sql kSuppressedHashes{"marketing_sender_suppressed_hashes",
+    "SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])"};
+inline constexpr Sql kDropRecipients{"marketing_sender_drop_recipients",
+    "DELETE FROM email_recipients WHERE tenant_id = $1 AND send_id = $2::uuid AND person_id = ANY($3::uuid[])"};
 inline constexpr Sql kMemberCount{"marketing_sender_member_count",
     "SELECT count(*) FROM segment_members WHERE tenant_id = $1 AND segment_id = $2::uuid"};
 inline constexpr Sql kStartSend{"marketing_sender_start_send",
@@ -82,7 +91,7 @@ inline constexpr Sql kClaimRecipients{"marketing_sender_claim",
     "RETURNING r.person_id::text, r.email, r.attempts"};
 inline constexpr Sql kRecipientPerson{"marketing_sender_person",
     "SELECT a.given_name, a.family_name, a.job_title, a.company_name, a.consent, a.state, "
-    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.email = $3) "
+    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.email IN ($3, $4)) "
     "FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
 inline constexpr Sql kRecordOutcome{"marketing_sender_outcome",
     "UPDATE email_recipients SET status = $4, smtp_code = $5, next_attempt_time = now() + $6::bigint * "

@@ -180,8 +180,9 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
     return {stored, written};
 }
 
-void EraseAuthor(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& contact_id) {
-    db.Exec(tx, sql::kEraseMessagesOf, tenant, contact_id);
+std::int64_t EraseAuthor(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                         const std::string& contact_id) {
+    return static_cast<std::int64_t>(db.Exec(tx, sql::kEraseMessagesOf, tenant, contact_id).affected_rows());
 }
 
 std::optional<ThreadMatch> FindByMessageIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,

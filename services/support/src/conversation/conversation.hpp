@@ -4,6 +4,7 @@
 // case's new state and their events are written in one transaction.
 #include <crm/support/v1/support.pb.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,8 +49,10 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
                                                const std::string& author_id, int reopen_days, bool solve = false);
 
 // Blanks what an erased person (a contact) wrote: body, author name, attachments, call details and external id of
-// their customer messages; the entries stay, with erase_time set. Inside the caller's transaction (the consumer's).
-void EraseAuthor(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& contact_id);
+// their customer messages; the entries stay, with erase_time set. Inside the caller's transaction (the consumer's, or
+// a data-subject erasure's). Returns how many entries it blanked (0 when none was left).
+std::int64_t EraseAuthor(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                         const std::string& contact_id);
 
 // --- e-mail threading (the email area) ------------------------------------------------------------------------
 struct ThreadMatch {

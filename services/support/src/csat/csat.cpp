@@ -62,10 +62,10 @@ std::optional<std::string> SurveyOfReply(common::Db& db, pqxx::transaction_base&
     return row[0][0].as<std::string>();
 }
 
-void EraseComments(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                   const std::string& contact_id) {
-    if (!common::IsUuid(contact_id)) return;
-    db.Exec(tx, sql::kEraseComments, tenant, contact_id);
+std::int64_t EraseComments(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                           const std::string& contact_id) {
+    if (!common::IsUuid(contact_id)) return 0;
+    return static_cast<std::int64_t>(db.Exec(tx, sql::kEraseComments, tenant, contact_id).affected_rows());
 }
 
 void MoveContact(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& loser_id,

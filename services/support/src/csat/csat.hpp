@@ -54,9 +54,10 @@ Survey OpenSurvey(common::Db& db, pqxx::transaction_base& tx, const std::string&
 std::optional<std::string> SurveyOfReply(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                          const std::string& reply_id);
 
-// Blanks the comments an erased contact wrote (inside the consumer's transaction).
-void EraseComments(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                   const std::string& contact_id);
+// Blanks the comments an erased contact wrote (inside the consumer's or a data-subject erasure's transaction); how
+// many it blanked.
+std::int64_t EraseComments(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                           const std::string& contact_id);
 
 // A merged contact's surveys follow the survivor (inside the consumer's transaction).
 void MoveContact(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& loser_id,
