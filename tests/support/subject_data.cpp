@@ -1,12 +1,13 @@
 #include "subject_data.hpp"
 
 #include <algorithm>
+#include <map>
 #include <pqxx/pqxx>
 
 namespace crm::test {
 
-std::vector<std::string> ColumnsContaining(const std::string& service, const std::string& needle,
-                                           const std::vector<std::string>& except) {
+std::vector<std::string> ColumnsContaining(const std::string& service, const std::vector<std::string>& needles,
+                                           const std::vector<std::string>& except, const std::string& tenant) {
     std::string upper;
     for (char c : service) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
     const std::string var = "CRM_TEST_PG_" + upper + "_URL";
@@ -17,20 +18,46 @@ std::vector<std::string> ColumnsContaining(const std::string& service, const std
         "JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
         "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.data_type IN "
         "('text', 'character varying', 'jsonb', 'json', 'ARRAY', 'bytea') ORDER BY 1, 2");
-    std::vector<std::string> found;
+    // One scan per table: a count per (column, needle).
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> tables;  // table -> (column, type)
+    std::map<std::string, bool> has_tenant;
+    for (const auto& r : tx.exec("SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+                                 "AND column_name = 'tenant_id'")) {
+        has_tenant[r[0].as<std::string>()] = true;
+    }
     for (const auto& col : columns) {
         const std::string table = col[0].as<std::string>();
         if (std::find(except.begin(), except.end(), table) != except.end()) continue;
-        const std::string column = col[1].as<std::string>();
-        const std::string type = col[2].as<std::string>();
-        const std::string ref = tx.quote_name(table) + "." + tx.quote_name(column);
-        const std::string test = type == "bytea"
-                                     ? "position(convert_to(" + tx.quote(needle) + ", 'UTF8') IN " + ref + ") > 0"
-                                     : ref + "::text ILIKE " + tx.quote("%" + needle + "%");
-        const auto n = tx.exec("SELECT count(*) FROM " + tx.quote_name(table) + " WHERE " + test)[0][0].as<long>();
-        if (n > 0) found.push_back(table + "." + column + " (" + std::to_string(n) + ")");
+        tables[table].emplace_back(col[1].as<std::string>(), col[2].as<std::string>());
+    }
+    std::vector<std::string> found;
+    for (const auto& [table, cols] : tables) {
+        std::string select;
+        std::vector<std::string> labels;
+        for (const auto& [column, type] : cols) {
+            const std::string ref = tx.quote_name(column);
+            for (const auto& needle : needles) {
+                const std::string test =
+                    type == "bytea" ? "position(convert_to(" + tx.quote(needle) + ", 'UTF8') IN " + ref + ") > 0"
+                                    : ref + "::text ILIKE " + tx.quote("%" + needle + "%");
+                select += (select.empty() ? "" : ", ") + std::string("count(*) FILTER (WHERE ") + test + ")";
+                labels.push_back(table + "." + column + " holds " + needle);
+            }
+        }
+        const std::string where =
+            !tenant.empty() && has_tenant.count(table) ? " WHERE tenant_id = " + tx.quote(tenant) : std::string();
+        const auto row = tx.exec("SELECT " + select + " FROM " + tx.quote_name(table) + where)[0];
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            const long n = row[static_cast<int>(i)].as<long>();
+            if (n > 0) found.push_back(labels[i] + " (" + std::to_string(n) + ")");
+        }
     }
     return found;
+}
+
+std::vector<std::string> ColumnsContaining(const std::string& service, const std::string& needle,
+                                           const std::vector<std::string>& except) {
+    return ColumnsContaining(service, std::vector<std::string>{needle}, except, "");
 }
 
 }  // namespace crm::test
