@@ -2,7 +2,8 @@
 // Statements of the subject-data area (subject_data.hpp). Names appear in crm_db_query_duration_seconds{query}. $1 is
 // the tenant; $2 ids (uuid[]); $3 addresses (text[]). Lookups are index probes per id or address: audience by primary
 // key, audience_contact and audience_email; the person's rows by engagements_person_time, email_recipients_person,
-// sequence_enrolments_of_person (migration 0021) and the suppressions' primary key.
+// sequence_enrolments_person (through the tenant's sequences: one probe per sequence and person) and the
+// suppressions' primary key.
 #include "crm/common/db.hpp"
 
 namespace crm::marketing::subject_data::sql {
@@ -51,9 +52,11 @@ inline constexpr Sql kExportEnrolments{"marketing_subject_export_enrolments",
     "'outcome', s.outcome, 'variant', s.variant, 'run_time', s.run_time) ORDER BY s.run_seq), '[]') "
     "FROM sequence_step_runs s WHERE s.tenant_id = e.tenant_id AND s.enrolment_id = e.id)) "
     "ORDER BY e.enrol_time, e.id), '[]')::text, count(*) FROM sequence_enrolments e "
-    "WHERE e.tenant_id = $1 AND e.person_id = ANY($2::uuid[])"};
+    "WHERE e.tenant_id = $1 AND e.sequence_id IN (SELECT id FROM sequences WHERE tenant_id = $1) "
+    "AND e.person_id = ANY($2::uuid[])"};
 inline constexpr Sql kCountEnrolments{"marketing_subject_count_enrolments",
-    "SELECT count(*) FROM sequence_enrolments WHERE tenant_id = $1 AND person_id = ANY($2::uuid[])"};
+    "SELECT count(*) FROM sequence_enrolments WHERE tenant_id = $1 AND sequence_id IN (SELECT id FROM sequences "
+    "WHERE tenant_id = $1) AND person_id = ANY($2::uuid[])"};
 // The addresses of the people ($2), for their suppressions.
 inline constexpr Sql kAddresses{"marketing_subject_addresses",
     "SELECT DISTINCT email FROM audience WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND email <> ''"};
