@@ -41,7 +41,7 @@ std::vector<std::string> ColumnsContaining(const std::string& service, const std
                     type == "bytea" ? "position(convert_to(" + tx.quote(needle) + ", 'UTF8') IN " + ref + ") > 0"
                                     : ref + "::text ILIKE " + tx.quote("%" + needle + "%");
                 select += (select.empty() ? "" : ", ") + std::string("count(*) FILTER (WHERE ") + test + ")";
-                labels.push_back(table + "." + column + " holds " + needle);
+                labels.push_back(table + "." + column + (needles.size() > 1 ? " holds " + needle : std::string()));
             }
         }
         const std::string where =

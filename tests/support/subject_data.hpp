@@ -51,7 +51,8 @@ inline pv1::Subject MakeSubject(const std::vector<std::string>& contact_ids, con
 // for text; bytes as UTF-8 for bytea), excluding the tables named in `except`.
 std::vector<std::string> ColumnsContaining(const std::string& service, const std::string& needle,
                                            const std::vector<std::string>& except = {});
-// The same for several values at once (one pass over each table): "table.column holds value (rows)"; with a
+// The same for several values at once (one pass over each table): "table.column holds value (rows)" ("table.column
+// (rows)" for one value); with a
 // tenant, only that tenant's rows of the tables that have a tenant_id (the others whole).
 std::vector<std::string> ColumnsContaining(const std::string& service, const std::vector<std::string>& needles,
                                            const std::vector<std::string>& except = {}, const std::string& tenant = "");
