@@ -164,8 +164,8 @@ void CheckRetentionMatrix(const Policy& policy) {
 // Data-subject requests (served by the gateway): privacy officers and administrators only.
 void CheckDataSubjectMatrix(const Policy& policy) {
     constexpr char kDsr[] = "crm.privacy.v1.DataSubjectRequestService";
-    const auto methods = MethodsOf(crm::privacy::v1::StartDataSubjectRequestRequest::descriptor()->file(),
-                                   "DataSubjectRequestService");
+    const auto methods =
+        MethodsOf(crm::privacy::v1::StartDataSubjectRequestRequest::descriptor()->file(), "DataSubjectRequestService");
     REQUIRE(methods.size() == 3);
     for (const auto& method : methods) {
         INFO("method " << method);

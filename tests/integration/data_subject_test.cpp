@@ -58,14 +58,20 @@ class Dsr {
     grpc::Status Start(const pv1::StartDataSubjectRequestRequest& req, pv1::DataSubjectRequest* resp) {
         grpc::ClientContext ctx;
         PrepareFor(ctx, RpcName<pv1::DataSubjectRequestService>("StartDataSubjectRequest"), token_);
-        return stub_->StartDataSubjectRequest(&ctx, req, resp);
+        pv1::StartDataSubjectRequestResponse out;
+        const grpc::Status st = stub_->StartDataSubjectRequest(&ctx, req, &out);
+        *resp = out.request();
+        return st;
     }
     grpc::Status Get(const std::string& request_id, pv1::DataSubjectRequest* resp) {
         grpc::ClientContext ctx;
         PrepareFor(ctx, RpcName<pv1::DataSubjectRequestService>("GetDataSubjectRequest"), token_);
         pv1::GetDataSubjectRequestRequest req;
         req.set_request_id(request_id);
-        return stub_->GetDataSubjectRequest(&ctx, req, resp);
+        pv1::GetDataSubjectRequestResponse out;
+        const grpc::Status st = stub_->GetDataSubjectRequest(&ctx, req, &out);
+        *resp = out.request();
+        return st;
     }
     grpc::Status Keys(pv1::ListReceiptKeysResponse* resp) {
         grpc::ClientContext ctx;

@@ -431,7 +431,8 @@ class DataSubjectRequestService final : public pv1::DataSubjectRequestService::S
         : impl_(impl), wake_(std::move(wake)) {}
 
     grpc::Status StartDataSubjectRequest(grpc::ServerContext* sc, const pv1::StartDataSubjectRequestRequest* req,
-                                         pv1::DataSubjectRequest* resp) override {
+                                         pv1::StartDataSubjectRequestResponse* out) override {
+        pv1::DataSubjectRequest* resp = out->mutable_request();
         return AdmittedCall(
             *impl_.admission, sc, std::string(kServiceName) + "/StartDataSubjectRequest",
             [&](const common::RequestContext& rc) {
@@ -489,7 +490,8 @@ class DataSubjectRequestService final : public pv1::DataSubjectRequestService::S
     }
 
     grpc::Status GetDataSubjectRequest(grpc::ServerContext* sc, const pv1::GetDataSubjectRequestRequest* req,
-                                       pv1::DataSubjectRequest* resp) override {
+                                       pv1::GetDataSubjectRequestResponse* out) override {
+        pv1::DataSubjectRequest* resp = out->mutable_request();
         return AdmittedCall(*impl_.admission, sc, std::string(kServiceName) + "/GetDataSubjectRequest",
                             [&](const common::RequestContext& rc) {
                                 RequirePrivacyRole(rc);
