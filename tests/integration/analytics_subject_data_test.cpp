@@ -28,19 +28,6 @@ std::map<std::string, long> Counts(const pv1::ExportSubjectResponse& resp) {
     return out;
 }
 
-nlohmann::json Records(const pv1::ExportSubjectResponse& resp, const std::string& type) {
-    for (const auto& r : resp.records()) {
-        if (r.resource_type() == type) {
-            auto json = nlohmann::json::parse(r.json());
-            REQUIRE(json.is_array());
-            REQUIRE(static_cast<long>(json.size()) == r.count());
-            return json;
-        }
-    }
-    FAIL("no records of type " << type);
-    return {};
-}
-
 grpc::Status EraseWhenRelayed(SubjectDataClient& client, const pv1::EraseSubjectRequest& req,
                               pv1::EraseSubjectResponse* resp) {
     grpc::Status status;

@@ -26,19 +26,6 @@ std::map<std::string, long> Counts(const google::protobuf::RepeatedPtrField<pv1:
 }
 
 // The export's records of one type, parsed.
-nlohmann::json Records(const pv1::ExportSubjectResponse& resp, const std::string& type) {
-    for (const auto& r : resp.records()) {
-        if (r.resource_type() == type) {
-            auto json = nlohmann::json::parse(r.json());
-            REQUIRE(json.is_array());
-            REQUIRE(static_cast<long>(json.size()) == r.count());
-            return json;
-        }
-    }
-    FAIL("no records of type " << type);
-    return {};
-}
-
 const nlohmann::json& RecordWithId(const nlohmann::json& records, const std::string& id) {
     for (const auto& r : records) {
         if (r.value("id", "") == id) return r;

@@ -117,30 +117,6 @@ std::map<std::string, std::int64_t> Counts(const pv1::EraseSubjectResponse& r) {
     return out;
 }
 
-pv1::EraseSubjectResponse MustErase(SubjectDataClient& api, const pv1::Subject& subject, const std::string& id) {
-    pv1::EraseSubjectRequest req;
-    req.set_request_id(id);
-    *req.mutable_subject() = subject;
-    pv1::EraseSubjectResponse resp;
-    grpc::Status status;
-    REQUIRE(Eventually([&] {
-        resp.Clear();
-        status = api.EraseSubject(req, &resp);
-        return status.error_code() != grpc::StatusCode::UNAVAILABLE;
-    }));
-    INFO(status.error_message());
-    REQUIRE(status.ok());
-    return resp;
-}
-
-nlohmann::json Records(const pv1::ExportSubjectResponse& r, const std::string& type) {
-    for (const auto& rec : r.records()) {
-        if (rec.resource_type() == type) return nlohmann::json::parse(rec.json());
-    }
-    FAIL("no records of type " << type);
-    return {};
-}
-
 }  // namespace
 
 TEST_CASE("marketing subject data: a lead and contact are resolved, exported and erased - the suppression stays",

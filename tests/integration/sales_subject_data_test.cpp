@@ -21,19 +21,6 @@ std::map<std::string, long> Counts(const google::protobuf::RepeatedPtrField<pv1:
     return out;
 }
 
-nlohmann::json Records(const pv1::ExportSubjectResponse& resp, const std::string& type) {
-    for (const auto& r : resp.records()) {
-        if (r.resource_type() == type) {
-            auto json = nlohmann::json::parse(r.json());
-            REQUIRE(json.is_array());
-            REQUIRE(static_cast<long>(json.size()) == r.count());
-            return json;
-        }
-    }
-    FAIL("no records of type " << type);
-    return {};
-}
-
 std::vector<std::string> Ids(const nlohmann::json& records) {
     std::vector<std::string> ids;
     for (const auto& r : records) ids.push_back(r.at("id").get<std::string>());

@@ -1,8 +1,11 @@
 #include "subject_data.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <map>
 #include <pqxx/pqxx>
+
+#include "wait.hpp"
 
 namespace crm::test {
 
@@ -53,6 +56,35 @@ std::vector<std::string> ColumnsContaining(const std::string& service, const std
         }
     }
     return found;
+}
+
+pv1::EraseSubjectResponse MustErase(SubjectDataClient& api, const pv1::Subject& subject, const std::string& id) {
+    pv1::EraseSubjectRequest req;
+    req.set_request_id(id);
+    *req.mutable_subject() = subject;
+    pv1::EraseSubjectResponse resp;
+    grpc::Status status;
+    REQUIRE(Eventually([&] {
+        resp.Clear();
+        status = api.EraseSubject(req, &resp);
+        return status.error_code() != grpc::StatusCode::UNAVAILABLE;
+    }));
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    return resp;
+}
+
+nlohmann::json Records(const pv1::ExportSubjectResponse& r, const std::string& type) {
+    for (const auto& rec : r.records()) {
+        if (rec.resource_type() == type) {
+            auto json = nlohmann::json::parse(rec.json());
+            REQUIRE(json.is_array());
+            REQUIRE(static_cast<long>(json.size()) == rec.count());
+            return json;
+        }
+    }
+    FAIL("no records of type " << type);
+    return {};
 }
 
 std::vector<std::string> ColumnsContaining(const std::string& service, const std::string& needle,

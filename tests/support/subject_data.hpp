@@ -4,6 +4,7 @@
 // text, varchar, jsonb, array and bytea column), which shows what an erasure left behind.
 #include <crm/privacy/v1/subject.grpc.pb.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ inline pv1::Subject MakeSubject(const std::vector<std::string>& contact_ids, con
     for (const auto& e : emails) s.add_emails(e);
     return s;
 }
+
+// Erases `subject` under request id `id`, asking again while the service answers UNAVAILABLE (events about the
+// person not yet relayed); REQUIREs success.
+pv1::EraseSubjectResponse MustErase(SubjectDataClient& api, const pv1::Subject& subject, const std::string& id);
+
+// The parsed JSON array of an export's records of one type, REQUIREd to be an array as long as its count; FAILs
+// when the export has no such type.
+nlohmann::json Records(const pv1::ExportSubjectResponse& r, const std::string& type);
 
 // "table.column" of every row value in the service's database (all tenants) that contains `needle` (case-insensitive
 // for text; bytes as UTF-8 for bytea), excluding the tables named in `except`.
