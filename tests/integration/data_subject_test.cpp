@@ -289,6 +289,8 @@ std::string PrivacyToken(const std::string& tenant) {
 TEST_CASE("data-subject requests: an export gathers the person from every service, with a signed receipt",
           "[integration][privacy][dsr]") {
     const Person p = MakePerson("dsx");
+    // Analytics holds the person once it applied their events (a fresh stack's first run raced it).
+    REQUIRE(Eventually([&] { return AnalyticsCaughtUp(p.tenant); }));
     Dsr dsr(PrivacyToken(p.tenant));
     const std::string request_id = "export-" + crm::common::NewUuid();
     const pv1::DataSubjectRequest started =
