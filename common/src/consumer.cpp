@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "crm/common/crypto.hpp"
@@ -13,6 +14,7 @@
 #include "crm/common/identity.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "crm/common/personal_fields.hpp"
 
 namespace crm::common {
 
@@ -246,12 +248,14 @@ struct EventConsumer::Impl : public RdKafka::RebalanceCb, public RdKafka::EventC
     prometheus::Family<prometheus::Counter>& dead_family;
     prometheus::Family<prometheus::Histogram>& seconds_family;
     prometheus::Family<prometheus::Gauge>& lag_family;
+    prometheus::Family<prometheus::Histogram>& freshness_family;
     struct TopicMetrics {
         prometheus::Counter* consumed;
         prometheus::Counter* skipped;
         prometheus::Counter* failed;
         prometheus::Counter* dead;
         prometheus::Histogram* seconds;
+        prometheus::Histogram* freshness;
     };
     std::map<std::string, TopicMetrics> topic_metrics;
     std::map<PartitionKey, prometheus::Gauge*> lag_gauges;
@@ -284,15 +288,26 @@ struct EventConsumer::Impl : public RdKafka::RebalanceCb, public RdKafka::EventC
           lag_family(prometheus::BuildGauge()
                          .Name("crm_kafka_consumer_lag")
                          .Help("Messages behind the end of the partition (high watermark minus position).")
-                         .Register(m.registry())) {}
+                         .Register(m.registry())),
+          freshness_family(prometheus::BuildHistogram()
+                               .Name("crm_kafka_event_freshness_seconds")
+                               .Help("Time from an event's commit in the producing service (occurred_at) to this "
+                                     "consumer applying it.")
+                               .Register(m.registry())) {}
 
     TopicMetrics& For(const std::string& topic) {
         auto it = topic_metrics.find(topic);
         if (it != topic_metrics.end()) return it->second;
         const std::map<std::string, std::string> labels{
             {"service", metrics.service()}, {"consumer", s.name}, {"topic", topic}};
-        TopicMetrics tm{&consumed_family.Add(labels), &skipped_family.Add(labels), &failed_family.Add(labels),
-                        &dead_family.Add(labels), &seconds_family.Add(labels, Metrics::LatencyBuckets())};
+        TopicMetrics tm{
+            &consumed_family.Add(labels),
+            &skipped_family.Add(labels),
+            &failed_family.Add(labels),
+            &dead_family.Add(labels),
+            &seconds_family.Add(labels, Metrics::LatencyBuckets()),
+            &freshness_family.Add(labels, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                                                                                  30, 60, 300, 900, 3600})};
         return topic_metrics.emplace(topic, tm).first->second;
     }
 
@@ -518,6 +533,13 @@ struct EventConsumer::Impl : public RdKafka::RebalanceCb, public RdKafka::EventC
             try {
                 const bool applied = apply(event);
                 (applied ? tm.consumed : tm.skipped)->Increment();
+                if (applied && envelope.has_occurred_at()) {
+                    const double committed =
+                        static_cast<double>(envelope.occurred_at().seconds()) + envelope.occurred_at().nanos() / 1e9;
+                    const double now =
+                        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+                    tm.freshness->Observe(std::max(0.0, now - committed));
+                }
                 if (!applied) {
                     log::Debug("duplicate event skipped",
                                {{"consumer", s.name}, {"event_id", event.event_id()}, {"topic", event.topic}});
@@ -611,7 +633,19 @@ EventConsumer::EventConsumer(ConsumerSettings settings, Metrics& metrics, ApplyF
 EventConsumer::EventConsumer(ConsumerSettings settings, Db& db, Metrics& metrics, EventHandler handler)
     : EventConsumer(std::move(settings), metrics, [](const ConsumedEvent&) { return false; }) {
     if (!handler) throw std::invalid_argument("consumer " + settings_.name + ": no handler");
-    apply_ = [&db, consumer = settings_.name, handler = std::move(handler)](const ConsumedEvent& ev) {
+    apply_ = [&db, consumer = settings_.name, handler = std::move(handler),
+              keys = settings_.keys](const ConsumedEvent& received) {
+        // Personal fields opened before the transaction (asking the producer for a key must not hold a connection).
+        std::optional<v1::EventEnvelope> opened;
+        std::optional<ConsumedEvent> opened_event;
+        if (keys) {
+            opened.emplace(received.envelope);
+            if (privacy::OpenEnvelope(*opened, *keys) > 0) {
+                opened_event.emplace(ConsumedEvent{*opened, received.topic, received.partition, received.offset,
+                                                   received.key, received.headers});
+            }
+        }
+        const ConsumedEvent& ev = opened_event ? *opened_event : received;
         return db.InTenant(ev.tenant_id(), [&](pqxx::work& tx) {
             const pqxx::result r =
                 db.Exec(tx, kMarkProcessed, consumer, ev.event_id(), ev.tenant_id(), ev.topic, ev.partition, ev.offset);

@@ -285,6 +285,30 @@ CREATE POLICY tenant_rows ON crm_subject_erasures
 CREATE POLICY tenant_delete_relayed ON crm_outbox FOR DELETE
     USING (tenant_id = current_setting('crm.tenant_id', true) AND published_at IS NOT NULL);
 )SQL"},
+    // Crypto-shredding (personal_fields.hpp): each subject's data key, wrapped under the tenant's key-encryption key
+    // of master key version kek_version. Deleting a row makes every field sealed under it unreadable. The rewrap job
+    // (after a master key rotation) reads and updates across tenants in its own maintenance transactions.
+    {"crm_0010_subject_keys", R"SQL(
+CREATE TABLE crm_subject_keys (
+    tenant_id   text        NOT NULL,
+    subject_id  text        NOT NULL CHECK (subject_id <> ''),
+    kek_version integer     NOT NULL CHECK (kek_version > 0),
+    wrapped_key bytea       NOT NULL CHECK (length(wrapped_key) = 60),
+    create_time timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tenant_id, subject_id)
+);
+CREATE INDEX crm_subject_keys_version ON crm_subject_keys (kek_version, tenant_id, subject_id);
+ALTER TABLE crm_subject_keys ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_subject_keys FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON crm_subject_keys
+    USING (tenant_id = current_setting('crm.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('crm.tenant_id', true));
+CREATE POLICY maintenance_select ON crm_subject_keys FOR SELECT
+    USING (current_setting('crm.maintenance', true) = 'on');
+CREATE POLICY maintenance_update ON crm_subject_keys FOR UPDATE
+    USING (current_setting('crm.maintenance', true) = 'on')
+    WITH CHECK (current_setting('crm.maintenance', true) = 'on');
+)SQL"},
 };
 
 std::string ReadFile(const std::filesystem::path& path) {

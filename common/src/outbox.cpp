@@ -15,6 +15,7 @@
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
 #include "current_call.hpp"
+#include "subject_keys.hpp"
 
 namespace crm::common {
 
@@ -91,7 +92,14 @@ std::string Outbox::Write(pqxx::transaction_base& tx, const RequestContext& rc, 
         actor->set_api_key_id(rc.key_id);
         for (const auto& role : rc.roles) actor->add_roles(role);
     }
-    env.mutable_payload()->PackFrom(event.payload);
+    // Personal fields leave the service only sealed under the aggregate's data key (personal_fields.hpp).
+    std::unique_ptr<google::protobuf::Message> sealed(event.payload.New());
+    sealed->CopyFrom(event.payload);
+    if (SealPersonalFields(db_, tx, rc.tenant_id, event.aggregate_id, *sealed) > 0) {
+        env.mutable_payload()->PackFrom(*sealed);
+    } else {
+        env.mutable_payload()->PackFrom(event.payload);
+    }
     const std::string bytes = env.SerializeAsString();
     db_.Exec(tx, kInsertOutbox, env.event_id(), rc.tenant_id, topic_, event.aggregate_type, event.aggregate_id,
              event.aggregate_version, env.event_type(), pqxx::binarystring(bytes.data(), bytes.size()));

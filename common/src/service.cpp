@@ -23,12 +23,14 @@
 #include "crm/common/migrate.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/common/paging.hpp"
+#include "crm/common/personal_fields.hpp"
 #include "crm/common/retention.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/common/scheduler.hpp"
 #include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "current_call.hpp"
+#include "subject_keys.hpp"
 
 namespace crm::common {
 
@@ -39,6 +41,10 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
         {"CRM_LOG_LEVEL", "debug, info, warn or error", "info"},
         {"CRM_INTERNAL_KEY", "key shared with the gateway that signs caller identity (at least 32 characters)", "",
          true, true},
+        {"CRM_PRIVACY_KEYS",
+         "master keys that wrap the data keys sealing personal fields of events, 'v1:<base64url 32 bytes>[,v2:...]' "
+         "(highest version wraps new keys; see docs/privacy.md); empty: one version derived from CRM_INTERNAL_KEY",
+         "", false, true},
         {"CRM_GRPC_MAX_MESSAGE_BYTES", "largest request message accepted", "4194304"},
         {"CRM_GRPC_MAX_METADATA_BYTES", "largest request metadata (headers) accepted, in bytes (1024..1048576)",
          "16384"},
@@ -106,6 +112,12 @@ struct ServiceApp::Impl {
         } catch (const std::exception& e) {
             log::Warn("idempotency key purge failed; retrying in an hour", {{"error", e.what()}});
         }
+        try {
+            const std::int64_t rewrapped = RewrapSubjectKeys(*db);
+            if (rewrapped > 0) log::Info("subject keys rewrapped", {{"keys", std::to_string(rewrapped)}});
+        } catch (const std::exception& e) {
+            log::Warn("subject key rewrap failed; retrying in an hour", {{"error", e.what()}});
+        }
     }
     void StopMaintenance() {
         if (maintenance) maintenance->Stop();
@@ -152,6 +164,16 @@ void ServiceApp::ConfigureBuilder(std::function<void(grpc::ServerBuilder&)> fn) 
 }
 void ServiceApp::OnShutdown(std::function<void()> fn) { impl_->shutdown_hooks.push_back(std::move(fn)); }
 void ServiceApp::OnStart(std::function<void()> fn) { impl_->start_hooks.push_back(std::move(fn)); }
+
+std::shared_ptr<privacy::SubjectKeySource> ServiceApp::SubjectKeys(std::map<std::string, std::string> addresses,
+                                                                   const TlsFiles& tls) const {
+    privacy::RemoteKeySettings s;
+    s.addresses = std::move(addresses);
+    s.tls = tls;
+    s.internal_key = config_.Get("CRM_INTERNAL_KEY");
+    s.caller_service = options_.name;
+    return privacy::MakeRemoteKeySource(std::move(s));
+}
 
 ConsumerSettings ServiceApp::ConsumerDefaults() const {
     if (!options_.uses_kafka) throw std::logic_error("service declared uses_kafka = false");
@@ -215,6 +237,8 @@ int ServiceApp::Run() {
         impl_->retention = std::make_unique<Retention>(options_.name, *impl_->db, *impl_->outbox, std::move(rules));
         impl_->services.push_back(impl_->retention->MakeService(impl_->rpc));
     }
+    // Other services' consumers open this service's sealed event fields with its subject keys (personal_fields.hpp).
+    if (options_.uses_database) impl_->services.push_back(MakeSubjectKeyService(*impl_->db, impl_->rpc));
     if (!impl_->subject_handlers.empty()) {
         impl_->subject_data = std::make_unique<SubjectData>(options_.name, *impl_->db, *impl_->outbox,
                                                             std::move(impl_->subject_handlers));
@@ -326,6 +350,12 @@ int RunService(ServiceOptions options, int argc, char** argv, const std::functio
             ConfigureFailpoints(config.Get("CRM_FAILPOINTS"));
         } catch (const std::invalid_argument& e) {
             config.Require(false, "CRM_FAILPOINTS", e.what());
+        }
+        try {
+            privacy::SetProcessKeyring(
+                privacy::KeyringFromSettings(config.Get("CRM_PRIVACY_KEYS"), config.Get("CRM_INTERNAL_KEY")));
+        } catch (const std::exception& e) {
+            config.Require(false, "CRM_PRIVACY_KEYS", e.what());
         }
         config.Check();
         SetPageTokenKey(config.Get("CRM_INTERNAL_KEY"));

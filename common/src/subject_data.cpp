@@ -15,6 +15,7 @@
 #include "crm/common/pg_array.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/common/validate.hpp"
+#include "subject_keys.hpp"
 
 namespace crm::common {
 namespace {
@@ -188,6 +189,9 @@ class SubjectDataServiceImpl final : public pv1::SubjectDataService::Service {
                         "events about the person are still waiting for the broker: nothing erased yet, ask again");
                 }
                 impl_.db.Exec(tx, kPurgeOutbox, rc.tenant_id, ids);
+                // Crypto-shredding: every copy of their events' personal fields (on Kafka, in replays) no longer
+                // opens once the aggregates' data keys are gone (personal_fields.hpp).
+                const std::int64_t keys = DestroySubjectKeys(impl_.db, tx, rc.tenant_id, aggregates);
                 std::vector<std::string> paths;
                 for (const auto& [type, n] : counts) {
                     auto* r = resp->add_records();
@@ -195,6 +199,7 @@ class SubjectDataServiceImpl final : public pv1::SubjectDataService::Service {
                     r->set_count(n);
                     if (n > 0) paths.push_back(type);
                 }
+                if (keys > 0) paths.push_back("subject_keys");
                 const std::int64_t erased_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                                    std::chrono::system_clock::now().time_since_epoch())
                                                    .count();

@@ -9,7 +9,9 @@
 // - Erase with sales stopped and Kafka stopped: the request waits (per-service status says why) and completes once
 //   both are back.
 // - Bad input, roles, a repeated start, another tenant.
-// Not covered yet: the events already on the topics (deliverable 2, crypto-shredding).
+// - Crypto-shredding: every message of every topic (read from the start) never holds the person's values in clear;
+//   opened with the producers' subject keys as a consumer would, it does before the erasure and no longer after it,
+//   while the tenant's events stay readable (ids, amounts).
 #include <crm/analytics/v1/analytics.grpc.pb.h>
 #include <crm/privacy/v1/subject.grpc.pb.h>
 #include <openssl/evp.h>
@@ -23,6 +25,7 @@
 
 #include "../support/analytics_client.hpp"
 #include "../support/contacts_client.hpp"
+#include "../support/events.hpp"
 #include "../support/fieldservice_client.hpp"
 #include "../support/leads_client.hpp"
 #include "../support/marketing_client.hpp"
@@ -280,6 +283,40 @@ bool AnalyticsCaughtUp(const std::string& tenant) {
     return true;
 }
 
+// Where the person's values can be read on Kafka: in a message as published ("raw"), or in a tenant's event once its
+// personal fields are opened with the producers' subject keys ("opened").
+struct TopicScan {
+    std::vector<std::string> raw, opened;
+    int tenant_events = 0;
+};
+TopicScan ScanTopics(const std::string& tenant, const std::vector<std::string>& values) {
+    TopicScan scan;
+    for (const auto& topic : ListTopics("crm.")) {
+        for (const RawMessage& m : ReadTopicFromStart(topic)) {
+            const std::string where = m.topic + "/" + std::to_string(m.partition) + "@" + std::to_string(m.offset);
+            for (const auto& v : values) {
+                if (m.payload.find(v) != std::string::npos) scan.raw.push_back(where + " " + v);
+            }
+            if (!m.parsed || m.envelope.tenant_id() != tenant) continue;
+            ++scan.tenant_events;
+            crm::common::v1::EventEnvelope opened = m.envelope;
+            OpenPersonalFields(opened);
+            for (const auto& v : values) {
+                if (opened.payload().value().find(v) != std::string::npos) {
+                    scan.opened.push_back(where + " " + opened.event_type() + " " + v);
+                }
+            }
+        }
+    }
+    return scan;
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) out += i + "; ";
+    return out;
+}
+
 std::string PrivacyToken(const std::string& tenant) {
     return MintToken({.tenant = tenant, .user = "dpo-1", .roles = {"privacy_officer"}});
 }
@@ -342,6 +379,17 @@ TEST_CASE("data-subject requests: an erasure leaves no personal value in any ser
                svc == "analytics"));  // analytics: ids and amounts only
     }
 
+    // On Kafka the person's values are sealed: never in clear, readable by consumers holding the producers' keys.
+    {
+        const TopicScan scan = ScanTopics(p.tenant, values);
+        INFO("in clear on Kafka: " << Joined(scan.raw));
+        CHECK(scan.raw.empty());
+        const std::string opened = Joined(scan.opened);
+        INFO("opened: " << opened);
+        CHECK(opened.find("ContactCreated " + p.email) != std::string::npos);
+        CHECK(opened.find("LeadCreated " + p.family) != std::string::npos);
+    }
+
     Dsr dsr(PrivacyToken(p.tenant));
     const std::string request_id = "erase-" + crm::common::NewUuid();
     dsr.MustStart(pv1::DATA_SUBJECT_REQUEST_KIND_ERASE, p.contact_id, "", request_id);
@@ -365,6 +413,15 @@ TEST_CASE("data-subject requests: an erasure leaves no personal value in any ser
     for (const auto& where : ColumnsContaining("gateway", values, {}, p.tenant)) at_gateway += where + "; ";
     INFO("gateway: " << at_gateway);
     CHECK(at_gateway.empty());
+    // Crypto-shredded: every copy on every topic, read from the start, no longer opens; the events stay (ids, times).
+    {
+        const TopicScan scan = ScanTopics(p.tenant, values);
+        INFO("in clear on Kafka: " << Joined(scan.raw));
+        CHECK(scan.raw.empty());
+        INFO("still opens: " << Joined(scan.opened));
+        CHECK(scan.opened.empty());
+        CHECK(scan.tenant_events > 10);
+    }
     // Analytics applied the erasures' events and counts the same.
     REQUIRE(Eventually([&] { return AnalyticsCaughtUp(p.tenant); }));
     CHECK(Kpis(p.admin, at).DebugString() == before);

@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
+#include <cstdlib>
+#include <map>
 #include <thread>
 
 #include "crm/common/crypto.hpp"
+#include "crm/common/personal_fields.hpp"
 #include "harness.hpp"
 
 namespace crm::test {
@@ -96,6 +100,8 @@ std::vector<ReceivedEvent> EventTap::WaitFor(const std::string& tenant, size_t c
             const bool ignored =
                 std::find(ignored_.begin(), ignored_.end(), ev.envelope.event_type()) != ignored_.end();
             if (ev.envelope.tenant_id() == tenant && !ignored && (!keep_ || keep_(ev.envelope))) {
+                ev.sealed = ev.envelope;
+                OpenPersonalFields(ev.envelope);
                 out.push_back(std::move(ev));
             }
         }
@@ -123,6 +129,84 @@ void ProduceEvents(const std::vector<OutgoingEvent>& events) {
                            e.value.size(), e.key.data(), e.key.size(), 0, hs, nullptr) == RdKafka::ERR_NO_ERROR);
     }
     REQUIRE(p->flush(30000) == RdKafka::ERR_NO_ERROR);
+}
+
+std::vector<std::string> ListTopics(const std::string& prefix) {
+    auto consumer = MakeConsumer();
+    RdKafka::Metadata* md = nullptr;
+    REQUIRE(consumer->metadata(true, nullptr, &md, 10000) == RdKafka::ERR_NO_ERROR);
+    std::vector<std::string> out;
+    for (const auto* tm : *md->topics()) {
+        if (tm->topic().rfind(prefix, 0) == 0) out.push_back(tm->topic());
+    }
+    delete md;
+    consumer->close();
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<RawMessage> ReadTopicFromStart(const std::string& topic) {
+    auto consumer = MakeConsumer();
+    std::map<int, int64_t> end;  // partition -> offset to read up to (exclusive)
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (int p : Partitions(*consumer, topic)) {
+        int64_t low = 0, high = 0;
+        REQUIRE(consumer->query_watermark_offsets(topic, p, &low, &high, 10000) == RdKafka::ERR_NO_ERROR);
+        if (high > low) {
+            end[p] = high;
+            tps.push_back(RdKafka::TopicPartition::create(topic, p, low));
+        }
+    }
+    std::vector<RawMessage> out;
+    if (tps.empty()) {
+        consumer->close();
+        return out;
+    }
+    REQUIRE(consumer->assign(tps) == RdKafka::ERR_NO_ERROR);
+    RdKafka::TopicPartition::destroy(tps);
+    std::map<int, int64_t> next;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto done = [&] {
+        for (const auto& [p, high] : end) {
+            if (next[p] < high) return false;
+        }
+        return true;
+    };
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        std::unique_ptr<RdKafka::Message> msg(consumer->consume(200));
+        if (!msg || msg->err() != RdKafka::ERR_NO_ERROR) continue;
+        next[msg->partition()] = msg->offset() + 1;
+        RawMessage m;
+        m.topic = topic;
+        m.partition = msg->partition();
+        m.offset = msg->offset();
+        m.payload.assign(static_cast<const char*>(msg->payload()), msg->len());
+        m.parsed = m.envelope.ParseFromString(m.payload);
+        out.push_back(std::move(m));
+    }
+    consumer->close();
+    INFO("reading " << topic << " from the start");
+    REQUIRE(done());
+    return out;
+}
+
+int OpenPersonalFields(crm::common::v1::EventEnvelope& envelope) {
+    static const std::shared_ptr<crm::common::privacy::SubjectKeySource> keys = [] {
+        crm::common::privacy::RemoteKeySettings settings;
+        for (const char* service :
+             {"contacts", "leads", "sales", "marketing", "support", "fieldservice", "analytics"}) {
+            std::string var = "CRM_TEST_";
+            for (const char* c = service; *c != 0; ++c) var += static_cast<char>(std::toupper(*c));
+            if (const char* addr = std::getenv(var.c_str()); addr != nullptr && *addr != 0) {
+                settings.addresses[service] = addr;
+            }
+        }
+        settings.internal_key = RequireEnv("CRM_INTERNAL_KEY");
+        settings.caller_service = "tests";
+        settings.cache_ttl = std::chrono::seconds(0);  // tests look right after an erasure
+        return crm::common::privacy::MakeRemoteKeySource(std::move(settings));
+    }();
+    return crm::common::privacy::OpenEnvelope(envelope, *keys);
 }
 
 }  // namespace crm::test

@@ -17,7 +17,10 @@ class KafkaConsumer;
 namespace crm::test {
 
 struct ReceivedEvent {
+    // As a consumer with the producer's key sees it: personal fields opened (or "" when the key was destroyed).
     crm::common::v1::EventEnvelope envelope;
+    // As published: personal fields sealed (common/personal_fields.hpp).
+    crm::common::v1::EventEnvelope sealed;
     std::string key;
     int partition = -1;
     long long offset = -1;
@@ -37,6 +40,24 @@ struct OutgoingEvent {
 // Produces the events in order with an idempotent producer, headers ce_id and crm_tenant, and waits until the broker
 // acknowledged every one.
 void ProduceEvents(const std::vector<OutgoingEvent>& events);
+
+// Every topic on the broker whose name starts with `prefix` (e.g. "crm.": the domain topics and their DLQs).
+std::vector<std::string> ListTopics(const std::string& prefix);
+// Every message of `topic` from the earliest retained offset to the current end, as published (`payload` raw bytes;
+// `envelope` parsed when it parses, not opened).
+struct RawMessage {
+    std::string topic;
+    int partition = -1;
+    long long offset = -1;
+    std::string payload;
+    bool parsed = false;
+    crm::common::v1::EventEnvelope envelope;
+};
+std::vector<RawMessage> ReadTopicFromStart(const std::string& topic);
+
+// Opens the personal fields of an envelope as the suite's consumers do, asking the producing service (its address
+// from CRM_TEST_<SERVICE>) for the key with a service identity. Returns the number of values opened or blanked.
+int OpenPersonalFields(crm::common::v1::EventEnvelope& envelope);
 
 class EventTap {
   public:

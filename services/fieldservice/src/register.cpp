@@ -8,6 +8,7 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/subject_data.hpp"
+#include "crm/common/tls.hpp"
 #include "domain/geo.hpp"
 #include "grpc_service.hpp"
 #include "subject_data/subject_data.hpp"
@@ -21,10 +22,12 @@ constexpr char kLocationInterval[] = "CRM_FIELDSERVICE_LOCATION_MIN_INTERVAL_SEC
 constexpr char kLocationHistory[] = "CRM_FIELDSERVICE_LOCATION_HISTORY";
 constexpr char kLiveMaxAge[] = "CRM_FIELDSERVICE_LIVE_POSITION_MAX_AGE_SECONDS";
 constexpr char kSupportTopic[] = "CRM_FIELDSERVICE_SUPPORT_TOPIC";
+constexpr char kSupportAddr[] = "CRM_FIELDSERVICE_SUPPORT_ADDR";
+constexpr char kUpstreamTls[] = "CRM_FIELDSERVICE_UPSTREAM_TLS_";
 }  // namespace
 
 std::vector<common::EnvVar> ConfigVars() {
-    return {
+    std::vector<common::EnvVar> vars = {
         {kDefaultSpeed,
          "average travel speed in km/h (haversine distance / speed = travel time) for territories without their "
          "own (1..300)",
@@ -42,7 +45,13 @@ std::vector<common::EnvVar> ConfigVars() {
          "900"},
         {kSupportTopic,
          "topic of support's events (a case created or escalated in a visit category gets its work order)",
-         "crm.support.v1"}};
+         "crm.support.v1"},
+        {kSupportAddr,
+         "host:port of the support service, whose subject keys open the personal fields of its events (a case's "
+         "subject and description on its work order)",
+         "127.0.0.1:50055"}};
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "support")) vars.push_back(std::move(var));
+    return vars;
 }
 
 void Register(common::ServiceApp& app) {
@@ -67,6 +76,8 @@ void Register(common::ServiceApp& app) {
     common::ConsumerSettings consumer = app.ConsumerDefaults();
     consumer.topics = {support_topic};
     consumer.commit_interval = std::chrono::milliseconds(500);
+    consumer.keys = app.SubjectKeys({{"support", app.config().Get(kSupportAddr)}},
+                                    common::ClientTlsFiles(app.config(), kUpstreamTls));
     // A topic created after the start (its producer deployed or first publishing later) is noticed within seconds.
     consumer.kafka["topic.metadata.refresh.interval.ms"] = "5000";
     app.AddConsumer(std::make_unique<common::EventConsumer>(consumer, app.db(), app.metrics(),

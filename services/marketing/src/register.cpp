@@ -44,6 +44,7 @@ constexpr char kLookback[] = "CRM_MARKETING_ATTRIBUTION_LOOKBACK_DAYS";
 constexpr char kSequenceInterval[] = "CRM_MARKETING_SEQUENCE_INTERVAL_MS";
 constexpr char kSequenceRetry[] = "CRM_MARKETING_SEQUENCE_RETRY_MS";
 constexpr char kLeadsAddr[] = "CRM_MARKETING_LEADS_ADDR";
+constexpr char kContactsAddr[] = "CRM_MARKETING_CONTACTS_ADDR";
 constexpr char kCallTimeout[] = "CRM_MARKETING_CALL_TIMEOUT_MS";
 constexpr char kUpstreamTls[] = "CRM_MARKETING_UPSTREAM_TLS_";
 
@@ -81,9 +82,12 @@ std::vector<common::EnvVar> ConfigVars() {
         {kLeadsAddr,
          "the leads service (host:port) that sequence steps call to record engagements and change lead statuses",
          "127.0.0.1:50052"},
+        {kContactsAddr,
+         "the contacts service (host:port) whose subject keys open the personal fields of its events (audience)",
+         "127.0.0.1:50051"},
         {kCallTimeout, "deadline of each call to the leads service, in milliseconds", "5000"},
     };
-    for (auto& var : common::ClientTlsVars(kUpstreamTls, "leads")) vars.push_back(std::move(var));
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "leads and contacts")) vars.push_back(std::move(var));
     return vars;
 }
 
@@ -147,6 +151,9 @@ void Register(common::ServiceApp& app) {
     consumer.max_attempts = static_cast<int>(config.GetInt(kMaxAttempts, 1, 100));
     consumer.kafka["topic.metadata.refresh.interval.ms"] = "5000";
     consumer.commit_interval = std::chrono::milliseconds(500);
+    // The audience needs people's e-mails and names: contacts' and leads' events carry them sealed.
+    consumer.keys = app.SubjectKeys({{"contacts", config.Get(kContactsAddr)}, {"leads", config.Get(kLeadsAddr)}},
+                                    common::ClientTlsFiles(config, kUpstreamTls));
     auto applied = &prometheus::BuildCounter()
                         .Name("crm_marketing_audience_changes_total")
                         .Help(

@@ -46,6 +46,7 @@ constexpr char kUpstreamTls[] = "CRM_SUPPORT_UPSTREAM_TLS_";
 constexpr char kSalesAddr[] = "CRM_SUPPORT_SALES_ADDR";
 constexpr char kLeadsAddr[] = "CRM_SUPPORT_LEADS_ADDR";
 constexpr char kMarketingAddr[] = "CRM_SUPPORT_MARKETING_ADDR";
+constexpr char kFieldserviceAddr[] = "CRM_SUPPORT_FIELDSERVICE_ADDR";
 constexpr char kViewTimeout[] = "CRM_SUPPORT_VIEW_TIMEOUT_MS";
 constexpr char kPublicBaseUrl[] = "CRM_SUPPORT_PUBLIC_BASE_URL";
 constexpr char kCsatValidDays[] = "CRM_SUPPORT_CSAT_VALID_DAYS";
@@ -93,7 +94,11 @@ std::vector<common::EnvVar> ConfigVars() {
                     "replies (<base>/csat/<token>), without a trailing slash",
                     "http://127.0.0.1:8080"});
     vars.push_back({kCsatValidDays, "days during which a satisfaction survey can be answered (1..365)", "30"});
-    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts, sales, leads and marketing")) {
+    vars.push_back({kFieldserviceAddr,
+                    "host:port of the field-service service, whose subject keys open the personal fields of its "
+                    "events (a completed visit's notes on the case)",
+                    "127.0.0.1:50056"});
+    for (auto& var : common::ClientTlsVars(kUpstreamTls, "contacts, sales, leads, marketing and fieldservice")) {
         vars.push_back(std::move(var));
     }
     return vars;
@@ -171,6 +176,8 @@ void Register(common::ServiceApp& app) {
     common::ConsumerSettings consumer = app.ConsumerDefaults();
     consumer.topics = {contacts_topic, fieldservice_topic};
     consumer.commit_interval = std::chrono::milliseconds(500);
+    // A completed visit's title and technician's notes arrive sealed (personal_fields.hpp).
+    consumer.keys = app.SubjectKeys({{"fieldservice", config.Get(kFieldserviceAddr)}}, contacts_settings.tls);
     // A topic created after the start (its producer deployed or first publishing later) is noticed within seconds.
     consumer.kafka["topic.metadata.refresh.interval.ms"] = "5000";
     auto on_contacts = contact_events::MakeHandler(app.db(), app.outbox());

@@ -49,6 +49,9 @@ class EventEnvelope;  // crm/common/v1/event.pb.h
 
 namespace crm::common {
 
+namespace privacy {
+class SubjectKeySource;
+}
 class Metrics;
 
 struct ConsumerSettings {
@@ -76,6 +79,9 @@ struct ConsumerSettings {
     // Rows of crm_processed_events older than this are deleted (hourly); keep it longer than the topics' retention.
     // Zero keeps them forever.
     std::chrono::hours processed_retention{24 * 30};
+    // Set (ServiceApp::SubjectKeys) when the handler needs other services' personal fields in clear: each envelope
+    // is opened before the handler sees it (personal_fields.hpp); fields whose key was destroyed arrive as "".
+    std::shared_ptr<privacy::SubjectKeySource> keys;
     // Extra librdkafka properties for both clients (security.protocol, sasl.*, ...); they win over the above.
     std::map<std::string, std::string> kafka;
 

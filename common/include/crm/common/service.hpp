@@ -12,6 +12,7 @@
 // calls in flight (bounded), stops the event consumers (message in hand finished, offsets committed), stops the relay
 // after its last batch is acknowledged, and exits 0.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ class ServerBuilder;
 
 namespace crm::common {
 
+namespace privacy {
+class SubjectKeySource;
+}
+struct TlsFiles;
 class Db;
 class EventConsumer;
 class Metrics;
@@ -76,6 +81,10 @@ class ServiceApp {
     // CRM_KAFKA_BROKERS and the group "crm-<name>"; the caller adds topics and tuning.
     ConsumerSettings ConsumerDefaults() const;
     EventConsumer& AddConsumer(std::unique_ptr<EventConsumer> consumer);
+    // Where this service's consumers get other services' subject keys to open the personal fields of their events
+    // (personal_fields.hpp): producing service ("contacts") -> its gRPC address; set it as ConsumerSettings::keys.
+    std::shared_ptr<privacy::SubjectKeySource> SubjectKeys(std::map<std::string, std::string> addresses,
+                                                           const TlsFiles& tls) const;
     // The service's retention rules (retention.hpp), beside the kit's own; before Run.
     void AddRetentionRules(std::vector<RetentionRule> rules);
     // How the service finds, exports and erases a person's records (subject_data.hpp); before Run. A service with

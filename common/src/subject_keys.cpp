@@ -1,0 +1,178 @@
+#include "subject_keys.hpp"
+
+#include <crm/privacy/v1/keys.grpc.pb.h>
+#include <google/protobuf/message.h>
+
+#include <pqxx/pqxx>
+
+#include "crm/common/crypto.hpp"
+#include "crm/common/errors.hpp"
+#include "crm/common/field_crypto.hpp"
+#include "crm/common/log.hpp"
+#include "crm/common/personal_fields.hpp"
+#include "crm/common/pg_array.hpp"
+#include "crm/common/rpc.hpp"
+#include "crm/common/validate.hpp"
+
+namespace crm::common {
+namespace {
+
+namespace pv1 = crm::privacy::v1;
+
+constexpr Sql kKeyOf{"subject_key_get",
+                     "SELECT kek_version, wrapped_key FROM crm_subject_keys WHERE tenant_id = $1 AND subject_id = $2"};
+// Two writers sealing for a new subject at once: the second waits for the first's row and then reads it.
+constexpr Sql kInsertKey{"subject_key_insert",
+                         "INSERT INTO crm_subject_keys (tenant_id, subject_id, kek_version, wrapped_key) "
+                         "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"};
+constexpr Sql kKeysOf{"subject_keys_get",
+                      "SELECT subject_id, kek_version, wrapped_key FROM crm_subject_keys "
+                      "WHERE tenant_id = $1 AND subject_id = ANY($2::text[])"};
+constexpr Sql kDestroyKeys{"subject_keys_destroy",
+                           "DELETE FROM crm_subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2::text[])"};
+constexpr Sql kMaintenanceOn{"subject_keys_maintenance_on", "SELECT set_config('crm.maintenance', 'on', true)"};
+constexpr Sql kOldKeys{"subject_keys_old",
+                       "SELECT tenant_id, subject_id, kek_version, wrapped_key FROM crm_subject_keys "
+                       "WHERE kek_version < $1 ORDER BY kek_version, tenant_id, subject_id LIMIT 500 FOR UPDATE"};
+constexpr Sql kRewrap{"subject_keys_rewrap",
+                      "UPDATE crm_subject_keys SET kek_version = $3, wrapped_key = $4 "
+                      "WHERE tenant_id = $1 AND subject_id = $2"};
+
+constexpr int kMaxSubjects = 100;
+
+privacy::WrappedKey WrappedOf(const pqxx::field& version, const pqxx::field& bytes) {
+    const pqxx::binarystring b(bytes);
+    return {version.as<int>(), std::string(reinterpret_cast<const char*>(b.data()), b.size())};
+}
+
+std::string Unwrap(const std::string& tenant, const std::string& subject, const privacy::WrappedKey& wrapped) {
+    try {
+        return privacy::UnwrapDataKey(privacy::ProcessKeyring(), tenant, subject, wrapped);
+    } catch (const std::out_of_range&) {
+        throw std::runtime_error("a subject key is wrapped under master key version " +
+                                 std::to_string(wrapped.kek_version) + ", which CRM_PRIVACY_KEYS no longer holds");
+    }
+}
+
+std::string DataKeyFor(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject) {
+    pqxx::result r = db.Exec(tx, kKeyOf, tenant, subject);
+    if (r.empty()) {
+        const privacy::Keyring& keyring = privacy::ProcessKeyring();
+        const std::string key = privacy::NewDataKey();
+        const privacy::WrappedKey wrapped = privacy::WrapDataKey(keyring, tenant, subject, key);
+        db.Exec(tx, kInsertKey, tenant, subject, wrapped.kek_version,
+                pqxx::binarystring(wrapped.bytes.data(), wrapped.bytes.size()));
+        r = db.Exec(tx, kKeyOf, tenant, subject);
+        if (r.empty()) throw std::runtime_error("subject key vanished while it was created");
+    }
+    return Unwrap(tenant, subject, WrappedOf(r[0][0], r[0][1]));
+}
+
+bool IsServiceCaller(const RequestContext& rc) {
+    for (const auto& role : rc.roles) {
+        if (role.rfind("service:", 0) == 0 && role.size() > 8) return true;
+    }
+    return false;
+}
+
+class SubjectKeyServiceImpl final : public pv1::SubjectKeyService::Service {
+  public:
+    SubjectKeyServiceImpl(Db& db, RpcRuntime& rpc) : db_(db), rpc_(rpc) {}
+
+    grpc::Status GetSubjectKeys(grpc::ServerContext* sc, const pv1::GetSubjectKeysRequest* req,
+                                pv1::GetSubjectKeysResponse* resp) override {
+        return rpc_.Handle(sc, "GetSubjectKeys", [&](const RequestContext& rc) {
+            // Only another service's own identity (signed with the internal key; the gateway never signs such a
+            // role for a user or an API key) gets keys.
+            if (!IsServiceCaller(rc)) {
+                throw ApiError::PermissionDenied("subject keys are given to the suite's services only");
+            }
+            Violations v;
+            CheckListSize(v, req->subject_ids_size(), "subject_ids", kMaxSubjects);
+            if (req->subject_ids_size() == 0) v.Add("subject_ids", "required: at least one subject id");
+            v.ThrowIfAny();
+            std::vector<std::string> ids;
+            for (int i = 0; i < req->subject_ids_size(); ++i) {
+                const std::string field = "subject_ids[" + std::to_string(i) + "]";
+                if (!IsUuid(req->subject_ids(i))) {
+                    v.Add(field, "must be a UUID");
+                } else if (std::find(ids.begin(), ids.end(), req->subject_ids(i)) != ids.end()) {
+                    v.Add(field, "duplicate");
+                } else {
+                    ids.push_back(req->subject_ids(i));
+                }
+            }
+            v.ThrowIfAny();
+            db_.InTenant(rc, [&](pqxx::work& tx) {
+                std::map<std::string, privacy::WrappedKey> found;
+                for (const auto& row : db_.Exec(tx, kKeysOf, rc.tenant_id, PgTextArray(ids))) {
+                    found[row[0].c_str()] = WrappedOf(row[1], row[2]);
+                }
+                for (const auto& id : ids) {
+                    const auto it = found.find(id);
+                    if (it == found.end()) {
+                        resp->add_missing(id);
+                        continue;
+                    }
+                    auto* k = resp->add_keys();
+                    k->set_subject_id(id);
+                    k->set_data_key(Unwrap(rc.tenant_id, id, it->second));
+                }
+            });
+        });
+    }
+
+  private:
+    Db& db_;
+    RpcRuntime& rpc_;
+};
+
+}  // namespace
+
+int SealPersonalFields(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject,
+                       google::protobuf::Message& message) {
+    std::string key;  // fetched (or created) at the first personal value: most events carry none
+    int sealed = 0;
+    privacy::ForEachPersonalValue(message, [&](const std::string& field, std::string& value) {
+        if (key.empty()) key = DataKeyFor(db, tx, tenant, subject);
+        value = privacy::Seal(key, {tenant, subject, field}, value);
+        ++sealed;
+    });
+    return sealed;
+}
+
+std::int64_t DestroySubjectKeys(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                const std::vector<std::string>& subjects) {
+    if (subjects.empty()) return 0;
+    return static_cast<std::int64_t>(db.Exec(tx, kDestroyKeys, tenant, PgTextArray(subjects)).affected_rows());
+}
+
+std::int64_t RewrapSubjectKeys(Db& db) {
+    const privacy::Keyring& keyring = privacy::ProcessKeyring();
+    const int current = keyring.current_version();
+    std::int64_t total = 0;
+    for (;;) {
+        const std::int64_t n = db.InTenant(std::string(), [&](pqxx::work& tx) {
+            db.Exec(tx, kMaintenanceOn);
+            std::int64_t done = 0;
+            for (const auto& row : db.Exec(tx, kOldKeys, current)) {
+                const std::string tenant = row[0].c_str();
+                const std::string subject = row[1].c_str();
+                const std::string key = Unwrap(tenant, subject, WrappedOf(row[2], row[3]));
+                const privacy::WrappedKey wrapped = privacy::WrapDataKey(keyring, tenant, subject, key);
+                db.Exec(tx, kRewrap, tenant, subject, wrapped.kek_version,
+                        pqxx::binarystring(wrapped.bytes.data(), wrapped.bytes.size()));
+                ++done;
+            }
+            return done;
+        });
+        total += n;
+        if (n < 500) return total;
+    }
+}
+
+std::shared_ptr<grpc::Service> MakeSubjectKeyService(Db& db, RpcRuntime& rpc) {
+    return std::make_shared<SubjectKeyServiceImpl>(db, rpc);
+}
+
+}  // namespace crm::common
