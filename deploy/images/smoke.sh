@@ -4,11 +4,15 @@
 #   2. the image's root filesystem, mounted read-only (its own mount namespace) with /proc and /dev, runs as
 #      10001:10001 with `--migrate-only` against it: must exit 0 and leave every migration in schema_migrations;
 #   3. the image serves against the local PostgreSQL, Kafka and Redis (consumers on a topic of their own, so that
-#      they take no event from the stack's services) and must answer gRPC health SERVING;
+#      they take no event from the stack's services: every topic setting of its --help is redirected) and must answer
+#      gRPC health SERVING; its ENV makes it listen on 0.0.0.0 at its default ports (CRM_*_LISTEN);
 #   4. SIGTERM must end it with exit code 0 (graceful drain);
 #   5. its uncompressed size must stay within 60 MB (printed).
 # No shell runs inside an image: the binary is exec'd by chroot from the host.
 IMAGE_MAX_BYTES=$((60 * 1000 * 1000))
+# smoke_topic SETTING: the throwaway topic a topic setting of a smoke instance names (one per setting: a service may
+# require its consumers' topics to differ), e.g. crm.image-smoke.crm_support_contacts_topic.v1.
+smoke_topic() { echo "crm.image-smoke.${1,,}.v1"; }
 IMAGE_PORT_SHIFT=60 # smoke instances listen on the stack's ports + 60 (gateway HTTP: + 68), or the next free one
 
 # smoke_port WANTED: WANTED, or the next port no socket of the machine uses (also as the local port of an outgoing
@@ -47,8 +51,34 @@ image_exec() {
         /usr/bin/crm-service "$@"
 }
 
-image_env() { # image_env NAME DB: the settings the stack gives NAME, with the smoke instance's ports and database
-    local name=$1 db=$2 port mport
+# image_topic_settings HELP: the settings of the image's binary (HELP: its --help, run from the image) that name Kafka
+# topics it consumes: every *_TOPIC / *_TOPICS variable, and any other whose default is a topic (crm.<name>.v<N>...).
+image_topic_settings() {
+    awk '
+        /^  CRM_[A-Z0-9_]+( \(required\))?$/ { name = $1; if (name ~ /_TOPICS?$/) print name; next }
+        /^      default: crm\.[a-z0-9-]+\.v[0-9]+(\.[a-z]+)?(,|$)/ { if (name != "" && name !~ /_TOPICS?$/) print name }
+    ' <<<"$1" | sort -u
+}
+
+# image_listen_problems NAME HELP ENV: the image's configured environment (ENV, one per line) must make it listen on
+# every interface, on its binary's default ports: CRM_GRPC_LISTEN, CRM_METRICS_LISTEN and, for the gateway,
+# CRM_HTTP_LISTEN = 0.0.0.0:<port of the default in --help>. Prints what is wrong.
+image_listen_problems() {
+    local name=$1 help=$2 env=$3 v port want
+    local vars=(CRM_GRPC_LISTEN CRM_METRICS_LISTEN)
+    [[ $name == gateway ]] && vars+=(CRM_HTTP_LISTEN)
+    for v in "${vars[@]}"; do
+        port=$(awk -v v="$v" '$1 == v { f = 1; next } /^  CRM_/ { f = 0 }
+            f && /^      default: / { n = split($2, a, ":"); print a[n]; exit }' <<<"$help")
+        want="$v=0.0.0.0:$port"
+        if [[ -z $port ]] || ! grep -qx "$want" <<<"$env"; then
+            echo "ENV $(grep "^$v=" <<<"$env" || echo "$v unset"), expected $want"
+        fi
+    done
+}
+
+image_env() { # image_env NAME DB MNT: the settings the stack gives NAME, with the smoke instance's ports and database
+    local name=$1 db=$2 mnt=$3 port mport setting
     if [[ $name == gateway ]]; then
         port=$(smoke_port $((GATEWAY_PORT + IMAGE_PORT_SHIFT)))
         mport=$(smoke_port $((GATEWAY_METRICS_PORT + IMAGE_PORT_SHIFT)))
@@ -64,15 +94,17 @@ image_env() { # image_env NAME DB: the settings the stack gives NAME, with the s
         mport=$(smoke_port $(($(svc_port "$name" metrics) + IMAGE_PORT_SHIFT)))
         echo "CRM_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
         svc_extra_env "$name"
-        # Consumers read a topic of their own: the stack's consumer groups keep every event of the real topics.
-        echo "CRM_ANALYTICS_TOPICS=crm.image-smoke.v1"
-        echo "CRM_MARKETING_AUDIENCE_TOPICS=crm.image-smoke.v1"
-        echo "CRM_LEADS_MARKETING_TOPICS=crm.image-smoke.v1"
-        echo "CRM_SUPPORT_CONTACTS_TOPIC=crm.image-smoke.v1"
+        # Consumers read a topic of their own: the stack's consumer groups keep every event of the real topics. Every
+        # topic setting the binary declares is redirected (image_topic_settings), so a new consumer's is too. (The
+        # kit has no setting for the consumer group id: the smoke instance joins the stack's group of the same name,
+        # subscribed to its crm.image-smoke.* topics only, so the group's real partitions stay with the stack's.)
+        for setting in $IMAGE_TOPIC_SETTINGS; do echo "$setting=$(smoke_topic "$setting")"; done
     fi
     echo "CRM_GRPC_LISTEN=127.0.0.1:$port"
     echo "CRM_METRICS_LISTEN=127.0.0.1:$mport"
     echo "CRM_INTERNAL_KEY=$(secret CRM_INTERNAL_KEY)"
+    # The master keys of crypto-shredding, once the stack keeps them among its secrets (k8s: the Secret crm-privacy-keys).
+    if [[ $name != gateway && -n ${CRM_PRIVACY_KEYS:-} ]]; then echo "CRM_PRIVACY_KEYS=$CRM_PRIVACY_KEYS"; fi
     echo "CRM_DB_URL=$(db_url "$name" app | sed "s|/$name\$|/$db|")"
     echo "CRM_DB_ADMIN_URL=$(db_url "$name" owner | sed "s|/$name\$|/$db|")"
     echo "CRM_LOG_LEVEL=$LOG_LEVEL"
@@ -114,6 +146,8 @@ image_smoke_one() { # image_smoke_one NAME REF
             "version '$version'"
         return 1
     fi
+    IMAGE_CONFIG_ENV=$(ibh inspect --type image --format '{{range .OCIv1.Config.Env}}{{println .}}{{end}}' "$ref") ||
+        return 1
     ctr=$(ibh from --pull=never --quiet "$ref") || {
         log "image $name: buildah from $ref failed"
         return 1
@@ -136,14 +170,35 @@ image_check() { # image_check NAME MNT T0: the checks of one image, its root fil
         return 1
     fi
     if [[ $name == gateway ]]; then bind="$GATEWAY_POLICY:/etc/crm/gateway/policy.json"; fi
-    mapfile -t envs < <(image_env "$name" "$db")
+    local help problems
+    help=$( (image_exec "$mnt" "" -- --help) </dev/null 2>/dev/null) || {
+        log "image $name: --help failed"
+        return 1
+    }
+    problems=$(image_listen_problems "$name" "$help" "$IMAGE_CONFIG_ENV")
+    if [[ -n $problems ]]; then
+        log "image $name: does not listen on every interface: $problems"
+        return 1
+    fi
+    IMAGE_TOPIC_SETTINGS=$(image_topic_settings "$help")
+    mapfile -t envs < <(image_env "$name" "$db" "$mnt")
+    # No consumer of the image may read a real topic: each topic setting is set, and only ever to the smoke topic.
+    local topic_setting
+    for topic_setting in $IMAGE_TOPIC_SETTINGS; do
+        local want="$topic_setting=$(smoke_topic "$topic_setting")"
+        if ! printf '%s\n' "${envs[@]}" | grep -qx "$want" ||
+            printf '%s\n' "${envs[@]}" | grep "^$topic_setting=" | grep -qvx "$want"; then
+            log "image $name: $topic_setting is not redirected to ${want#*=} alone"
+            return 1
+        fi
+    done
     image_db_create "$name" "$db" >/dev/null
 
     # The migration gets only what the Kubernetes init container gets (k8s/base/<name>.yaml).
     local migrate_env=() e
     for e in "${envs[@]}"; do
         case ${e%%=*} in
-        CRM_DB_URL | CRM_DB_ADMIN_URL | CRM_INTERNAL_KEY | CRM_LOG_LEVEL) migrate_env+=("$e") ;;
+        CRM_DB_URL | CRM_DB_ADMIN_URL | CRM_INTERNAL_KEY | CRM_PRIVACY_KEYS | CRM_LOG_LEVEL) migrate_env+=("$e") ;;
         CRM_ROUTES | CRM_GATEWAY_POLICY_FILE | CRM_JWT_HS256_SECRET)
             if [[ $name == gateway ]]; then migrate_env+=("$e"); fi
             ;;
@@ -203,16 +258,16 @@ image_check() { # image_check NAME MNT T0: the checks of one image, its root fil
 
 step_images() {
     load_secrets
-    local t=$SECONDS name ref failed=0 count=0
+    local t=$SECONDS name ref failed=0 count=0 ok=0
     CRM_BUILD_DIR="$BUILD" CRM_LOCAL_DIR="$LOCAL" "$REPO/deploy/images/build" || return 1
     log "images built in $((SECONDS - t))s; smoke test of each"
     local images=() line
     mapfile -t images <"$LOCAL/images/built"
     for line in "${images[@]}"; do
         read -r name ref <<<"$line"
-        image_smoke_one "$name" "$ref" </dev/null || failed=1
+        if image_smoke_one "$name" "$ref" </dev/null; then ok=$((ok + 1)); else failed=1; fi
         count=$((count + 1))
     done
-    log "images: $count started from their image, migrated and SERVING in $((SECONDS - t))s in all"
+    log "images: $ok of $count started from their image, migrated and SERVING in $((SECONDS - t))s in all"
     return $failed
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -303,6 +304,28 @@ func TestEnvNamesAreDeclared(t *testing.T) {
 	}
 }
 
+// Every service that declares CRM_PRIVACY_KEYS (the master keys of crypto-shredding) takes it, in every container, from
+// the Secret crm-privacy-keys (key keys, optional: false): inlined keys or a forgotten container would be a leak or a
+// service that cannot open its data.
+func TestPrivacyKeysFromTheSecret(t *testing.T) {
+	for _, o := range load(t) {
+		for _, name := range Names() {
+			d, ok := o.Find("Deployment", name)
+			if _, declared := helps[name]["CRM_PRIVACY_KEYS"]; !ok || !declared {
+				continue
+			}
+			pod := Get(d.Content, "spec", "template", "spec")
+			for _, c := range append(List(pod, "containers"), List(pod, "initContainers")...) {
+				ref := Get(envOf(c)["CRM_PRIVACY_KEYS"], "valueFrom", "secretKeyRef")
+				if Str(ref, "name") != "crm-privacy-keys" || Str(ref, "key") != "keys" || Get(ref, "optional") != false {
+					t.Errorf("%s: %s container %s: CRM_PRIVACY_KEYS must come from secretKeyRef {name: crm-privacy-keys, "+
+						"key: keys, optional: false}, got %v", o.Name, name, Str(c, "name"), envOf(c)["CRM_PRIVACY_KEYS"])
+				}
+			}
+		}
+	}
+}
+
 type peerSet map[string]int // app name -> port
 
 // podPeers are the rules' peers selected by app.kubernetes.io/name alone (pods of this namespace), with the ports.
@@ -394,6 +417,139 @@ func TestNetworkPoliciesAllowExactlyTheCalls(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// egressKinds classifies the egress rules of a NetworkPolicy other than gRPC to pods of the namespace and PostgreSQL
+// (checked above): "kafka" (Strimzi's brokers, 9092), "redis" (the namespace redis, 6379), "smtp" (25, 465, 587),
+// "https" (443 outside the cluster: the identity providers' JWKS). A rule of none of these kinds is "unknown <rule>".
+func egressKinds(np validate.Object) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range List(np.Content, "spec", "egress") {
+		ports := map[int]bool{}
+		for _, p := range List(r, "ports") {
+			if n, ok := Get(p, "port").(float64); ok {
+				ports[int(n)] = true
+			}
+		}
+		known := false
+		for _, peer := range List(r, "to") {
+			switch {
+			case Str(peer, "podSelector", "matchLabels", "app.kubernetes.io/name") != "",
+				Str(peer, "podSelector", "matchLabels", "cnpg.io/cluster") != "":
+				known = true
+			case Str(peer, "podSelector", "matchLabels", "strimzi.io/cluster") != "" || ports[9092]:
+				out["kafka"], known = true, true
+			case Str(peer, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") == "redis" || ports[6379]:
+				out["redis"], known = true, true
+			case Get(peer, "ipBlock") != nil && (ports[25] || ports[465] || ports[587]):
+				out["smtp"], known = true, true
+			case Get(peer, "ipBlock") != nil && ports[443]:
+				out["https"], known = true, true
+			}
+		}
+		if !known {
+			out[fmt.Sprintf("unknown %v", r)] = true
+		}
+	}
+	return out
+}
+
+// egressWanted is what a component's --help says it connects to besides gRPC and its database: Kafka when it declares
+// CRM_KAFKA_BROKERS (the services publish through their outbox and consume; the gateway uses no Kafka), Redis when it
+// declares a CRM_REDIS_* setting (the gateway), an SMTP relay when it declares a *_SMTP_URL (marketing, support),
+// HTTPS when it declares CRM_JWT_ISSUERS (JWKS of the identity providers: the gateway).
+func egressWanted(help map[string]Setting) map[string]bool {
+	out := map[string]bool{}
+	for v := range help {
+		switch {
+		case v == "CRM_KAFKA_BROKERS":
+			out["kafka"] = true
+		case strings.HasPrefix(v, "CRM_REDIS_"):
+			out["redis"] = true
+		case strings.HasSuffix(v, "_SMTP_URL") || strings.HasSuffix(v, "_SMTP_HOST"):
+			out["smtp"] = true
+		case v == "CRM_JWT_ISSUERS":
+			out["https"] = true
+		}
+	}
+	return out
+}
+
+// Each NetworkPolicy lets its pods reach Kafka, Redis, an SMTP relay and HTTPS exactly when the binary's --help
+// declares the setting for it; and a service that publishes events (an events package) or consumes a topic declares
+// CRM_KAFKA_BROKERS.
+func TestNetworkPoliciesAllowExactlyTheEgress(t *testing.T) {
+	for _, o := range load(t) {
+		for _, name := range Names() {
+			np, ok := o.Find("NetworkPolicy", name)
+			help := helps[name]
+			if !ok || help == nil {
+				continue // reported by TestEveryNameIsDeployed / load
+			}
+			want, got := egressWanted(help), egressKinds(np)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: NetworkPolicy %s allows egress to %v; its --help says it needs %v", o.Name, name,
+					keys(got), keys(want))
+			}
+		}
+	}
+	for _, name := range Services() {
+		help := helps[name]
+		if help == nil {
+			continue
+		}
+		_, kafka := help["CRM_KAFKA_BROKERS"]
+		consumes := false
+		for v := range help {
+			consumes = consumes || strings.HasSuffix(v, "_TOPIC") || strings.HasSuffix(v, "_TOPICS")
+		}
+		if (slices.Contains(Publishers(), name) || consumes) && !kafka {
+			t.Errorf("%s publishes or consumes events but its --help declares no CRM_KAFKA_BROKERS", name)
+		}
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var callPair = regexp.MustCompile(`([a-z]+)→([a-z]+)`)
+
+// docs/operations.md names the calls between services that the NetworkPolicies allow, after "from the services that
+// call it (": exactly the calls the code makes (the CRM_<SERVICE>_<TARGET>_ADDR settings).
+func TestOperationsDocNamesTheCalls(t *testing.T) {
+	load(t)
+	data, err := os.ReadFile(filepath.Join(Repo(), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "from the services that call it ("
+	text := strings.Join(strings.Fields(string(data)), " ")
+	i := strings.Index(text, marker)
+	if i < 0 {
+		t.Fatalf("docs/operations.md: no %q listing the calls between services", marker)
+	}
+	list := text[i+len(marker):]
+	list = list[:strings.Index(list+")", ")")]
+	var got, want []string
+	for _, m := range callPair.FindAllStringSubmatch(list, -1) {
+		got = append(got, m[1]+"→"+m[2])
+	}
+	for _, name := range Services() {
+		for _, target := range Calls(name, helps[name]) {
+			want = append(want, name+"→"+target)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("docs/operations.md lists the calls %v; the code (--help) makes %v", got, want)
 	}
 }
 
