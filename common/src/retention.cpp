@@ -17,6 +17,7 @@
 #include "crm/common/paging.hpp"
 #include "crm/common/rpc.hpp"
 #include "crm/common/validate.hpp"
+#include "subject_keys.hpp"
 
 namespace crm::common {
 namespace {
@@ -262,7 +263,14 @@ struct Retention::Impl {
                     run->set_rows(static_cast<std::int64_t>(touched.size()));
                     run->set_trigger(trigger);
                     event.set_resource_type(rule.resource_type);
-                    for (const auto& row : touched) event.add_resource_ids(row[0].as<std::string>());
+                    std::vector<std::string> ids;
+                    for (const auto& row : touched) {
+                        event.add_resource_ids(row[0].as<std::string>());
+                        ids.push_back(row[0].as<std::string>());
+                    }
+                    // What was deleted or anonymised is no longer readable in the events either: the records' data
+                    // keys go (crypto-shredding, personal_fields.hpp; a no-op for rows that are not aggregates).
+                    DestroySubjectKeys(db, tx, tenant, ids);
                     const NewEvent ev{"retention_run", run_id, batch, event};
                     if (rc) {
                         outbox.Append(tx, *rc, ev);

@@ -41,10 +41,6 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
         {"CRM_LOG_LEVEL", "debug, info, warn or error", "info"},
         {"CRM_INTERNAL_KEY", "key shared with the gateway that signs caller identity (at least 32 characters)", "",
          true, true},
-        {"CRM_PRIVACY_KEYS",
-         "master keys that wrap the data keys sealing personal fields of events, 'v1:<base64url 32 bytes>[,v2:...]' "
-         "(highest version wraps new keys; see docs/privacy.md); empty: one version derived from CRM_INTERNAL_KEY",
-         "", false, true},
         {"CRM_GRPC_MAX_MESSAGE_BYTES", "largest request message accepted", "4194304"},
         {"CRM_GRPC_MAX_METADATA_BYTES", "largest request metadata (headers) accepted, in bytes (1024..1048576)",
          "16384"},
@@ -80,6 +76,17 @@ std::vector<EnvVar> StandardVars(const ServiceOptions& o) {
     if (o.uses_kafka) {
         vars.push_back({"CRM_KAFKA_BROKERS", "Kafka bootstrap servers", "127.0.0.1:9092"});
         vars.push_back({"CRM_OUTBOX_BATCH", "events the relay publishes per batch", "500"});
+        if (o.uses_database) {
+            vars.push_back({"CRM_PRIVACY_KEYS",
+                            "master keys that wrap the data keys sealing personal fields of events, "
+                            "'v1:<base64url 32 bytes>[,v2:...]' (highest version wraps new keys; see docs/privacy.md); "
+                            "empty: one version derived from CRM_INTERNAL_KEY",
+                            "", false, true});
+        }
+        vars.push_back({"CRM_KAFKA_GROUP_ID",
+                        "Kafka consumer group of the service's event consumers (every replica in the same one; another "
+                        "group reads every partition again, e.g. a smoke test's own)",
+                        "crm-" + o.name});
         vars.push_back(
             {"CRM_KAFKA_MESSAGE_TIMEOUT_MS", "how long the relay waits for Kafka before it retries", "10000"});
     }
@@ -179,7 +186,10 @@ ConsumerSettings ServiceApp::ConsumerDefaults() const {
     if (!options_.uses_kafka) throw std::logic_error("service declared uses_kafka = false");
     ConsumerSettings s;
     s.brokers = config_.Get("CRM_KAFKA_BROKERS");
-    s.group_id = "crm-" + options_.name;
+    s.group_id = config_.Get("CRM_KAFKA_GROUP_ID");
+    // The consumer's name keys its applied events (crm_processed_events): the same whatever the group, so another
+    // group id never applies an event twice.
+    s.name = "crm-" + options_.name;
     return s;
 }
 
@@ -238,7 +248,9 @@ int ServiceApp::Run() {
         impl_->services.push_back(impl_->retention->MakeService(impl_->rpc));
     }
     // Other services' consumers open this service's sealed event fields with its subject keys (personal_fields.hpp).
-    if (options_.uses_database) impl_->services.push_back(MakeSubjectKeyService(*impl_->db, impl_->rpc));
+    if (options_.uses_database && options_.uses_kafka) {
+        impl_->services.push_back(MakeSubjectKeyService(*impl_->db, impl_->rpc));
+    }
     if (!impl_->subject_handlers.empty()) {
         impl_->subject_data = std::make_unique<SubjectData>(options_.name, *impl_->db, *impl_->outbox,
                                                             std::move(impl_->subject_handlers));
@@ -351,11 +363,13 @@ int RunService(ServiceOptions options, int argc, char** argv, const std::functio
         } catch (const std::invalid_argument& e) {
             config.Require(false, "CRM_FAILPOINTS", e.what());
         }
-        try {
-            privacy::SetProcessKeyring(
-                privacy::KeyringFromSettings(config.Get("CRM_PRIVACY_KEYS"), config.Get("CRM_INTERNAL_KEY")));
-        } catch (const std::exception& e) {
-            config.Require(false, "CRM_PRIVACY_KEYS", e.what());
+        if (options.uses_database && options.uses_kafka) {
+            try {
+                privacy::SetProcessKeyring(
+                    privacy::KeyringFromSettings(config.Get("CRM_PRIVACY_KEYS"), config.Get("CRM_INTERNAL_KEY")));
+            } catch (const std::exception& e) {
+                config.Require(false, "CRM_PRIVACY_KEYS", e.what());
+            }
         }
         config.Check();
         SetPageTokenKey(config.Get("CRM_INTERNAL_KEY"));

@@ -94,11 +94,11 @@ image_env() { # image_env NAME DB MNT: the settings the stack gives NAME, with t
         mport=$(smoke_port $(($(svc_port "$name" metrics) + IMAGE_PORT_SHIFT)))
         echo "CRM_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
         svc_extra_env "$name"
-        # Consumers read a topic of their own: the stack's consumer groups keep every event of the real topics. Every
-        # topic setting the binary declares is redirected (image_topic_settings), so a new consumer's is too. (The
-        # kit has no setting for the consumer group id: the smoke instance joins the stack's group of the same name,
-        # subscribed to its crm.image-smoke.* topics only, so the group's real partitions stay with the stack's.)
+        # Consumers read topics of their own in a group of their own: the stack's consumer groups keep every event of
+        # the real topics and see no rebalance. Every topic setting the binary declares is redirected
+        # (image_topic_settings), so a new consumer's is too.
         for setting in $IMAGE_TOPIC_SETTINGS; do echo "$setting=$(smoke_topic "$setting")"; done
+        echo "CRM_KAFKA_GROUP_ID=crm-image-smoke-$name"
     fi
     echo "CRM_GRPC_LISTEN=127.0.0.1:$port"
     echo "CRM_METRICS_LISTEN=127.0.0.1:$mport"

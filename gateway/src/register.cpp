@@ -473,6 +473,7 @@ void Register(common::ServiceApp& app) {
             .max_backoff = std::chrono::seconds(app.config().GetInt("CRM_DSR_MAX_BACKOFF_SECONDS", 1, 3600))},
         app.db(), admission, audit_backends,
         ReceiptSigner::FromConfig(app.config().Get("CRM_DSR_SIGNING_KEY"), app.config().Get("CRM_INTERNAL_KEY")));
+    dsr->ExportMetrics(app.metrics());
     auto dsr_worker = std::make_shared<common::Scheduler>(
         "data-subject requests", std::vector<common::ScheduledJob>{
                                      {"data_subject_requests", std::chrono::seconds(1), [dsr] { dsr->RunDue(); }}});

@@ -454,6 +454,10 @@ TEST_CASE("data-subject requests: an erasure with sales and Kafka stopped comple
     REQUIRE(dsr.Get(request_id, &waiting).ok());
     INFO(waiting.DebugString());
     CHECK(waiting.state() != pv1::DATA_SUBJECT_REQUEST_STATE_COMPLETED);
+    // Operators see it waiting (the CrmDataSubjectRequestStuck alert reads the age of the oldest).
+    const std::string gateway_metrics = RequireEnv("CRM_TEST_GATEWAY_METRICS");
+    CHECK(MetricSample(ScrapeMetrics(gateway_metrics), "crm_gateway_dsr_unfinished_requests") >= 1);
+    CHECK(MetricSample(ScrapeMetrics(gateway_metrics), "crm_gateway_dsr_oldest_unfinished_seconds") >= 5);
     StackCommand("kafka-start");
     StackCommand("start-apps");
     const pv1::DataSubjectRequest done = dsr.WaitCompleted(request_id, 180s);

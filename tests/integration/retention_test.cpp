@@ -171,6 +171,12 @@ TEST_CASE("retention: unconverted leads past the policy are deleted with their e
     CHECK(set.response.rule().policy().action() == pv1::RETENTION_ACTION_DELETE);
     CHECK(set.response.rule().policy().enabled());
 
+    // Every lead has its data key (its events' personal fields are sealed under it).
+    const auto has_key = [&](const std::string& id) {
+        return QueryScalar("leads", "SELECT count(*) FROM crm_subject_keys WHERE subject_id = '" + id + "'") == "1";
+    };
+    CHECK(has_key(aged1.id()));
+    CHECK(has_key(aged2.id()));
     const std::string before = LeadsOf(tenant);
     auto dry = api.Run("leads", "unconverted_leads", true);
     INFO(dry.status.error_message());
@@ -195,6 +201,11 @@ TEST_CASE("retention: unconverted leads past the policy are deleted with their e
     CHECK(LeadsOf(tenant) == Joined({recent.id(), converted.id(), just_younger.id()}));
     CHECK(QueryScalar("leads", "SELECT count(*) FROM lead_engagements WHERE lead_id = '" + aged1.id() + "'") == "0");
     CHECK(LeadsOf(other) == foreign.id());  // another tenant's aged lead is not this tenant's policy's
+    // The deleted leads' events no longer open anywhere (their keys are gone); the kept leads' still do.
+    CHECK_FALSE(has_key(aged1.id()));
+    CHECK_FALSE(has_key(aged2.id()));
+    CHECK(has_key(recent.id()));
+    CHECK(has_key(foreign.id()));
 
     const auto events = tap.WaitFor(tenant, 1, std::chrono::seconds(20));
     REQUIRE(events.size() == 1);

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
+#include <prometheus/gauge.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/identity.hpp"
 #include "crm/common/log.hpp"
+#include "crm/common/metrics.hpp"
 #include "crm/common/text.hpp"
 #include "crm/common/validate.hpp"
 #include "crm/privacy/v1/subject.grpc.pb.h"
@@ -51,6 +53,12 @@ const Sql kMaintenanceOn{"dsr_maintenance_on", "SELECT set_config('crm.maintenan
 const Sql kDue{"dsr_due",
     "SELECT tenant_id, id::text FROM dsr_requests WHERE state <> 'COMPLETED' "
     "AND next_attempt_time <= clock_timestamp() ORDER BY next_attempt_time LIMIT 50"};
+// What operators watch: the unfinished requests of every tenant and the age of the oldest (a request that cannot
+// complete, e.g. a service that keeps refusing, must not wait unnoticed). The partial index dsr_requests_due holds
+// exactly the unfinished ones.
+const Sql kBacklog{"dsr_backlog",
+    "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(create_time)), 0)::float8 "
+    "FROM dsr_requests WHERE state <> 'COMPLETED' AND next_attempt_time > '-infinity'"};
 const Sql kClaim{"dsr_claim",
     "UPDATE dsr_requests SET next_attempt_time = clock_timestamp() + make_interval(secs => $3) "
     "WHERE tenant_id = $1 AND id = $2::uuid AND state <> 'COMPLETED' AND next_attempt_time <= clock_timestamp() "
@@ -198,6 +206,8 @@ struct DataSubjectRequests::Impl {
     std::shared_ptr<const Admission> admission;
     std::vector<AuditBackend> backends;
     ReceiptSigner signer;
+    prometheus::Gauge* unfinished = nullptr;  // ExportMetrics
+    prometheus::Gauge* oldest_age = nullptr;
 
     std::vector<Step> Steps(pqxx::work& tx, const std::string& tenant, const std::string& id) {
         std::vector<Step> out;
@@ -538,6 +548,21 @@ DataSubjectRequests::DataSubjectRequests(DataSubjectSettings settings, common::D
 
 DataSubjectRequests::~DataSubjectRequests() = default;
 
+void DataSubjectRequests::ExportMetrics(common::Metrics& metrics) {
+    impl_->unfinished = &prometheus::BuildGauge()
+                             .Name("crm_gateway_dsr_unfinished_requests")
+                             .Help(
+                                 "Data-subject requests of every tenant not completed yet (refreshed every second by "
+                                 "the worker).")
+                             .Register(metrics.registry())
+                             .Add({});
+    impl_->oldest_age = &prometheus::BuildGauge()
+                             .Name("crm_gateway_dsr_oldest_unfinished_seconds")
+                             .Help("Age of the oldest data-subject request not completed yet (0 when none).")
+                             .Register(metrics.registry())
+                             .Add({});
+}
+
 std::shared_ptr<grpc::Service> DataSubjectRequests::MakeService(std::function<void()> wake) {
     return std::make_shared<DataSubjectRequestService>(*impl_, std::move(wake));
 }
@@ -548,6 +573,11 @@ int DataSubjectRequests::RunDue() {
         impl_->db.Exec(tx, kMaintenanceOn);
         for (const auto& r : impl_->db.Exec(tx, kDue)) due.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
         impl_->db.Exec(tx, kDropOldExports, static_cast<double>(impl_->settings.export_keep.count()));
+        if (impl_->unfinished != nullptr) {
+            const pqxx::result b = impl_->db.Exec(tx, kBacklog);
+            impl_->unfinished->Set(b[0][0].as<double>());
+            impl_->oldest_age->Set(b[0][1].as<double>());
+        }
     });
     int completed = 0;
     for (const auto& [tenant, id] : due) {

@@ -21,6 +21,7 @@ class Service;
 }
 namespace crm::common {
 class Db;
+class Metrics;
 }  // namespace crm::common
 
 namespace crm::gateway {
@@ -43,8 +44,10 @@ class DataSubjectRequests {
 
     // The gRPC service; `wake` is called when a request was started (to run the worker at once).
     std::shared_ptr<grpc::Service> MakeService(std::function<void()> wake);
-    // One pass of the worker over the due requests of every tenant; returns how many completed.
+    // One pass of the worker over the due requests of every tenant; returns how many completed. With ExportMetrics,
+    // it also refreshes crm_gateway_dsr_unfinished_requests and crm_gateway_dsr_oldest_unfinished_seconds.
     int RunDue();
+    void ExportMetrics(common::Metrics& metrics);
 
     struct Impl;
 
