@@ -14,6 +14,7 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/log.hpp"
 #include "crm/common/metrics.hpp"
+#include "crm/common/personal_fields.hpp"
 #include "current_call.hpp"
 #include "subject_keys.hpp"
 
@@ -93,9 +94,10 @@ std::string Outbox::Write(pqxx::transaction_base& tx, const RequestContext& rc, 
         for (const auto& role : rc.roles) actor->add_roles(role);
     }
     // Personal fields leave the service only sealed under the aggregate's data key (personal_fields.hpp).
-    std::unique_ptr<google::protobuf::Message> sealed(event.payload.New());
-    sealed->CopyFrom(event.payload);
-    if (SealPersonalFields(db_, tx, rc.tenant_id, event.aggregate_id, *sealed) > 0) {
+    if (privacy::HasPersonalValues(event.payload)) {
+        std::unique_ptr<google::protobuf::Message> sealed(event.payload.New());
+        sealed->CopyFrom(event.payload);
+        SealPersonalFields(db_, tx, rc.tenant_id, event.aggregate_id, *sealed);
         env.mutable_payload()->PackFrom(*sealed);
     } else {
         env.mutable_payload()->PackFrom(event.payload);

@@ -138,6 +138,33 @@ void Walk(gp::Message& message, const std::function<void(const std::string&, std
     }
 }
 
+bool AnyPersonal(const gp::Message& message) {
+    const gp::Reflection* r = message.GetReflection();
+    std::vector<const gp::FieldDescriptor*> fields;
+    r->ListFields(message, &fields);
+    for (const gp::FieldDescriptor* f : fields) {
+        if (f->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE) {
+            if (f->is_repeated()) {
+                for (int i = 0; i < r->FieldSize(message, f); ++i) {
+                    if (AnyPersonal(r->GetRepeatedMessage(message, f, i))) return true;
+                }
+            } else if (AnyPersonal(r->GetMessage(message, f))) {
+                return true;
+            }
+            continue;
+        }
+        if (f->type() != gp::FieldDescriptor::TYPE_STRING || !IsPersonalField(f->full_name())) continue;
+        if (f->is_repeated()) {
+            for (int i = 0; i < r->FieldSize(message, f); ++i) {
+                if (!r->GetRepeatedString(message, f, i).empty()) return true;
+            }
+        } else if (!r->GetString(message, f).empty()) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::mutex keyring_mutex;
 std::optional<Keyring> process_keyring;
 
@@ -215,6 +242,8 @@ bool IsPersonalField(std::string_view full_name) {
 }
 
 const std::map<std::string, std::string>& NotPersonalFieldNames() { return kNotPersonal; }
+
+bool HasPersonalValues(const gp::Message& message) { return AnyPersonal(message); }
 
 void ForEachPersonalValue(gp::Message& message, const std::function<void(const std::string&, std::string&)>& fn) {
     Walk(message, fn);

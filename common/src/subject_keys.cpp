@@ -21,10 +21,17 @@ namespace pv1 = crm::privacy::v1;
 
 constexpr Sql kKeyOf{"subject_key_get",
                      "SELECT kek_version, wrapped_key FROM crm_subject_keys WHERE tenant_id = $1 AND subject_id = $2"};
-// Two writers sealing for a new subject at once: the second waits for the first's row and then reads it.
-constexpr Sql kInsertKey{"subject_key_insert",
-                         "INSERT INTO crm_subject_keys (tenant_id, subject_id, kek_version, wrapped_key) "
-                         "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"};
+// One round trip for both cases: a new subject's key is inserted (the caller's fresh key, returned as "new"), an
+// existing one is read. A concurrent writer creating the same subject's key makes the insert wait for it and skip;
+// the statement's snapshot may then miss that row: the caller reads it again (kKeyOf).
+constexpr Sql kKeyOrInsert{"subject_key_get_or_insert", R"SQL(
+WITH ins AS (
+  INSERT INTO crm_subject_keys (tenant_id, subject_id, kek_version, wrapped_key) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING kek_version, wrapped_key)
+SELECT kek_version, wrapped_key, true FROM ins
+UNION ALL
+SELECT kek_version, wrapped_key, false FROM crm_subject_keys WHERE tenant_id = $1 AND subject_id = $2
+)SQL"};
 constexpr Sql kKeysOf{"subject_keys_get",
                       "SELECT subject_id, kek_version, wrapped_key FROM crm_subject_keys "
                       "WHERE tenant_id = $1 AND subject_id = ANY($2::text[])"};
@@ -55,16 +62,15 @@ std::string Unwrap(const std::string& tenant, const std::string& subject, const 
 }
 
 std::string DataKeyFor(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject) {
-    pqxx::result r = db.Exec(tx, kKeyOf, tenant, subject);
-    if (r.empty()) {
-        const privacy::Keyring& keyring = privacy::ProcessKeyring();
-        const std::string key = privacy::NewDataKey();
-        const privacy::WrappedKey wrapped = privacy::WrapDataKey(keyring, tenant, subject, key);
-        db.Exec(tx, kInsertKey, tenant, subject, wrapped.kek_version,
-                pqxx::binarystring(wrapped.bytes.data(), wrapped.bytes.size()));
-        r = db.Exec(tx, kKeyOf, tenant, subject);
-        if (r.empty()) throw std::runtime_error("subject key vanished while it was created");
+    const std::string key = privacy::NewDataKey();
+    const privacy::WrappedKey wrapped = privacy::WrapDataKey(privacy::ProcessKeyring(), tenant, subject, key);
+    pqxx::result r = db.Exec(tx, kKeyOrInsert, tenant, subject, wrapped.kek_version,
+                             pqxx::binarystring(wrapped.bytes.data(), wrapped.bytes.size()));
+    for (const auto& row : r) {
+        if (row[2].as<bool>()) return key;  // ours: no need to unwrap what was just wrapped
     }
+    if (r.empty()) r = db.Exec(tx, kKeyOf, tenant, subject);  // created by a concurrent writer meanwhile
+    if (r.empty()) throw std::runtime_error("subject key vanished while it was created");
     return Unwrap(tenant, subject, WrappedOf(r[0][0], r[0][1]));
 }
 

@@ -51,6 +51,9 @@ const std::map<std::string, std::string>& NotPersonalFieldNames();
 void ForEachPersonalValue(google::protobuf::Message& message,
                           const std::function<void(const std::string& field, std::string& value)>& fn);
 
+// Whether `message` holds a non-empty personal value anywhere (most events hold none: nothing to seal).
+bool HasPersonalValues(const google::protobuf::Message& message);
+
 // The process's master keys. RunService sets them from CRM_PRIVACY_KEYS; when that is empty they are derived from
 // CRM_INTERNAL_KEY (one version, "v1"), which every replica shares. Code running outside RunService (tests) gets the
 // same from the environment on first use. Throws std::runtime_error when neither is set.
