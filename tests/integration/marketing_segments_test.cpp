@@ -564,7 +564,9 @@ TEST_CASE(
         for (const auto& p : compiled.params) args += ", " + conn.quote(p);
         const QueryPlan plan = ExplainAs(conn, "marketing_app", tenant, sql::FirstMatching(compiled.sql), args);
         INFO(plan.text);
-        CHECK(plan.Uses("audience_active"));
+        // The tenant's people in id order: its active ones (partial index) or all of them (primary key), whichever
+        // the planner costs lower (both are (tenant_id, id); CI's fresh databases chose each at times).
+        CHECK((plan.Uses("audience_active") || plan.Uses("audience_pkey")));
         CHECK_FALSE(plan.Has("Seq Scan audience"));
         CHECK_FALSE(plan.Has("Seq Scan engagements"));
         CHECK_FALSE(plan.Has("Sort"));
