@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include "crm/common/crypto.hpp"
@@ -105,64 +106,53 @@ const std::map<std::string, std::string> kNotPersonal = {
     {"crm.support.v1.Article.title", "the knowledge base, published to customers"},
 };
 
-void Walk(gp::Message& message, const std::function<void(const std::string&, std::string&)>& fn) {
+// Visits every non-empty value of a personal string field of `message`, at any depth; `visit(owner, field, index)`
+// (index -1: a singular field) returns false to stop, and then so does Traverse. M is gp::Message (submessages reached
+// through the Mutable accessors, so that a change made through `owner` sticks, map entries included) or
+// const gp::Message (read only).
+template <class M>
+bool Traverse(M& message, const std::function<bool(M& owner, const gp::FieldDescriptor* field, int index)>& visit) {
+    constexpr bool kReadOnly = std::is_const_v<M>;
     const gp::Reflection* r = message.GetReflection();
     std::vector<const gp::FieldDescriptor*> fields;
     r->ListFields(message, &fields);
     for (const gp::FieldDescriptor* f : fields) {
         if (f->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE) {
-            if (f->is_repeated()) {
-                for (int i = 0; i < r->FieldSize(message, f); ++i) Walk(*r->MutableRepeatedMessage(&message, f, i), fn);
-            } else {
-                Walk(*r->MutableMessage(&message, f), fn);
-            }
-            continue;
-        }
-        if (f->cpp_type() != gp::FieldDescriptor::CPPTYPE_STRING || f->type() == gp::FieldDescriptor::TYPE_BYTES) {
-            continue;
-        }
-        if (!IsPersonalField(f->full_name())) continue;
-        if (f->is_repeated()) {
-            for (int i = 0; i < r->FieldSize(message, f); ++i) {
-                std::string value = r->GetRepeatedString(message, f, i);
-                if (value.empty()) continue;
-                fn(f->full_name(), value);
-                r->SetRepeatedString(&message, f, i, std::move(value));
-            }
-        } else {
-            std::string value = r->GetString(message, f);
-            if (value.empty()) continue;
-            fn(f->full_name(), value);
-            r->SetString(&message, f, std::move(value));
-        }
-    }
-}
-
-bool AnyPersonal(const gp::Message& message) {
-    const gp::Reflection* r = message.GetReflection();
-    std::vector<const gp::FieldDescriptor*> fields;
-    r->ListFields(message, &fields);
-    for (const gp::FieldDescriptor* f : fields) {
-        if (f->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE) {
-            if (f->is_repeated()) {
-                for (int i = 0; i < r->FieldSize(message, f); ++i) {
-                    if (AnyPersonal(r->GetRepeatedMessage(message, f, i))) return true;
+            const int n = f->is_repeated() ? r->FieldSize(message, f) : 1;
+            for (int i = 0; i < n; ++i) {
+                M* sub = nullptr;
+                if constexpr (kReadOnly) {
+                    sub = f->is_repeated() ? &r->GetRepeatedMessage(message, f, i) : &r->GetMessage(message, f);
+                } else {
+                    sub = f->is_repeated() ? r->MutableRepeatedMessage(&message, f, i) : r->MutableMessage(&message, f);
                 }
-            } else if (AnyPersonal(r->GetMessage(message, f))) {
-                return true;
+                if (!Traverse(*sub, visit)) return false;
             }
             continue;
         }
         if (f->type() != gp::FieldDescriptor::TYPE_STRING || !IsPersonalField(f->full_name())) continue;
         if (f->is_repeated()) {
             for (int i = 0; i < r->FieldSize(message, f); ++i) {
-                if (!r->GetRepeatedString(message, f, i).empty()) return true;
+                if (!r->GetRepeatedString(message, f, i).empty() && !visit(message, f, i)) return false;
             }
-        } else if (!r->GetString(message, f).empty()) {
-            return true;
+        } else if (!r->GetString(message, f).empty() && !visit(message, f, -1)) {
+            return false;
         }
     }
-    return false;
+    return true;
+}
+
+// Reads the value Traverse visits.
+std::string ValueAt(const gp::Message& owner, const gp::FieldDescriptor* f, int index) {
+    const gp::Reflection* r = owner.GetReflection();
+    return index < 0 ? r->GetString(owner, f) : r->GetRepeatedString(owner, f, index);
+}
+
+// True when some personal value satisfies `test` (stops at the first).
+bool AnyPersonalValue(const gp::Message& message, const std::function<bool(const std::string&)>& test) {
+    return !Traverse<const gp::Message>(message, [&](const gp::Message& owner, const gp::FieldDescriptor* f, int i) {
+        return !test(ValueAt(owner, f, i));
+    });
 }
 
 std::mutex keyring_mutex;
@@ -243,10 +233,22 @@ bool IsPersonalField(std::string_view full_name) {
 
 const std::map<std::string, std::string>& NotPersonalFieldNames() { return kNotPersonal; }
 
-bool HasPersonalValues(const gp::Message& message) { return AnyPersonal(message); }
+bool HasPersonalValues(const gp::Message& message) {
+    return AnyPersonalValue(message, [](const std::string&) { return true; });
+}
 
 void ForEachPersonalValue(gp::Message& message, const std::function<void(const std::string&, std::string&)>& fn) {
-    Walk(message, fn);
+    Traverse<gp::Message>(message, [&](gp::Message& owner, const gp::FieldDescriptor* f, int i) {
+        std::string value = ValueAt(owner, f, i);
+        fn(f->full_name(), value);
+        const gp::Reflection* r = owner.GetReflection();
+        if (i < 0) {
+            r->SetString(&owner, f, std::move(value));
+        } else {
+            r->SetRepeatedString(&owner, f, i, std::move(value));
+        }
+        return true;
+    });
 }
 
 Keyring KeyringFromSettings(std::string_view privacy_keys, std::string_view internal_key) {
@@ -285,13 +287,11 @@ int OpenEnvelope(v1::EventEnvelope& envelope, SubjectKeySource& keys) {
     if (type == nullptr) return 0;
     std::unique_ptr<gp::Message> payload(gp::MessageFactory::generated_factory()->GetPrototype(type)->New());
     if (!envelope.payload().UnpackTo(payload.get())) return 0;  // the handler reports what it cannot read
-    bool sealed = false;
-    Walk(*payload, [&](const std::string&, std::string& value) { sealed = sealed || IsSealed(value); });
-    if (!sealed) return 0;
+    if (!AnyPersonalValue(*payload, [](const std::string& value) { return IsSealed(value); })) return 0;
     const std::optional<std::string> key =
         keys.DataKey(envelope.tenant_id(), envelope.source(), envelope.aggregate_id());
     int opened = 0;
-    Walk(*payload, [&](const std::string& field, std::string& value) {
+    ForEachPersonalValue(*payload, [&](const std::string& field, std::string& value) {
         if (!IsSealed(value)) return;
         value = key ? Open(*key, {envelope.tenant_id(), envelope.aggregate_id(), field}, value) : std::string();
         ++opened;

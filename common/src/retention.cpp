@@ -263,14 +263,10 @@ struct Retention::Impl {
                     run->set_rows(static_cast<std::int64_t>(touched.size()));
                     run->set_trigger(trigger);
                     event.set_resource_type(rule.resource_type);
-                    std::vector<std::string> ids;
-                    for (const auto& row : touched) {
-                        event.add_resource_ids(row[0].as<std::string>());
-                        ids.push_back(row[0].as<std::string>());
-                    }
+                    for (const auto& row : touched) event.add_resource_ids(row[0].as<std::string>());
                     // What was deleted or anonymised is no longer readable in the events either: the records' data
                     // keys go (crypto-shredding, personal_fields.hpp; a no-op for rows that are not aggregates).
-                    DestroySubjectKeys(db, tx, tenant, ids);
+                    DestroySubjectKeys(db, tx, tenant, {event.resource_ids().begin(), event.resource_ids().end()});
                     const NewEvent ev{"retention_run", run_id, batch, event};
                     if (rc) {
                         outbox.Append(tx, *rc, ev);

@@ -120,6 +120,31 @@ TEST_CASE("personal fields: the list names real string fields and every personal
     CHECK(unclassified.empty());
 }
 
+TEST_CASE("personal fields: every personal value is visited and replaced, map values and nested ones included",
+          "[privacy][personal]") {
+    crm::contacts::events::v1::ContactCreated event;
+    CHECK_FALSE(crm::common::privacy::HasPersonalValues(event));
+    event.mutable_contact()->set_id("4d1f0c52-52a4-4d0e-9d0b-6a3c2f5e8b11");
+    event.mutable_contact()->set_job_title("");  // empty: nothing to seal
+    CHECK_FALSE(crm::common::privacy::HasPersonalValues(event));
+    event.mutable_contact()->set_email("ida@example.com");
+    (*event.mutable_contact()->mutable_custom_fields())["tier"] = "gold";
+    CHECK(crm::common::privacy::HasPersonalValues(event));
+    std::set<std::string> seen;
+    crm::common::privacy::ForEachPersonalValue(event, [&](const std::string& field, std::string& value) {
+        seen.insert(field + "=" + value);
+        value = "<" + value + ">";
+    });
+    CHECK(seen == std::set<std::string>{"crm.contacts.v1.Contact.email=ida@example.com",
+                                        "crm.contacts.v1.Contact.CustomFieldsEntry.value=gold"});
+    // The replacements stick, also in the map once the message is serialized and read back.
+    crm::contacts::events::v1::ContactCreated back;
+    REQUIRE(back.ParseFromString(event.SerializeAsString()));
+    CHECK(back.contact().email() == "<ida@example.com>");
+    CHECK(back.contact().custom_fields().at("tier") == "<gold>");
+    CHECK(back.contact().id() == "4d1f0c52-52a4-4d0e-9d0b-6a3c2f5e8b11");  // not personal: untouched
+}
+
 TEST_CASE("personal fields: a contact's event carries the person sealed, marketing's audience has them in clear",
           "[integration][privacy][personal]") {
     const std::string tenant = UniqueTenant("pf");
