@@ -61,7 +61,9 @@ std::string Unwrap(const std::string& tenant, const std::string& subject, const 
     }
 }
 
-std::string DataKeyFor(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject) {
+}  // namespace
+
+std::string SubjectDataKey(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject) {
     const std::string key = privacy::NewDataKey();
     const privacy::WrappedKey wrapped = privacy::WrapDataKey(privacy::ProcessKeyring(), tenant, subject, key);
     pqxx::result r = db.Exec(tx, kKeyOrInsert, tenant, subject, wrapped.kek_version,
@@ -73,6 +75,8 @@ std::string DataKeyFor(Db& db, pqxx::transaction_base& tx, const std::string& te
     if (r.empty()) throw std::runtime_error("subject key vanished while it was created");
     return Unwrap(tenant, subject, WrappedOf(r[0][0], r[0][1]));
 }
+
+namespace {
 
 bool IsServiceCaller(const RequestContext& rc) {
     for (const auto& role : rc.roles) {
@@ -140,7 +144,7 @@ int SealPersonalFields(Db& db, pqxx::transaction_base& tx, const std::string& te
     std::string key;  // fetched (or created) at the first personal value: most events carry none
     int sealed = 0;
     privacy::ForEachPersonalValue(message, [&](const std::string& field, std::string& value) {
-        if (key.empty()) key = DataKeyFor(db, tx, tenant, subject);
+        if (key.empty()) key = SubjectDataKey(db, tx, tenant, subject);
         value = privacy::Seal(key, {tenant, subject, field}, value);
         ++sealed;
     });

@@ -19,6 +19,9 @@ namespace crm::common {
 
 class RpcRuntime;
 
+// The data key of `subject` (an aggregate id) of `tenant`, created in `tx` when the subject has none.
+std::string SubjectDataKey(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject);
+
 // Seals every non-empty personal value of `message` under the data key of `subject` (an aggregate id) of `tenant`,
 // creating the key in `tx` when the subject has none. Returns the number of values sealed.
 int SealPersonalFields(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject,

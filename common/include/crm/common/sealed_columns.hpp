@@ -1,0 +1,64 @@
+#pragma once
+// Encryption at rest of personal columns (issue 15; what PostgreSQL sees: docs/privacy.md).
+//
+// A service stores a personal column sealed (AES-256-GCM, "pv1." + base64url) under the data key of the row's subject,
+// the same per-subject key that seals the subject's events (crm_subject_keys): destroying it on erasure makes the
+// column unreadable in the table, in every backup and in every dump, as in Kafka. Equality lookups (duplicate
+// e-mail, a person by phone) go through a blind index beside the column: HMAC-SHA256 of the normalized value under
+// the tenant's index key, never the value.
+//
+// Writing: a ColumnSealer per transaction seals each value (creating the subject's key in that transaction when it
+// has none). Reading: the statement selects the row's wrapped key with CRM_SUBJECT_KEY_COLUMN (one index probe per
+// row, no extra round trip), and a ColumnKey opens the row's values.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crm/common/db.hpp"
+
+// clang-format off
+// The wrapped data key of a row's subject ("<version>:<hex>", NULL when the subject has none: never sealed, or its key
+// was destroyed). tenant_col and subject_col are SQL expressions of the row (e.g. "c.tenant_id", "c.id::text").
+#define CRM_SUBJECT_KEY_COLUMN(tenant_col, subject_col)                                                            \
+    "(SELECT k.kek_version::text || ':' || encode(k.wrapped_key, 'hex') FROM crm_subject_keys k"                  \
+    " WHERE k.tenant_id = " tenant_col " AND k.subject_id = " subject_col ")"
+// clang-format on
+
+namespace crm::common {
+
+// The blind index of a normalized value of `column` (e.g. "contacts.email"): 64 hex characters, the same for equal
+// values of one tenant, unrelated across tenants and columns; "" for "".
+std::string ColumnIndex(std::string_view tenant, std::string_view column, std::string_view normalized);
+
+// Seals the personal columns written in one transaction.
+class ColumnSealer {
+  public:
+    ColumnSealer(Db& db, pqxx::transaction_base& tx, std::string tenant);
+    // `value` sealed for `column` of `subject` (bound to the three: it opens nowhere else); "" stays "".
+    std::string Seal(const std::string& subject, std::string_view column, std::string_view value);
+
+  private:
+    Db& db_;
+    pqxx::transaction_base& tx_;
+    std::string tenant_;
+    std::map<std::string, std::string> keys_;  // subject -> data key, per transaction
+};
+
+// A row's data key, unwrapped once for all its sealed columns.
+class ColumnKey {
+  public:
+    // `wrapped` is the row's CRM_SUBJECT_KEY_COLUMN.
+    ColumnKey(std::string tenant, std::string subject, const pqxx::field& wrapped);
+    // The clear value of `column`. A value that is not sealed (written before encryption at rest and not yet
+    // backfilled) comes back as it is; a sealed value whose key is gone (an erased subject) opens as "". Throws
+    // std::runtime_error when a value does not open with the key (altered, or copied from another row or column).
+    std::string Open(std::string_view column, std::string_view stored) const;
+
+  private:
+    std::string tenant_;
+    std::string subject_;
+    std::optional<std::string> key_;
+};
+
+}  // namespace crm::common
