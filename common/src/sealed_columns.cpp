@@ -61,4 +61,65 @@ std::string ColumnKey::Open(std::string_view column, std::string_view stored) co
     }
 }
 
+std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
+    const std::string tenants_sql =
+        "SELECT DISTINCT tenant_id FROM " + t.table + " WHERE " + t.unsealed + " LIMIT 1000";
+    std::string select_sql = "SELECT " + t.subject;
+    std::string update_sql = "UPDATE " + t.table + " SET ";
+    int param = 3;
+    for (const auto& c : t.columns) {
+        select_sql += ", " + c.name;
+        if (param > 3) update_sql += ", ";
+        update_sql += c.name + " = $" + std::to_string(param);
+        ++param;
+        if (c.index.empty()) continue;
+        // '-' (never an index: those are hex or "") keeps the index of a value that was already sealed.
+        const std::string p = "$" + std::to_string(param);
+        update_sql += ", " + c.index + " = CASE WHEN " + p + " = '-' THEN " + c.index + " ELSE " + p + " END";
+        ++param;
+    }
+    select_sql += " FROM " + t.table + " WHERE tenant_id = $1 AND " + t.unsealed + " LIMIT 500 FOR UPDATE";
+    update_sql += " WHERE tenant_id = $1 AND " + t.subject + " = $2";
+    const std::string name = "sealed_columns_backfill_" + t.table;
+    const Sql tenants{name.c_str(), tenants_sql.c_str()};
+    const Sql select{name.c_str(), select_sql.c_str()};
+    const Sql update{name.c_str(), update_sql.c_str()};
+    std::int64_t total = 0;
+    for (;;) {
+        const std::vector<std::string> found = db.InTenant(std::string(), [&](pqxx::work& tx) {
+            db.Exec(tx, Sql{name.c_str(), "SELECT set_config('crm.maintenance', 'on', true)"});
+            std::vector<std::string> out;
+            for (const auto& row : db.Exec(tx, tenants)) out.push_back(row[0].c_str());
+            return out;
+        });
+        if (found.empty()) return total;
+        for (const std::string& tenant : found) {
+            for (;;) {
+                const std::int64_t n = db.InTenant(tenant, [&](pqxx::work& tx) {
+                    ColumnSealer sealer(db, tx, tenant);
+                    const pqxx::result rows = db.Exec(tx, select);
+                    for (const auto& row : rows) {
+                        const std::string subject = row[0].c_str();
+                        std::vector<std::string> values{tenant, subject};
+                        for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                            const std::string stored = row[static_cast<int>(i) + 1].c_str();
+                            const bool sealed = privacy::IsSealed(stored);
+                            values.push_back(sealed ? stored
+                                                    : sealer.Seal(subject, t.table + "." + t.columns[i].name, stored));
+                            if (t.columns[i].index.empty()) continue;
+                            // Only clear values are indexed here: a row is selected when one of its columns is clear.
+                            values.push_back(sealed ? std::string("-")
+                                                    : ColumnIndex(tenant, t.table + "." + t.columns[i].name, stored));
+                        }
+                        db.Exec(tx, update, pqxx::prepare::make_dynamic_params(values));
+                    }
+                    return static_cast<std::int64_t>(rows.size());
+                });
+                total += n;
+                if (n < 500) break;
+            }
+        }
+    }
+}
+
 }  // namespace crm::common

@@ -107,7 +107,8 @@ struct ServiceApp::Impl {
     std::vector<std::function<void()>> shutdown_hooks;
     std::vector<RetentionRule> retention_rules;  // the service's own (AddRetentionRules)
     std::unique_ptr<Retention> retention;
-    std::vector<SubjectHandler> subject_handlers;  // AddSubjectHandlers
+    std::vector<SubjectHandler> subject_handlers;                                     // AddSubjectHandlers
+    std::vector<std::pair<std::string, std::function<std::int64_t(Db&)>>> backfills;  // AddColumnBackfill
     std::unique_ptr<SubjectData> subject_data;
     // Hourly upkeep of the kit's own tables (idempotency claims past their retention) and the retention policies.
     std::unique_ptr<Scheduler> maintenance;
@@ -124,6 +125,21 @@ struct ServiceApp::Impl {
             if (rewrapped > 0) log::Info("subject keys rewrapped", {{"keys", std::to_string(rewrapped)}});
         } catch (const std::exception& e) {
             log::Warn("subject key rewrap failed; retrying in an hour", {{"error", e.what()}});
+        }
+        Backfill(false);
+    }
+    // Throws only at start-up (serving with rows whose blind index is missing would miss them in lookups).
+    void Backfill(bool at_start) {
+        for (const auto& [table, backfill] : backfills) {
+            try {
+                const std::int64_t sealed = backfill(*db);
+                if (sealed > 0)
+                    log::Info("personal columns sealed", {{"table", table}, {"rows", std::to_string(sealed)}});
+            } catch (const std::exception& e) {
+                if (at_start) throw;
+                log::Warn("sealing personal columns failed; retrying in an hour",
+                          {{"table", table}, {"error", e.what()}});
+            }
         }
     }
     void StopMaintenance() {
@@ -156,6 +172,10 @@ Db& ServiceApp::db() {
 }
 void ServiceApp::AddRetentionRules(std::vector<RetentionRule> rules) {
     for (auto& r : rules) impl_->retention_rules.push_back(std::move(r));
+}
+void ServiceApp::AddColumnBackfill(std::string table, std::function<std::int64_t(Db&)> backfill) {
+    if (!options_.uses_database) throw std::logic_error("column backfills need uses_database");
+    impl_->backfills.emplace_back(std::move(table), std::move(backfill));
 }
 void ServiceApp::AddSubjectHandlers(std::vector<SubjectHandler> handlers) {
     if (!options_.uses_database) throw std::logic_error("subject handlers need uses_database");
@@ -210,6 +230,12 @@ int ServiceApp::MigrateOnly() {
 
 int ServiceApp::Run() {
     if (options_.uses_database && config_.GetBool("CRM_MIGRATE_ON_START")) MigrateOnly();
+    try {
+        impl_->Backfill(true);
+    } catch (const std::exception& e) {
+        log::Error("cannot seal the personal columns written before encryption at rest", {{"error", e.what()}});
+        return 1;
+    }
 
     impl_->metrics.Expose(config_.Get("CRM_METRICS_LISTEN"));
 

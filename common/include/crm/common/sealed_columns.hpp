@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crm/common/db.hpp"
 
@@ -60,5 +61,25 @@ class ColumnKey {
     std::string subject_;
     std::optional<std::string> key_;
 };
+
+// A table's sealed personal columns, for the backfill of rows written before encryption at rest.
+struct SealedTable {
+    std::string table;    // e.g. "contacts"
+    std::string subject;  // SQL of the row's subject (its data key's subject id), e.g. "id::text"
+    struct Column {
+        std::string name;   // e.g. "email"; sealed for column "<table>.<name>"
+        std::string index;  // its blind index column ("" = none), e.g. "email_index", of the stored (normalized) value
+    };
+    std::vector<Column> columns;
+    // The rows still to seal, as the table's partial index of them states it (so that the backfill's look-ups are
+    // index-backed), e.g. "email <> '' AND email_index = ''". A sealed value starts with "pv1.".
+    std::string unsealed;
+};
+
+// Seals the columns of every row that `table.unsealed` selects and fills their blind indexes, tenant by tenant in
+// batches of 500 (each its own transaction, the rows locked, so that it runs beside writers and other replicas).
+// The tenants come from a maintenance transaction (crm.maintenance = 'on'): the table needs the policy
+// maintenance_select. Returns the rows sealed.
+std::int64_t BackfillSealedColumns(Db& db, const SealedTable& table);
 
 }  // namespace crm::common

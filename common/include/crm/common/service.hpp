@@ -92,6 +92,11 @@ class ServiceApp {
     // (and the suite's requests cannot complete: every service with personal data takes part).
     void AddSubjectHandlers(std::vector<SubjectHandler> handlers);
 
+    // Seals a table's personal columns written before encryption at rest (sealed_columns.hpp) and fills their blind
+    // indexes; returns the rows it sealed. Runs after the migrations and before the service answers (lookups by blind
+    // index must see every row), then hourly (rows an older replica wrote during a rolling upgrade). Before Run.
+    void AddColumnBackfill(std::string table, std::function<std::int64_t(Db&)> backfill);
+
     int Run();          // serves until SIGTERM/SIGINT; returns the exit code
     int MigrateOnly();  // applies migrations and returns
 
