@@ -4,6 +4,7 @@
 
 #include "crm/common/field_crypto.hpp"
 #include "crm/common/personal_fields.hpp"
+#include "crm/common/pg_array.hpp"
 #include "subject_keys.hpp"
 
 namespace crm::common {
@@ -34,8 +35,22 @@ std::string ColumnIndex(std::string_view tenant, std::string_view column, std::s
     return privacy::BlindIndex(privacy::ProcessKeyring(), tenant, column, normalized);
 }
 
+std::int64_t ShredSubjects(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                           const std::vector<std::string>& subjects) {
+    return DestroySubjectKeys(db, tx, tenant, subjects);
+}
+
 ColumnSealer::ColumnSealer(Db& db, pqxx::transaction_base& tx, std::string tenant)
     : db_(db), tx_(tx), tenant_(std::move(tenant)) {}
+
+void ColumnSealer::Prepare(const std::vector<std::string>& subjects) {
+    std::vector<std::string> missing;
+    for (const auto& s : subjects) {
+        if (keys_.count(s) == 0) missing.push_back(s);
+    }
+    if (missing.empty()) return;
+    for (auto& [subject, key] : SubjectDataKeys(db_, tx_, tenant_, missing)) keys_[subject] = std::move(key);
+}
 
 std::string ColumnSealer::Seal(const std::string& subject, std::string_view column, std::string_view value) {
     if (value.empty()) return {};
@@ -64,22 +79,28 @@ std::string ColumnKey::Open(std::string_view column, std::string_view stored) co
 std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
     const std::string tenants_sql =
         "SELECT DISTINCT tenant_id FROM " + t.table + " WHERE " + t.unsealed + " LIMIT 1000";
-    std::string select_sql = "SELECT " + t.subject;
-    std::string update_sql = "UPDATE " + t.table + " SET ";
+    // One statement per batch: the rows' new values come as parallel text[] parameters ($2 ids, then per column its
+    // values and, for an indexed column, its indexes). '-' (never an index: those are hex or "") keeps the index of a
+    // value that was already sealed.
+    std::string select_sql = "SELECT " + t.id + "::text";
+    std::string update_sql = "UPDATE " + t.table + " AS t SET ";
+    std::string arrays = "$2::text[]", names = "id";
     int param = 3;
-    for (const auto& c : t.columns) {
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+        const auto& c = t.columns[i];
+        const std::string v = "v" + std::to_string(i), x = "x" + std::to_string(i);
         select_sql += ", " + c.name;
-        if (param > 3) update_sql += ", ";
-        update_sql += c.name + " = $" + std::to_string(param);
-        ++param;
+        update_sql += (i > 0 ? ", " : "") + c.name + " = u." + v;
+        arrays += ", $" + std::to_string(param++) + "::text[]";
+        names += ", " + v;
         if (c.index.empty()) continue;
-        // '-' (never an index: those are hex or "") keeps the index of a value that was already sealed.
-        const std::string p = "$" + std::to_string(param);
-        update_sql += ", " + c.index + " = CASE WHEN " + p + " = '-' THEN " + c.index + " ELSE " + p + " END";
-        ++param;
+        update_sql += ", " + c.index + " = CASE WHEN u." + x + " = '-' THEN t." + c.index + " ELSE u." + x + " END";
+        arrays += ", $" + std::to_string(param++) + "::text[]";
+        names += ", " + x;
     }
-    select_sql += " FROM " + t.table + " WHERE tenant_id = $1 AND " + t.unsealed + " LIMIT 500 FOR UPDATE";
-    update_sql += " WHERE tenant_id = $1 AND " + t.subject + " = $2";
+    select_sql += " FROM " + t.table + " WHERE tenant_id = $1 AND (" + t.unsealed + ") LIMIT 500 FOR UPDATE";
+    update_sql += " FROM unnest(" + arrays + ") AS u(" + names + ") WHERE t.tenant_id = $1 AND t." + t.id +
+                  " = u.id::" + t.id_type;
     const std::string name = "sealed_columns_backfill_" + t.table;
     const Sql tenants{name.c_str(), tenants_sql.c_str()};
     const Sql select{name.c_str(), select_sql.c_str()};
@@ -96,23 +117,28 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
         for (const std::string& tenant : found) {
             for (;;) {
                 const std::int64_t n = db.InTenant(tenant, [&](pqxx::work& tx) {
+                    const pqxx::result rows = db.Exec(tx, select, tenant);
+                    if (rows.empty()) return std::int64_t{0};
+                    std::vector<std::string> ids;
+                    for (const auto& row : rows) ids.push_back(row[0].c_str());
                     ColumnSealer sealer(db, tx, tenant);
-                    const pqxx::result rows = db.Exec(tx, select);
-                    for (const auto& row : rows) {
-                        const std::string subject = row[0].c_str();
-                        std::vector<std::string> values{tenant, subject};
-                        for (std::size_t i = 0; i < t.columns.size(); ++i) {
-                            const std::string stored = row[static_cast<int>(i) + 1].c_str();
+                    sealer.Prepare(ids);
+                    std::vector<std::vector<std::string>> columns(1, ids);
+                    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                        const std::string column = t.table + "." + t.columns[i].name;
+                        std::vector<std::string> values, indexes;
+                        for (std::size_t r = 0; r < rows.size(); ++r) {
+                            const std::string stored = rows[static_cast<int>(r)][static_cast<int>(i) + 1].c_str();
                             const bool sealed = privacy::IsSealed(stored);
-                            values.push_back(sealed ? stored
-                                                    : sealer.Seal(subject, t.table + "." + t.columns[i].name, stored));
-                            if (t.columns[i].index.empty()) continue;
-                            // Only clear values are indexed here: a row is selected when one of its columns is clear.
-                            values.push_back(sealed ? std::string("-")
-                                                    : ColumnIndex(tenant, t.table + "." + t.columns[i].name, stored));
+                            values.push_back(sealed ? stored : sealer.Seal(ids[r], column, stored));
+                            indexes.push_back(sealed ? std::string("-") : ColumnIndex(tenant, column, stored));
                         }
-                        db.Exec(tx, update, pqxx::prepare::make_dynamic_params(values));
+                        columns.push_back(std::move(values));
+                        if (!t.columns[i].index.empty()) columns.push_back(std::move(indexes));
                     }
+                    std::vector<std::string> params{tenant};
+                    for (const auto& c : columns) params.push_back(PgTextArray(c));
+                    db.Exec(tx, update, pqxx::prepare::make_dynamic_params(params));
                     return static_cast<std::int64_t>(rows.size());
                 });
                 total += n;

@@ -32,6 +32,20 @@ SELECT kek_version, wrapped_key, true FROM ins
 UNION ALL
 SELECT kek_version, wrapped_key, false FROM crm_subject_keys WHERE tenant_id = $1 AND subject_id = $2
 )SQL"};
+// Many subjects at once: the caller's fresh keys are inserted for the subjects that have none (rows marked true), and
+// the keys that existed are returned (the statement's snapshot does not see its own inserts; a key a concurrent writer
+// created meanwhile is in neither: the caller reads it again).
+constexpr Sql kKeysOrInsert{"subject_keys_get_or_insert_many", R"SQL(
+WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::text[]) AS v(subject_id, kek_version, wrapped)),
+ins AS (
+  INSERT INTO crm_subject_keys (tenant_id, subject_id, kek_version, wrapped_key)
+  SELECT $1, v.subject_id, v.kek_version, decode(v.wrapped, 'hex') FROM v
+  ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING subject_id)
+SELECT subject_id, NULL::int, NULL::bytea, true FROM ins
+UNION ALL
+SELECT k.subject_id, k.kek_version, k.wrapped_key, false FROM crm_subject_keys k
+WHERE k.tenant_id = $1 AND k.subject_id = ANY($2::text[])
+)SQL"};
 constexpr Sql kKeysOf{"subject_keys_get",
                       "SELECT subject_id, kek_version, wrapped_key FROM crm_subject_keys "
                       "WHERE tenant_id = $1 AND subject_id = ANY($2::text[])"};
@@ -74,6 +88,34 @@ std::string SubjectDataKey(Db& db, pqxx::transaction_base& tx, const std::string
     if (r.empty()) r = db.Exec(tx, kKeyOf, tenant, subject);  // created by a concurrent writer meanwhile
     if (r.empty()) throw std::runtime_error("subject key vanished while it was created");
     return Unwrap(tenant, subject, WrappedOf(r[0][0], r[0][1]));
+}
+
+std::map<std::string, std::string> SubjectDataKeys(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                                   const std::vector<std::string>& subjects) {
+    std::map<std::string, std::string> fresh, out;
+    std::vector<std::string> versions, wrapped_hex;
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const auto& subject : subjects) {
+        const std::string key = privacy::NewDataKey();
+        const privacy::WrappedKey wrapped = privacy::WrapDataKey(privacy::ProcessKeyring(), tenant, subject, key);
+        fresh[subject] = key;
+        versions.push_back(std::to_string(wrapped.kek_version));
+        std::string hex;
+        for (const unsigned char c : wrapped.bytes) {
+            hex.push_back(kHex[c >> 4]);
+            hex.push_back(kHex[c & 15]);
+        }
+        wrapped_hex.push_back(std::move(hex));
+    }
+    for (const auto& row :
+         db.Exec(tx, kKeysOrInsert, tenant, PgTextArray(subjects), PgTextArray(versions), PgTextArray(wrapped_hex))) {
+        const std::string subject = row[0].c_str();
+        out[subject] = row[3].as<bool>() ? fresh[subject] : Unwrap(tenant, subject, WrappedOf(row[1], row[2]));
+    }
+    for (const auto& subject : subjects) {
+        if (out.count(subject) == 0) out[subject] = SubjectDataKey(db, tx, tenant, subject);  // a concurrent writer's
+    }
+    return out;
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // The producer's side of crypto-shredding (personal_fields.hpp): subject data keys in the kit table
 // crm_subject_keys (kit migration crm_0010), sealing an event's personal fields, destroying keys on erasure, and the
 // SubjectKeyService that other services' consumers ask. Kit-internal.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ class RpcRuntime;
 
 // The data key of `subject` (an aggregate id) of `tenant`, created in `tx` when the subject has none.
 std::string SubjectDataKey(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject);
+
+// The same for many subjects in one statement (a few may take one more, when a concurrent writer created their key).
+std::map<std::string, std::string> SubjectDataKeys(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                                   const std::vector<std::string>& subjects);
 
 // Seals every non-empty personal value of `message` under the data key of `subject` (an aggregate id) of `tenant`,
 // creating the key in `tx` when the subject has none. Returns the number of values sealed.

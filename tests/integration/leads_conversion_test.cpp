@@ -35,8 +35,9 @@ lv1::Lead QualifiedLead(LeadsClient& api, const std::string& email, const std::s
 }
 
 std::string ContactsWithEmail(const std::string& tenant, const std::string& email) {
-    return QueryScalar("contacts",
-                       "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant + "' AND email = '" + email + "'");
+    // Stored sealed: counted by its blind index.
+    return QueryScalar("contacts", "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant +
+                                       "' AND email_index = '" + BlindIndexOf(tenant, "contacts.email", email) + "'");
 }
 std::string CompaniesNamed(const std::string& tenant, const std::string& name) {
     return QueryScalar("contacts",

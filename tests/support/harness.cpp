@@ -22,7 +22,9 @@
 #include <thread>
 
 #include "crm/common/crypto.hpp"
+#include "crm/common/field_crypto.hpp"
 #include "crm/common/identity.hpp"
+#include "crm/common/personal_fields.hpp"
 
 namespace crm::test {
 
@@ -160,6 +162,12 @@ bool HasViolation(const grpc::Status& status, const std::string& field) {
         if (v.field == field) return true;
     }
     return false;
+}
+
+std::string BlindIndexOf(const std::string& tenant, const std::string& column, const std::string& normalized) {
+    const char* keys = std::getenv("CRM_PRIVACY_KEYS");
+    const auto keyring = crm::common::privacy::KeyringFromSettings(keys ? keys : "", RequireEnv("CRM_INTERNAL_KEY"));
+    return crm::common::privacy::BlindIndex(keyring, tenant, column, normalized);
 }
 
 std::string QueryScalar(const std::string& service, const std::string& sql) {

@@ -64,6 +64,11 @@ bool HasViolation(const grpc::Status& status, const std::string& field);
 // the first row as text. For "nothing was written" checks.
 std::string QueryScalar(const std::string& service, const std::string& sql);
 
+// The blind index a service stores for a normalized value of a sealed column (e.g. "contacts.email"), from the
+// stack's keys (CRM_PRIVACY_KEYS, else derived from CRM_INTERNAL_KEY): to count rows by a value PostgreSQL only holds
+// sealed.
+std::string BlindIndexOf(const std::string& tenant, const std::string& column, const std::string& normalized);
+
 // Runs `deploy/local/stack <verb>` (e.g. kafka-stop); fails the test on a non-zero exit.
 void StackCommand(const std::string& verb);
 

@@ -7,6 +7,7 @@
 #include "domain/normalize.hpp"
 #include "domain/records.hpp"
 #include "grpc_service.hpp"
+#include "people/people.hpp"
 #include "privacy/privacy.hpp"
 
 namespace crm::contacts {
@@ -30,6 +31,8 @@ void Register(common::ServiceApp& app) {
     app.AddService(
         std::make_shared<ContactsService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings)));
     app.AddSubjectHandlers(privacy::SubjectHandlers());
+    app.AddColumnBackfill("contacts",
+                          [](common::Db& db) { return common::BackfillSealedColumns(db, people::SealedContacts()); });
 }
 
 }  // namespace crm::contacts

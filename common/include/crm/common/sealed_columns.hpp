@@ -36,6 +36,8 @@ std::string ColumnIndex(std::string_view tenant, std::string_view column, std::s
 class ColumnSealer {
   public:
     ColumnSealer(Db& db, pqxx::transaction_base& tx, std::string tenant);
+    // Fetches (or creates) the keys of these subjects in one statement, before many Seal calls.
+    void Prepare(const std::vector<std::string>& subjects);
     // `value` sealed for `column` of `subject` (bound to the three: it opens nowhere else); "" stays "".
     std::string Seal(const std::string& subject, std::string_view column, std::string_view value);
 
@@ -62,10 +64,16 @@ class ColumnKey {
     std::optional<std::string> key_;
 };
 
+// Destroys the data keys of these subjects (an erasure): their sealed columns, in the table and in every backup or
+// dump, and their events' sealed fields no longer open. Returns how many keys there were.
+std::int64_t ShredSubjects(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                           const std::vector<std::string>& subjects);
+
 // A table's sealed personal columns, for the backfill of rows written before encryption at rest.
 struct SealedTable {
-    std::string table;    // e.g. "contacts"
-    std::string subject;  // SQL of the row's subject (its data key's subject id), e.g. "id::text"
+    std::string table;             // e.g. "contacts"
+    std::string id = "id";         // the row's id column, whose text is the subject of its data key
+    std::string id_type = "uuid";  // its SQL type
     struct Column {
         std::string name;   // e.g. "email"; sealed for column "<table>.<name>"
         std::string index;  // its blind index column ("" = none), e.g. "email_index", of the stored (normalized) value

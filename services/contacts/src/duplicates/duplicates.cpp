@@ -105,11 +105,14 @@ std::vector<v1::DuplicateMatch> Rank(const domain::DuplicateProbe& probe, const 
 std::vector<v1::DuplicateMatch> FindIn(common::Db& db, pqxx::work& tx, const std::string& tenant,
                                        const domain::DuplicateProbe& probe, const std::string& exclude_id, int limit) {
     if (probe.email.empty() && probe.phone.empty() && probe.name.empty()) return {};
-    const pqxx::result rows = db.Exec(tx, sql::kDuplicateCandidates, tenant, probe.email, probe.phone, probe.name,
+    const pqxx::result rows = db.Exec(tx, sql::kDuplicateCandidates, tenant, people::EmailIndex(tenant, probe.email),
+                                      people::PhoneIndex(tenant, probe.phone), probe.name,
                                       common::NullIfEmpty(probe.company_id), common::NullIfEmpty(exclude_id));
     std::vector<Candidate> candidates;
     candidates.reserve(rows.size());
-    for (const auto& row : rows) candidates.emplace_back(people::ReadContact(row), row[20].as<double>());
+    for (const auto& row : rows) {
+        candidates.emplace_back(people::ReadContact(row), row[people::kContactColumnCount].as<double>());
+    }
     return Rank(probe, candidates, limit);
 }
 

@@ -10,7 +10,7 @@ namespace crm::contacts::duplicates::sql {
 using common::Sql;
 
 // clang-format off
-// Duplicate candidates of a probe: same email ($2), same phone ($3), or a full name ($4) sharing a blocking key with it
+// Duplicate candidates of a probe: same email (its blind index $2), same phone (its blind index $3), or a full name ($4) sharing a blocking key with it
 // (at the same company $5 too), similarity() of the names as the last column; $6 = id to leave out. The lookup is the
 // function contacts_duplicate_candidates (migration 0004, which explains the keys and why its cost is bounded
 // whatever the tenant's size); plpgsql keeps its plans per session.

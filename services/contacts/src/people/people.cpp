@@ -45,14 +45,31 @@ std::string TimeIdToken(const std::string& tenant, const std::string& scope, con
 
 }  // namespace
 
+std::string EmailIndex(const std::string& tenant, std::string_view email) {
+    return common::ColumnIndex(tenant, kEmailColumn, email);
+}
+
+std::string PhoneIndex(const std::string& tenant, std::string_view phone) {
+    return common::ColumnIndex(tenant, kPhoneColumn, phone);
+}
+
+common::SealedTable SealedContacts() {
+    return {.table = "contacts",
+            .columns = {{"email", "email_index"}, {"phone", "phone_index"}, {"job_title", ""}},
+            .unsealed =
+                "((email <> '' AND email_index = '') OR (phone <> '' AND phone_index = '') "
+                "OR (job_title <> '' AND job_title NOT LIKE 'pv1.%'))"};
+}
+
 v1::Contact ReadContact(const pqxx::row& row) {
     v1::Contact c;
     c.set_id(row[0].as<std::string>());
+    const common::ColumnKey key(row[20].as<std::string>(), c.id(), row[21]);
     c.set_given_name(row[1].as<std::string>());
     c.set_family_name(row[2].as<std::string>());
-    c.set_email(row[3].as<std::string>());
-    c.set_phone(row[4].as<std::string>());
-    c.set_job_title(row[5].as<std::string>());
+    c.set_email(key.Open(kEmailColumn, row[3].c_str()));
+    c.set_phone(key.Open(kPhoneColumn, row[4].c_str()));
+    c.set_job_title(key.Open(kJobTitleColumn, row[5].c_str()));
     c.set_company_id(row[6].as<std::string>());
     c.set_owner_id(row[7].as<std::string>());
     for (std::string& tag : rows::StringList(row[8])) c.add_tags(std::move(tag));
@@ -143,12 +160,15 @@ v1::Contact WriteContact(common::Db& db, pqxx::work& tx, const std::string& tena
     const bool consent_known =
         consent.status() == v1::CONSENT_STATUS_OPTED_IN || consent.status() == v1::CONSENT_STATUS_OPTED_OUT;
     const std::string consent_micros = std::to_string(rows::Micros(consent.change_time()));
-    const pqxx::result rows = db.Exec(
-        tx, sql::kWriteContact, tenant, id, f.given_name, f.family_name, f.email, f.phone, f.job_title,
-        common::NullIfEmpty(f.company_id), f.owner_id, rows::JsonArray(f.tags), rows::JsonObject(f.custom_fields),
-        domain::NormalizeName(f.given_name), domain::NormalizeName(f.family_name),
-        domain::NormalizeFullName(f.given_name, f.family_name), ConsentStatusText(consent.status()),
-        consent_known ? consent_micros.c_str() : nullptr, consent.source(), expected_version);
+    common::ColumnSealer sealer(db, tx, tenant);
+    const pqxx::result rows =
+        db.Exec(tx, sql::kWriteContact, tenant, id, f.given_name, f.family_name, sealer.Seal(id, kEmailColumn, f.email),
+                sealer.Seal(id, kPhoneColumn, f.phone), sealer.Seal(id, kJobTitleColumn, f.job_title),
+                common::NullIfEmpty(f.company_id), f.owner_id, rows::JsonArray(f.tags),
+                rows::JsonObject(f.custom_fields), domain::NormalizeName(f.given_name),
+                domain::NormalizeName(f.family_name), domain::NormalizeFullName(f.given_name, f.family_name),
+                ConsentStatusText(consent.status()), consent_known ? consent_micros.c_str() : nullptr, consent.source(),
+                expected_version, EmailIndex(tenant, f.email), PhoneIndex(tenant, f.phone));
     return ReadContact(rows::RequireWritten(rows, "contact"));
 }
 
@@ -182,17 +202,23 @@ v1::CreateContactResponse CreateContact(common::Db& db, common::Outbox& outbox,
             custom_fields::CheckContactValues(rules, f.custom_fields, "contact");
         }
         CheckCompany(db, tx, tenant, f.company_id, "contact.company_id");
-        // Concurrent creates of one address queue on this key inside contacts_create, so its check cannot race.
+        // Concurrent creates of one address queue on this key inside contacts_create, so its check cannot race. The
+        // e-mail is looked up (and locked) by its blind index; the columns are stored sealed.
+        const std::string email_index = EmailIndex(tenant, f.email), phone_index = PhoneIndex(tenant, f.phone);
         const std::string lock_key =
-            !f.email.empty() && !allow_duplicate ? "contacts.email:" + tenant + ":" + f.email : std::string();
+            !f.email.empty() && !allow_duplicate ? "contacts.email:" + tenant + ":" + email_index : std::string();
+        common::ColumnSealer sealer(db, tx, tenant);
+        const std::string email = sealer.Seal(id, kEmailColumn, f.email),
+                          phone = sealer.Seal(id, kPhoneColumn, f.phone),
+                          job_title = sealer.Seal(id, kJobTitleColumn, f.job_title);
         std::vector<duplicates::Candidate> candidates;
         for (int attempt = 1;; ++attempt) {
             const pqxx::result rows =
-                db.Exec(tx, sql::kCreateContact, tenant, id, f.given_name, f.family_name, f.email, f.phone, f.job_title,
+                db.Exec(tx, sql::kCreateContact, tenant, id, f.given_name, f.family_name, email, phone, job_title,
                         common::NullIfEmpty(f.company_id), f.owner_id, rows::JsonArray(f.tags),
                         rows::JsonObject(f.custom_fields), domain::NormalizeName(f.given_name),
                         domain::NormalizeName(f.family_name), domain::NormalizeFullName(f.given_name, f.family_name),
-                        common::NullIfEmpty(lock_key), rules.version);
+                        common::NullIfEmpty(lock_key), rules.version, email_index, phone_index);
             bool stale = false;
             for (const auto& row : rows) {
                 const std::string kind = row[0].as<std::string>();
@@ -320,28 +346,38 @@ common::Page<v1::Contact> SearchContacts(common::Db& db, const common::RequestCo
     // The longest term drives the index scan; the others filter.
     const auto lead = std::max_element(terms.begin(), terms.end(),
                                        [](const auto& a, const auto& b) { return a.text.size() < b.text.size(); });
+    // E-mail and phone are stored sealed: a term finds them only whole, by blind index. "-" is no index (those are hex
+    // or ""), so a term that is no e-mail address or phone number matches neither, not the contacts without one.
+    const auto email_index = [&](const domain::SearchTerm& term) {
+        const domain::Normalized email = domain::NormalizeEmail(term.text);
+        return email.ok() ? EmailIndex(rc.tenant_id, email.value) : std::string("-");
+    };
     std::vector<std::string> lows;
     std::vector<std::string> highs;
+    std::vector<std::string> email_indexes;
     for (auto it = terms.begin(); it != terms.end(); ++it) {
         if (it == lead) continue;
         lows.push_back(it->text);
         highs.push_back(domain::PrefixUpperBound(it->text));
+        email_indexes.push_back(email_index(*it));
     }
-    const std::string& phone = lead->phone_prefix.empty() ? lead->text : lead->phone_prefix;
+    const std::string lead_email = email_index(*lead);
+    const std::string lead_phone = lead->phone_prefix.empty() ? "-" : PhoneIndex(rc.tenant_id, lead->phone_prefix);
     // Two steps (see sql::kSearchContactsRecent): the next contacts in page order, then, if the page is not full,
     // every match of the prefixes, sorted.
     const int fetch = page_size + 1;
     const int window = std::max(500, 25 * fetch);
     std::vector<v1::Contact> contacts = db.InTenant(rc, [&](pqxx::work& tx) {
-        const std::string upper = domain::PrefixUpperBound(lead->text), phone_upper = domain::PrefixUpperBound(phone);
-        const std::string low_list = rows::ArrayLiteral(lows), high_list = rows::ArrayLiteral(highs);
+        const std::string upper = domain::PrefixUpperBound(lead->text);
+        const std::string low_list = rows::ArrayLiteral(lows), high_list = rows::ArrayLiteral(highs),
+                          index_list = rows::ArrayLiteral(email_indexes);
         std::vector<v1::Contact> found =
-            ReadContacts(db.Exec(tx, sql::kSearchContactsRecent, rc.tenant_id, lead->text, upper, phone, phone_upper,
-                                 low_list, high_list, cursor.micros, cursor.id, fetch, window));
+            ReadContacts(db.Exec(tx, sql::kSearchContactsRecent, rc.tenant_id, lead->text, upper, lead_email,
+                                 lead_phone, low_list, high_list, cursor.micros, cursor.id, fetch, window, index_list));
         if (static_cast<int>(found.size()) == fetch) return found;
         db.Exec(tx, sql::kSearchCollectMatches);
-        return ReadContacts(db.Exec(tx, sql::kSearchContacts, rc.tenant_id, lead->text, upper, phone, phone_upper,
-                                    low_list, high_list, cursor.micros, cursor.id, fetch));
+        return ReadContacts(db.Exec(tx, sql::kSearchContacts, rc.tenant_id, lead->text, upper, lead_email, lead_phone,
+                                    low_list, high_list, cursor.micros, cursor.id, fetch, index_list));
     });
     return common::MakePage(std::move(contacts), page_size, [&](const v1::Contact& c) {
         return TimeIdToken(rc.tenant_id, scope, c.create_time(), c.id());

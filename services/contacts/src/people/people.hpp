@@ -11,6 +11,7 @@
 
 #include "crm/common/db.hpp"
 #include "crm/common/paging.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/contacts/v1/contacts.pb.h"
 #include "domain/normalize.hpp"
 #include "domain/records.hpp"
@@ -21,14 +22,15 @@ class Outbox;
 }
 
 // clang-format off
-// The columns ReadContact reads, in this order (table alias c). Statements of other areas that return contacts
-// select these and read them with people::ReadContact.
+// The columns ReadContact reads, in this order (table alias c): 22 of them, the last two the tenant and the wrapped
+// data key that opens the sealed columns. Statements of other areas that return contacts select these and read them
+// with people::ReadContact.
 #define CRM_CONTACT_COLUMNS                                                                                        \
     "c.id::text, c.given_name, c.family_name, c.email, c.phone, c.job_title, coalesce(c.company_id::text, ''), "  \
     "c.owner_id, array_to_json(c.tags)::text, c.custom_fields::text, c.consent_status, "                          \
     CRM_MICROS("c.consent_change_time") ", c.consent_source, c.state, coalesce(c.merged_into_id::text, ''), "     \
     CRM_MICROS("c.create_time") ", " CRM_MICROS("c.update_time") ", " CRM_MICROS("c.delete_time") ", "            \
-    CRM_MICROS("c.erase_time") ", c.version"
+    CRM_MICROS("c.erase_time") ", c.version, c.tenant_id, " CRM_SUBJECT_KEY_COLUMN("c.tenant_id", "c.id::text")
 // clang-format on
 
 namespace crm::contacts::custom_fields {
@@ -41,6 +43,17 @@ namespace v1 = crm::contacts::v1;
 
 // At most this many possible duplicates come back from CreateContact.
 inline constexpr int kCreateDuplicateLimit = 10;
+inline constexpr int kContactColumnCount = 22;
+
+// The sealed personal columns (sealed_columns.hpp; migration 0050) and the blind indexes of the lookups.
+inline constexpr char kEmailColumn[] = "contacts.email";
+inline constexpr char kPhoneColumn[] = "contacts.phone";
+inline constexpr char kJobTitleColumn[] = "contacts.job_title";
+// The blind index of a normalized e-mail or phone of the tenant ("" for "").
+std::string EmailIndex(const std::string& tenant, std::string_view email);
+std::string PhoneIndex(const std::string& tenant, std::string_view phone);
+// The table's sealed columns, for the backfill of rows written before 0050.
+common::SealedTable SealedContacts();
 
 // ---- a stored contact, for every area ------------------------------------------------------------------------------
 

@@ -11,24 +11,26 @@ namespace crm::contacts::people::sql {
 using common::Sql;
 
 // clang-format off
-// The writable columns of a contact, set from $3..$17 by kWriteContact.
+// The writable columns of a contact, set from $3..$17, $19 and $20 by kWriteContact (email, phone and job title sealed,
+// the blind indexes of e-mail and phone last).
 #define CRM_CONTACT_VALUES                                                                                         \
     "$3, $4, $5, $6, $7, $8::uuid, $9, ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), $11::jsonb, "         \
-    "$12, $13, $14, $15, " CRM_AT_MICROS("$16") ", $17"
+    "$12, $13, $14, $15, " CRM_AT_MICROS("$16") ", $17, $19, $20"
 #define CRM_CONTACT_VALUE_COLUMNS                                                                                  \
     "given_name, family_name, email, phone, job_title, company_id, owner_id, tags, custom_fields, "               \
     "given_name_normalized, family_name_normalized, full_name_normalized, consent_status, consent_change_time, "  \
-    "consent_source"
+    "consent_source, email_index, phone_index"
 
-// CreateContact in one round trip: the function contacts_create (migration 0004) takes the lock of the email ($15, the
-// lock key, NULL = no duplicate-email check), looks for an active contact with that email, compares the custom field
-// definitions' version with the one the service validated with ($16), reads the duplicate candidates and inserts
-// ($1 tenant, $2 id, $3..$14 the values). Rows: kind ('existing', 'stale', 'candidate', 'contact'), the name
+// CreateContact in one round trip: the function contacts_create (migrations 0004, 0050) takes the lock of the email
+// ($15, the lock key, NULL = no duplicate-email check), looks for an active contact with that email's blind index
+// ($17), compares the custom field definitions' version with the one the service validated with ($16), reads the
+// duplicate candidates (by the indexes $17, $18 and the name) and inserts ($1 tenant, $2 id, $3..$14 the values, e-mail,
+// phone and job title sealed). Rows: kind ('existing', 'stale', 'candidate', 'contact'), the name
 // similarity of a candidate (the current definitions version of 'stale'), then CRM_CONTACT_COLUMNS.
 inline constexpr Sql kCreateContact{"contacts_create",
     "SELECT r.kind, r.name_similarity, " CRM_CONTACT_COLUMNS
     " FROM contacts_create($1, $2::uuid, $3, $4, $5, $6, $7, $8::uuid, $9,"
-    " ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), $11::jsonb, $12, $13, $14, $15, $16::bigint) r"
+    " ARRAY(SELECT jsonb_array_elements_text($10::jsonb)), $11::jsonb, $12, $13, $14, $15, $16::bigint, $17, $18) r"
     " CROSS JOIN LATERAL (SELECT (r.contact).*) c"};
 
 // Optimistic write of every writable column: 0 rows when the version moved on ($18 = expected version).
@@ -65,19 +67,18 @@ inline constexpr Sql kListContactsUpdated{"contacts_list_updated",
 inline constexpr Sql kListContactsUpdatedByTag{"contacts_list_updated_by_tag",
     CRM_LIST_CONTACTS("update_time", CRM_TAG_JOIN("$9"), " AND c.update_time > " CRM_AT_MICROS("$8"))};
 
-// Prefix search. $2/$3: range of the leading term over names and email; $4/$5: range over the phone; $6/$7: text[]
-// literals of the ranges of further terms, each of which must match a name or the email; cursor $8/$9; limit $10.
-// The search conditions shared by both steps: the lead term $2..$3 (and its phone form $4..$5) as a prefix of a name,
-// the email or the phone, and every other term ($6 lows, $7 highs) as a prefix of a name or the email.
-#define CRM_SEARCH_MATCHES                                                                                          \
+// Search: names by prefix, e-mail and phone by equality of their blind indexes (they are stored sealed, migration
+// 0050). $2/$3: range of the leading term over the names; $4: blind index of the leading term as a whole e-mail, $5:
+// of it (or of its phone form) as a whole phone number; $6/$7/terms_ix: text[] literals of the ranges and e-mail
+// indexes of further terms, each of which must match a name by prefix or the e-mail exactly; cursor $8/$9; limit $10.
+#define CRM_SEARCH_MATCHES(terms_ix)                                                                                \
     " AND ((c.given_name_normalized ~>=~ $2 AND c.given_name_normalized ~<~ $3)"                                   \
     "   OR (c.family_name_normalized ~>=~ $2 AND c.family_name_normalized ~<~ $3)"                                 \
-    "   OR (c.email ~>=~ $2 AND c.email ~<~ $3)"                                                                   \
-    "   OR (c.phone ~>=~ $4 AND c.phone ~<~ $5))"                                                                  \
-    " AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[]) AS term(lo, hi)"                                \
+    "   OR c.email_index = $4 OR c.phone_index = $5)"                                                              \
+    " AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[], " terms_ix "::text[]) AS term(lo, hi, ix)"   \
     "   WHERE NOT ((c.given_name_normalized ~>=~ term.lo AND c.given_name_normalized ~<~ term.hi)"                 \
     "     OR (c.family_name_normalized ~>=~ term.lo AND c.family_name_normalized ~<~ term.hi)"                     \
-    "     OR (c.email ~>=~ term.lo AND c.email ~<~ term.hi)))"
+    "     OR c.email_index = term.ix))"
 
 // Search runs in two steps, so that its cost follows the number of matches and never the tenant's size:
 // 1. kSearchContactsRecent: the same conditions over a window, the next $11 contacts of the tenant in page order
@@ -92,7 +93,7 @@ inline constexpr Sql kSearchCollectMatches{"contacts_search_collect_matches",
 inline constexpr Sql kSearchContacts{"contacts_search",
     "SELECT " CRM_CONTACT_COLUMNS " FROM contacts c"
     " WHERE c.tenant_id = $1 AND c.state = 'ACTIVE' AND c.delete_time IS NULL"
-    CRM_SEARCH_MATCHES
+    CRM_SEARCH_MATCHES("$11")
     " AND (c.create_time, c.id) > (" CRM_AT_MICROS("$8") ", $9::uuid)"
     " ORDER BY c.create_time, c.id LIMIT $10"};
 
@@ -100,7 +101,7 @@ inline constexpr Sql kSearchContactsRecent{"contacts_search_recent",
     "SELECT " CRM_CONTACT_COLUMNS " FROM (SELECT * FROM contacts w WHERE w.tenant_id = $1"
     "   AND (w.create_time, w.id) > (" CRM_AT_MICROS("$8") ", $9::uuid) ORDER BY w.create_time, w.id LIMIT $11) c"
     " WHERE c.state = 'ACTIVE' AND c.delete_time IS NULL"
-    CRM_SEARCH_MATCHES
+    CRM_SEARCH_MATCHES("$12")
     " ORDER BY c.create_time, c.id LIMIT $10"};
 
 // Duplicate candidates of a probe: same email ($2), same phone ($3), or a full name ($4) that shares trigrams with

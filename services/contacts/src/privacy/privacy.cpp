@@ -11,6 +11,8 @@
 #include "companies/companies.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/outbox.hpp"
+#include "crm/common/pg_array.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/subject_data.hpp"
 #include "crm/contacts/events/v1/events.pb.h"
 #include "people/people.hpp"
@@ -134,6 +136,8 @@ std::vector<v1::Contact> EraseContactsIn(common::Db& db, common::Outbox& outbox,
         *event.mutable_erase_time() = contact.has_erase_time() ? contact.erase_time() : contact.update_time();
         people::AppendContactEvent(outbox, tx, rc, contact, event);
     }
+    // The keys that sealed their columns and events: a copy of either (a backup, a topic) no longer opens.
+    common::ShredSubjects(db, tx, rc.tenant_id, ids);
     return erased;
 }
 
@@ -146,8 +150,12 @@ std::vector<common::SubjectHandler> SubjectHandlers() {
         const auto add = [&](const pqxx::result& rows) {
             bool grew = false;
             for (const auto& r : rows) {
-                grew |= common::AddUnique(subject.contact_ids, r[0].as<std::string>());
-                if (const auto email = r[1].as<std::string>(); !email.empty()) common::AddUnique(subject.emails, email);
+                const std::string id = r[0].as<std::string>();
+                grew |= common::AddUnique(subject.contact_ids, id);
+                const common::ColumnKey key(tenant, id, r[3]);
+                if (auto email = key.Open(people::kEmailColumn, r[1].c_str()); !email.empty()) {
+                    common::AddUnique(subject.emails, std::move(email));
+                }
                 if (const auto into = r[2].as<std::string>(); !into.empty()) {
                     grew |= common::AddUnique(subject.contact_ids, into);
                 }
@@ -156,7 +164,10 @@ std::vector<common::SubjectHandler> SubjectHandlers() {
         };
         for (int round = 0; round < 10; ++round) {
             const common::SubjectParams p = common::ParamsOf(subject);
-            bool grew = add(call.db.Exec(call.tx, sql::kSubjectContacts, tenant, p.contact_ids, p.emails));
+            std::vector<std::string> email_indexes;
+            for (const std::string& email : subject.emails) email_indexes.push_back(people::EmailIndex(tenant, email));
+            bool grew = add(call.db.Exec(call.tx, sql::kSubjectContacts, tenant, p.contact_ids,
+                                         common::PgTextArray(email_indexes)));
             grew |= add(call.db.Exec(call.tx, sql::kSubjectMerged, tenant, common::ParamsOf(subject).contact_ids));
             if (!grew) break;
         }

@@ -39,17 +39,21 @@ inline constexpr Sql kMergedInto{"contacts_merged_into",
 // Clears every personal field of the listed contacts and leaves tombstones.
 inline constexpr Sql kEraseContacts{"contacts_erase",
     "UPDATE contacts AS c SET given_name = '', family_name = '', email = '', phone = '', job_title = '', "
+    "email_index = '', phone_index = '', "
     "company_id = NULL, owner_id = '', tags = '{}', custom_fields = '{}', given_name_normalized = '', "
     "family_name_normalized = '', full_name_normalized = '', consent_status = 'UNKNOWN', "
     "consent_change_time = NULL, consent_source = '', state = 'ERASED', merged_into_id = NULL, "
     "erase_time = now(), update_time = now(), version = c.version + 1 "
     "WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) AND c.state <> 'ERASED' RETURNING " CRM_CONTACT_COLUMNS};
-// Data-subject requests: the contacts of the ids $2 or the e-mails $3 in any state, and the contacts merged into $2.
+// Data-subject requests: the contacts of the ids $2 or the e-mails (blind indexes $3) in any state, and the contacts
+// merged into $2; with the sealed e-mail and the wrapped key that opens it.
 inline constexpr Sql kSubjectContacts{"contacts_subject_find",
-    "SELECT c.id::text, c.email, coalesce(c.merged_into_id::text, '') FROM contacts c WHERE c.tenant_id = $1 "
-    "AND (c.id = ANY($2::uuid[]) OR (c.email <> '' AND c.email = ANY($3::text[])))"};
+    "SELECT c.id::text, c.email, coalesce(c.merged_into_id::text, ''), "
+    CRM_SUBJECT_KEY_COLUMN("c.tenant_id", "c.id::text") " FROM contacts c WHERE c.tenant_id = $1 "
+    "AND (c.id = ANY($2::uuid[]) OR (c.email_index <> '' AND c.email_index = ANY($3::text[])))"};
 inline constexpr Sql kSubjectMerged{"contacts_subject_merged",
-    "SELECT c.id::text, c.email, '' FROM contacts c WHERE c.tenant_id = $1 AND c.merged_into_id = ANY($2::uuid[])"};
+    "SELECT c.id::text, c.email, '', " CRM_SUBJECT_KEY_COLUMN("c.tenant_id", "c.id::text")
+    " FROM contacts c WHERE c.tenant_id = $1 AND c.merged_into_id = ANY($2::uuid[])"};
 inline constexpr Sql kSubjectExport{"contacts_subject_export",
     "SELECT " CRM_CONTACT_COLUMNS " FROM contacts c WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) "
     "ORDER BY c.create_time, c.id"};
