@@ -97,7 +97,7 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
             for (;;) {
                 const std::int64_t n = db.InTenant(tenant, [&](pqxx::work& tx) {
                     ColumnSealer sealer(db, tx, tenant);
-                    const pqxx::result rows = db.Exec(tx, select);
+                    const pqxx::result rows = db.Exec(tx, select, tenant);
                     for (const auto& row : rows) {
                         const std::string subject = row[0].c_str();
                         std::vector<std::string> values{tenant, subject};

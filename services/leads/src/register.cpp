@@ -8,6 +8,7 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/retention.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
@@ -50,6 +51,10 @@ std::vector<common::EnvVar> ConfigVars() {
 
 void Register(common::ServiceApp& app) {
     app.AddRetentionRules(retention::Rules());
+    // Leads written before their personal columns were sealed (migration 0007): sealed and indexed before serving.
+    app.AddColumnBackfill("leads", [table = lifecycle::SealedLeads()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
     app.AddSubjectHandlers(subject_data::Handlers());
     const auto& config = app.config();
     conversion::Settings conversion_settings;
