@@ -15,6 +15,7 @@
 #include "email_engagement/email_engagement.hpp"
 #include "grpc_service.hpp"
 #include "lifecycle/lifecycle.hpp"
+#include "lifecycle/sealed.hpp"
 #include "retention/retention.hpp"
 #include "scoring/scoring.hpp"
 #include "sla/scheduler.hpp"
@@ -52,7 +53,7 @@ std::vector<common::EnvVar> ConfigVars() {
 void Register(common::ServiceApp& app) {
     app.AddRetentionRules(retention::Rules());
     // Leads written before their personal columns were sealed (migration 0007): sealed and indexed before serving.
-    app.AddColumnBackfill("leads", [table = lifecycle::SealedLeads()](common::Db& db) {
+    app.AddColumnBackfill("leads", [table = lifecycle::sealed::Table()](common::Db& db) {
         return common::BackfillSealedColumns(db, table);
     });
     app.AddSubjectHandlers(subject_data::Handlers());

@@ -24,7 +24,6 @@ class transaction_base;
 namespace crm::common {
 class Db;
 class Outbox;
-struct SealedTable;
 }  // namespace crm::common
 
 namespace crm::leads::lifecycle {
@@ -78,8 +77,6 @@ std::optional<std::string> OpenLeadWithEmail(common::Db& db, pqxx::transaction_b
                                              const std::string& email);
 // The blind index of a lead's (normalized) e-mail: what every e-mail look-up of `leads` compares (email_index).
 std::string EmailIndex(const std::string& tenant, const std::string& email);
-// The sealed personal columns of `leads` (sealed.hpp) for the kit's backfill of rows written before migration 0007.
-common::SealedTable SealedLeads();
 // The ALREADY_EXISTS error for a second open lead with one email (reason DUPLICATE_LEAD, metadata existing_id).
 [[noreturn]] void ThrowDuplicate(const std::string& existing_id);
 // FAILED_PRECONDITION (LEAD_CONVERTED) for a converted lead: it is read-only.

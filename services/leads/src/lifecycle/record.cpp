@@ -147,20 +147,6 @@ std::string EmailIndex(const std::string& tenant, const std::string& email) {
     return common::ColumnIndex(tenant, sealed::kEmail, email);
 }
 
-common::SealedTable SealedLeads() {
-    // subject "id": the backfill's update finds each row by its primary key (the uuid's text is the lead id).
-    common::SealedTable t{.table = "leads", .subject = "id", .columns = {}, .unsealed = ""};
-    for (const char* column : sealed::kColumns) {
-        const std::string name = std::string(column).substr(std::string("leads.").size());
-        const std::string index = name == "email" || name == "phone" ? name + "_index" : "";
-        t.columns.push_back({name, index});
-        if (!t.unsealed.empty()) t.unsealed += " OR ";
-        t.unsealed += "(" + name + " <> '' AND " + name + " NOT LIKE 'pv1.%')";
-    }
-    t.unsealed = "(" + t.unsealed + ")";  // the backfill appends it to "tenant_id = $1 AND "
-    return t;
-}
-
 domain::LeadFields FieldsOf(const v1::Lead& l) {
     domain::LeadFields f;
     f.given_name = l.given_name();

@@ -2,6 +2,10 @@
 // The personal columns of `leads` sealed at rest (migration 0007; README "Personal data at rest"): each is sealed for
 // its "leads.<column>" name under the lead's data key (subject = the lead id), so a value opens only in its own
 // column of its own lead. E-mail and phone also have a blind index (email_index, phone_index) of the stored value.
+#include <string>
+
+#include "crm/common/sealed_columns.hpp"
+
 namespace crm::leads::lifecycle::sealed {
 
 inline constexpr char kGivenName[] = "leads.given_name";
@@ -18,5 +22,21 @@ inline constexpr char kConsentText[] = "leads.consent_text";
 // In the order of the partial index leads_unsealed (migration 0007), which the backfill's look-ups must match.
 inline constexpr const char* kColumns[] = {kGivenName, kFamilyName, kEmail,  kPhone,        kCompanyName,
                                            kJobTitle,  kRegion,     kNotes,  kStatusReason, kConsentText};
+
+// The table for the kit's backfill of the leads written before migration 0007 (register.cpp; EXPLAINed by the leads
+// EXPLAIN test). Its `unsealed` is the predicate of leads_unsealed: a column with a clear value.
+inline common::SealedTable Table() {
+    // subject "id": the backfill's update finds each row by its primary key (the uuid's text is the lead id).
+    common::SealedTable t{.table = "leads", .subject = "id", .columns = {}, .unsealed = ""};
+    for (const char* column : kColumns) {
+        const std::string name = std::string(column).substr(std::string("leads.").size());
+        const std::string index = name == "email" || name == "phone" ? name + "_index" : "";
+        t.columns.push_back({name, index});
+        if (!t.unsealed.empty()) t.unsealed += " OR ";
+        t.unsealed += "(" + name + " <> '' AND " + name + " NOT LIKE 'pv1.%')";
+    }
+    t.unsealed = "(" + t.unsealed + ")";  // the backfill appends it to "tenant_id = $1 AND "
+    return t;
+}
 
 }  // namespace crm::leads::lifecycle::sealed
