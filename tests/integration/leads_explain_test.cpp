@@ -39,9 +39,10 @@ TEST_CASE("leads: marking a lead converted is a primary-key probe at 100k leads 
         tx.exec(
             "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, create_time) "
             "SELECT " +
-            tx.quote(tenant) + ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
-                               ", (ARRAY['NEW', 'WORKING', 'QUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
-                               "FROM generate_series(1, 100000) AS g");
+            tx.quote(tenant) +
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'QUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
+            "FROM generate_series(1, 100000) AS g");
         lead_id = tx.exec1("SELECT id::text FROM leads WHERE tenant_id = " + tx.quote(tenant) +
                            " AND status = 'QUALIFIED' LIMIT 1")[0]
                       .as<std::string>();
@@ -64,9 +65,10 @@ TEST_CASE("leads: marking a lead converted is a primary-key probe at 100k leads 
 // primary key, (tenant_id, subject_id); the planner may scan that table while it is tiny), and the
 // backfill of rows written before finds them through the partial index of unsealed rows (leads_unsealed), at 100,000
 // sealed leads and a few clear ones in the tenant.
-TEST_CASE("leads: blind-index look-ups, reads with the data key and the backfill are index-backed at 100k leads "
-          "(EXPLAIN as the app role)",
-          "[integration][leads][explain][sealed]") {
+TEST_CASE(
+    "leads: blind-index look-ups, reads with the data key and the backfill are index-backed at 100k leads "
+    "(EXPLAIN as the app role)",
+    "[integration][leads][explain][sealed]") {
     const std::string tenant = UniqueTenant("lx");
     pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
     std::string lead_id, email_index;
@@ -75,14 +77,15 @@ TEST_CASE("leads: blind-index look-ups, reads with the data key and the backfill
         tx.exec(
             "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, create_time) "
             "SELECT " +
-            tx.quote(tenant) + ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
-                               ", (ARRAY['NEW', 'WORKING', 'UNQUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
-                               "FROM generate_series(1, 100000) AS g");
+            tx.quote(tenant) +
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'UNQUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
+            "FROM generate_series(1, 100000) AS g");
         // Rows as written before encryption at rest (the service's backfill seals them: harmless here).
         tx.exec("INSERT INTO leads (tenant_id, id, given_name, email) SELECT " + tx.quote(tenant) +
                 ", gen_random_uuid(), 'Clear' || g, 'clear' || g || '@example.com' FROM generate_series(1, 5) AS g");
-        const pqxx::row row = tx.exec1("SELECT id::text, email_index FROM leads WHERE tenant_id = " +
-                                       tx.quote(tenant) + " AND family_name = 'pv1.Family4001'");
+        const pqxx::row row = tx.exec1("SELECT id::text, email_index FROM leads WHERE tenant_id = " + tx.quote(tenant) +
+                                       " AND family_name = 'pv1.Family4001'");
         lead_id = row[0].as<std::string>();
         email_index = row[1].as<std::string>();
         tx.exec("ANALYZE leads");
@@ -101,13 +104,15 @@ TEST_CASE("leads: blind-index look-ups, reads with the data key and the backfill
     CHECK(open_lead.Uses("leads_open_email"));
     // The function itself, as the services call it (a lock and the look-up above).
     pqxx::work check(conn);
-    CHECK(check.exec1("SELECT count(*) FROM pg_proc WHERE proname = 'leads_lock_open_by_email' AND "
-                      "prosrc LIKE '%email_index = p_email_index%'")[0]
+    CHECK(check
+              .exec1("SELECT count(*) FROM pg_proc WHERE proname = 'leads_lock_open_by_email' AND "
+                     "prosrc LIKE '%email_index = p_email_index%'")[0]
               .as<int>() == 1);
     check.abort();
 
     namespace lsql = crm::leads::lifecycle::sql;
-    const QueryPlan get = ExplainAs(conn, "leads_app", tenant, lsql::kGetLead.text, "'" + tenant + "', '" + lead_id + "'");
+    const QueryPlan get =
+        ExplainAs(conn, "leads_app", tenant, lsql::kGetLead.text, "'" + tenant + "', '" + lead_id + "'");
     INFO("get lead (" << get.ms << " ms): " << get.text);
     CHECK(get.Uses("leads_pkey"));
     CHECK_FALSE(get.Has("Seq Scan leads"));
@@ -136,8 +141,9 @@ TEST_CASE("leads: the retention rule's count and batches are index-backed at 100
         tx.exec(
             "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, convert_time, "
             "create_time, update_time) SELECT " +
-            tx.quote(tenant) + ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
-                               ", (ARRAY['NEW', 'WORKING', 'QUALIFIED', 'CONVERTED'])[1 + g % 4], "
+            tx.quote(tenant) +
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'QUALIFIED', 'CONVERTED'])[1 + g % 4], "
             "CASE WHEN g % 4 = 3 THEN now() END, now() - g * interval '10 minutes', "
             "now() - g * interval '10 minutes' FROM generate_series(1, 100000) AS g");
         tx.exec(
@@ -167,8 +173,9 @@ TEST_CASE("leads: the data-subject statements are index-backed at 100k leads (EX
         tx.exec(
             "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, contact_id, "
             "convert_time, create_time) SELECT " +
-            tx.quote(tenant) + ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
-                               ", (ARRAY['NEW', 'WORKING', 'UNQUALIFIED', 'CONVERTED'])[1 + g % 4], "
+            tx.quote(tenant) +
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'UNQUALIFIED', 'CONVERTED'])[1 + g % 4], "
             "CASE WHEN g % 4 = 3 THEN gen_random_uuid() END, CASE WHEN g % 4 = 3 THEN now() END, "
             "now() - g * interval '1 second' FROM generate_series(1, 100000) AS g");
         tx.exec(
@@ -177,8 +184,8 @@ TEST_CASE("leads: the data-subject statements are index-backed at 100k leads (EX
             "FROM leads WHERE tenant_id = " +
             tx.quote(tenant) + " AND family_name LIKE '%3'");
         const pqxx::row row =
-            tx.exec1("SELECT id::text, contact_id::text, email_index FROM leads WHERE tenant_id = " +
-                     tx.quote(tenant) + " AND family_name = 'pv1.Family4003'");
+            tx.exec1("SELECT id::text, contact_id::text, email_index FROM leads WHERE tenant_id = " + tx.quote(tenant) +
+                     " AND family_name = 'pv1.Family4003'");
         lead = row[0].as<std::string>();
         contact = row[1].as<std::string>();
         email = row[2].as<std::string>();

@@ -22,9 +22,8 @@ struct StoredLead {
     bool found = false;
 };
 
-constexpr const char* kSealedColumns[] = {"given_name", "family_name", "email",         "phone",       "company_name",
-                                          "job_title",  "region",      "notes",         "status_reason",
-                                          "consent_text"};
+constexpr const char* kSealedColumns[] = {"given_name", "family_name", "email", "phone",         "company_name",
+                                          "job_title",  "region",      "notes", "status_reason", "consent_text"};
 
 StoredLead Stored(const std::string& tenant, const std::string& id) {
     pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
@@ -97,8 +96,8 @@ TEST_CASE("leads at rest: the owner sees sealed personal columns and blind index
     // the HMAC of the normalized value under the tenant's index key.
     const StoredLead stored = Stored(tenant, lead.id());
     REQUIRE(stored.found);
-    for (const char* c : {"given_name", "family_name", "email", "phone", "company_name", "job_title", "region",
-                          "notes"}) {
+    for (const char* c :
+         {"given_name", "family_name", "email", "phone", "company_name", "job_title", "region", "notes"}) {
         INFO(c << " = " << stored.columns.at(c));
         CHECK(stored.columns.at(c).rfind("pv1.", 0) == 0);
     }
@@ -110,8 +109,8 @@ TEST_CASE("leads at rest: the owner sees sealed personal columns and blind index
     // The same address in another tenant has an unrelated index.
     CHECK(crm::common::ColumnIndex(UniqueTenant("seal"), "leads.email", email) != stored.columns.at("email_index"));
     // No clear value anywhere in the leads table (nor in any other column of the tenant's leads).
-    for (const auto& where : ColumnsContaining("leads", {email, family, note, "Navy Labs " + uniq, lead.phone()}, {},
-                                               tenant)) {
+    for (const auto& where :
+         ColumnsContaining("leads", {email, family, note, "Navy Labs " + uniq, lead.phone()}, {}, tenant)) {
         INFO(where);
         CHECK(where.rfind("leads.", 0) != 0);
     }
@@ -197,9 +196,9 @@ TEST_CASE("leads at rest: rows written before are sealed and indexed by a leads 
             const std::string mail = i == 0 ? email : "legacy" + std::to_string(i) + "." + uniq + "@example.com";
             ids.push_back(tx.exec1("INSERT INTO leads (tenant_id, id, given_name, family_name, email, phone, notes) "
                                    "VALUES (" +
-                                   tx.quote(tenant) + ", gen_random_uuid(), 'Old" + std::to_string(i) +
-                                   "', 'Timer', " + tx.quote(mail) + ", '+4420794600" + std::to_string(10 + i) +
-                                   "', " + tx.quote(note) + ") RETURNING id::text")[0]
+                                   tx.quote(tenant) + ", gen_random_uuid(), 'Old" + std::to_string(i) + "', 'Timer', " +
+                                   tx.quote(mail) + ", '+4420794600" + std::to_string(10 + i) + "', " + tx.quote(note) +
+                                   ") RETURNING id::text")[0]
                               .as<std::string>());
         }
         tx.commit();
@@ -260,8 +259,8 @@ TEST_CASE("leads at rest: an erased lead's data key is destroyed, so its sealed 
     // A backup taken before the erasure: the sealed values, and the lead's wrapped key beside them.
     const StoredLead backup = Stored(tenant, id);
     REQUIRE(backup.columns.at("email").rfind("pv1.", 0) == 0);
-    const std::string key_rows_sql = "SELECT count(*) FROM crm_subject_keys WHERE tenant_id = '" + tenant +
-                                     "' AND subject_id = '" + id + "'";
+    const std::string key_rows_sql =
+        "SELECT count(*) FROM crm_subject_keys WHERE tenant_id = '" + tenant + "' AND subject_id = '" + id + "'";
     REQUIRE(QueryScalar("leads", key_rows_sql) == "1");
 
     SubjectDataClient officer("CRM_TEST_LEADS", tenant);

@@ -231,9 +231,9 @@ v1::Lead InsertLead(common::Db& db, pqxx::transaction_base& tx, const std::strin
     const pqxx::result rows =
         db.Exec(tx, sql::kInsertLead, tenant, l.id(), s.given_name, s.family_name, s.email, s.phone, s.company_name,
                 s.job_title, l.country(), s.region, l.source(), l.campaign_id(), l.owner_id(), l.team_id(),
-                domain::PriorityText(PriorityOf(l.priority())), s.notes, AttributesJson(l), l.score(),
-                ReasonsJson(l), ChannelText(l.capture_channel()), l.web_form_id(), c.granted(), s.consent_text,
-                c.version(), l.has_consent(), common::NullIfEmpty(sla), s.email_index, s.phone_index);
+                domain::PriorityText(PriorityOf(l.priority())), s.notes, AttributesJson(l), l.score(), ReasonsJson(l),
+                ChannelText(l.capture_channel()), l.web_form_id(), c.granted(), s.consent_text, c.version(),
+                l.has_consent(), common::NullIfEmpty(sla), s.email_index, s.phone_index);
     return ReadLead(rows[0], tenant);
 }
 

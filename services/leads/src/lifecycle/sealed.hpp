@@ -20,8 +20,8 @@ inline constexpr char kStatusReason[] = "leads.status_reason";
 inline constexpr char kConsentText[] = "leads.consent_text";
 
 // In the order of the partial index leads_unsealed (migration 0007), which the backfill's look-ups must match.
-inline constexpr const char* kColumns[] = {kGivenName, kFamilyName, kEmail,  kPhone,        kCompanyName,
-                                           kJobTitle,  kRegion,     kNotes,  kStatusReason, kConsentText};
+inline constexpr const char* kColumns[] = {kGivenName, kFamilyName, kEmail, kPhone,        kCompanyName,
+                                           kJobTitle,  kRegion,     kNotes, kStatusReason, kConsentText};
 
 // The table for the kit's backfill of the leads written before migration 0007 (register.cpp; EXPLAINed by the leads
 // EXPLAIN test). Its `unsealed` is the predicate of leads_unsealed: a column with a clear value.

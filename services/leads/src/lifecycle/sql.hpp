@@ -65,8 +65,8 @@ inline constexpr Sql kMarkConverted{
 // Open leads are unique per email: creates, web forms and email changes take this lock first, so that two of them
 // with one address queue here and the check after it cannot race.
 // Takes the lock of an address ($1 = "leads.email:<tenant>:<the e-mail's blind index>") and returns the id of an open
-// lead of the tenant ($2) with that e-mail's blind index ($3), or NULL: migration 0007 (one round trip; the look-up runs
-// after the lock is held).
+// lead of the tenant ($2) with that e-mail's blind index ($3), or NULL: migration 0007 (one round trip; the look-up
+// runs after the lock is held).
 inline constexpr Sql kLockOpenByEmail{"leads_lock_open_by_email", "SELECT leads_lock_open_by_email($1, $2, $3)"};
 
 inline constexpr Sql kInsertEngagement{

@@ -224,7 +224,8 @@ v1::ScoringModel Scoring::TrainModel(const common::RequestContext& rc, int min_p
         std::vector<domain::LeadSample> out;
         for (const auto& row : db_.Exec(tx, sql::kTrainingLeads, rc.tenant_id, negative_after_days)) {
             auto it = engagements.find(row[0].as<std::string>());
-            out.push_back(SampleOf(row, rc.tenant_id, it == engagements.end() ? std::vector<domain::EngagementFact>{} : it->second));
+            out.push_back(SampleOf(row, rc.tenant_id,
+                                   it == engagements.end() ? std::vector<domain::EngagementFact>{} : it->second));
         }
         return out;
     });

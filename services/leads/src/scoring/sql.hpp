@@ -27,7 +27,7 @@ FROM lead_engagements WHERE tenant_id = $1 AND lead_id = $2::uuid ORDER BY occur
 inline constexpr Sql kTrainingLeads{"leads_training_set", R"SQL(
 SELECT id::text, given_name, family_name, email, phone, company_name, job_title, country, region, source,
   campaign_id, owner_id, priority, attributes::text, score, status = 'CONVERTED', )SQL" CRM_SUBJECT_KEY_COLUMN(
-                                                           "leads.tenant_id", "leads.id::text") R"SQL(
+                                                              "leads.tenant_id", "leads.id::text") R"SQL(
 FROM leads
 WHERE tenant_id = $1 AND (status IN ('CONVERTED', 'UNQUALIFIED') OR create_time < now() - make_interval(days => $2::int))
 ORDER BY create_time DESC, id LIMIT 20000)SQL"};

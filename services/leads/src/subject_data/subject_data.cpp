@@ -26,8 +26,7 @@ pqxx::result Run(SubjectCall& call, const common::Sql& sql, const Subject& subje
     for (const auto& email : subject.emails) {
         if (!email.empty()) email_indexes.push_back(lifecycle::EmailIndex(call.rc.tenant_id, email));
     }
-    return call.db.Exec(call.tx, sql, call.rc.tenant_id, p.contact_ids, p.lead_ids,
-                        common::PgTextArray(email_indexes));
+    return call.db.Exec(call.tx, sql, call.rc.tenant_id, p.contact_ids, p.lead_ids, common::PgTextArray(email_indexes));
 }
 
 common::SubjectExport Export(SubjectCall& call, const common::Sql& sql, const Subject& subject) {
@@ -56,8 +55,8 @@ void Resolve(SubjectCall& call, Subject& subject) {
     for (const auto& row : Run(call, sql::kResolve, subject)) {
         const std::string id = row[0].as<std::string>();
         common::AddUnique(subject.lead_ids, id);
-        std::string email = common::ColumnKey(call.rc.tenant_id, id, row[3]).Open(lifecycle::sealed::kEmail,
-                                                                                  row[1].c_str());
+        std::string email =
+            common::ColumnKey(call.rc.tenant_id, id, row[3]).Open(lifecycle::sealed::kEmail, row[1].c_str());
         std::transform(email.begin(), email.end(), email.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         if (!email.empty()) common::AddUnique(subject.emails, email);
@@ -94,10 +93,7 @@ std::vector<common::SubjectHandler> Handlers() {
              .resolve = nullptr,
              .export_records = [](SubjectCall& c, const Subject& s) { return Export(c, sql::kExportEngagements, s); },
              .erase = EraseEngagements},
-            {.resource_type = "lead",
-             .resolve = Resolve,
-             .export_records = ExportLeads,
-             .erase = EraseLeads}};
+            {.resource_type = "lead", .resolve = Resolve, .export_records = ExportLeads, .erase = EraseLeads}};
 }
 
 }  // namespace crm::leads::subject_data
