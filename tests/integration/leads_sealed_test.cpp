@@ -53,8 +53,9 @@ std::map<std::string, std::string> LeadsProcessEnv(int grpc_port, int metrics_po
         {"CRM_KAFKA_BROKERS", RequireEnv("CRM_TEST_KAFKA")},
         {"CRM_INTERNAL_KEY", RequireEnv("CRM_INTERNAL_KEY")},
         {"CRM_MIGRATIONS_DIR", CRM_SOURCE_DIR "/services/leads/migrations"},
-        // Not a replica that takes work from the stack's leads service: no consumer, a slow SLA scan.
-        {"CRM_LEADS_MARKETING_TOPICS", ""},
+        // Not a replica that takes work from the stack's leads service: no consumer (an empty list; "" would mean
+        // the default topics), a slow SLA scan.
+        {"CRM_LEADS_MARKETING_TOPICS", ","},
         {"CRM_LEADS_SLA_SCAN_INTERVAL_MS", "3600000"},
         {"CRM_SHUTDOWN_GRACE_SECONDS", "2"},
         {"CRM_LOG_LEVEL", "info"},
