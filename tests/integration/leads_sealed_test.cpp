@@ -286,3 +286,49 @@ TEST_CASE("leads at rest: an erased lead's data key is destroyed, so its sealed 
     }
     CHECK(ColumnsContaining("leads", {email, "private note " + uniq}, {}, tenant).empty());
 }
+
+TEST_CASE("leads at rest: scoring rules on the e-mail's domain and the job title see the opened values",
+          "[integration][leads][sealed]") {
+    const std::string tenant = UniqueTenant("seal");
+    const std::string uniq = crm::common::NewUuid().substr(0, 8);
+    const std::string domain = "bigcorp-" + uniq + ".example";
+    LeadsClient leads(TokenFor(tenant));
+    lv1::UpdateScoringRulesRequest rules;
+    auto* set = rules.mutable_scoring_rules();
+    auto* by_domain = set->add_rules();
+    by_domain->set_name("target account");
+    by_domain->mutable_attribute()->set_field("email_domain");
+    by_domain->mutable_attribute()->set_operator_(lv1::CONDITION_OPERATOR_EQUALS);
+    by_domain->mutable_attribute()->add_values(domain);
+    by_domain->set_weight(25);
+    auto* by_title = set->add_rules();
+    by_title->set_name("decision maker");
+    by_title->mutable_attribute()->set_field("job_title");
+    by_title->mutable_attribute()->set_operator_(lv1::CONDITION_OPERATOR_CONTAINS);
+    by_title->mutable_attribute()->add_values("director");
+    by_title->set_weight(10);
+    const auto stored = leads.UpdateScoringRules(rules);
+    INFO(stored.status.error_message());
+    REQUIRE(stored.ok());
+
+    lv1::CreateLeadRequest create;
+    create.mutable_lead()->set_given_name("Dana");
+    create.mutable_lead()->set_email("dana@" + domain);
+    create.mutable_lead()->set_job_title("Sales Director");
+    const auto created = leads.CreateLead(create);
+    INFO(created.status.error_message());
+    REQUIRE(created.ok());
+    CHECK(created.response.lead().score() == 35);
+    REQUIRE(Stored(tenant, created.response.lead().id()).columns.at("job_title").rfind("pv1.", 0) == 0);
+
+    // An update re-scores the lead as read back from its sealed row: the same rules still match.
+    lv1::UpdateLeadRequest update;
+    update.mutable_lead()->set_id(created.response.lead().id());
+    update.mutable_lead()->set_notes("call back next week");
+    update.mutable_update_mask()->add_paths("notes");
+    const auto updated = leads.UpdateLead(update);
+    INFO(updated.status.error_message());
+    REQUIRE(updated.ok());
+    CHECK(updated.response.lead().score() == 35);
+    CHECK(updated.response.lead().score_reasons_size() == 2);
+}
