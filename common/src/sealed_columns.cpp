@@ -76,20 +76,25 @@ std::string ColumnKey::Open(std::string_view column, std::string_view stored) co
     }
 }
 
+std::string SealedBatchQuery(const SealedTable& t) {
+    std::string sql = "SELECT " + t.id + "::text";
+    for (const auto& c : t.columns) sql += ", " + c.name;
+    return sql + " FROM " + t.table + " WHERE tenant_id = $1 AND (" + t.unsealed + ") LIMIT 500 FOR UPDATE";
+}
+
 std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
     const std::string tenants_sql =
         "SELECT DISTINCT tenant_id FROM " + t.table + " WHERE " + t.unsealed + " LIMIT 1000";
     // One statement per batch: the rows' new values come as parallel text[] parameters ($2 ids, then per column its
     // values and, for an indexed column, its indexes). '-' (never an index: those are hex or "") keeps the index of a
     // value that was already sealed.
-    std::string select_sql = "SELECT " + t.id + "::text";
+    const std::string select_sql = SealedBatchQuery(t);
     std::string update_sql = "UPDATE " + t.table + " AS t SET ";
     std::string arrays = "$2::text[]", names = "id";
     int param = 3;
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
         const auto& c = t.columns[i];
         const std::string v = "v" + std::to_string(i), x = "x" + std::to_string(i);
-        select_sql += ", " + c.name;
         update_sql += (i > 0 ? ", " : "") + c.name + " = u." + v;
         arrays += ", $" + std::to_string(param++) + "::text[]";
         names += ", " + v;
@@ -98,7 +103,6 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
         arrays += ", $" + std::to_string(param++) + "::text[]";
         names += ", " + x;
     }
-    select_sql += " FROM " + t.table + " WHERE tenant_id = $1 AND (" + t.unsealed + ") LIMIT 500 FOR UPDATE";
     update_sql += " FROM unnest(" + arrays + ") AS u(" + names + ") WHERE t.tenant_id = $1 AND t." + t.id +
                   " = u.id::" + t.id_type;
     const std::string name = "sealed_columns_backfill_" + t.table;

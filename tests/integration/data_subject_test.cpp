@@ -375,8 +375,9 @@ TEST_CASE("data-subject requests: an erasure leaves no personal value in any ser
     // Every value is somewhere before (the scan finds what it looks for).
     for (const auto& svc : SuiteServices()) {
         INFO(svc);
-        CHECK((!ColumnsContaining(svc, values, {}, p.tenant).empty() ||
-               svc == "analytics"));  // analytics: ids and amounts only
+        // analytics: ids and amounts only; leads: its personal columns are sealed at rest (services/leads migration
+        // 0007), the lead's values are nowhere in clear.
+        CHECK((!ColumnsContaining(svc, values, {}, p.tenant).empty() || svc == "analytics" || svc == "leads"));
     }
 
     // On Kafka the person's values are sealed: never in clear, readable by consumers holding the producers' keys.

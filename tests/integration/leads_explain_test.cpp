@@ -8,12 +8,26 @@
 #include "../support/explain.hpp"
 #include "../support/harness.hpp"
 #include "../support/retention_explain.hpp"
+#include "lifecycle/sealed.hpp"
 #include "lifecycle/sql.hpp"
 #include "retention/sql.hpp"
 // By path: analytics has a subject_data/sql.hpp too, and this binary sees both services' src/.
 #include "../../services/leads/src/subject_data/sql.hpp"
 
 using namespace crm::test;
+
+namespace {
+
+// The personal columns of generated leads as the service stores them (migration 0007): sealed values ("pv1." + ...,
+// never opened here) and 64-hex blind indexes of the e-mails, so that the generated rows are not taken for rows
+// written before encryption at rest (the backfill of a leads process started meanwhile leaves them alone).
+// clang-format off
+#define CRM_SEALED_LEAD_VALUES                                                                                    \
+    "'pv1.Given' || g, 'pv1.Family' || g, 'pv1.lead' || g || '@example.com', "                                    \
+    "encode(sha256(convert_to('lead' || g || '@example.com', 'UTF8')), 'hex')"
+// clang-format on
+
+}  // namespace
 
 TEST_CASE("leads: marking a lead converted is a primary-key probe at 100k leads (EXPLAIN as the app role)",
           "[integration][leads][explain]") {
@@ -22,11 +36,13 @@ TEST_CASE("leads: marking a lead converted is a primary-key probe at 100k leads 
     std::string lead_id;
     {
         pqxx::work tx(conn);
-        tx.exec("INSERT INTO leads (tenant_id, id, given_name, family_name, email, status, create_time) SELECT " +
-                tx.quote(tenant) +
-                ", gen_random_uuid(), 'Given' || g, 'Family' || g, 'lead' || g || '@example.com', "
-                "(ARRAY['NEW', 'WORKING', 'QUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
-                "FROM generate_series(1, 100000) AS g");
+        tx.exec(
+            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, create_time) "
+            "SELECT " +
+            tx.quote(tenant) +
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'QUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
+            "FROM generate_series(1, 100000) AS g");
         lead_id = tx.exec1("SELECT id::text FROM leads WHERE tenant_id = " + tx.quote(tenant) +
                            " AND status = 'QUALIFIED' LIMIT 1")[0]
                       .as<std::string>();
@@ -44,6 +60,71 @@ TEST_CASE("leads: marking a lead converted is a primary-key probe at 100k leads 
     CHECK(plan.Has("LockRows"));
 }
 
+// Encryption at rest (migration 0007): the open-lead duplicate check probes the e-mail's blind index
+// (leads_open_email on email_index), a lead is read with its wrapped data key (a look-up of crm_subject_keys by its
+// primary key, (tenant_id, subject_id); the planner may scan that table while it is tiny), and the
+// backfill of rows written before finds them through the partial index of unsealed rows (leads_unsealed), at 100,000
+// sealed leads and a few clear ones in the tenant.
+TEST_CASE(
+    "leads: blind-index look-ups, reads with the data key and the backfill are index-backed at 100k leads "
+    "(EXPLAIN as the app role)",
+    "[integration][leads][explain][sealed]") {
+    const std::string tenant = UniqueTenant("lx");
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
+    std::string lead_id, email_index;
+    {
+        pqxx::work tx(conn);
+        tx.exec(
+            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, create_time) "
+            "SELECT " +
+            tx.quote(tenant) +
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'UNQUALIFIED'])[1 + g % 3], now() - g * interval '1 second' "
+            "FROM generate_series(1, 100000) AS g");
+        // Rows as written before encryption at rest (the service's backfill seals them: harmless here).
+        tx.exec("INSERT INTO leads (tenant_id, id, given_name, email) SELECT " + tx.quote(tenant) +
+                ", gen_random_uuid(), 'Clear' || g, 'clear' || g || '@example.com' FROM generate_series(1, 5) AS g");
+        const pqxx::row row = tx.exec1("SELECT id::text, email_index FROM leads WHERE tenant_id = " + tx.quote(tenant) +
+                                       " AND family_name = 'pv1.Family4001'");
+        lead_id = row[0].as<std::string>();
+        email_index = row[1].as<std::string>();
+        tx.exec("ANALYZE leads");
+        tx.commit();
+    }
+    const std::string args = "'" + tenant + "', '" + email_index + "'";
+
+    // The look-up of leads_lock_open_by_email (migration 0007), after its lock.
+    const QueryPlan open_lead =
+        ExplainAs(conn, "leads_app", tenant,
+                  "SELECT id::text FROM leads WHERE tenant_id = $1 AND email_index = $2 AND email_index <> '' "
+                  "AND status NOT IN ('CONVERTED', 'UNQUALIFIED') LIMIT 1",
+                  args);
+    INFO("open lead by e-mail (" << open_lead.ms << " ms): " << open_lead.text);
+    CHECK_FALSE(open_lead.Has("Seq Scan leads"));
+    CHECK(open_lead.Uses("leads_open_email"));
+    // The function itself, as the services call it (a lock and the look-up above).
+    pqxx::work check(conn);
+    CHECK(check
+              .exec1("SELECT count(*) FROM pg_proc WHERE proname = 'leads_lock_open_by_email' AND "
+                     "prosrc LIKE '%email_index = p_email_index%'")[0]
+              .as<int>() == 1);
+    check.abort();
+
+    namespace lsql = crm::leads::lifecycle::sql;
+    const QueryPlan get =
+        ExplainAs(conn, "leads_app", tenant, lsql::kGetLead.text, "'" + tenant + "', '" + lead_id + "'");
+    INFO("get lead (" << get.ms << " ms): " << get.text);
+    CHECK(get.Uses("leads_pkey"));
+    CHECK_FALSE(get.Has("Seq Scan leads"));
+
+    // The backfill's batch, as the kit's BackfillSealedColumns runs it for the leads' table definition.
+    const std::string batch = crm::common::SealedBatchQuery(crm::leads::lifecycle::sealed::Table());
+    const QueryPlan backfill = ExplainAs(conn, "leads_app", tenant, batch, "'" + tenant + "'");
+    INFO("backfill batch (" << backfill.ms << " ms): " << backfill.text);
+    CHECK(backfill.Uses("leads_unsealed"));
+    CHECK_FALSE(backfill.Has("Seq Scan leads"));
+}
+
 // The retention rule's statements (retention/sql.hpp) read the tenant's aged unconverted leads through
 // leads_retention, oldest first, a batch at a time: at 100,000 leads over two years of last changes, a count and a
 // batch of 500 of the oldest never scan the table.
@@ -54,11 +135,11 @@ TEST_CASE("leads: the retention rule's count and batches are index-backed at 100
     {
         pqxx::work tx(conn);
         tx.exec(
-            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, status, convert_time, "
+            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, convert_time, "
             "create_time, update_time) SELECT " +
             tx.quote(tenant) +
-            ", gen_random_uuid(), 'Given' || g, 'Family' || g, 'lead' || g || '@example.com', "
-            "(ARRAY['NEW', 'WORKING', 'QUALIFIED', 'CONVERTED'])[1 + g % 4], "
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'QUALIFIED', 'CONVERTED'])[1 + g % 4], "
             "CASE WHEN g % 4 = 3 THEN now() END, now() - g * interval '10 minutes', "
             "now() - g * interval '10 minutes' FROM generate_series(1, 100000) AS g");
         tx.exec(
@@ -86,11 +167,11 @@ TEST_CASE("leads: the data-subject statements are index-backed at 100k leads (EX
     {
         pqxx::work tx(conn);
         tx.exec(
-            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, status, contact_id, convert_time, "
-            "create_time) SELECT " +
+            "INSERT INTO leads (tenant_id, id, given_name, family_name, email, email_index, status, contact_id, "
+            "convert_time, create_time) SELECT " +
             tx.quote(tenant) +
-            ", gen_random_uuid(), 'Given' || g, 'Family' || g, 'lead' || g || '@example.com', "
-            "(ARRAY['NEW', 'WORKING', 'UNQUALIFIED', 'CONVERTED'])[1 + g % 4], "
+            ", gen_random_uuid(), " CRM_SEALED_LEAD_VALUES
+            ", (ARRAY['NEW', 'WORKING', 'UNQUALIFIED', 'CONVERTED'])[1 + g % 4], "
             "CASE WHEN g % 4 = 3 THEN gen_random_uuid() END, CASE WHEN g % 4 = 3 THEN now() END, "
             "now() - g * interval '1 second' FROM generate_series(1, 100000) AS g");
         tx.exec(
@@ -99,12 +180,15 @@ TEST_CASE("leads: the data-subject statements are index-backed at 100k leads (EX
             "FROM leads WHERE tenant_id = " +
             tx.quote(tenant) + " AND family_name LIKE '%3'");
         const pqxx::row row =
-            tx.exec1("SELECT id::text, contact_id::text, email FROM leads WHERE tenant_id = " + tx.quote(tenant) +
-                     " AND family_name = 'Family4003'");
+            tx.exec1("SELECT id::text, contact_id::text, email_index FROM leads WHERE tenant_id = " + tx.quote(tenant) +
+                     " AND family_name = 'pv1.Family4003'");
         lead = row[0].as<std::string>();
         contact = row[1].as<std::string>();
         email = row[2].as<std::string>();
-        other_email = "lead4002@example.com";  // an unqualified lead's (outside the open-lead index)
+        // an unqualified lead's e-mail (outside the open-lead index), by its blind index
+        other_email = tx.exec1("SELECT email_index FROM leads WHERE tenant_id = " + tx.quote(tenant) +
+                               " AND family_name = 'pv1.Family4002'")[0]
+                          .as<std::string>();
         tx.exec("ANALYZE leads");
         tx.exec("ANALYZE lead_engagements");
         tx.commit();

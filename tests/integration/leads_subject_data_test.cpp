@@ -10,6 +10,7 @@
 #include "../support/leads_client.hpp"
 #include "../support/subject_data.hpp"
 #include "../support/wait.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 using namespace crm::test;
 
@@ -157,9 +158,15 @@ TEST_CASE("leads subject data: a converted person's leads are resolved, exported
         REQUIRE(foreign_rows.size() == 1);
         CHECK(foreign_rows[0].at("id") == foreign.id());
 
-        // Before the erasure the scan finds the person (so that its empty answer afterwards means something).
-        CHECK_FALSE(ColumnsContaining("leads", family).empty());
+        // Before the erasure the scan finds the person's clear values (so that its empty answer afterwards means
+        // something): the engagement's detail and the attributes. The personal columns of the leads are sealed at rest
+        // (migration 0007) under the leads' data keys, which the erasure destroys.
+        CHECK_FALSE(ColumnsContaining("leads", "computing " + uniq).empty());
         CHECK_FALSE(ColumnsContaining("leads", detail).empty());
+        CHECK(ColumnsContaining("leads", family).empty());
+        const std::string keys_sql = "SELECT count(*) FROM crm_subject_keys WHERE tenant_id = '" + tenant +
+                                     "' AND subject_id IN ('" + first.id() + "', '" + second.id() + "')";
+        CHECK(QueryScalar("leads", keys_sql) == "2");
 
         pv1::EraseSubjectRequest erase;
         erase.set_request_id("erase-" + uniq);
@@ -183,7 +190,11 @@ TEST_CASE("leads subject data: a converted person's leads are resolved, exported
             INFO(where);
             CHECK((where.rfind("leads.email ", 0) == 0 || where.rfind("crm_outbox.", 0) == 0));
         }
-        CHECK(QueryScalar("leads", "SELECT count(*) FROM leads WHERE email = '" + email + "'") == "1");
+        CHECK(QueryScalar("leads", "SELECT count(*) FROM leads WHERE email_index = '" +
+                                       crm::common::ColumnIndex(other, "leads.email", email) + "'") == "1");
+        CHECK(QueryScalar("leads", "SELECT count(*) FROM leads WHERE tenant_id = '" + tenant +
+                                       "' AND email_index <> ''") == "0");
+        CHECK(QueryScalar("leads", keys_sql) == "0");
 
         // What is not personal stays.
         lv1::GetLeadRequest get;

@@ -8,12 +8,14 @@
 #include "crm/common/consumer.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/retention.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "email_engagement/email_engagement.hpp"
 #include "grpc_service.hpp"
 #include "lifecycle/lifecycle.hpp"
+#include "lifecycle/sealed.hpp"
 #include "retention/retention.hpp"
 #include "scoring/scoring.hpp"
 #include "sla/scheduler.hpp"
@@ -50,6 +52,10 @@ std::vector<common::EnvVar> ConfigVars() {
 
 void Register(common::ServiceApp& app) {
     app.AddRetentionRules(retention::Rules());
+    // Leads written before their personal columns were sealed (migration 0007): sealed and indexed before serving.
+    app.AddColumnBackfill("leads", [table = lifecycle::sealed::Table()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
     app.AddSubjectHandlers(subject_data::Handlers());
     const auto& config = app.config();
     conversion::Settings conversion_settings;

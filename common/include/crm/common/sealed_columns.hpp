@@ -89,5 +89,8 @@ struct SealedTable {
 // The tenants come from a maintenance transaction (crm.maintenance = 'on'): the table needs the policy
 // maintenance_select. Returns the rows sealed.
 std::int64_t BackfillSealedColumns(Db& db, const SealedTable& table);
+// The statement that reads one batch of a tenant's rows to seal ($1 = tenant), as BackfillSealedColumns runs it (for
+// the services' EXPLAIN tests).
+std::string SealedBatchQuery(const SealedTable& table);
 
 }  // namespace crm::common

@@ -53,14 +53,6 @@ std::string PhoneIndex(const std::string& tenant, std::string_view phone) {
     return common::ColumnIndex(tenant, kPhoneColumn, phone);
 }
 
-common::SealedTable SealedContacts() {
-    return {.table = "contacts",
-            .columns = {{"email", "email_index"}, {"phone", "phone_index"}, {"job_title", ""}},
-            .unsealed =
-                "((email <> '' AND email_index = '') OR (phone <> '' AND phone_index = '') "
-                "OR (job_title <> '' AND job_title NOT LIKE 'pv1.%'))"};
-}
-
 v1::Contact ReadContact(const pqxx::row& row) {
     v1::Contact c;
     c.set_id(row[0].as<std::string>());

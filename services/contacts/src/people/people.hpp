@@ -11,10 +11,10 @@
 
 #include "crm/common/db.hpp"
 #include "crm/common/paging.hpp"
-#include "crm/common/sealed_columns.hpp"
 #include "crm/contacts/v1/contacts.pb.h"
 #include "domain/normalize.hpp"
 #include "domain/records.hpp"
+#include "people/sealed.hpp"
 #include "rows.hpp"
 
 namespace crm::common {
@@ -45,15 +45,9 @@ namespace v1 = crm::contacts::v1;
 inline constexpr int kCreateDuplicateLimit = 10;
 inline constexpr int kContactColumnCount = 22;
 
-// The sealed personal columns (sealed_columns.hpp; migration 0050) and the blind indexes of the lookups.
-inline constexpr char kEmailColumn[] = "contacts.email";
-inline constexpr char kPhoneColumn[] = "contacts.phone";
-inline constexpr char kJobTitleColumn[] = "contacts.job_title";
 // The blind index of a normalized e-mail or phone of the tenant ("" for "").
 std::string EmailIndex(const std::string& tenant, std::string_view email);
 std::string PhoneIndex(const std::string& tenant, std::string_view phone);
-// The table's sealed columns, for the backfill of rows written before 0050.
-common::SealedTable SealedContacts();
 
 // ---- a stored contact, for every area ------------------------------------------------------------------------------
 

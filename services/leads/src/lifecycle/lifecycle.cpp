@@ -137,7 +137,7 @@ common::Page<v1::Lead> Lifecycle::List(const common::RequestContext& rc, const L
                                 params[6], params[7], params[8]);
         }
         std::vector<v1::Lead> out;
-        for (const auto& row : rows) out.push_back(ReadLead(row));
+        for (const auto& row : rows) out.push_back(ReadLead(row, rc.tenant_id));
         return out;
     });
     return common::MakePage(std::move(leads), q.page_size, [&](const v1::Lead& last) {

@@ -75,6 +75,8 @@ std::optional<Converted> MarkConverted(common::Db& db, pqxx::transaction_base& t
 // lock for the rest of the transaction.
 std::optional<std::string> OpenLeadWithEmail(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                              const std::string& email);
+// The blind index of a lead's (normalized) e-mail: what every e-mail look-up of `leads` compares (email_index).
+std::string EmailIndex(const std::string& tenant, const std::string& email);
 // The ALREADY_EXISTS error for a second open lead with one email (reason DUPLICATE_LEAD, metadata existing_id).
 [[noreturn]] void ThrowDuplicate(const std::string& existing_id);
 // FAILED_PRECONDITION (LEAD_CONVERTED) for a converted lead: it is read-only.

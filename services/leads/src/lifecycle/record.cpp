@@ -10,8 +10,10 @@
 #include "crm/common/outbox.hpp"
 #include "crm/common/pg_array.hpp"
 #include "crm/common/resource.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/leads/events/v1/events.pb.h"
 #include "lifecycle/lifecycle.hpp"
+#include "lifecycle/sealed.hpp"
 #include "lifecycle/sql.hpp"
 
 namespace crm::leads::lifecycle {
@@ -33,6 +35,9 @@ v1::CaptureChannel ChannelProto(const std::string& text) {
     return c;
 }
 
+// The row's wrapped data key: the last of the lead columns (sql::kLeadColumns).
+constexpr int kLeadKeyField = 38;
+
 std::string ChannelText(v1::CaptureChannel c) {
     if (!v1::CaptureChannel_IsValid(c) || c == v1::CAPTURE_CHANNEL_UNSPECIFIED) return "API";
     return v1::CaptureChannel_Name(c).substr(std::string("CAPTURE_CHANNEL_").size());
@@ -40,25 +45,27 @@ std::string ChannelText(v1::CaptureChannel c) {
 
 }  // namespace
 
-v1::Lead ReadLead(const pqxx::row& r) {
+v1::Lead ReadLead(const pqxx::row& r, const std::string& tenant) {
     v1::Lead l;
     l.set_id(r[0].as<std::string>());
-    l.set_given_name(r[1].as<std::string>());
-    l.set_family_name(r[2].as<std::string>());
-    l.set_email(r[3].as<std::string>());
-    l.set_phone(r[4].as<std::string>());
-    l.set_company_name(r[5].as<std::string>());
-    l.set_job_title(r[6].as<std::string>());
+    const common::ColumnKey key(tenant, l.id(), r[kLeadKeyField]);
+    const auto open = [&](const char* column, int i) { return key.Open(column, r[i].c_str()); };
+    l.set_given_name(open(sealed::kGivenName, 1));
+    l.set_family_name(open(sealed::kFamilyName, 2));
+    l.set_email(open(sealed::kEmail, 3));
+    l.set_phone(open(sealed::kPhone, 4));
+    l.set_company_name(open(sealed::kCompanyName, 5));
+    l.set_job_title(open(sealed::kJobTitle, 6));
     l.set_country(r[7].as<std::string>());
-    l.set_region(r[8].as<std::string>());
+    l.set_region(open(sealed::kRegion, 8));
     l.set_source(r[9].as<std::string>());
     l.set_campaign_id(r[10].as<std::string>());
     l.set_owner_id(r[11].as<std::string>());
     l.set_team_id(r[12].as<std::string>());
     l.set_priority(PriorityProto(domain::ParsePriority(r[13].as<std::string>()).value_or(domain::Priority::kMedium)));
     l.set_status(StatusProto(domain::ParseStatus(r[14].as<std::string>()).value_or(domain::Status::kNew)));
-    l.set_status_reason(r[15].as<std::string>());
-    l.set_notes(r[16].as<std::string>());
+    l.set_status_reason(open(sealed::kStatusReason, 15));
+    l.set_notes(open(sealed::kNotes, 16));
     const nlohmann::json attributes = nlohmann::json::parse(r[17].as<std::string>());
     for (const auto& [k, v] : attributes.items()) (*l.mutable_attributes())[k] = v.get<std::string>();
     l.set_score(r[18].as<int>());
@@ -72,7 +79,7 @@ v1::Lead ReadLead(const pqxx::row& r) {
     if (r[22].as<bool>() || !r[23].as<std::string>().empty()) {
         auto* c = l.mutable_consent();
         c->set_granted(r[22].as<bool>());
-        c->set_text(r[23].as<std::string>());
+        c->set_text(open(sealed::kConsentText, 23));
         c->set_version(r[24].as<std::string>());
         if (!r[25].is_null()) SetTime(r[25], c->mutable_capture_time());
     }
@@ -109,7 +116,36 @@ std::string ReasonsJson(const v1::Lead& l) {
     return j.dump();
 }
 
+// A lead's personal columns as stored: sealed under the lead's data key, with the blind indexes of e-mail and phone.
+struct Sealed {
+    std::string given_name, family_name, email, phone, company_name, job_title, region, notes, status_reason,
+        consent_text, email_index, phone_index;
+};
+
+Sealed SealedOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Lead& l) {
+    common::ColumnSealer sealer(db, tx, tenant);
+    const auto seal = [&](const char* column, const std::string& value) { return sealer.Seal(l.id(), column, value); };
+    Sealed s;
+    s.given_name = seal(sealed::kGivenName, l.given_name());
+    s.family_name = seal(sealed::kFamilyName, l.family_name());
+    s.email = seal(sealed::kEmail, l.email());
+    s.phone = seal(sealed::kPhone, l.phone());
+    s.company_name = seal(sealed::kCompanyName, l.company_name());
+    s.job_title = seal(sealed::kJobTitle, l.job_title());
+    s.region = seal(sealed::kRegion, l.region());
+    s.notes = seal(sealed::kNotes, l.notes());
+    s.status_reason = seal(sealed::kStatusReason, l.status_reason());
+    s.consent_text = seal(sealed::kConsentText, l.consent().text());
+    s.email_index = EmailIndex(tenant, l.email());
+    s.phone_index = common::ColumnIndex(tenant, sealed::kPhone, l.phone());
+    return s;
+}
+
 }  // namespace
+
+std::string EmailIndex(const std::string& tenant, const std::string& email) {
+    return common::ColumnIndex(tenant, sealed::kEmail, email);
+}
 
 domain::LeadFields FieldsOf(const v1::Lead& l) {
     domain::LeadFields f;
@@ -184,36 +220,38 @@ v1::Lead LoadLead(common::Db& db, pqxx::transaction_base& tx, const std::string&
                   bool for_update) {
     const pqxx::result rows = db.Exec(tx, for_update ? sql::kGetLeadForUpdate : sql::kGetLead, tenant, id);
     if (rows.empty()) throw ApiError::NotFound("lead", id);
-    return ReadLead(rows[0]);
+    return ReadLead(rows[0], tenant);
 }
 
 v1::Lead InsertLead(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Lead& l,
                     std::optional<std::int64_t> sla_seconds) {
     const std::string sla = sla_seconds ? std::to_string(*sla_seconds) : "";
     const auto& c = l.consent();
+    const Sealed s = SealedOf(db, tx, tenant, l);
     const pqxx::result rows =
-        db.Exec(tx, sql::kInsertLead, tenant, l.id(), l.given_name(), l.family_name(), l.email(), l.phone(),
-                l.company_name(), l.job_title(), l.country(), l.region(), l.source(), l.campaign_id(), l.owner_id(),
-                l.team_id(), domain::PriorityText(PriorityOf(l.priority())), l.notes(), AttributesJson(l), l.score(),
-                ReasonsJson(l), ChannelText(l.capture_channel()), l.web_form_id(), c.granted(), c.text(), c.version(),
-                l.has_consent(), common::NullIfEmpty(sla));
-    return ReadLead(rows[0]);
+        db.Exec(tx, sql::kInsertLead, tenant, l.id(), s.given_name, s.family_name, s.email, s.phone, s.company_name,
+                s.job_title, l.country(), s.region, l.source(), l.campaign_id(), l.owner_id(), l.team_id(),
+                domain::PriorityText(PriorityOf(l.priority())), s.notes, AttributesJson(l), l.score(), ReasonsJson(l),
+                ChannelText(l.capture_channel()), l.web_form_id(), c.granted(), s.consent_text, c.version(),
+                l.has_consent(), common::NullIfEmpty(sla), s.email_index, s.phone_index);
+    return ReadLead(rows[0], tenant);
 }
 
 v1::Lead WriteLead(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Lead& l,
                    int version_step, bool touch, std::int64_t expected_version) {
     const std::string deadline =
         l.has_first_touch_deadline() ? std::to_string(TimeUtil::TimestampToMicroseconds(l.first_touch_deadline())) : "";
+    const Sealed s = SealedOf(db, tx, tenant, l);
     const pqxx::result rows =
-        db.Exec(tx, sql::kWriteLead, tenant, l.id(), l.given_name(), l.family_name(), l.email(), l.phone(),
-                l.company_name(), l.job_title(), l.country(), l.region(), l.source(), l.campaign_id(), l.owner_id(),
-                l.team_id(), domain::PriorityText(PriorityOf(l.priority())), domain::StatusText(StatusOf(l.status())),
-                l.status_reason(), l.notes(), AttributesJson(l), l.score(), ReasonsJson(l),
-                common::NullIfEmpty(deadline), touch, version_step, expected_version);
+        db.Exec(tx, sql::kWriteLead, tenant, l.id(), s.given_name, s.family_name, s.email, s.phone, s.company_name,
+                s.job_title, l.country(), s.region, l.source(), l.campaign_id(), l.owner_id(), l.team_id(),
+                domain::PriorityText(PriorityOf(l.priority())), domain::StatusText(StatusOf(l.status())),
+                s.status_reason, s.notes, AttributesJson(l), l.score(), ReasonsJson(l), common::NullIfEmpty(deadline),
+                touch, version_step, expected_version, s.email_index, s.phone_index);
     if (rows.empty()) {
         throw ApiError::Aborted("the lead was changed concurrently; read it and retry", "CONCURRENT_MODIFICATION");
     }
-    return ReadLead(rows[0]);
+    return ReadLead(rows[0], tenant);
 }
 
 std::optional<Converted> MarkConverted(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
@@ -231,13 +269,14 @@ std::optional<Converted> MarkConverted(common::Db& db, pqxx::transaction_base& t
     const pqxx::row row = rows[0];
     if (row[0].is_null()) return std::nullopt;
     const auto from = domain::ParseStatus(row[row.size() - 1].as<std::string>());
-    return Converted{ReadLead(row), from.value_or(domain::Status::kNew)};
+    return Converted{ReadLead(row, tenant), from.value_or(domain::Status::kNew)};
 }
 
 std::optional<std::string> OpenLeadWithEmail(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                              const std::string& email) {
+    const std::string index = EmailIndex(tenant, email);
     const pqxx::result existing =
-        db.Exec(tx, sql::kLockOpenByEmail, "leads.email:" + tenant + ":" + email, tenant, email);
+        db.Exec(tx, sql::kLockOpenByEmail, "leads.email:" + tenant + ":" + index, tenant, index);
     if (existing.empty() || existing[0][0].is_null()) return std::nullopt;
     return existing[0][0].as<std::string>();
 }

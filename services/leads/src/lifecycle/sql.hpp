@@ -2,6 +2,7 @@
 // Statements of the lifecycle area: the lead record (every whole-row read and write of `leads`), the list, the email
 // lock of open leads, engagements. Names appear in crm_db_query_duration_seconds{query}.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::leads::lifecycle::sql {
 
@@ -9,7 +10,8 @@ using common::Sql;
 
 #define CRM_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-// Columns of a lead, in the order ReadLead expects.
+// Columns of a lead, in the order ReadLead expects; the last one is the lead's wrapped data key (its personal columns
+// are sealed under it, migration 0007).
 #define CRM_LEAD_COLUMNS \
     "id::text, given_name, family_name, email, phone, company_name, job_title, country, region, source, "         \
     "campaign_id, owner_id, team_id, priority, status, status_reason, notes, attributes::text, score, "          \
@@ -17,7 +19,7 @@ using common::Sql;
     CRM_MICROS("consent_time") ", " CRM_MICROS("first_touch_deadline") ", " CRM_MICROS("first_touch_time") ", " \
     CRM_MICROS("sla_breach_time") ", contact_id::text, company_id::text, opportunity_id, contact_existed, "        \
     "company_existed, " CRM_MICROS("convert_time") ", version, " CRM_MICROS("create_time") ", "                  \
-    CRM_MICROS("update_time")
+    CRM_MICROS("update_time") ", " CRM_SUBJECT_KEY_COLUMN("leads.tenant_id", "leads.id::text")
 
 inline constexpr const char* kLeadColumns = CRM_LEAD_COLUMNS;
 
@@ -26,9 +28,9 @@ inline constexpr Sql kInsertLead{
     "INSERT INTO leads (tenant_id, id, given_name, family_name, email, "
     "phone, company_name, job_title, country, region, source, campaign_id, owner_id, team_id, priority, notes, "
     "attributes, score, score_reasons, capture_channel, web_form_id, consent_granted, consent_text, consent_version, "
-    "consent_time, first_touch_deadline) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-    "$15, $16, $17::jsonb, $18, $19::jsonb, $20, $21, $22, $23, $24, CASE WHEN $25 THEN now() END, "
-    "now() + $26::bigint * interval '1 second') RETURNING " CRM_LEAD_COLUMNS};
+    "consent_time, first_touch_deadline, email_index, phone_index) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, "
+    "$10, $11, $12, $13, $14, $15, $16, $17::jsonb, $18, $19::jsonb, $20, $21, $22, $23, $24, "
+    "CASE WHEN $25 THEN now() END, now() + $26::bigint * interval '1 second', $27, $28) RETURNING " CRM_LEAD_COLUMNS};
 
 inline constexpr Sql kGetLead{"leads_get",
                               "SELECT " CRM_LEAD_COLUMNS " FROM leads WHERE tenant_id = $1 AND id = $2::uuid"};
@@ -45,7 +47,7 @@ inline constexpr Sql kWriteLead{
     "attributes = $19::jsonb, score = $20, score_reasons = $21::jsonb, "
     "first_touch_deadline = timestamptz 'epoch' + $22::bigint * interval '1 microsecond', "
     "first_touch_time = COALESCE(first_touch_time, CASE WHEN $23 THEN now() END), "
-    "version = version + $24, update_time = now() "
+    "version = version + $24, update_time = now(), email_index = $26, phone_index = $27 "
     "WHERE tenant_id = $1 AND id = $2::uuid AND version = $25 RETURNING " CRM_LEAD_COLUMNS};
 
 // ConvertLead's last step in one round trip: locks the lead, checks that its status is one of $8 (text[]), writes the
@@ -62,8 +64,9 @@ inline constexpr Sql kMarkConverted{
 
 // Open leads are unique per email: creates, web forms and email changes take this lock first, so that two of them
 // with one address queue here and the check after it cannot race.
-// Takes the lock of an address ($1 = "leads.email:<tenant>:<email>") and returns the id of an open lead of the tenant
-// ($2) with that email ($3), or NULL: migration 0003 (one round trip; the look-up runs after the lock is held).
+// Takes the lock of an address ($1 = "leads.email:<tenant>:<the e-mail's blind index>") and returns the id of an open
+// lead of the tenant ($2) with that e-mail's blind index ($3), or NULL: migration 0007 (one round trip; the look-up
+// runs after the lock is held).
 inline constexpr Sql kLockOpenByEmail{"leads_lock_open_by_email", "SELECT leads_lock_open_by_email($1, $2, $3)"};
 
 inline constexpr Sql kInsertEngagement{

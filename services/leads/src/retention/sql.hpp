@@ -25,6 +25,7 @@ WITH doomed AS ()SQL" CRM_LEADS_AGED R"SQL( AND anonymise_time IS NULL ORDER BY 
                      WHERE tenant_id = $1 AND lead_id = ANY (ARRAY(SELECT id FROM doomed)))
 UPDATE leads SET given_name = '', family_name = '', email = '', phone = '', company_name = '', job_title = '',
                  region = '', notes = '', status_reason = '', consent_text = '', attributes = '{}',
+                 email_index = '', phone_index = '',
                  anonymise_time = clock_timestamp()
  WHERE tenant_id = $1 AND id IN (SELECT id FROM doomed) RETURNING id::text)SQL"};
 

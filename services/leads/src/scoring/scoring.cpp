@@ -14,9 +14,11 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/outbox.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/leads/events/v1/events.pb.h"
 #include "domain/model.hpp"
 #include "lifecycle/lifecycle.hpp"
+#include "lifecycle/sealed.hpp"
 #include "proto_json.hpp"
 #include "scoring/sql.hpp"
 
@@ -88,17 +90,19 @@ domain::LeadSample SampleOf(const v1::Lead& lead, std::vector<domain::Engagement
 }
 
 // A row of sql::kTrainingLeads as the model sees it.
-domain::LeadSample SampleOf(const pqxx::row& r, std::vector<domain::EngagementFact> engagements) {
+domain::LeadSample SampleOf(const pqxx::row& r, const std::string& tenant,
+                            std::vector<domain::EngagementFact> engagements) {
     domain::LeadSample s;
     domain::LeadFields& f = s.fields;
-    f.given_name = r[1].as<std::string>();
-    f.family_name = r[2].as<std::string>();
-    f.email = r[3].as<std::string>();
-    f.phone = r[4].as<std::string>();
-    f.company_name = r[5].as<std::string>();
-    f.job_title = r[6].as<std::string>();
+    const common::ColumnKey key(tenant, r[0].as<std::string>(), r[16]);
+    f.given_name = key.Open(lifecycle::sealed::kGivenName, r[1].c_str());
+    f.family_name = key.Open(lifecycle::sealed::kFamilyName, r[2].c_str());
+    f.email = key.Open(lifecycle::sealed::kEmail, r[3].c_str());
+    f.phone = key.Open(lifecycle::sealed::kPhone, r[4].c_str());
+    f.company_name = key.Open(lifecycle::sealed::kCompanyName, r[5].c_str());
+    f.job_title = key.Open(lifecycle::sealed::kJobTitle, r[6].c_str());
     f.country = r[7].as<std::string>();
-    f.region = r[8].as<std::string>();
+    f.region = key.Open(lifecycle::sealed::kRegion, r[8].c_str());
     f.source = r[9].as<std::string>();
     f.campaign_id = r[10].as<std::string>();
     f.owner_id = r[11].as<std::string>();
@@ -220,7 +224,8 @@ v1::ScoringModel Scoring::TrainModel(const common::RequestContext& rc, int min_p
         std::vector<domain::LeadSample> out;
         for (const auto& row : db_.Exec(tx, sql::kTrainingLeads, rc.tenant_id, negative_after_days)) {
             auto it = engagements.find(row[0].as<std::string>());
-            out.push_back(SampleOf(row, it == engagements.end() ? std::vector<domain::EngagementFact>{} : it->second));
+            out.push_back(SampleOf(row, rc.tenant_id,
+                                   it == engagements.end() ? std::vector<domain::EngagementFact>{} : it->second));
         }
         return out;
     });

@@ -2,6 +2,7 @@
 // Statements of the scoring area: the tenant's scoring rules and predictive model (rows of tenant_settings), the
 // engagements a score decays, the training set. Names appear in crm_db_query_duration_seconds{query}.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::leads::scoring::sql {
 
@@ -21,10 +22,12 @@ SELECT type, direction, GREATEST(extract(epoch FROM now() - occur_time), 0) / 86
 FROM lead_engagements WHERE tenant_id = $1 AND lead_id = $2::uuid ORDER BY occur_time)SQL"};
 
 // The training set: converted and unqualified leads, and open ones older than $2 days, newest first (a fixed order:
-// the same data always gives the same model), with the values the model reads.
+// the same data always gives the same model), with the values the model reads (the sealed ones opened with the last
+// column, the lead's wrapped data key).
 inline constexpr Sql kTrainingLeads{"leads_training_set", R"SQL(
 SELECT id::text, given_name, family_name, email, phone, company_name, job_title, country, region, source,
-  campaign_id, owner_id, priority, attributes::text, score, status = 'CONVERTED'
+  campaign_id, owner_id, priority, attributes::text, score, status = 'CONVERTED', )SQL" CRM_SUBJECT_KEY_COLUMN(
+                                                              "leads.tenant_id", "leads.id::text") R"SQL(
 FROM leads
 WHERE tenant_id = $1 AND (status IN ('CONVERTED', 'UNQUALIFIED') OR create_time < now() - make_interval(days => $2::int))
 ORDER BY create_time DESC, id LIMIT 20000)SQL"};

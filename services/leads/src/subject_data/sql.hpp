@@ -1,21 +1,24 @@
 #pragma once
 // Statements of the leads service's data-subject handlers (subject_data.hpp), named for crm_db_query_duration_seconds
 // and EXPLAINed as the app role by the leads EXPLAIN test. Parameters of every statement: $1 tenant, $2 the subject's
-// contact ids, $3 lead ids, $4 e-mails (text[] literals of common::ParamsOf; the kit checked the ids are UUIDs and the
-// e-mails lower case; leads stores e-mails trimmed and lower case, so the comparison is plain equality).
+// contact ids, $3 lead ids (text[] literals of common::ParamsOf; the kit checked the ids are UUIDs), $4 the blind
+// indexes of the subject's e-mails (lower case, as leads stores them: the index of a stored e-mail is the same), as a
+// text[] literal. The personal columns are sealed (migration 0007): statements return them as stored, with the lead's
+// wrapped data key, and the handlers open them.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::leads::subject_data::sql {
 
 using common::Sql;
 
-// The subject's leads: by id (primary key), by converted contact (leads_tenant_contact) and by e-mail
-// (leads_tenant_email, migration 0006: every lead with an e-mail, converted and unqualified ones included). One arm per
+// The subject's leads: by id (primary key), by converted contact (leads_tenant_contact) and by e-mail's blind index
+// (leads_tenant_email, migration 0007: every lead with an e-mail, converted and unqualified ones included). One arm per
 // index, so that each is a probe per value and never a scan of the tenant's leads.
 #define CRM_SUBJECT_LEADS                                                                \
     "ARRAY(SELECT id FROM leads WHERE tenant_id = $1 AND id = ANY ($3::uuid[]) "         \
     "UNION SELECT id FROM leads WHERE tenant_id = $1 AND contact_id = ANY ($2::uuid[]) " \
-    "UNION SELECT id FROM leads WHERE tenant_id = $1 AND email = ANY ($4::text[]) AND email <> '')"
+    "UNION SELECT id FROM leads WHERE tenant_id = $1 AND email_index = ANY ($4::text[]) AND email_index <> '')"
 
 // What a lead holds about the person (blanked by kEraseLeads; the row keeps id, status, score and its reasons,
 // source, campaign, owner and team, priority, country, capture channel, web form id, consent flag and version, the
@@ -25,16 +28,19 @@ using common::Sql;
     "job_title <> '' OR region <> '' OR notes <> '' OR status_reason <> '' OR consent_text <> '' OR " \
     "attributes <> '{}'::jsonb)"
 
-// The subject's leads with the e-mails and converted contacts they link to the person.
+// The subject's leads with the e-mails (sealed, with the lead's key) and converted contacts they link to the person.
 inline constexpr Sql kResolve{"subject_leads_resolve",
-                              "SELECT id::text, lower(email), coalesce(contact_id::text, '') FROM leads "
-                              "WHERE tenant_id = $1 AND id = ANY (" CRM_SUBJECT_LEADS ") ORDER BY create_time, id"};
+                              "SELECT l.id::text, l.email, coalesce(l.contact_id::text, ''), " CRM_SUBJECT_KEY_COLUMN(
+                                  "l.tenant_id", "l.id::text") " FROM leads l "
+                                                               "WHERE l.tenant_id = $1 AND l.id = ANY (" CRM_SUBJECT_LEADS
+                                                               ") ORDER BY l.create_time, l.id"};
 
-// Every column of the subject's leads (tenant aside), as one JSON array, and how many.
+// Every column of the subject's leads (tenant and blind indexes aside), one JSON object a row with the lead's key.
 inline constexpr Sql kExportLeads{
     "subject_leads_export",
-    "SELECT count(*), coalesce(jsonb_agg(to_jsonb(l) - 'tenant_id' ORDER BY l.create_time, l.id), '[]')::text "
-    "FROM leads l WHERE l.tenant_id = $1 AND l.id = ANY (" CRM_SUBJECT_LEADS ")"};
+    "SELECT l.id::text, (to_jsonb(l) - 'tenant_id' - 'email_index' - 'phone_index')::text, " CRM_SUBJECT_KEY_COLUMN(
+        "l.tenant_id", "l.id::text") " FROM leads l WHERE l.tenant_id = $1 AND l.id = ANY (" CRM_SUBJECT_LEADS
+                                     ") ORDER BY l.create_time, l.id"};
 // Their engagements (lead_engagements_lead: a probe per lead).
 inline constexpr Sql kExportEngagements{
     "subject_lead_engagements_export",
@@ -57,6 +63,7 @@ inline constexpr Sql kEraseLeads{
     ") FOR UPDATE), "
     "erased AS (UPDATE leads SET given_name = '', family_name = '', email = '', phone = '', company_name = '', "
     "job_title = '', region = '', notes = '', status_reason = '', consent_text = '', attributes = '{}', "
+    "email_index = '', phone_index = '', "
     "anonymise_time = coalesce(anonymise_time, clock_timestamp()) "
     "WHERE tenant_id = $1 AND id IN (SELECT id FROM matched) AND " CRM_LEAD_PERSONAL
     " RETURNING id) "

@@ -1,9 +1,16 @@
 #include "subject_data/subject_data.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "crm/common/pg_array.hpp"
 #include "crm/common/rpc.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/subject_data.hpp"
+#include "lifecycle/lifecycle.hpp"
+#include "lifecycle/sealed.hpp"
 #include "subject_data/sql.hpp"
 
 namespace crm::leads::subject_data {
@@ -12,9 +19,14 @@ namespace {
 using common::Subject;
 using common::SubjectCall;
 
+// $4 of every statement: the blind indexes of the subject's e-mails (leads looks e-mails up by their index only).
 pqxx::result Run(SubjectCall& call, const common::Sql& sql, const Subject& subject) {
     const common::SubjectParams p = common::ParamsOf(subject);
-    return call.db.Exec(call.tx, sql, call.rc.tenant_id, p.contact_ids, p.lead_ids, p.emails);
+    std::vector<std::string> email_indexes;
+    for (const auto& email : subject.emails) {
+        if (!email.empty()) email_indexes.push_back(lifecycle::EmailIndex(call.rc.tenant_id, email));
+    }
+    return call.db.Exec(call.tx, sql, call.rc.tenant_id, p.contact_ids, p.lead_ids, common::PgTextArray(email_indexes));
 }
 
 common::SubjectExport Export(SubjectCall& call, const common::Sql& sql, const Subject& subject) {
@@ -22,10 +34,32 @@ common::SubjectExport Export(SubjectCall& call, const common::Sql& sql, const Su
     return {r[0][0].as<std::int64_t>(), r[0][1].as<std::string>()};
 }
 
+// The subject's leads, every column opened (what the person is owed is the clear values, not the sealed bytes).
+common::SubjectExport ExportLeads(SubjectCall& call, const Subject& subject) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : Run(call, sql::kExportLeads, subject)) {
+        const common::ColumnKey key(call.rc.tenant_id, row[0].as<std::string>(), row[2]);
+        nlohmann::json lead = nlohmann::json::parse(row[1].as<std::string>());
+        for (const char* column : lifecycle::sealed::kColumns) {
+            const std::string name = std::string(column).substr(std::string("leads.").size());
+            if (lead.contains(name) && lead[name].is_string()) {
+                lead[name] = key.Open(column, lead[name].get<std::string>());
+            }
+        }
+        out.push_back(std::move(lead));
+    }
+    return {static_cast<std::int64_t>(out.size()), out.dump()};
+}
+
 void Resolve(SubjectCall& call, Subject& subject) {
     for (const auto& row : Run(call, sql::kResolve, subject)) {
-        common::AddUnique(subject.lead_ids, row[0].as<std::string>());
-        if (const auto email = row[1].as<std::string>(); !email.empty()) common::AddUnique(subject.emails, email);
+        const std::string id = row[0].as<std::string>();
+        common::AddUnique(subject.lead_ids, id);
+        std::string email =
+            common::ColumnKey(call.rc.tenant_id, id, row[3]).Open(lifecycle::sealed::kEmail, row[1].c_str());
+        std::transform(email.begin(), email.end(), email.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (!email.empty()) common::AddUnique(subject.emails, email);
         if (const auto contact = row[2].as<std::string>(); !contact.empty()) {
             common::AddUnique(subject.contact_ids, contact);
         }
@@ -59,10 +93,7 @@ std::vector<common::SubjectHandler> Handlers() {
              .resolve = nullptr,
              .export_records = [](SubjectCall& c, const Subject& s) { return Export(c, sql::kExportEngagements, s); },
              .erase = EraseEngagements},
-            {.resource_type = "lead",
-             .resolve = Resolve,
-             .export_records = [](SubjectCall& c, const Subject& s) { return Export(c, sql::kExportLeads, s); },
-             .erase = EraseLeads}};
+            {.resource_type = "lead", .resolve = Resolve, .export_records = ExportLeads, .erase = EraseLeads}};
 }
 
 }  // namespace crm::leads::subject_data
