@@ -5,6 +5,7 @@
 #include <openssl/kdf.h>
 
 #include <memory>
+#include <mutex>
 
 #include "crm/common/crypto.hpp"
 
@@ -18,10 +19,23 @@ constexpr std::string_view kSealedPrefix = "pv1.";
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
-std::string Hkdf(std::string_view secret, std::string_view info) {
-    std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr), &EVP_KDF_free);
+// Fetched once (an explicit fetch per call costs a property-query lookup under a lock in OpenSSL 3); never freed.
+EVP_KDF* HkdfAlgorithm() {
+    static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
     if (!kdf) throw std::runtime_error("HKDF is not available in this OpenSSL");
-    std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()), &EVP_KDF_CTX_free);
+    return kdf;
+}
+
+const EVP_CIPHER* Aes256Gcm() {
+    static const EVP_CIPHER* const cipher = [] {
+        const EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+        return c ? c : EVP_aes_256_gcm();
+    }();
+    return cipher;
+}
+
+std::string Hkdf(std::string_view secret, std::string_view info) {
+    std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(HkdfAlgorithm()), &EVP_KDF_CTX_free);
     std::string digest = "SHA256", salt = "crm";
     std::string key(secret), information(info);
     const OSSL_PARAM params[] = {
@@ -55,7 +69,7 @@ std::string GcmSeal(std::string_view key, std::string_view aad, std::string_view
     out.resize(kNonceBytes + plaintext.size() + kTagBytes);
     auto u = [](const char* p) { return reinterpret_cast<const unsigned char*>(p); };
     int len = 0;
-    bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+    bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
               EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u(key.data()), u(out.data())) == 1 &&
               EVP_EncryptUpdate(ctx.get(), nullptr, &len, u(aad.data()), static_cast<int>(aad.size())) == 1;
@@ -77,7 +91,7 @@ std::string GcmOpen(std::string_view key, std::string_view aad, std::string_view
     std::string out(n, '\0');
     std::string tag(sealed.substr(kNonceBytes + n));
     int len = 0, tail = 0;
-    const bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+    const bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr) == 1 &&
                     EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
                     EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u(key.data()), u(sealed.data())) == 1 &&
                     EVP_DecryptUpdate(ctx.get(), nullptr, &len, u(aad.data()), static_cast<int>(aad.size())) == 1 &&
@@ -91,8 +105,14 @@ std::string GcmOpen(std::string_view key, std::string_view aad, std::string_view
 
 }  // namespace
 
+struct Keyring::Derived {
+    std::mutex mutex;
+    std::map<std::string, std::string, std::less<>> keys;  // Framed(purpose, tenant, version) -> key
+};
+
 Keyring Keyring::Parse(std::string_view spec) {
     Keyring ring;
+    ring.derived_ = std::make_shared<Derived>();
     std::size_t index = 0;
     while (!spec.empty()) {
         const std::size_t comma = spec.find(',');
@@ -124,12 +144,28 @@ Keyring Keyring::Parse(std::string_view spec) {
     return ring;
 }
 
+std::string Keyring::Derive(std::string_view purpose, std::string_view tenant, int version) const {
+    const std::string& master = versions_.at(version);  // std::out_of_range for an unknown version
+    const std::string id = Framed({purpose, tenant, std::to_string(version)});
+    if (derived_) {
+        std::lock_guard lock(derived_->mutex);
+        if (const auto it = derived_->keys.find(id); it != derived_->keys.end()) return it->second;
+    }
+    std::string key = Hkdf(master, Framed({purpose, tenant}));
+    if (derived_) {
+        std::lock_guard lock(derived_->mutex);
+        if (derived_->keys.size() >= 100000) derived_->keys.clear();  // bounded: tenants x versions x 2
+        derived_->keys.emplace(id, key);
+    }
+    return key;
+}
+
 std::string Keyring::TenantKek(std::string_view tenant, int version) const {
-    return Hkdf(versions_.at(version), Framed({"crm kek", tenant}));
+    return Derive("crm kek", tenant, version);
 }
 
 std::string Keyring::TenantIndexKey(std::string_view tenant) const {
-    return Hkdf(versions_.begin()->second, Framed({"crm blind index", tenant}));
+    return Derive("crm blind index", tenant, versions_.begin()->first);
 }
 
 std::string NewDataKey() { return RandomBytes(kKeyBytes); }

@@ -13,6 +13,7 @@
 // docs/privacy.md for what that reveals).
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,7 +42,10 @@ class Keyring {
     std::string TenantIndexKey(std::string_view tenant) const;
 
   private:
+    struct Derived;  // derived keys already computed (HKDF per call cost more than the AES of a whole row)
+    std::string Derive(std::string_view purpose, std::string_view tenant, int version) const;
     std::map<int, std::string> versions_;  // version -> master key
+    std::shared_ptr<Derived> derived_;
 };
 
 struct WrappedKey {
