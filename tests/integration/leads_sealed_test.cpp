@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <regex>
 
+#include "../support/child_service.hpp"
 #include "../support/harness.hpp"
 #include "../support/leads_client.hpp"
 #include "../support/subject_data.hpp"
@@ -45,21 +46,13 @@ StoredLead Stored(const std::string& tenant, const std::string& id) {
 bool IsHex64(const std::string& s) { return std::regex_match(s, std::regex("[0-9a-f]{64}")); }
 
 std::map<std::string, std::string> LeadsProcessEnv(int grpc_port, int metrics_port) {
-    return {
-        {"CRM_GRPC_LISTEN", "127.0.0.1:" + std::to_string(grpc_port)},
-        {"CRM_METRICS_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)},
-        {"CRM_DB_URL", RequireEnv("CRM_LEADS_DB_URL")},
-        {"CRM_DB_ADMIN_URL", RequireEnv("CRM_LEADS_DB_ADMIN_URL")},
-        {"CRM_KAFKA_BROKERS", RequireEnv("CRM_TEST_KAFKA")},
-        {"CRM_INTERNAL_KEY", RequireEnv("CRM_INTERNAL_KEY")},
-        {"CRM_MIGRATIONS_DIR", CRM_SOURCE_DIR "/services/leads/migrations"},
-        // Not a replica that takes work from the stack's leads service: no consumer (an empty list; "" would mean
-        // the default topics), a slow SLA scan.
-        {"CRM_LEADS_MARKETING_TOPICS", ","},
-        {"CRM_LEADS_SLA_SCAN_INTERVAL_MS", "3600000"},
-        {"CRM_SHUTDOWN_GRACE_SECONDS", "2"},
-        {"CRM_LOG_LEVEL", "info"},
-    };
+    auto env = ChildServiceEnv("leads", grpc_port, metrics_port);
+    // Not a replica that takes work from the stack's leads service: no consumer (an empty list; "" would mean the
+    // default topics), a slow SLA scan.
+    env["CRM_LEADS_MARKETING_TOPICS"] = ",";
+    env["CRM_LEADS_SLA_SCAN_INTERVAL_MS"] = "3600000";
+    env["CRM_SHUTDOWN_GRACE_SECONDS"] = "2";
+    return env;
 }
 
 }  // namespace

@@ -7,32 +7,20 @@
 #include <mutex>
 #include <thread>
 
+#include "../support/child_service.hpp"
 #include "../support/contacts_client.hpp"
 #include "../support/events.hpp"
 
 using namespace crm::test;
 
-namespace {
-std::map<std::string, std::string> ServiceEnv(int grpc_port, int metrics_port) {
-    return {
-        {"CRM_GRPC_LISTEN", "127.0.0.1:" + std::to_string(grpc_port)},
-        {"CRM_METRICS_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)},
-        {"CRM_DB_URL", RequireEnv("CRM_CONTACTS_DB_URL")},
-        {"CRM_DB_ADMIN_URL", RequireEnv("CRM_CONTACTS_DB_ADMIN_URL")},
-        {"CRM_KAFKA_BROKERS", RequireEnv("CRM_TEST_KAFKA")},
-        {"CRM_INTERNAL_KEY", RequireEnv("CRM_INTERNAL_KEY")},
-        {"CRM_MIGRATIONS_DIR", CRM_SOURCE_DIR "/services/contacts/migrations"},
-        {"CRM_SHUTDOWN_GRACE_SECONDS", "5"},
-        {"CRM_LOG_LEVEL", "info"},
-    };
-}
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("lifecycle: SIGTERM drains calls in flight, exits 0 and loses no acknowledged write",
           "[integration][contacts][lifecycle]") {
     const int port = FreePort();
     const std::string address = "127.0.0.1:" + std::to_string(port);
-    ChildProcess service(CRM_CONTACTS_BINARY, {}, ServiceEnv(port, FreePort()), "/tmp/crm-lifecycle-sigterm.log");
+    ChildProcess service(CRM_CONTACTS_BINARY, {}, ChildServiceEnv("contacts", port, FreePort()),
+                         "/tmp/crm-lifecycle-sigterm.log");
     REQUIRE(WaitServing(address, std::chrono::seconds(20)));
 
     const std::string tenant = UniqueTenant();
@@ -84,7 +72,7 @@ TEST_CASE("lifecycle: SIGTERM waits for a call in flight, which completes and is
           "[integration][contacts][lifecycle]") {
     // Every transaction of this instance waits 2 s before its COMMIT (the kit's failpoint db.before_commit), so a
     // create sent before the signal is still open inside the service when the signal comes.
-    auto env = ServiceEnv(FreePort(), FreePort());
+    auto env = ChildServiceEnv("contacts", FreePort(), FreePort());
     const std::string address = env["CRM_GRPC_LISTEN"];
     env["CRM_FAILPOINTS"] = "db.before_commit=delay:2000";
     ChildProcess service(CRM_CONTACTS_BINARY, {}, env, "/tmp/crm-lifecycle-inflight.log");

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <regex>
 
+#include "../support/child_service.hpp"
 #include "../support/contacts_client.hpp"
 #include "../support/harness.hpp"
 
@@ -28,20 +29,6 @@ StoredContact Stored(const std::string& tenant, const std::string& id) {
 }
 
 bool IsHexIndex(const std::string& s) { return std::regex_match(s, std::regex("[0-9a-f]{64}")); }
-
-std::map<std::string, std::string> ServiceEnv(int grpc_port, int metrics_port) {
-    return {
-        {"CRM_GRPC_LISTEN", "127.0.0.1:" + std::to_string(grpc_port)},
-        {"CRM_METRICS_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)},
-        {"CRM_DB_URL", RequireEnv("CRM_CONTACTS_DB_URL")},
-        {"CRM_DB_ADMIN_URL", RequireEnv("CRM_CONTACTS_DB_ADMIN_URL")},
-        {"CRM_KAFKA_BROKERS", RequireEnv("CRM_TEST_KAFKA")},
-        {"CRM_INTERNAL_KEY", RequireEnv("CRM_INTERNAL_KEY")},
-        {"CRM_MIGRATIONS_DIR", CRM_SOURCE_DIR "/services/contacts/migrations"},
-        {"CRM_SHUTDOWN_GRACE_SECONDS", "2"},
-        {"CRM_LOG_LEVEL", "info"},
-    };
-}
 
 }  // namespace
 
@@ -165,7 +152,8 @@ TEST_CASE("contacts at rest: rows written in clear before are sealed and indexed
     // A new instance (as after an upgrade) seals them before it answers: more than one batch of 500.
     const int port = FreePort();
     const std::string address = "127.0.0.1:" + std::to_string(port);
-    ChildProcess service(CRM_CONTACTS_BINARY, {}, ServiceEnv(port, FreePort()), "/tmp/crm-sealed-backfill.log");
+    ChildProcess service(CRM_CONTACTS_BINARY, {}, ChildServiceEnv("contacts", port, FreePort()),
+                         "/tmp/crm-sealed-backfill.log");
     REQUIRE(WaitServing(address, std::chrono::seconds(60)));
     CHECK(QueryScalar("contacts",
                       "SELECT count(*) FROM contacts WHERE tenant_id = '" + tenant +
