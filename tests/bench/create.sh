@@ -9,6 +9,9 @@
 #       level security applies and the lookup triggers run), writing exactly the columns CreateContact writes (values
 #       already in their normalized form), with creation times one second apart ending now. No events are written
 #       (nothing consumes a preload). Then ANALYZE as the owner. ~100k rows/min on the shared 2-core host.
+#       E-mail and phone go in clear, as rows written before encryption at rest: the contacts service seals them and
+#       fills their blind indexes at its next start (`deploy/local/stack start-apps`: about a minute per 100k rows)
+#       or hourly upkeep. Restart it after a preload: until then lookups by e-mail or phone do not see these rows.
 #   tests/bench/create.sh run --tenant T --raw FILE [--seconds S] [--rounds R] [--concurrency "1 16"]
 #                             [--pgbench-script F] [--variants "contact-http contact-direct pgbench lead opportunity"]
 #       For each concurrency, one slice per variant per round, in an order rotated every round:
@@ -24,7 +27,9 @@
 #       The duplicate-candidate lookup (contacts_duplicate_candidates) as the service's role, N calls (default 500) for
 #       each of a few probes (the commonest name with a shared phone, a common name, a rare name, a common name at a
 #       company) in each tenant, after 20 warm-up calls: mean time per call and candidates found, so that the cost
-#       can be compared across tenant sizes (1k, 100k, 1M).
+#       can be compared across tenant sizes (1k, 100k, 1M). Since migration 0050 the e-mail and phone arguments are
+#       blind indexes, which psql cannot compute (the key is the service's): the phone probe's number matches none, so
+#       the figures measure the name lookup and an index probe that finds nothing.
 #   tests/bench/create.sh convert --raw FILE [--seconds S] [--rounds R] [--concurrency N] [--pool N]
 #       ConvertLead through the gateway, each slice on a fresh pool of --pool qualified leads (prepared untimed).
 set -euo pipefail
