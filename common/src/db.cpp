@@ -11,6 +11,15 @@
 
 namespace crm::common {
 
+namespace detail {
+namespace {
+thread_local TxMemo* current_memo = nullptr;
+}
+TxMemo::TxMemo() : previous_(current_memo) { current_memo = this; }
+TxMemo::~TxMemo() { current_memo = previous_; }
+TxMemo* TxMemo::Current() { return current_memo; }
+}  // namespace detail
+
 namespace {
 // JIT compilation is switched off per transaction: OLTP queries never gain from it, and on small, selective queries
 // under row-level security its compile time (0.5-2 s seen) dwarfs the query itself.

@@ -75,9 +75,24 @@ std::string Unwrap(const std::string& tenant, const std::string& subject, const 
     }
 }
 
-}  // namespace
+// This transaction's keys (db.hpp TxMemo): a record's columns and its event are sealed under one key fetched once.
+std::string MemoKey(const std::string& tenant, const std::string& subject) {
+    return "subject_key\x1f" + tenant + "\x1f" + subject;
+}
 
-std::string SubjectDataKey(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject) {
+const std::string* Memoized(const std::string& tenant, const std::string& subject) {
+    detail::TxMemo* memo = detail::TxMemo::Current();
+    if (!memo) return nullptr;
+    const auto it = memo->values.find(MemoKey(tenant, subject));
+    return it == memo->values.end() ? nullptr : &it->second;
+}
+
+void Memoize(const std::string& tenant, const std::string& subject, const std::string& key) {
+    if (detail::TxMemo* memo = detail::TxMemo::Current()) memo->values[MemoKey(tenant, subject)] = key;
+}
+
+std::string FetchOrCreateKey(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                             const std::string& subject) {
     const std::string key = privacy::NewDataKey();
     const privacy::WrappedKey wrapped = privacy::WrapDataKey(privacy::ProcessKeyring(), tenant, subject, key);
     pqxx::result r = db.Exec(tx, kKeyOrInsert, tenant, subject, wrapped.kek_version,
@@ -90,12 +105,26 @@ std::string SubjectDataKey(Db& db, pqxx::transaction_base& tx, const std::string
     return Unwrap(tenant, subject, WrappedOf(r[0][0], r[0][1]));
 }
 
+}  // namespace
+
+std::string SubjectDataKey(Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& subject) {
+    if (const std::string* known = Memoized(tenant, subject)) return *known;
+    std::string out = FetchOrCreateKey(db, tx, tenant, subject);
+    Memoize(tenant, subject, out);
+    return out;
+}
+
 std::map<std::string, std::string> SubjectDataKeys(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                                    const std::vector<std::string>& subjects) {
     std::map<std::string, std::string> fresh, out;
-    std::vector<std::string> versions, wrapped_hex;
+    std::vector<std::string> wanted, versions, wrapped_hex;
     static constexpr char kHex[] = "0123456789abcdef";
     for (const auto& subject : subjects) {
+        if (const std::string* known = Memoized(tenant, subject)) {
+            out[subject] = *known;
+            continue;
+        }
+        wanted.push_back(subject);
         const std::string key = privacy::NewDataKey();
         const privacy::WrappedKey wrapped = privacy::WrapDataKey(privacy::ProcessKeyring(), tenant, subject, key);
         fresh[subject] = key;
@@ -107,12 +136,14 @@ std::map<std::string, std::string> SubjectDataKeys(Db& db, pqxx::transaction_bas
         }
         wrapped_hex.push_back(std::move(hex));
     }
+    if (wanted.empty()) return out;
     for (const auto& row :
-         db.Exec(tx, kKeysOrInsert, tenant, PgTextArray(subjects), PgTextArray(versions), PgTextArray(wrapped_hex))) {
+         db.Exec(tx, kKeysOrInsert, tenant, PgTextArray(wanted), PgTextArray(versions), PgTextArray(wrapped_hex))) {
         const std::string subject = row[0].c_str();
         out[subject] = row[3].as<bool>() ? fresh[subject] : Unwrap(tenant, subject, WrappedOf(row[1], row[2]));
+        Memoize(tenant, subject, out[subject]);
     }
-    for (const auto& subject : subjects) {
+    for (const auto& subject : wanted) {
         if (out.count(subject) == 0) out[subject] = SubjectDataKey(db, tx, tenant, subject);  // a concurrent writer's
     }
     return out;
@@ -196,6 +227,9 @@ int SealPersonalFields(Db& db, pqxx::transaction_base& tx, const std::string& te
 std::int64_t DestroySubjectKeys(Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                 const std::vector<std::string>& subjects) {
     if (subjects.empty()) return 0;
+    if (detail::TxMemo* memo = detail::TxMemo::Current()) {
+        for (const auto& subject : subjects) memo->values.erase(MemoKey(tenant, subject));
+    }
     return static_cast<std::int64_t>(db.Exec(tx, kDestroyKeys, tenant, PgTextArray(subjects)).affected_rows());
 }
 

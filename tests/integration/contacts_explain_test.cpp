@@ -118,16 +118,22 @@ TEST_CASE(
         INFO(c.what << " (" << plan.ms << " ms): " << plan.text);
         const auto root = nlohmann::json::parse(plan.text)[0]["Plan"];
         CHECK(ExecutedSeqScans(root) == 0);
-        for (const auto& index : c.indexes) CHECK(plan.Uses(index));
+        // The e-mail's blind index has two indexes led by (tenant_id, email_index): the active contacts' one and the
+        // data-subject lookups' one (any state). The planner may read either (it chose the second on a long-lived
+        // database); both are exact look-ups.
+        for (const auto& index : c.indexes) {
+            INFO(index);
+            CHECK((plan.Uses(index) || (index == "contacts_email_index" && plan.Uses("contacts_subject_email_index"))));
+        }
         // At most 12 name keys for these names (1 to 3, plus a company's), 20 entries each; 20 per exact match.
         CHECK(RowsFrom(root, "contact_name_keys_lookup") <= 12 * 20);
         CHECK(RowsFrom(root, "contacts_phone_index") <= 20);
-        CHECK(RowsFrom(root, "contacts_email_index") <= 20);
+        CHECK(RowsFrom(root, "contacts_email_index") + RowsFrom(root, "contacts_subject_email_index") <= 20);
     }
     const QueryPlan email = ExplainAs(conn, "contacts_app", tenant, by_email, t + ", " + ix("p99@x.example"));
     INFO("the duplicate-email check (" << email.ms << " ms): " << email.text);
     CHECK_FALSE(email.Has("Seq Scan"));
-    CHECK(email.Uses("contacts_email_index"));
+    CHECK((email.Uses("contacts_email_index") || email.Uses("contacts_subject_email_index")));
     // The backfill of rows written before encryption at rest reads them through the partial index of such rows.
     const QueryPlan backfill = ExplainAs(conn, "contacts_app", tenant,
                                          crm::common::SealedBatchQuery(crm::contacts::people::SealedContacts()), t);

@@ -127,6 +127,25 @@ TEST_CASE("contacts at rest: PostgreSQL holds e-mail, phone and job title sealed
                                       "' AND subject_id = '" + hedy.id() + "'") == "0");
 }
 
+TEST_CASE("contacts at rest: a create seals its columns and its event under one key fetched once",
+          "[integration][privacy][contacts]") {
+    // The transaction remembers the subject keys it created (db.hpp TxMemo): the columns' sealer creates the key, the
+    // outbox's sealing of ContactCreated reuses it instead of asking again.
+    const std::string tenant = UniqueTenant("sk");
+    ContactsClient api(TokenFor(tenant));
+    const std::string metrics = RequireEnv("CRM_TEST_CONTACTS_METRICS");
+    const auto count = [&](const std::string& query) {
+        return std::max(0.0, MetricSample(ScrapeMetrics(metrics), "crm_db_query_duration_seconds_count",
+                                          {"query=\"" + query + "\""}));
+    };
+    const double keys0 = count("subject_key_get_or_insert"), creates0 = count("contacts_create");
+    for (int i = 0; i < 3; ++i) {
+        api.MustCreate("Key" + std::to_string(i), "Once", "key" + std::to_string(i) + "@once.example", "");
+    }
+    CHECK(count("contacts_create") == creates0 + 3);
+    CHECK(count("subject_key_get_or_insert") == keys0 + 3);
+}
+
 TEST_CASE("contacts at rest: rows written in clear before are sealed and indexed before the service answers",
           "[integration][privacy][contacts]") {
     const std::string tenant = UniqueTenant("sb");

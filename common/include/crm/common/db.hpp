@@ -5,6 +5,7 @@
 // Include only from storage code: it pulls in pqxx.
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -39,6 +40,25 @@ struct DbSettings {
 
 // nullptr (SQL NULL) for an empty string, else the text: libpqxx 6 has no std::optional parameters.
 inline const char* NullIfEmpty(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+namespace detail {
+// What a transaction learned that holds only within it (e.g. the subject data keys it created or read: a key created
+// by a transaction that rolls back never existed), for its own later statements. One per Db::Run on this thread,
+// gone when the transaction ends, committed or not. Code that rolls back to a savepoint (pqxx::subtransaction) clears
+// it.
+class TxMemo {
+  public:
+    TxMemo();
+    ~TxMemo();
+    TxMemo(const TxMemo&) = delete;
+    TxMemo& operator=(const TxMemo&) = delete;
+    static TxMemo* Current();  // the innermost transaction's on this thread; nullptr outside Db::Run
+    std::map<std::string, std::string> values;
+
+  private:
+    TxMemo* previous_;
+};
+}  // namespace detail
 
 class Db {
   public:
@@ -93,6 +113,7 @@ class Db {
         using R = std::invoke_result_t<F, pqxx::work&>;
         Lease lease = Acquire();
         try {
+            detail::TxMemo memo;
             pqxx::work tx(lease.conn());
             Begin(tx, tenant, budget);
             if constexpr (std::is_void_v<R>) {

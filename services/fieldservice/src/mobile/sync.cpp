@@ -146,6 +146,8 @@ v1::SyncOperationResult Decide(common::Db& db, common::Outbox& outbox, pqxx::wor
         chains[id] = Chain{chained ? chain->second.base : op.base_etag(), after.etag(), after.version()};
     } catch (const ApiError& e) {
         sub.abort();
+        // What the transaction learned inside the savepoint (e.g. a subject key it created) was rolled back with it.
+        if (auto* memo = common::detail::TxMemo::Current()) memo->values.clear();
         return Refuse(result, e.reason().empty() ? common::StatusCodeName(e.code()) : e.reason(), e.what());
     }
     return result;
