@@ -1,5 +1,6 @@
 #include "crm/common/sealed_columns.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "crm/common/field_crypto.hpp"
@@ -46,7 +47,7 @@ ColumnSealer::ColumnSealer(Db& db, pqxx::transaction_base& tx, std::string tenan
 void ColumnSealer::Prepare(const std::vector<std::string>& subjects) {
     std::vector<std::string> missing;
     for (const auto& s : subjects) {
-        if (keys_.count(s) == 0) missing.push_back(s);
+        if (keys_.count(s) == 0 && std::find(missing.begin(), missing.end(), s) == missing.end()) missing.push_back(s);
     }
     if (missing.empty()) return;
     for (auto& [subject, key] : SubjectDataKeys(db_, tx_, tenant_, missing)) keys_[subject] = std::move(key);
@@ -77,7 +78,7 @@ std::string ColumnKey::Open(std::string_view column, std::string_view stored) co
 }
 
 std::string SealedBatchQuery(const SealedTable& t) {
-    std::string sql = "SELECT " + t.id + "::text";
+    std::string sql = "SELECT " + t.id + "::text, " + (t.subject.empty() ? t.id + "::text" : t.subject);
     for (const auto& c : t.columns) sql += ", " + c.name;
     return sql + " FROM " + t.table + " WHERE tenant_id = $1 AND (" + t.unsealed + ") LIMIT 500 FOR UPDATE";
 }
@@ -123,18 +124,21 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
                 const std::int64_t n = db.InTenant(tenant, [&](pqxx::work& tx) {
                     const pqxx::result rows = db.Exec(tx, select, tenant);
                     if (rows.empty()) return std::int64_t{0};
-                    std::vector<std::string> ids;
-                    for (const auto& row : rows) ids.push_back(row[0].c_str());
+                    std::vector<std::string> ids, subjects;
+                    for (const auto& row : rows) {
+                        ids.push_back(row[0].c_str());
+                        subjects.push_back(row[1].c_str());
+                    }
                     ColumnSealer sealer(db, tx, tenant);
-                    sealer.Prepare(ids);
+                    sealer.Prepare(subjects);
                     std::vector<std::vector<std::string>> columns(1, ids);
                     for (std::size_t i = 0; i < t.columns.size(); ++i) {
                         const std::string column = t.table + "." + t.columns[i].name;
                         std::vector<std::string> values, indexes;
                         for (std::size_t r = 0; r < rows.size(); ++r) {
-                            const std::string stored = rows[static_cast<int>(r)][static_cast<int>(i) + 1].c_str();
+                            const std::string stored = rows[static_cast<int>(r)][static_cast<int>(i) + 2].c_str();
                             const bool sealed = privacy::IsSealed(stored);
-                            values.push_back(sealed ? stored : sealer.Seal(ids[r], column, stored));
+                            values.push_back(sealed ? stored : sealer.Seal(subjects[r], column, stored));
                             indexes.push_back(sealed ? std::string("-") : ColumnIndex(tenant, column, stored));
                         }
                         columns.push_back(std::move(values));

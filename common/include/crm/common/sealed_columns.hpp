@@ -72,8 +72,11 @@ std::int64_t ShredSubjects(Db& db, pqxx::transaction_base& tx, const std::string
 // A table's sealed personal columns, for the backfill of rows written before encryption at rest.
 struct SealedTable {
     std::string table;             // e.g. "contacts"
-    std::string id = "id";         // the row's id column, whose text is the subject of its data key
+    std::string id = "id";         // the row's id column (by default, its text is the subject of its data key)
     std::string id_type = "uuid";  // its SQL type
+    // The SQL expression of the row's subject, whose data key seals it, when that is not the row itself: e.g.
+    // "case_id::text" for a case's messages, sealed under the case's key as its events are. "" = the row's id.
+    std::string subject;
     struct Column {
         std::string name;   // e.g. "email"; sealed for column "<table>.<name>"
         std::string index;  // its blind index column ("" = none), e.g. "email_index", of the stored (normalized) value
