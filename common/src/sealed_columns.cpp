@@ -1,6 +1,7 @@
 #include "crm/common/sealed_columns.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "crm/common/field_crypto.hpp"
@@ -60,6 +61,18 @@ std::string ColumnSealer::Seal(const std::string& subject, std::string_view colu
     return privacy::Seal(it->second, {tenant_, subject, column}, value);
 }
 
+std::string ColumnSealer::SealObject(const std::string& subject, std::string_view column,
+                                     std::string_view json_object) {
+    nlohmann::json object = nlohmann::json::parse(json_object, nullptr, false);
+    if (!object.is_object()) throw std::invalid_argument(std::string(column) + " is not a JSON object");
+    for (auto& [key, value] : object.items()) {
+        if (!value.is_string()) throw std::invalid_argument(std::string(column) + "." + key + " is not a string");
+        const std::string text = value.get<std::string>();
+        if (!privacy::IsSealed(text)) value = Seal(subject, std::string(column) + "." + key, text);
+    }
+    return object.dump();
+}
+
 ColumnKey::ColumnKey(std::string tenant, std::string subject, const pqxx::field& wrapped)
     : tenant_(std::move(tenant)), subject_(std::move(subject)) {
     if (wrapped.is_null()) return;
@@ -77,9 +90,19 @@ std::string ColumnKey::Open(std::string_view column, std::string_view stored) co
     }
 }
 
+std::string ColumnKey::OpenObject(std::string_view column, std::string_view stored) const {
+    nlohmann::json object = nlohmann::json::parse(stored, nullptr, false);
+    if (!object.is_object())
+        throw std::runtime_error(std::string(column) + " of subject " + subject_ + " is not a JSON object");
+    for (auto& [key, value] : object.items()) {
+        if (value.is_string()) value = Open(std::string(column) + "." + key, value.get<std::string>());
+    }
+    return object.dump();
+}
+
 std::string SealedBatchQuery(const SealedTable& t) {
     std::string sql = "SELECT " + t.id + "::text, " + (t.subject.empty() ? t.id + "::text" : t.subject);
-    for (const auto& c : t.columns) sql += ", " + c.name;
+    for (const auto& c : t.columns) sql += ", " + c.name + (c.object ? "::text" : "");
     return sql + " FROM " + t.table + " WHERE tenant_id = $1 AND (" + t.unsealed + ") LIMIT 500 FOR UPDATE";
 }
 
@@ -96,7 +119,7 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
         const auto& c = t.columns[i];
         const std::string v = "v" + std::to_string(i), x = "x" + std::to_string(i);
-        update_sql += (i > 0 ? ", " : "") + c.name + " = u." + v;
+        update_sql += (i > 0 ? ", " : "") + c.name + " = u." + v + (c.object ? "::jsonb" : "");
         arrays += ", $" + std::to_string(param++) + "::text[]";
         names += ", " + v;
         if (c.index.empty()) continue;
@@ -106,7 +129,8 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
     }
     update_sql += " FROM unnest(" + arrays + ") AS u(" + names + ") WHERE t.tenant_id = $1 AND t." + t.id +
                   " = u.id::" + t.id_type;
-    const std::string name = "sealed_columns_backfill_" + t.table;
+    // One table may have two backfills (different columns, different partial indexes): the first column names it.
+    const std::string name = "sealed_columns_backfill_" + t.table + "_" + t.columns.front().name;
     const Sql tenants{name.c_str(), tenants_sql.c_str()};
     const Sql select{name.c_str(), select_sql.c_str()};
     const Sql update{name.c_str(), update_sql.c_str()};
@@ -137,6 +161,10 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
                         std::vector<std::string> values, indexes;
                         for (std::size_t r = 0; r < rows.size(); ++r) {
                             const std::string stored = rows[static_cast<int>(r)][static_cast<int>(i) + 2].c_str();
+                            if (t.columns[i].object) {  // value by value; no index
+                                values.push_back(sealer.SealObject(subjects[r], column, stored));
+                                continue;
+                            }
                             const bool sealed = privacy::IsSealed(stored);
                             values.push_back(sealed ? stored : sealer.Seal(subjects[r], column, stored));
                             indexes.push_back(sealed ? std::string("-") : ColumnIndex(tenant, column, stored));

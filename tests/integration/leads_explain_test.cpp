@@ -84,6 +84,17 @@ TEST_CASE(
         // Rows as written before encryption at rest (the service's backfill seals them: harmless here).
         tx.exec("INSERT INTO leads (tenant_id, id, given_name, email) SELECT " + tx.quote(tenant) +
                 ", gen_random_uuid(), 'Clear' || g, 'clear' || g || '@example.com' FROM generate_series(1, 5) AS g");
+        // Sealed attributes and one sealed engagement per lead (migration 0008), a few clear ones.
+        tx.exec(
+            "UPDATE leads SET attributes = CASE WHEN given_name LIKE 'Clear%' THEN '{\"utm\": \"newsletter\"}' "
+            "ELSE '{\"utm\": \"pv1.x\", \"empty\": \"\"}' END::jsonb WHERE tenant_id = " +
+            tx.quote(tenant));
+        tx.exec(
+            "INSERT INTO lead_engagements (tenant_id, id, lead_id, type, direction, occur_time, detail) SELECT "
+            "tenant_id, gen_random_uuid(), id, 'email_open', 'INBOUND', create_time, CASE WHEN given_name LIKE "
+            "'Clear%' THEN 'asked about prices' ELSE 'pv1.Detail' END FROM leads WHERE tenant_id = " +
+            tx.quote(tenant));
+        tx.exec("ANALYZE lead_engagements");
         const pqxx::row row = tx.exec1("SELECT id::text, email_index FROM leads WHERE tenant_id = " + tx.quote(tenant) +
                                        " AND family_name = 'pv1.Family4001'");
         lead_id = row[0].as<std::string>();
@@ -123,6 +134,19 @@ TEST_CASE(
     INFO("backfill batch (" << backfill.ms << " ms): " << backfill.text);
     CHECK(backfill.Uses("leads_unsealed"));
     CHECK_FALSE(backfill.Has("Seq Scan leads"));
+    // Migration 0008's two backfills: the attributes' values and the engagements' details.
+    const QueryPlan attributes =
+        ExplainAs(conn, "leads_app", tenant,
+                  crm::common::SealedBatchQuery(crm::leads::lifecycle::sealed::AttributesTable()), "'" + tenant + "'");
+    INFO("attributes backfill batch (" << attributes.ms << " ms): " << attributes.text);
+    CHECK(attributes.Uses("leads_attributes_unsealed"));
+    CHECK_FALSE(attributes.Has("Seq Scan leads"));
+    const QueryPlan engagements =
+        ExplainAs(conn, "leads_app", tenant,
+                  crm::common::SealedBatchQuery(crm::leads::lifecycle::sealed::EngagementsTable()), "'" + tenant + "'");
+    INFO("engagements backfill batch (" << engagements.ms << " ms): " << engagements.text);
+    CHECK(engagements.Uses("lead_engagements_unsealed"));
+    CHECK_FALSE(engagements.Has("Seq Scan lead_engagements"));
 }
 
 // The retention rule's statements (retention/sql.hpp) read the tenant's aged unconverted leads through

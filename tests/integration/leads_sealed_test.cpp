@@ -3,6 +3,7 @@
 // e-mail's blind index, the backfill of rows written before (a second leads process seals them before it serves)
 // and an erased lead's data key destroyed (its sealed bytes, in a backup, open nowhere).
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <regex>
 
@@ -195,6 +196,12 @@ TEST_CASE("leads at rest: rows written before are sealed and indexed by a leads 
                                    ") RETURNING id::text")[0]
                               .as<std::string>());
         }
+        // Migration 0008's columns: a web form's mapped fields and an engagement's detail, in clear.
+        tx.exec("UPDATE leads SET attributes = jsonb_build_object('industry', " + tx.quote("clinics " + uniq) +
+                ", 'empty', '') WHERE tenant_id = " + tx.quote(tenant) + " AND id = " + tx.quote(ids[0]) + "::uuid");
+        tx.exec("INSERT INTO lead_engagements (tenant_id, id, lead_id, type, direction, occur_time, detail) VALUES (" +
+                tx.quote(tenant) + ", gen_random_uuid(), " + tx.quote(ids[0]) + "::uuid, 'call', 'OUTBOUND', now(), " +
+                tx.quote("legacy call " + uniq) + ")");
         tx.commit();
     }
     REQUIRE(Stored(tenant, ids[0]).columns.at("email") == email);
@@ -217,6 +224,14 @@ TEST_CASE("leads at rest: rows written before are sealed and indexed by a leads 
     }
     CHECK(Stored(tenant, ids[0]).columns.at("email_index") == crm::common::ColumnIndex(tenant, "leads.email", email));
     CHECK(ColumnsContaining("leads", note).empty());
+    const nlohmann::json attributes =
+        nlohmann::json::parse(QueryScalar("leads", "SELECT attributes::text FROM leads WHERE id = '" + ids[0] + "'"));
+    CHECK(attributes.at("industry").get<std::string>().rfind("pv1.", 0) == 0);
+    CHECK(attributes.at("empty") == "");
+    CHECK(
+        QueryScalar("leads", "SELECT detail FROM lead_engagements WHERE lead_id = '" + ids[0] + "'").rfind("pv1.", 0) ==
+        0);
+    CHECK(ColumnsContaining("leads", {"clinics " + uniq, "legacy call " + uniq}).empty());
 
     // Through that process: the lead reads clear, and its e-mail is found by the duplicate check.
     LeadsClient direct(SignedIdentity(tenant), grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
@@ -228,6 +243,7 @@ TEST_CASE("leads at rest: rows written before are sealed and indexed by a leads 
     CHECK(got.response.lead().email() == email);
     CHECK(got.response.lead().notes() == note);
     CHECK(got.response.lead().given_name() == "Old0");
+    CHECK(got.response.lead().attributes().at("industry") == "clinics " + uniq);
     lv1::CreateLeadRequest dup;
     dup.mutable_lead()->set_given_name("Again");
     dup.mutable_lead()->set_email(email);
@@ -324,4 +340,71 @@ TEST_CASE("leads at rest: scoring rules on the e-mail's domain and the job title
     REQUIRE(updated.ok());
     CHECK(updated.response.lead().score() == 35);
     CHECK(updated.response.lead().score_reasons_size() == 2);
+}
+
+TEST_CASE("leads at rest: a web form's mapped fields and an engagement's detail are sealed value by value",
+          "[integration][leads][sealed]") {
+    const std::string tenant = UniqueTenant("seal");
+    const std::string uniq = crm::common::NewUuid().substr(0, 8);
+    LeadsClient leads(TokenFor(tenant));
+    lv1::CreateLeadRequest create;
+    create.mutable_lead()->set_given_name("Mapped");
+    create.mutable_lead()->set_email("mapped." + uniq + "@example.com");
+    (*create.mutable_lead()->mutable_attributes())["clinic_name"] = "Saint Jude " + uniq;
+    (*create.mutable_lead()->mutable_attributes())["seats"] = "12";
+    const auto created = leads.CreateLead(create);
+    INFO(created.status.error_message());
+    REQUIRE(created.ok());
+    const std::string id = created.response.lead().id();
+    CHECK(created.response.lead().attributes().at("clinic_name") == "Saint Jude " + uniq);
+
+    // The keys stay clear (the tenant's field names), every value is sealed for its own key.
+    const nlohmann::json stored =
+        nlohmann::json::parse(QueryScalar("leads", "SELECT attributes::text FROM leads WHERE id = '" + id + "'"));
+    REQUIRE(stored.size() == 2);
+    const std::string clinic = stored.at("clinic_name").get<std::string>();
+    const std::string seats = stored.at("seats").get<std::string>();
+    CHECK(clinic.rfind("pv1.", 0) == 0);
+    CHECK(seats.rfind("pv1.", 0) == 0);
+    // A value moved under another key (or to another column) does not open: it is bound to its key.
+    pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
+    {
+        pqxx::nontransaction tx(conn);
+        const pqxx::row row = tx.exec1("SELECT " CRM_SUBJECT_KEY_COLUMN("l.tenant_id", "l.id::text") " FROM leads l "
+                                       "WHERE l.id = " + tx.quote(id) + "::uuid");
+        const crm::common::ColumnKey key(tenant, id, row[0]);
+        CHECK(key.Open("leads.attributes.clinic_name", clinic) == "Saint Jude " + uniq);
+        CHECK_THROWS(key.Open("leads.attributes.seats", clinic));
+        CHECK_THROWS(key.Open("leads.notes", clinic));
+        CHECK(nlohmann::json::parse(key.OpenObject("leads.attributes", stored.dump())).at("seats") == "12");
+    }
+
+    lv1::RecordEngagementRequest engagement;
+    engagement.set_lead_id(id);
+    engagement.set_request_id("engagement-" + uniq);
+    engagement.mutable_engagement()->set_type("call");
+    engagement.mutable_engagement()->set_direction(lv1::ENGAGEMENT_DIRECTION_OUTBOUND);
+    engagement.mutable_engagement()->set_detail("asked about the clinic " + uniq);
+    const auto recorded = leads.RecordEngagement(engagement);
+    INFO(recorded.status.error_message());
+    REQUIRE(recorded.ok());
+    CHECK(recorded.response.engagement().detail() == "asked about the clinic " + uniq);
+    CHECK(recorded.response.lead().attributes().at("clinic_name") == "Saint Jude " + uniq);
+    // The retried request reads the stored engagement back, opened.
+    const auto again = leads.RecordEngagement(engagement);
+    REQUIRE(again.ok());
+    CHECK(again.response.engagement().id() == recorded.response.engagement().id());
+    CHECK(again.response.engagement().detail() == "asked about the clinic " + uniq);
+    CHECK(QueryScalar("leads", "SELECT detail FROM lead_engagements WHERE lead_id = '" + id + "'").rfind("pv1.", 0) ==
+          0);
+    for (const auto& where :
+         ColumnsContaining("leads", {"Saint Jude " + uniq, "asked about the clinic " + uniq}, {}, tenant)) {
+        INFO(where);
+        CHECK((where.rfind("leads.", 0) != 0 && where.rfind("lead_engagements.", 0) != 0));
+    }
+    lv1::GetLeadRequest get;
+    get.set_id(id);
+    const auto got = leads.GetLead(get);
+    REQUIRE(got.ok());
+    CHECK(got.response.lead().attributes().at("seats") == "12");
 }

@@ -56,6 +56,12 @@ void Register(common::ServiceApp& app) {
     app.AddColumnBackfill("leads", [table = lifecycle::sealed::Table()](common::Db& db) {
         return common::BackfillSealedColumns(db, table);
     });
+    app.AddColumnBackfill("leads.attributes", [table = lifecycle::sealed::AttributesTable()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("lead_engagements", [table = lifecycle::sealed::EngagementsTable()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
     app.AddSubjectHandlers(subject_data::Handlers());
     const auto& config = app.config();
     conversion::Settings conversion_settings;

@@ -40,6 +40,10 @@ class ColumnSealer {
     void Prepare(const std::vector<std::string>& subjects);
     // `value` sealed for `column` of `subject` (bound to the three: it opens nowhere else); "" stays "".
     std::string Seal(const std::string& subject, std::string_view column, std::string_view value);
+    // A JSON object of string values (a jsonb column such as a web form's mapped fields) with each value sealed for
+    // "<column>.<key>": the keys (the tenant's field names) stay clear, a value opens only under its own key. Values
+    // already sealed are kept. Throws std::invalid_argument when `json_object` is not an object of strings.
+    std::string SealObject(const std::string& subject, std::string_view column, std::string_view json_object);
 
   private:
     Db& db_;
@@ -57,6 +61,8 @@ class ColumnKey {
     // backfilled) comes back as it is; a sealed value whose key is gone (an erased subject) opens as "". Throws
     // std::runtime_error when a value does not open with the key (altered, or copied from another row or column).
     std::string Open(std::string_view column, std::string_view stored) const;
+    // The clear JSON object of a column that ColumnSealer::SealObject wrote (values open as Open does).
+    std::string OpenObject(std::string_view column, std::string_view stored) const;
 
   private:
     std::string tenant_;
@@ -80,6 +86,7 @@ struct SealedTable {
     struct Column {
         std::string name;   // e.g. "email"; sealed for column "<table>.<name>"
         std::string index;  // its blind index column ("" = none), e.g. "email_index", of the stored (normalized) value
+        bool object = false;  // a jsonb object of string values, sealed value by value (ColumnSealer::SealObject)
     };
     std::vector<Column> columns;
     // The rows still to seal, as the table's partial index of them states it (so that the backfill's look-ups are

@@ -16,6 +16,7 @@
 #include "crm/common/validate.hpp"
 #include "crm/leads/events/v1/events.pb.h"
 #include "lifecycle/record.hpp"
+#include "lifecycle/sealed.hpp"
 #include "lifecycle/sql.hpp"
 #include "scoring/scoring.hpp"
 #include "sla/sla.hpp"
@@ -27,14 +28,15 @@ namespace ev1 = crm::leads::events::v1;
 using common::ApiError;
 using google::protobuf::util::TimeUtil;
 
-v1::Engagement ReadEngagement(const pqxx::row& r) {
+// A row of CRM_ENGAGEMENT_COLUMNS (sql.hpp), its detail opened with the lead's key.
+v1::Engagement ReadEngagement(const std::string& tenant, const pqxx::row& r) {
     v1::Engagement e;
     e.set_id(r[0].as<std::string>());
     e.set_type(r[1].as<std::string>());
     e.set_direction(r[2].as<std::string>() == "OUTBOUND" ? v1::ENGAGEMENT_DIRECTION_OUTBOUND
                                                          : v1::ENGAGEMENT_DIRECTION_INBOUND);
     *e.mutable_occur_time() = TimeUtil::MicrosecondsToTimestamp(r[3].as<std::int64_t>());
-    e.set_detail(r[4].as<std::string>());
+    e.set_detail(common::ColumnKey(tenant, r[5].as<std::string>(), r[6]).Open(sealed::kEngagementDetail, r[4].c_str()));
     return e;
 }
 
@@ -64,9 +66,13 @@ std::pair<v1::Lead, v1::Engagement> AddEngagement(common::Db& db, common::Outbox
     const bool outbound = in.direction() == v1::ENGAGEMENT_DIRECTION_OUTBOUND;
     const std::string occur =
         in.has_occur_time() ? std::to_string(TimeUtil::TimestampToMicroseconds(in.occur_time())) : "";
+    // The detail is sealed under the lead's key, which the lead's row and events already use (one key statement: the
+    // transaction remembers it).
+    const std::string detail =
+        common::ColumnSealer(db, tx, tenant).Seal(lead.id(), sealed::kEngagementDetail, in.detail());
     const v1::Engagement stored =
-        ReadEngagement(db.Exec(tx, sql::kInsertEngagement, tenant, id, lead.id(), in.type(),
-                               outbound ? "OUTBOUND" : "INBOUND", common::NullIfEmpty(occur), in.detail())[0]);
+        ReadEngagement(tenant, db.Exec(tx, sql::kInsertEngagement, tenant, id, lead.id(), in.type(),
+                                       outbound ? "OUTBOUND" : "INBOUND", common::NullIfEmpty(occur), detail)[0]);
     const std::int64_t expected = lead.version();
     const bool first_touch = outbound && !lead.has_first_touch_time();
     const int previous = lead.score();
@@ -251,7 +257,7 @@ std::pair<v1::Lead, v1::Engagement> Lifecycle::RecordEngagement(const common::Re
         const std::string id = common::NewUuid();
         if (auto first = common::ClaimRequest(db_, tx, rc.tenant_id, "RecordEngagement", request_id, id)) {
             const pqxx::result rows = db_.Exec(tx, sql::kGetEngagement, rc.tenant_id, *first);
-            return std::make_pair(lead, ReadEngagement(rows.at(0)));
+            return std::make_pair(lead, ReadEngagement(rc.tenant_id, rows.at(0)));
         }
         RequireNotConverted(lead);
         return AddEngagement(db_, outbox_, tx, rc.tenant_id, rc.request_id, lead, engagement, id);

@@ -66,7 +66,7 @@ v1::Lead ReadLead(const pqxx::row& r, const std::string& tenant) {
     l.set_status(StatusProto(domain::ParseStatus(r[14].as<std::string>()).value_or(domain::Status::kNew)));
     l.set_status_reason(open(sealed::kStatusReason, 15));
     l.set_notes(open(sealed::kNotes, 16));
-    const nlohmann::json attributes = nlohmann::json::parse(r[17].as<std::string>());
+    const nlohmann::json attributes = nlohmann::json::parse(key.OpenObject(sealed::kAttributes, r[17].c_str()));
     for (const auto& [k, v] : attributes.items()) (*l.mutable_attributes())[k] = v.get<std::string>();
     l.set_score(r[18].as<int>());
     for (const auto& reason : nlohmann::json::parse(r[19].as<std::string>())) {
@@ -119,7 +119,7 @@ std::string ReasonsJson(const v1::Lead& l) {
 // A lead's personal columns as stored: sealed under the lead's data key, with the blind indexes of e-mail and phone.
 struct Sealed {
     std::string given_name, family_name, email, phone, company_name, job_title, region, notes, status_reason,
-        consent_text, email_index, phone_index;
+        consent_text, email_index, phone_index, attributes;
 };
 
 Sealed SealedOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Lead& l) {
@@ -136,6 +136,7 @@ Sealed SealedOf(common::Db& db, pqxx::transaction_base& tx, const std::string& t
     s.notes = seal(sealed::kNotes, l.notes());
     s.status_reason = seal(sealed::kStatusReason, l.status_reason());
     s.consent_text = seal(sealed::kConsentText, l.consent().text());
+    s.attributes = sealer.SealObject(l.id(), sealed::kAttributes, AttributesJson(l));
     s.email_index = EmailIndex(tenant, l.email());
     s.phone_index = common::ColumnIndex(tenant, sealed::kPhone, l.phone());
     return s;
@@ -231,7 +232,7 @@ v1::Lead InsertLead(common::Db& db, pqxx::transaction_base& tx, const std::strin
     const pqxx::result rows =
         db.Exec(tx, sql::kInsertLead, tenant, l.id(), s.given_name, s.family_name, s.email, s.phone, s.company_name,
                 s.job_title, l.country(), s.region, l.source(), l.campaign_id(), l.owner_id(), l.team_id(),
-                domain::PriorityText(PriorityOf(l.priority())), s.notes, AttributesJson(l), l.score(), ReasonsJson(l),
+                domain::PriorityText(PriorityOf(l.priority())), s.notes, s.attributes, l.score(), ReasonsJson(l),
                 ChannelText(l.capture_channel()), l.web_form_id(), c.granted(), s.consent_text, c.version(),
                 l.has_consent(), common::NullIfEmpty(sla), s.email_index, s.phone_index);
     return ReadLead(rows[0], tenant);
@@ -246,8 +247,8 @@ v1::Lead WriteLead(common::Db& db, pqxx::transaction_base& tx, const std::string
         db.Exec(tx, sql::kWriteLead, tenant, l.id(), s.given_name, s.family_name, s.email, s.phone, s.company_name,
                 s.job_title, l.country(), s.region, l.source(), l.campaign_id(), l.owner_id(), l.team_id(),
                 domain::PriorityText(PriorityOf(l.priority())), domain::StatusText(StatusOf(l.status())),
-                s.status_reason, s.notes, AttributesJson(l), l.score(), ReasonsJson(l), common::NullIfEmpty(deadline),
-                touch, version_step, expected_version, s.email_index, s.phone_index);
+                s.status_reason, s.notes, s.attributes, l.score(), ReasonsJson(l), common::NullIfEmpty(deadline), touch,
+                version_step, expected_version, s.email_index, s.phone_index);
     if (rows.empty()) {
         throw ApiError::Aborted("the lead was changed concurrently; read it and retry", "CONCURRENT_MODIFICATION");
     }

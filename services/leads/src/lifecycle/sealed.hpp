@@ -18,6 +18,10 @@ inline constexpr char kRegion[] = "leads.region";
 inline constexpr char kNotes[] = "leads.notes";
 inline constexpr char kStatusReason[] = "leads.status_reason";
 inline constexpr char kConsentText[] = "leads.consent_text";
+// The web form's mapped fields (jsonb, migration 0008): each value sealed for "leads.attributes.<key>", keys clear.
+inline constexpr char kAttributes[] = "leads.attributes";
+// An engagement's free text, sealed under its lead's key (migration 0008).
+inline constexpr char kEngagementDetail[] = "lead_engagements.detail";
 
 // In the order of the partial index leads_unsealed (migration 0007), which the backfill's look-ups must match.
 inline constexpr const char* kColumns[] = {kGivenName, kFamilyName, kEmail, kPhone,        kCompanyName,
@@ -36,6 +40,24 @@ inline common::SealedTable Table() {
         t.unsealed += "(" + name + " <> '' AND " + name + " NOT LIKE 'pv1.%')";
     }
     return t;
+}
+
+// The leads whose attributes were written before migration 0008. `unsealed` is the predicate of
+// leads_attributes_unsealed: a value that is neither "" nor sealed.
+inline common::SealedTable AttributesTable() {
+    return {.table = "leads",
+            .columns = {{.name = "attributes", .index = "", .object = true}},
+            .unsealed = R"(jsonb_path_exists(attributes, '$.* ? (@ != "" && !(@ starts with "pv1."))'))"};
+}
+
+// The engagements written before migration 0008, for the same backfill: each row is sealed under its lead's key (the
+// key of the lead's row and events), found by its own primary key. `unsealed` is the predicate of
+// lead_engagements_unsealed.
+inline common::SealedTable EngagementsTable() {
+    return {.table = "lead_engagements",
+            .subject = "lead_id::text",
+            .columns = {{"detail", ""}},
+            .unsealed = "detail <> '' AND detail NOT LIKE 'pv1.%'"};
 }
 
 }  // namespace crm::leads::lifecycle::sealed

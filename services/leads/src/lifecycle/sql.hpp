@@ -69,17 +69,23 @@ inline constexpr Sql kMarkConverted{
 // runs after the lock is held).
 inline constexpr Sql kLockOpenByEmail{"leads_lock_open_by_email", "SELECT leads_lock_open_by_email($1, $2, $3)"};
 
+// An engagement's detail is sealed under its lead's data key (migration 0008): both statements return it as stored,
+// with the lead's id and wrapped key to open it (ReadEngagement).
+#define CRM_ENGAGEMENT_COLUMNS                                                                                 \
+    "id::text, type, direction, " CRM_MICROS("occur_time") ", detail, lead_id::text, " CRM_SUBJECT_KEY_COLUMN( \
+        "lead_engagements.tenant_id", "lead_engagements.lead_id::text")
+
 inline constexpr Sql kInsertEngagement{
     "leads_engagement_insert",
     "INSERT INTO lead_engagements (tenant_id, id, lead_id, type, direction, occur_time, detail) "
     "VALUES ($1, $2::uuid, $3::uuid, $4, $5, "
     "COALESCE(timestamptz 'epoch' + $6::bigint * interval '1 microsecond', now()), $7) "
-    "RETURNING id::text, type, direction, " CRM_MICROS("occur_time") ", detail"};
+    "RETURNING " CRM_ENGAGEMENT_COLUMNS};
 inline constexpr Sql kGetEngagement{"leads_engagement_get",
-                                    "SELECT id::text, type, direction, " CRM_MICROS(
-                                        "occur_time") ", detail FROM lead_engagements WHERE tenant_id = $1 AND id = "
-                                                      "$2::uuid"};
+                                    "SELECT " CRM_ENGAGEMENT_COLUMNS
+                                    " FROM lead_engagements WHERE tenant_id = $1 AND id = $2::uuid"};
 
+#undef CRM_ENGAGEMENT_COLUMNS
 #undef CRM_LEAD_COLUMNS
 #undef CRM_MICROS
 

@@ -107,7 +107,8 @@ domain::LeadSample SampleOf(const pqxx::row& r, const std::string& tenant,
     f.campaign_id = r[10].as<std::string>();
     f.owner_id = r[11].as<std::string>();
     f.priority = domain::ParsePriority(r[12].as<std::string>()).value_or(domain::Priority::kMedium);
-    for (const auto& [k, v] : nlohmann::json::parse(r[13].as<std::string>()).items()) {
+    for (const auto& [k, v] :
+         nlohmann::json::parse(key.OpenObject(lifecycle::sealed::kAttributes, r[13].c_str())).items()) {
         f.attributes[k] = v.get<std::string>();
     }
     s.engagements = std::move(engagements);

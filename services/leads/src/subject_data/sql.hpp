@@ -41,11 +41,13 @@ inline constexpr Sql kExportLeads{
     "SELECT l.id::text, (to_jsonb(l) - 'tenant_id' - 'email_index' - 'phone_index')::text, " CRM_SUBJECT_KEY_COLUMN(
         "l.tenant_id", "l.id::text") " FROM leads l WHERE l.tenant_id = $1 AND l.id = ANY (" CRM_SUBJECT_LEADS
                                      ") ORDER BY l.create_time, l.id"};
-// Their engagements (lead_engagements_lead: a probe per lead).
+// Their engagements (lead_engagements_lead: a probe per lead), one JSON object a row with its lead's key (the detail
+// is sealed under it, migration 0008).
 inline constexpr Sql kExportEngagements{
     "subject_lead_engagements_export",
-    "SELECT count(*), coalesce(jsonb_agg(to_jsonb(e) - 'tenant_id' ORDER BY e.lead_id, e.occur_time, e.id), "
-    "'[]')::text FROM lead_engagements e WHERE e.tenant_id = $1 AND e.lead_id = ANY (" CRM_SUBJECT_LEADS ")"};
+    "SELECT e.lead_id::text, (to_jsonb(e) - 'tenant_id')::text, " CRM_SUBJECT_KEY_COLUMN(
+        "e.tenant_id", "e.lead_id::text") " FROM lead_engagements e WHERE e.tenant_id = $1 AND e.lead_id = ANY "
+                                          "(" CRM_SUBJECT_LEADS ") ORDER BY e.lead_id, e.occur_time, e.id"};
 
 // The free text of their engagements; returns the changed rows' leads. Runs before kEraseLeads (which blanks the
 // e-mail a lead may be found by).

@@ -29,9 +29,19 @@ pqxx::result Run(SubjectCall& call, const common::Sql& sql, const Subject& subje
     return call.db.Exec(call.tx, sql, call.rc.tenant_id, p.contact_ids, p.lead_ids, common::PgTextArray(email_indexes));
 }
 
-common::SubjectExport Export(SubjectCall& call, const common::Sql& sql, const Subject& subject) {
-    const pqxx::result r = Run(call, sql, subject);
-    return {r[0][0].as<std::int64_t>(), r[0][1].as<std::string>()};
+// Their engagements, each detail opened with its lead's key.
+common::SubjectExport ExportEngagements(SubjectCall& call, const Subject& subject) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : Run(call, sql::kExportEngagements, subject)) {
+        nlohmann::json engagement = nlohmann::json::parse(row[1].as<std::string>());
+        if (engagement.contains("detail") && engagement["detail"].is_string()) {
+            engagement["detail"] =
+                common::ColumnKey(call.rc.tenant_id, row[0].as<std::string>(), row[2])
+                    .Open(lifecycle::sealed::kEngagementDetail, engagement["detail"].get<std::string>());
+        }
+        out.push_back(std::move(engagement));
+    }
+    return {static_cast<std::int64_t>(out.size()), out.dump()};
 }
 
 // The subject's leads, every column opened (what the person is owed is the clear values, not the sealed bytes).
@@ -45,6 +55,10 @@ common::SubjectExport ExportLeads(SubjectCall& call, const Subject& subject) {
             if (lead.contains(name) && lead[name].is_string()) {
                 lead[name] = key.Open(column, lead[name].get<std::string>());
             }
+        }
+        if (lead.contains("attributes") && lead["attributes"].is_object()) {
+            lead["attributes"] =
+                nlohmann::json::parse(key.OpenObject(lifecycle::sealed::kAttributes, lead["attributes"].dump()));
         }
         out.push_back(std::move(lead));
     }
@@ -91,7 +105,7 @@ common::SubjectErasure EraseLeads(SubjectCall& call, const Subject& subject) {
 std::vector<common::SubjectHandler> Handlers() {
     return {{.resource_type = "lead_engagement",
              .resolve = nullptr,
-             .export_records = [](SubjectCall& c, const Subject& s) { return Export(c, sql::kExportEngagements, s); },
+             .export_records = ExportEngagements,
              .erase = EraseEngagements},
             {.resource_type = "lead", .resolve = Resolve, .export_records = ExportLeads, .erase = EraseLeads}};
 }
