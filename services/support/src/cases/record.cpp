@@ -89,9 +89,8 @@ v1::Case ReadCase(const std::string& tenant, const pqxx::row& r) {
     c.set_customer_tier(r[15].as<std::string>());
     // "" when there are none, or when the case's key was destroyed (an erased subject).
     if (const std::string custom = key.Open(sealed::kCustomFields, r[16].c_str()); !custom.empty()) {
-        for (const auto& [k, v] : nlohmann::json::parse(custom).items()) {
-            (*c.mutable_custom_fields())[k] = v.get<std::string>();
-        }
+        const nlohmann::json fields = nlohmann::json::parse(custom);
+        for (const auto& [k, v] : fields.items()) (*c.mutable_custom_fields())[k] = v.get<std::string>();
     }
     SetOptionalTime(r[17], &c, &v1::Case::mutable_first_response_time);
     SetOptionalTime(r[18], &c, &v1::Case::mutable_solve_time);
