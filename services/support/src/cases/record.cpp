@@ -50,19 +50,23 @@ std::string CustomFieldsJson(const v1::Case& c) {
     return j.dump();
 }
 
-// A case's personal columns as stored: sealed under the case's data key, with the blind index of its address.
+// A case's personal columns as stored: sealed under the case's data key, with the blind index of its address (only
+// when `with_address`: the address is written once, by the insert).
 struct Sealed {
     std::string subject, description, customer_email, custom_fields, customer_email_index;
 };
 
-Sealed SealedOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Case& c) {
+Sealed SealedOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Case& c,
+                bool with_address) {
     common::ColumnSealer sealer(db, tx, tenant);
     Sealed s;
     s.subject = sealer.Seal(c.id(), sealed::kSubject, c.subject());
     s.description = sealer.Seal(c.id(), sealed::kDescription, c.description());
-    s.customer_email = sealer.Seal(c.id(), sealed::kCustomerEmail, c.customer_email());
+    if (with_address) {
+        s.customer_email = sealer.Seal(c.id(), sealed::kCustomerEmail, c.customer_email());
+        s.customer_email_index = sealed::CustomerEmailIndex(tenant, c.customer_email());
+    }
     s.custom_fields = sealer.Seal(c.id(), sealed::kCustomFields, CustomFieldsJson(c));
-    s.customer_email_index = sealed::CustomerEmailIndex(tenant, c.customer_email());
     return s;
 }
 
@@ -210,7 +214,7 @@ v1::Case InsertCase(common::Db& db, pqxx::transaction_base& tx, const std::strin
     const std::int64_t number = db.Exec(tx, sql::kNextNumber, tenant)[0][0].as<std::int64_t>();
     v1::Case with_id = c;
     with_id.set_id(id);
-    const Sealed s = SealedOf(db, tx, tenant, with_id);
+    const Sealed s = SealedOf(db, tx, tenant, with_id, true);
     v1::Case written =
         ReadCase(tenant, db.Exec(tx, sql::kInsertCase, tenant, id, number, s.subject, s.description,
                                  common::NullIfEmpty(c.contact_id()), common::NullIfEmpty(c.company_id()), c.product(),
@@ -226,7 +230,7 @@ v1::Case WriteCase(common::Db& db, pqxx::transaction_base& tx, const std::string
     const std::string first_response = MicrosOrEmpty(c.has_first_response_time(), c.first_response_time());
     const std::string solve = MicrosOrEmpty(c.has_solve_time(), c.solve_time());
     const std::string close = MicrosOrEmpty(c.has_close_time(), c.close_time());
-    const Sealed s = SealedOf(db, tx, tenant, c);
+    const Sealed s = SealedOf(db, tx, tenant, c, false);
     const pqxx::result rows = db.Exec(
         tx, sql::kWriteCase, tenant, c.id(), s.subject, s.description, common::NullIfEmpty(c.contact_id()),
         common::NullIfEmpty(c.company_id()), c.product(), c.asset_id(), domain::PriorityText(PriorityOf(c.priority())),
