@@ -2,11 +2,13 @@
 // to the survivor (one CaseUpdated each), an erasure blanks what the person wrote; a redelivered event (the same
 // event id produced again) applies nothing twice.
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "../support/contacts_client.hpp"
 #include "../support/events.hpp"
 #include "../support/support_client.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -81,8 +83,16 @@ TEST_CASE("support: a merged contact's cases follow the survivor - an erased per
     const std::string blank_sql = "SELECT count(*) FROM case_messages WHERE case_id = '" + on_loser.id() +
                                   "' AND kind = 'CUSTOMER_MESSAGE' AND body = '' AND erase_time IS NOT NULL";
     CHECK(WaitForValue(blank_sql, "1") == "1");
-    CHECK(QueryScalar("support", "SELECT body FROM case_messages WHERE case_id = '" + on_loser.id() +
-                                     "' AND kind = 'PUBLIC_REPLY'") == "we are looking");
+    {  // (stored sealed under the case's key, migration 0104: opened here as the service does)
+        pqxx::connection conn(RequireEnv("CRM_TEST_PG_SUPPORT_URL"));
+        pqxx::nontransaction tx(conn);
+        const pqxx::row r = tx.exec1(
+            "SELECT m.body, " CRM_SUBJECT_KEY_COLUMN("m.tenant_id", "m.case_id::text") " FROM case_messages m "
+            "WHERE m.case_id = " + tx.quote(on_loser.id()) + "::uuid AND m.kind = 'PUBLIC_REPLY'");
+        CHECK(std::string(r[0].c_str()).rfind("pv1.", 0) == 0);
+        CHECK(crm::common::ColumnKey(tenant, on_loser.id(), r[1]).Open("case_messages.body", r[0].c_str()) ==
+              "we are looking");
+    }
     // Both events were processed by now (one partition per key, in order): the redelivered merge changed nothing.
     CHECK(QueryScalar("support", case_sql) == survivor.id() + " v5");
 }

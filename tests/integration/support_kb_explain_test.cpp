@@ -48,7 +48,7 @@ TEST_CASE("kb: search, suggestions and lists are index-backed at 100k articles (
             t);
         // 20,000 more cases with one link each, and 50 links on the case under test.
         tx.exec("INSERT INTO cases (tenant_id, id, number, subject, status, contact_id, create_time) SELECT " + t +
-                ", md5('c' || g)::uuid, 1000 + g, 'Case ' || g, "
+                ", md5('c' || g)::uuid, 1000 + g, 'pv1.Case' || g, "
                 "(ARRAY['NEW','OPEN','PENDING_CUSTOMER','ON_HOLD','SOLVED','CLOSED'])[1 + g % 6], "
                 "md5('contact' || g % 500)::uuid, now() - g * interval '1 second' FROM generate_series(1, 20000) g");
         tx.exec("INSERT INTO kb_case_links (tenant_id, case_id, article_id, version_number) SELECT " + t +

@@ -583,7 +583,7 @@ TEST_CASE("support routing: loads, waiting cases and routing history are index-b
             "create_time) "
             "SELECT " +
             t +
-            ", gen_random_uuid(), 1000 + g, 'Case ' || g, "
+            ", gen_random_uuid(), 1000 + g, 'pv1.Case' || g, "
             "(ARRAY['NEW','OPEN','PENDING_CUSTOMER','ON_HOLD','SOLVED','CLOSED'])[1 + g % 6], "
             "CASE WHEN g % 5 = 0 THEN '' ELSE 'agent-' || g % 50 END, "
             "CASE WHEN g % 20 = 0 THEN " +

@@ -21,6 +21,7 @@
 #include "kb/service.hpp"
 #include "queues/queues.hpp"
 #include "queues/routing_service.hpp"
+#include "sealed.hpp"
 #include "sentiment/sentiment.hpp"
 #include "sla/scheduler.hpp"
 #include "sla/sla.hpp"
@@ -169,6 +170,13 @@ void Register(common::ServiceApp& app) {
         app.rpc(), std::make_shared<customer360::CustomerView>(app.db(), std::move(view_settings), app.metrics())));
     app.AddService(std::make_shared<csat::CsatService>(
         app.rpc(), std::make_shared<csat::Csat>(app.db(), app.outbox(), csat_settings, app.metrics())));
+    // Rows written before encryption at rest (migration 0104) are sealed before the service answers.
+    for (common::SealedTable table : sealed::Tables()) {
+        std::string name = table.table;
+        app.AddColumnBackfill(std::move(name), [table = std::move(table)](common::Db& db) {
+            return common::BackfillSealedColumns(db, table);
+        });
+    }
     app.AddSubjectHandlers(subject_data::Handlers());
     app.OnStart([scheduler] { scheduler->Start(); });
     app.OnShutdown([scheduler] { scheduler->Stop(); });

@@ -74,7 +74,7 @@ common::Page<v1::Case> Cases::List(const common::RequestContext& rc, const ListQ
         for (const auto& row : db_.Exec(tx, sql::kListCases, rc.tenant_id, after.micros, after.id, q.page_size + 1,
                                         common::NullIfEmpty(q.status), common::NullIfEmpty(q.assignee_id),
                                         common::NullIfEmpty(q.contact_id))) {
-            out.push_back(ReadCase(row));
+            out.push_back(ReadCase(rc.tenant_id, row));
         }
         return out;
     });

@@ -55,7 +55,8 @@ std::int64_t NowMicros();
 
 // --- the record, inside the caller's transaction ---------------------------------------------------------------------
 // A row of sql::kCaseColumns.
-v1::Case ReadCase(const pqxx::row& row);
+// (Its sealed columns opened with the row's key, the last column.)
+v1::Case ReadCase(const std::string& tenant, const pqxx::row& row);
 // NOT_FOUND when the tenant has no such case.
 v1::Case LoadCase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                   bool for_update = false);

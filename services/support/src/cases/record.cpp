@@ -12,6 +12,8 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/common/resource.hpp"
+#include "crm/common/sealed_columns.hpp"
+#include "sealed.hpp"
 #include "sla/sla.hpp"
 
 namespace crm::support::cases {
@@ -40,20 +42,43 @@ std::string TagsJson(const v1::Case& c) {
     return nlohmann::json(std::vector<std::string>(c.tags().begin(), c.tags().end())).dump();
 }
 
+// "" for no custom fields (nothing to seal).
 std::string CustomFieldsJson(const v1::Case& c) {
+    if (c.custom_fields().empty()) return "";
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [k, v] : c.custom_fields()) j[k] = v;
     return j.dump();
 }
 
+// A case's personal columns as stored: sealed under the case's data key, with the blind index of its address (only
+// when `with_address`: the address is written once, by the insert).
+struct Sealed {
+    std::string subject, description, customer_email, custom_fields, customer_email_index;
+};
+
+Sealed SealedOf(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::Case& c,
+                bool with_address) {
+    common::ColumnSealer sealer(db, tx, tenant);
+    Sealed s;
+    s.subject = sealer.Seal(c.id(), sealed::kSubject, c.subject());
+    s.description = sealer.Seal(c.id(), sealed::kDescription, c.description());
+    if (with_address) {
+        s.customer_email = sealer.Seal(c.id(), sealed::kCustomerEmail, c.customer_email());
+        s.customer_email_index = sealed::CustomerEmailIndex(tenant, c.customer_email());
+    }
+    s.custom_fields = sealer.Seal(c.id(), sealed::kCustomFields, CustomFieldsJson(c));
+    return s;
+}
+
 }  // namespace
 
-v1::Case ReadCase(const pqxx::row& r) {
+v1::Case ReadCase(const std::string& tenant, const pqxx::row& r) {
     v1::Case c;
     c.set_id(r[0].as<std::string>());
+    const common::ColumnKey key(tenant, c.id(), r[28]);
     c.set_number(r[1].as<std::int64_t>());
-    c.set_subject(r[2].as<std::string>());
-    c.set_description(r[3].as<std::string>());
+    c.set_subject(key.Open(sealed::kSubject, r[2].c_str()));
+    c.set_description(key.Open(sealed::kDescription, r[3].c_str()));
     c.set_contact_id(Str(r[4]));
     c.set_company_id(Str(r[5]));
     c.set_product(r[6].as<std::string>());
@@ -66,8 +91,11 @@ v1::Case ReadCase(const pqxx::row& r) {
     c.set_assignee_id(r[13].as<std::string>());
     c.set_language(r[14].as<std::string>());
     c.set_customer_tier(r[15].as<std::string>());
-    const nlohmann::json custom = nlohmann::json::parse(r[16].as<std::string>());
-    for (const auto& [k, v] : custom.items()) (*c.mutable_custom_fields())[k] = v.get<std::string>();
+    // "" when there are none, or when the case's key was destroyed (an erased subject).
+    if (const std::string custom = key.Open(sealed::kCustomFields, r[16].c_str()); !custom.empty()) {
+        const nlohmann::json fields = nlohmann::json::parse(custom);
+        for (const auto& [k, v] : fields.items()) (*c.mutable_custom_fields())[k] = v.get<std::string>();
+    }
     SetOptionalTime(r[17], &c, &v1::Case::mutable_first_response_time);
     SetOptionalTime(r[18], &c, &v1::Case::mutable_solve_time);
     SetOptionalTime(r[19], &c, &v1::Case::mutable_close_time);
@@ -78,7 +106,7 @@ v1::Case ReadCase(const pqxx::row& r) {
     c.set_etag(common::MakeEtag(c.version()));
     SetTime(r[24], c.mutable_create_time());
     SetTime(r[25], c.mutable_update_time());
-    c.set_customer_email(r[26].as<std::string>());
+    c.set_customer_email(key.Open(sealed::kCustomerEmail, r[26].c_str()));
     c.set_queue_id(Str(r[27]));
     return c;
 }
@@ -163,14 +191,14 @@ v1::Case LoadCase(common::Db& db, pqxx::transaction_base& tx, const std::string&
                   bool for_update) {
     const pqxx::result rows = db.Exec(tx, for_update ? sql::kGetCaseForUpdate : sql::kGetCase, tenant, id);
     if (rows.empty()) throw ApiError::NotFound("case", id);
-    return ReadCase(rows[0]);
+    return ReadCase(tenant, rows[0]);
 }
 
 ContactCases LoadContactCases(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                               const std::string& contact_id, int max_open, int max_recent) {
     ContactCases out;
     for (const auto& row : db.Exec(tx, sql::kContactCases, tenant, contact_id, max_open, max_recent)) {
-        (row[row.size() - 1].as<bool>() ? out.open : out.recent).push_back(ReadCase(row));
+        (row[row.size() - 1].as<bool>() ? out.open : out.recent).push_back(ReadCase(tenant, row));
     }
     const auto key = [](const v1::Case& c) {
         return std::make_pair(TimeUtil::TimestampToMicroseconds(c.create_time()), c.id());
@@ -184,11 +212,15 @@ ContactCases LoadContactCases(common::Db& db, pqxx::transaction_base& tx, const 
 v1::Case InsertCase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
                     const v1::Case& c) {
     const std::int64_t number = db.Exec(tx, sql::kNextNumber, tenant)[0][0].as<std::int64_t>();
-    v1::Case written = ReadCase(db.Exec(tx, sql::kInsertCase, tenant, id, number, c.subject(), c.description(),
-                                        common::NullIfEmpty(c.contact_id()), common::NullIfEmpty(c.company_id()),
-                                        c.product(), c.asset_id(), domain::PriorityText(PriorityOf(c.priority())),
-                                        c.category(), TagsJson(c), domain::ChannelText(ChannelOf(c.channel())),
-                                        c.language(), c.customer_tier(), CustomFieldsJson(c), c.customer_email())[0]);
+    v1::Case with_id = c;
+    with_id.set_id(id);
+    const Sealed s = SealedOf(db, tx, tenant, with_id, true);
+    v1::Case written =
+        ReadCase(tenant, db.Exec(tx, sql::kInsertCase, tenant, id, number, s.subject, s.description,
+                                 common::NullIfEmpty(c.contact_id()), common::NullIfEmpty(c.company_id()), c.product(),
+                                 c.asset_id(), domain::PriorityText(PriorityOf(c.priority())), c.category(),
+                                 TagsJson(c), domain::ChannelText(ChannelOf(c.channel())), c.language(),
+                                 c.customer_tier(), s.custom_fields, s.customer_email, s.customer_email_index)[0]);
     sla::Sync(db, tx, tenant, written);
     return written;
 }
@@ -198,17 +230,18 @@ v1::Case WriteCase(common::Db& db, pqxx::transaction_base& tx, const std::string
     const std::string first_response = MicrosOrEmpty(c.has_first_response_time(), c.first_response_time());
     const std::string solve = MicrosOrEmpty(c.has_solve_time(), c.solve_time());
     const std::string close = MicrosOrEmpty(c.has_close_time(), c.close_time());
+    const Sealed s = SealedOf(db, tx, tenant, c, false);
     const pqxx::result rows = db.Exec(
-        tx, sql::kWriteCase, tenant, c.id(), c.subject(), c.description(), common::NullIfEmpty(c.contact_id()),
+        tx, sql::kWriteCase, tenant, c.id(), s.subject, s.description, common::NullIfEmpty(c.contact_id()),
         common::NullIfEmpty(c.company_id()), c.product(), c.asset_id(), domain::PriorityText(PriorityOf(c.priority())),
         domain::StatusText(StatusOf(c.status())), c.category(), TagsJson(c), c.assignee_id(), c.language(),
-        c.customer_tier(), CustomFieldsJson(c), common::NullIfEmpty(first_response), common::NullIfEmpty(solve),
+        c.customer_tier(), s.custom_fields, common::NullIfEmpty(first_response), common::NullIfEmpty(solve),
         common::NullIfEmpty(close), c.reopen_count(), common::NullIfEmpty(c.merged_into_id()), expected_version,
         c.message_count(), version_step, common::NullIfEmpty(c.queue_id()));
     if (rows.empty()) {
         throw ApiError::Aborted("the case changed meanwhile; read it again and retry", "CONCURRENT_MODIFICATION");
     }
-    v1::Case written = ReadCase(rows[0]);
+    v1::Case written = ReadCase(tenant, rows[0]);
     sla::Sync(db, tx, tenant, written);
     return written;
 }

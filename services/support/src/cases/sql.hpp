@@ -2,6 +2,7 @@
 // Statements of the cases area: the case record (every whole-row read and write of `cases`), the case numbers and
 // the list. Names appear in crm_db_query_duration_seconds{query}.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::support::cases::sql {
 
@@ -10,13 +11,14 @@ using common::Sql;
 #define CRM_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define CRM_AT(n) "timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond'"
 
-// Columns of a case, in the order ReadCase expects.
+// Columns of a case, in the order ReadCase expects; the last one is the wrapped data key of the case, which opens its
+// sealed columns (migration 0104).
 #define CRM_CASE_COLUMNS \
     "id::text, number, subject, description, contact_id::text, company_id::text, product, asset_id, priority, "    \
     "status, category, array_to_json(tags)::text, channel, assignee_id, language, customer_tier, "                 \
     "custom_fields::text, " CRM_MICROS("first_response_time") ", " CRM_MICROS("solve_time") ", " CRM_MICROS(      \
         "close_time") ", reopen_count, merged_into_id::text, message_count, version, " CRM_MICROS("create_time") \
-                      ", " CRM_MICROS("update_time") ", customer_email, queue_id::text"
+                      ", " CRM_MICROS("update_time") ", customer_email, queue_id::text, " CRM_SUBJECT_KEY_COLUMN("cases.tenant_id", "cases.id::text")
 
 // The tenant's next case number (the row lock serializes concurrent creates of one tenant).
 inline constexpr Sql kNextNumber{"cases_next_number", R"SQL(
@@ -27,9 +29,9 @@ RETURNING last_number)SQL"};
 inline constexpr Sql kInsertCase{
     "cases_insert",
     "INSERT INTO cases (tenant_id, id, number, subject, description, contact_id, company_id, product, asset_id, "
-    "priority, category, tags, channel, language, customer_tier, custom_fields, customer_email) VALUES ($1, $2::uuid, "
-    "$3, $4, $5, $6::uuid, $7::uuid, $8, $9, $10, $11, ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13, $14, "
-    "$15, $16::jsonb, $17) RETURNING " CRM_CASE_COLUMNS};
+    "priority, category, tags, channel, language, customer_tier, custom_fields, customer_email, customer_email_index) "
+    "VALUES ($1, $2::uuid, $3, $4, $5, $6::uuid, $7::uuid, $8, $9, $10, $11, "
+    "ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13, $14, $15, $16, $17, $18) RETURNING " CRM_CASE_COLUMNS};
 
 inline constexpr Sql kGetCase{"cases_get",
                               "SELECT " CRM_CASE_COLUMNS " FROM cases WHERE tenant_id = $1 AND id = $2::uuid"};
@@ -61,7 +63,7 @@ inline constexpr Sql kWriteCase{
     "UPDATE cases SET subject = $3, description = $4, contact_id = $5::uuid, company_id = $6::uuid, product = $7, "
     "asset_id = $8, priority = $9, status = $10, category = $11, "
     "tags = ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), assignee_id = $13, language = $14, "
-    "customer_tier = $15, custom_fields = $16::jsonb, first_response_time = " CRM_AT(17) ", solve_time = " CRM_AT(
+    "customer_tier = $15, custom_fields = $16, first_response_time = " CRM_AT(17) ", solve_time = " CRM_AT(
         18) ", close_time = " CRM_AT(19) ", reopen_count = $20, merged_into_id = $21::uuid, message_count = $23, "
                                          "version = version + $24, update_time = now(), queue_id = $25::uuid "
                                          "WHERE tenant_id = $1 AND id = $2::uuid AND version = $22 RETURNING " CRM_CASE_COLUMNS};

@@ -11,9 +11,12 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/idempotency.hpp"
 #include "crm/common/outbox.hpp"
+#include "crm/common/pg_array.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/support/events/v1/events.pb.h"
 #include "csat/csat.hpp"
 #include "email/email.hpp"
+#include "sealed.hpp"
 #include "sentiment/sentiment.hpp"
 
 namespace crm::support::conversation {
@@ -23,24 +26,28 @@ namespace ev1 = crm::support::events::v1;
 using common::ApiError;
 using google::protobuf::util::TimeUtil;
 
-v1::CaseMessage ReadMessage(const pqxx::row& r) {
+// A row of CRM_MESSAGE_COLUMNS, its sealed columns opened with its case's key (the last column).
+v1::CaseMessage ReadMessage(const std::string& tenant, const pqxx::row& r) {
     v1::CaseMessage m;
     m.set_id(r[0].as<std::string>());
     m.set_case_id(r[1].as<std::string>());
+    const common::ColumnKey key(tenant, m.case_id(), r[15]);
     m.set_kind(
         KindProto(domain::ParseMessageKind(r[2].as<std::string>()).value_or(domain::MessageKind::kCustomerMessage)));
     m.set_channel(cases::ChannelProto(domain::ParseChannel(r[3].as<std::string>()).value_or(domain::Channel::kApi)));
     m.set_author_id(r[4].as<std::string>());
-    m.set_author_name(r[5].as<std::string>());
-    m.set_body(r[6].as<std::string>());
-    for (const auto& a : nlohmann::json::parse(r[7].as<std::string>())) {
+    m.set_author_name(key.Open(sealed::kAuthorName, r[5].c_str()));
+    m.set_body(key.Open(sealed::kBody, r[6].c_str()));
+    // "" when there are none, or when the case's key was destroyed (an erased subject).
+    const std::string attachments = key.Open(sealed::kAttachments, r[7].c_str());
+    for (const auto& a : nlohmann::json::parse(attachments.empty() ? std::string("[]") : attachments)) {
         auto* out = m.add_attachments();
         out->set_file_name(a.value("file_name", ""));
         out->set_content_type(a.value("content_type", ""));
         out->set_size_bytes(a.value("size_bytes", std::int64_t{0}));
         out->set_storage_ref(a.value("storage_ref", ""));
     }
-    const std::string call = r[8].as<std::string>();
+    const std::string call = key.Open(sealed::kPhoneCall, r[8].c_str());
     if (!call.empty()) {
         const auto j = nlohmann::json::parse(call);
         auto* out = m.mutable_phone_call();
@@ -66,7 +73,9 @@ v1::CaseMessage ReadMessage(const pqxx::row& r) {
     return m;
 }
 
+// "" for none (nothing to seal).
 std::string AttachmentsJson(const v1::CaseMessage& m) {
+    if (m.attachments().empty()) return "";
     nlohmann::json out = nlohmann::json::array();
     for (const auto& a : m.attachments()) {
         out.push_back({{"file_name", a.file_name()},
@@ -150,11 +159,17 @@ std::pair<v1::CaseMessage, v1::Case> AddToCase(common::Db& db, common::Outbox& o
     const v1::MessageSentiment tone = sentiment::Score(customer ? message.body() : std::string());
     const std::string score = customer ? std::to_string(tone.score()) : std::string();
     const std::string label = customer ? v1::SentimentLabel_Name(tone.label()).substr(16) : std::string();
-    const v1::CaseMessage stored = ReadMessage(db.Exec(
-        tx, sql::kInsertMessage, rc.tenant_id, message_id, c.id(), domain::MessageKindText(KindOf(message.kind())),
-        domain::ChannelText(cases::ChannelOf(message.channel())), author_id, message.author_name(), message.body(),
-        AttachmentsJson(message), common::NullIfEmpty(call), message.external_id(), common::NullIfEmpty(occur),
-        common::NullIfEmpty(score), common::NullIfEmpty(label))[0]);
+    // Sealed under the case's key, as the entry's events are.
+    common::ColumnSealer sealer(db, tx, rc.tenant_id);
+    const v1::CaseMessage stored = ReadMessage(
+        rc.tenant_id, db.Exec(tx, sql::kInsertMessage, rc.tenant_id, message_id, c.id(),
+                              domain::MessageKindText(KindOf(message.kind())),
+                              domain::ChannelText(cases::ChannelOf(message.channel())), author_id,
+                              sealer.Seal(c.id(), sealed::kAuthorName, message.author_name()),
+                              sealer.Seal(c.id(), sealed::kBody, message.body()),
+                              sealer.Seal(c.id(), sealed::kAttachments, AttachmentsJson(message)),
+                              sealer.Seal(c.id(), sealed::kPhoneCall, call), message.external_id(),
+                              common::NullIfEmpty(occur), common::NullIfEmpty(score), common::NullIfEmpty(label))[0]);
     const bool raised = customer && sentiment::RaisePriorityIfNegative(db, tx, rc.tenant_id, c, tone.score());
 
     const std::int64_t expected = c.version();
@@ -199,7 +214,7 @@ std::optional<ThreadMatch> FindByMessageIds(common::Db& db, pqxx::transaction_ba
 
 v1::CaseMessage LoadMessage(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                             const std::string& id) {
-    return ReadMessage(db.Exec(tx, sql::kGetMessage, tenant, id).at(0));
+    return ReadMessage(tenant, db.Exec(tx, sql::kGetMessage, tenant, id).at(0));
 }
 
 std::vector<std::string> ThreadIds(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
@@ -211,7 +226,25 @@ std::vector<std::string> ThreadIds(common::Db& db, pqxx::transaction_base& tx, c
 
 int MoveEntries(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& from,
                 const std::string& to) {
-    return static_cast<int>(db.Exec(tx, sql::kMoveEntries, tenant, from, to).affected_rows());
+    // An entry's columns are sealed under its case's key and bound to that case: opened with the loser's key and
+    // sealed again under the survivor's, so that the survivor's conversation opens and the survivor's erasure (which
+    // destroys its key) reaches them. The loser keeps its key for its own (now empty-handed) record.
+    const pqxx::result rows = db.Exec(tx, sql::kLoserEntries, tenant, from);
+    if (rows.empty()) return 0;
+    common::ColumnSealer sealer(db, tx, tenant);
+    std::vector<std::string> ids, names, bodies, attachments, calls;
+    for (const auto& row : rows) {
+        const common::ColumnKey key(tenant, from, row[15]);
+        ids.push_back(row[0].c_str());
+        names.push_back(sealer.Seal(to, sealed::kAuthorName, key.Open(sealed::kAuthorName, row[5].c_str())));
+        bodies.push_back(sealer.Seal(to, sealed::kBody, key.Open(sealed::kBody, row[6].c_str())));
+        attachments.push_back(sealer.Seal(to, sealed::kAttachments, key.Open(sealed::kAttachments, row[7].c_str())));
+        calls.push_back(sealer.Seal(to, sealed::kPhoneCall, key.Open(sealed::kPhoneCall, row[8].c_str())));
+    }
+    return static_cast<int>(db.Exec(tx, sql::kMoveEntries, tenant, from, to, common::PgTextArray(ids),
+                                    common::PgTextArray(names), common::PgTextArray(bodies),
+                                    common::PgTextArray(attachments), common::PgTextArray(calls))
+                                .affected_rows());
 }
 
 Conversation::Conversation(common::Db& db, common::Outbox& outbox, int reopen_days,
@@ -227,7 +260,7 @@ AddResult Conversation::Add(const common::RequestContext& rc, const std::string&
         const std::string id = common::NewUuid();
         if (auto first = common::ClaimRequest(db_, tx, rc.tenant_id, "AddCaseMessage", request_id, id)) {
             const pqxx::result rows = db_.Exec(tx, sql::kGetMessage, rc.tenant_id, *first);
-            return AddResult{.message = ReadMessage(rows.at(0)),
+            return AddResult{.message = ReadMessage(rc.tenant_id, rows.at(0)),
                              .c = c,
                              .csat_survey_id = csat::SurveyOfReply(db_, tx, rc.tenant_id, *first).value_or("")};
         }
@@ -258,7 +291,8 @@ AddResult Conversation::Add(const common::RequestContext& rc, const std::string&
     if (reply) {
         const std::string outcome = mailer_->Send(*reply);
         result.message = db_.InTenant(rc, [&](pqxx::work& tx) {
-            return ReadMessage(db_.Exec(tx, sql::kSetDelivery, rc.tenant_id, result.message.id(), outcome).at(0));
+            return ReadMessage(rc.tenant_id,
+                               db_.Exec(tx, sql::kSetDelivery, rc.tenant_id, result.message.id(), outcome).at(0));
         });
     }
     return result;
@@ -273,7 +307,7 @@ common::Page<v1::CaseMessage> Conversation::List(const common::RequestContext& r
         std::vector<v1::CaseMessage> out;
         for (const auto& row : db_.Exec(tx, sql::kListMessages, rc.tenant_id, q.case_id, after.micros, after.id,
                                         q.public_only, q.page_size + 1)) {
-            out.push_back(ReadMessage(row));
+            out.push_back(ReadMessage(rc.tenant_id, row));
         }
         return out;
     });

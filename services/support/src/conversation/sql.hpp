@@ -1,24 +1,25 @@
 #pragma once
 // Statements of the conversation area: the entries of a case. Names appear in crm_db_query_duration_seconds{query}.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::support::conversation::sql {
 
 using common::Sql;
 
 #define CRM_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
-// Columns of an entry, in the order ReadMessage expects.
-#define CRM_MESSAGE_COLUMNS                                                                     \
-    "id::text, case_id::text, kind, channel, author_id, author_name, body, attachments::text, " \
-    "COALESCE(phone_call::text, ''), external_id, " CRM_MICROS("occur_time") ", " CRM_MICROS(   \
-        "create_time") ", email_delivery, sentiment_score, COALESCE(sentiment_label, '')"
+// Columns of an entry, in the order ReadMessage expects; the last one is the wrapped data key of its case, which
+// opens its sealed columns (migration 0104).
+#define CRM_MESSAGE_COLUMNS \
+    "id::text, case_id::text, kind, channel, author_id, author_name, body, attachments, phone_call, "          \
+    "external_id, " CRM_MICROS("occur_time") ", " CRM_MICROS("create_time") ", email_delivery, sentiment_score, " \
+    "COALESCE(sentiment_label, ''), " CRM_SUBJECT_KEY_COLUMN("case_messages.tenant_id", "case_messages.case_id::text")
 
 inline constexpr Sql kInsertMessage{
     "case_messages_insert",
     "INSERT INTO case_messages (tenant_id, id, case_id, kind, channel, author_id, author_name, body, attachments, "
     "phone_call, external_id, occur_time, sentiment_score, sentiment_label) VALUES ($1, $2::uuid, $3::uuid, $4, $5, "
-    "$6, "
-    "$7, $8, $9::jsonb, $10::jsonb, $11, COALESCE(timestamptz 'epoch' + $12::bigint * interval '1 microsecond', "
+    "$6, $7, $8, $9, $10, $11, COALESCE(timestamptz 'epoch' + $12::bigint * interval '1 microsecond', "
     "now()), "
     "$13::double precision, $14) "
     "RETURNING " CRM_MESSAGE_COLUMNS};
@@ -35,7 +36,7 @@ inline constexpr Sql kListMessages{"case_messages_list", "SELECT " CRM_MESSAGE_C
 
 // What an erased person wrote (customer messages of that contact) is blanked; the entries stay, marked erased.
 inline constexpr Sql kEraseMessagesOf{"case_messages_erase_author", R"SQL(
-UPDATE case_messages SET body = '', author_name = '', attachments = '[]', phone_call = NULL, external_id = '',
+UPDATE case_messages SET body = '', author_name = '', attachments = '', phone_call = '', external_id = '',
        erase_time = now()
  WHERE tenant_id = $1 AND author_id = $2 AND kind = 'CUSTOMER_MESSAGE' AND erase_time IS NULL)SQL"};
 
@@ -54,9 +55,17 @@ inline constexpr Sql kCaseByMessageIds{"case_messages_by_message_ids", R"SQL(
 SELECT case_id::text, id::text, external_id FROM case_messages
  WHERE tenant_id = $1 AND external_id <> '' AND external_id = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb))) ORDER BY create_time DESC LIMIT 50)SQL"};
 
-// A merge moves a loser's entries to the survivor.
+// A merge moves a loser's ($2) entries, read and locked by kLoserEntries, to the survivor ($3), their sealed columns
+// re-sealed under the survivor's key (parallel arrays: $4 ids, $5 author names, $6 bodies, $7 attachments, $8 calls).
+inline constexpr Sql kLoserEntries{"case_messages_of_loser",
+                                   "SELECT " CRM_MESSAGE_COLUMNS
+                                   " FROM case_messages WHERE tenant_id = $1 AND case_id = $2::uuid FOR UPDATE"};
 inline constexpr Sql kMoveEntries{"case_messages_move", R"SQL(
-UPDATE case_messages SET case_id = $3::uuid WHERE tenant_id = $1 AND case_id = $2::uuid)SQL"};
+UPDATE case_messages AS m SET case_id = $3::uuid, author_name = u.author_name, body = u.body,
+       attachments = u.attachments, phone_call = u.phone_call
+  FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+       AS u(id, author_name, body, attachments, phone_call)
+ WHERE m.tenant_id = $1 AND m.case_id = $2::uuid AND m.id = u.id::uuid)SQL"};
 
 #undef CRM_MESSAGE_COLUMNS
 #undef CRM_MICROS

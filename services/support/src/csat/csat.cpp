@@ -16,8 +16,10 @@
 #include "crm/common/metrics.hpp"
 #include "crm/common/outbox.hpp"
 #include "crm/common/public_token.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "csat/sql.hpp"
 #include "domain/csat.hpp"
+#include "sealed.hpp"
 
 namespace crm::support::csat {
 namespace {
@@ -105,7 +107,9 @@ v1::AnswerCsatSurveyResponse Csat::Answer(const common::RequestContext& rc, cons
         if (!survey[0][4].is_null()) throw refuse_answered();
         // The case first (every writer of a case takes its row first), then the survey.
         v1::Case c = cases::LoadCase(db_, tx, t, survey[0][0].as<std::string>(), true);
-        const pqxx::result answered = db_.Exec(tx, sql::kAnswer, t, survey_id, score, comment);
+        common::ColumnSealer sealer(db_, tx, t);
+        const pqxx::result answered =
+            db_.Exec(tx, sql::kAnswer, t, survey_id, score, sealer.Seal(c.id(), sealed::kComment, comment));
         if (answered.empty()) throw refuse_answered();  // a concurrent answer won
         const std::int64_t answer_micros = answered[0][0].as<std::int64_t>();
 
@@ -138,7 +142,8 @@ std::string Csat::Page(const common::RequestContext& rc, const std::string& surv
         if (survey.empty()) throw ApiError::NotFound("survey", "(token)");
         domain::SurveyPage page;
         page.case_label = "CS-" + survey[0][6].as<std::string>();
-        page.subject = survey[0][7].as<std::string>();
+        page.subject = common::ColumnKey(rc.tenant_id, survey[0][0].as<std::string>(), survey[0][8])
+                           .Open(sealed::kSubject, survey[0][7].c_str());
         page.answered = !survey[0][4].is_null();
         page.score = page.answered ? survey[0][4].as<int>() : preselect;
         return domain::SurveyPageHtml(page);

@@ -2,6 +2,7 @@
 // Statements of the CSAT area: surveys, their answers, the report. Names appear in
 // crm_db_query_duration_seconds{query}.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::support::csat::sql {
 
@@ -19,15 +20,17 @@ inline constexpr Sql kSurveyOfReply{"csat_surveys_of_reply", R"SQL(
 SELECT id::text, (extract(epoch FROM expire_time) * 1000000)::bigint
   FROM csat_surveys WHERE tenant_id = $1 AND reply_id = $2::uuid)SQL"};
 
-// A survey with its case's number and subject (the page shows them).
+// A survey with its case's number and subject (the page shows them), and the case's wrapped data key (the subject
+// is sealed under it, migration 0104).
 inline constexpr Sql kGetSurvey{"csat_surveys_get", R"SQL(
 SELECT s.case_id::text, s.agent_id, COALESCE(s.queue_id::text, ''),
        (extract(epoch FROM s.solve_time) * 1000000)::bigint, s.score,
-       (extract(epoch FROM s.answer_time) * 1000000)::bigint, c.number, c.subject
+       (extract(epoch FROM s.answer_time) * 1000000)::bigint, c.number, c.subject, )SQL" CRM_SUBJECT_KEY_COLUMN(
+                                                        "c.tenant_id", "c.id::text") R"SQL(
   FROM csat_surveys s JOIN cases c ON c.tenant_id = s.tenant_id AND c.id = s.case_id
  WHERE s.tenant_id = $1 AND s.id = $2::uuid)SQL"};
 
-// Records the answer of a survey not answered yet; no row when it was.
+// Records the answer of a survey not answered yet; no row when it was. $4: the comment sealed under the case's key.
 inline constexpr Sql kAnswer{"csat_surveys_answer", R"SQL(
 UPDATE csat_surveys SET score = $3::smallint, comment = $4, answer_time = now()
  WHERE tenant_id = $1 AND id = $2::uuid AND answer_time IS NULL

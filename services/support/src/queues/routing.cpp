@@ -17,8 +17,10 @@
 #include "crm/common/outbox.hpp"
 #include "crm/common/pg_array.hpp"
 #include "crm/common/resource.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/support/events/v1/events.pb.h"
 #include "queues/sql.hpp"
+#include "sealed.hpp"
 
 namespace crm::support::queues {
 namespace {
@@ -146,7 +148,7 @@ std::string PickInQueue(common::Db& db, pqxx::transaction_base& tx, const std::s
     return *pick;
 }
 
-v1::CaseRouting ReadRouting(const pqxx::row& r) {
+v1::CaseRouting ReadRouting(const std::string& tenant, const pqxx::row& r) {
     auto str = [](const pqxx::field& f) { return f.is_null() ? std::string() : f.as<std::string>(); };
     v1::CaseRouting out;
     out.set_id(r[0].as<std::string>());
@@ -159,7 +161,7 @@ v1::CaseRouting ReadRouting(const pqxx::row& r) {
     out.set_previous_assignee_id(r[7].as<std::string>());
     out.set_reason(r[8].as<std::string>());
     out.set_actor_id(r[9].as<std::string>());
-    out.set_note(r[10].as<std::string>());
+    out.set_note(common::ColumnKey(tenant, out.case_id(), r[13]).Open(sealed::kNote, r[10].c_str()));
     *out.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(r[11].as<std::int64_t>());
     for (const auto& s : JsonStrings(r[12].as<std::string>())) out.add_required_skills(s);
     return out;
@@ -185,10 +187,12 @@ v1::CaseRouting Apply(common::Db& db, common::Outbox& outbox, pqxx::transaction_
         c = cases::WriteCase(db, tx, rc.tenant_id, c, batch.size(), expected);
         batch.Append(db, outbox, tx, rc.tenant_id, rc.request_id, c);
     }
-    return ReadRouting(db.Exec(tx, sql::kInsertRouting, rc.tenant_id, common::NewUuid(), c.id(),
-                               common::NullIfEmpty(t.queue_id), common::NullIfEmpty(previous_queue), t.rule_index,
-                               t.rule_name, assignee, previous_assignee, reason, rc.user_id, note,
-                               common::PgTextArray(t.required_skills))[0]);
+    common::ColumnSealer sealer(db, tx, rc.tenant_id);
+    return ReadRouting(
+        rc.tenant_id,
+        db.Exec(tx, sql::kInsertRouting, rc.tenant_id, common::NewUuid(), c.id(), common::NullIfEmpty(t.queue_id),
+                common::NullIfEmpty(previous_queue), t.rule_index, t.rule_name, assignee, previous_assignee, reason,
+                rc.user_id, sealer.Seal(c.id(), sealed::kNote, note), common::PgTextArray(t.required_skills))[0]);
 }
 
 }  // namespace
@@ -291,7 +295,7 @@ common::Page<v1::CaseRouting> Queues::ListRoutings(const common::RequestContext&
         std::vector<v1::CaseRouting> out;
         for (const auto& row :
              db_.Exec(tx, sql::kListRoutings, rc.tenant_id, case_id, after.micros, after.id, page_size + 1)) {
-            out.push_back(ReadRouting(row));
+            out.push_back(ReadRouting(rc.tenant_id, row));
         }
         return out;
     });

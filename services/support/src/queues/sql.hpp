@@ -2,6 +2,7 @@
 // Statements of the queues area: queues and members, presence, routing rules, the routing history, and the locks and
 // counts of assignment. Names appear in crm_db_query_duration_seconds{query}.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::support::queues::sql {
 
@@ -107,10 +108,13 @@ inline constexpr Sql kExistingQueues{
 inline constexpr Sql kActiveQueues{
     "queues_active", "SELECT id::text FROM support_queues WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND active"};
 
-#define CRM_ROUTING_COLUMNS                                                                                  \
-    "id::text, case_id::text, queue_id::text, previous_queue_id::text, rule_index, rule_name, assignee_id, " \
-    "previous_assignee_id, reason, actor_id, note, " CRM_MICROS(                                             \
-        "create_time") ", array_to_json(required_skills)::text"
+// The last column: the wrapped data key of the case, under which the note is sealed (migration 0104).
+#define CRM_ROUTING_COLUMNS                                                                                         \
+    "id::text, case_id::text, queue_id::text, previous_queue_id::text, rule_index, rule_name, assignee_id, "        \
+    "previous_assignee_id, reason, actor_id, note, " CRM_MICROS(                                                    \
+        "create_time") ", array_to_json(required_skills)::text, " CRM_SUBJECT_KEY_COLUMN("case_routings.tenant_id", \
+                                                                                         "case_routings.case_id::"  \
+                                                                                         "text")
 
 inline constexpr Sql kInsertRouting{"case_routings_insert", R"SQL(
 INSERT INTO case_routings (tenant_id, id, case_id, queue_id, previous_queue_id, rule_index, rule_name, assignee_id,
