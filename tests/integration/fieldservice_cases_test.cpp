@@ -398,7 +398,8 @@ TEST_CASE("fieldservice: the case queries are index-backed as the app role at sc
             "INSERT INTO work_orders (tenant_id, id, case_id, title, site_address, site, work_type, duration_minutes) "
             "SELECT " +
             t +
-            ", gen_random_uuid(), case_id, 'Job', 'Street 1', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326)::geography, "
+            ", gen_random_uuid(), case_id, 'pv1.Job', 'pv1.Street', ST_SetSRID(ST_MakePoint(13.4, 52.5), "
+            "4326)::geography, "
             "'repair', 60 FROM support_cases WHERE tenant_id = " +
             t);
         tx.exec("INSERT INTO visit_categories (tenant_id, id, categories, version) SELECT " + t +

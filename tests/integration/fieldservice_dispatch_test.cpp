@@ -378,7 +378,8 @@ TEST_CASE(
                 "INSERT INTO work_orders (tenant_id, id, title, site_address, site, work_type, duration_minutes, "
                 "status) SELECT " +
                 q +
-                ", gen_random_uuid(), 'Seeded', 'Somewhere', ST_SetSRID(ST_MakePoint(13.5, 52.5), 4326)::geography, "
+                ", gen_random_uuid(), 'pv1.Seeded', 'pv1.Somewhere', ST_SetSRID(ST_MakePoint(13.5, 52.5), "
+                "4326)::geography, "
                 "'repair', 60, 'SCHEDULED' FROM generate_series(1, " +
                 std::to_string(n * 10) + ")");
             tx.exec(

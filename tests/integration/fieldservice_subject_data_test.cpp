@@ -284,7 +284,7 @@ TEST_CASE("fieldservice subject data: the statements are index-backed as the app
             "INSERT INTO work_orders (tenant_id, id, case_id, title, site_address, site, work_type, "
             "duration_minutes) SELECT " +
             t +
-            ", gen_random_uuid(), case_id, 'Job', 'Street 1', "
+            ", gen_random_uuid(), case_id, 'pv1.Job', 'pv1.Street', "
             "ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326)::geography, 'repair', 60 FROM support_cases "
             "WHERE tenant_id = " +
             t);
@@ -292,8 +292,8 @@ TEST_CASE("fieldservice subject data: the statements are index-backed as the app
             "INSERT INTO work_orders (tenant_id, id, contact_id, title, site_address, site, work_type, "
             "duration_minutes) SELECT " +
             t +
-            ", gen_random_uuid(), md5('c' || g % 5000)::uuid, 'Job', "
-            "'Street 1', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326)::geography, 'repair', 60 "
+            ", gen_random_uuid(), md5('c' || g % 5000)::uuid, 'pv1.Job', "
+            "'pv1.Street', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326)::geography, 'repair', 60 "
             "FROM generate_series(1, 50000) g");
         tx.exec("UPDATE work_orders SET contact_id = " + tx.quote(contact) + " WHERE tenant_id = " + t +
                 " AND id IN (SELECT id FROM work_orders WHERE tenant_id = " + t +

@@ -455,7 +455,7 @@ TEST_CASE("fieldservice: the sync's delta queries are index-backed as the app ro
             "INSERT INTO work_orders (tenant_id, id, title, site_address, site, work_type, duration_minutes, "
             "status, technician_id) SELECT " +
             t +
-            ", gen_random_uuid(), 'Job', 'Street 1', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326)::geography, "
+            ", gen_random_uuid(), 'pv1.Job', 'pv1.Street', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326)::geography, "
             "'repair', 60, 'SCHEDULED', techs.id FROM generate_series(1, 50000) g JOIN techs ON techs.n = g % 200");
         tx.exec(
             "INSERT INTO appointments (tenant_id, id, work_order_id, technician_id, start_time, end_time, "

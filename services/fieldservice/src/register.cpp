@@ -6,12 +6,15 @@
 
 #include "cases/cases.hpp"
 #include "crm/common/consumer.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "domain/geo.hpp"
 #include "grpc_service.hpp"
+#include "sealed.hpp"
 #include "subject_data/subject_data.hpp"
+#include "workorders/workorders.hpp"
 
 namespace crm::fieldservice {
 namespace {
@@ -72,6 +75,17 @@ void Register(common::ServiceApp& app) {
     app.AddService(std::make_shared<FieldService>(app.rpc(), app.metrics(), app.db(), app.outbox(), std::move(settings),
                                                   locations));
     app.AddSubjectHandlers(subject_data::Handlers());
+    // Work orders written before their personal values were sealed (migration 0007): sealed before serving.
+    app.AddColumnBackfill("work_orders", [table = sealed::WorkOrders()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("work_orders.site_address", [table = sealed::WorkOrderSites()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("work_order_history", [table = sealed::History()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("work_orders.completion", workorders::BackfillCompletions);
 
     common::ConsumerSettings consumer = app.ConsumerDefaults();
     consumer.topics = {support_topic};

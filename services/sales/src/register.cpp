@@ -10,12 +10,14 @@
 #include "crm/common/metrics.hpp"
 #include "crm/common/retention.hpp"
 #include "crm/common/scheduler.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/service.hpp"
 #include "crm/common/subject_data.hpp"
 #include "crm/common/tls.hpp"
 #include "forecast/forecast.hpp"
 #include "grpc_service.hpp"
 #include "retention/retention.hpp"
+#include "sealed.hpp"
 #include "subject_data/subject_data.hpp"
 
 namespace crm::sales {
@@ -50,6 +52,13 @@ std::vector<common::EnvVar> ConfigVars() {
 
 void Register(common::ServiceApp& app) {
     app.AddRetentionRules(retention::Rules());
+    // Activities and deals written before their personal columns were sealed (migration 0007): sealed before serving.
+    app.AddColumnBackfill("activities", [table = sealed::Activities()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("opportunities", [table = sealed::Opportunities()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
     app.AddSubjectHandlers(subject_data::Handlers());
     const auto reminder_poll = std::chrono::milliseconds(app.config().GetInt(kReminderPoll, 100, 60000));
     const auto snapshot_check = std::chrono::seconds(app.config().GetInt(kSnapshotCheck, 1, 3600));

@@ -3,6 +3,7 @@
 // statement filters by tenant_id = $1 in addition to the row-level security policy. Change stamps are xid8 values
 // passed as text.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "records.hpp"
 
 namespace crm::fieldservice::sql {
@@ -40,9 +41,11 @@ inline constexpr Sql kPurgeOperations{"fieldservice_sync_operations_purge",
 inline constexpr Sql kClaimOperation{"fieldservice_sync_operation_claim",
     "INSERT INTO sync_operations (tenant_id, technician_id, idempotency_key, work_order_id, result) "
     "VALUES ($1, $2::uuid, $3, $4::uuid, ''::bytea) ON CONFLICT DO NOTHING RETURNING 1"};
+// The stored result (sealed under its work order's key, migration 0007) and that key.
 inline constexpr Sql kOperationResult{"fieldservice_sync_operation_result",
-    "SELECT encode(result, 'hex') FROM sync_operations WHERE tenant_id = $1 AND technician_id = $2::uuid "
-    "AND idempotency_key = $3"};
+    "SELECT encode(o.result, 'hex'), o.work_order_id::text, "
+    CRM_SUBJECT_KEY_COLUMN("o.tenant_id", "o.work_order_id::text") " FROM sync_operations o "
+    "WHERE o.tenant_id = $1 AND o.technician_id = $2::uuid AND o.idempotency_key = $3"};
 inline constexpr Sql kRecordOperation{"fieldservice_sync_operation_record",
     "UPDATE sync_operations SET result = decode($4, 'hex') WHERE tenant_id = $1 AND technician_id = $2::uuid "
     "AND idempotency_key = $3"};

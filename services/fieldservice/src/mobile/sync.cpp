@@ -13,10 +13,12 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/paging.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/timezone.hpp"
 #include "mobile/mobile.hpp"
 #include "mobile/sql.hpp"
 #include "parts/parts.hpp"
+#include "sealed.hpp"
 #include "technicians/technicians.hpp"
 #include "workorders/workorders.hpp"
 
@@ -169,14 +171,18 @@ v1::SyncOperationResult Apply(common::Db& db, common::Outbox& outbox, const Requ
             result.set_idempotency_key(op.idempotency_key());
             result.set_work_order_id(op.work_order_id());
             result.set_outcome(v1::SYNC_OUTCOME_DUPLICATE);
-            if (!result.mutable_first_result()->ParseFromString(common::HexDecode(first[0][0].as<std::string>()))) {
+            const std::string stored = common::ColumnKey(t, first[0][1].as<std::string>(), first[0][2])
+                                           .Open(sealed::kSyncResult, common::HexDecode(first[0][0].as<std::string>()));
+            if (!result.mutable_first_result()->ParseFromString(stored)) {
                 throw std::runtime_error("stored sync result unreadable");
             }
             return result;
         }
         v1::SyncOperationResult result = Decide(db, outbox, tx, rc, tech, op, chains, metrics);
+        // The result carries the work order (title, address, notes): sealed whole under the work order's key.
+        common::ColumnSealer sealer(db, tx, t);
         db.Exec(tx, sql::kRecordOperation, t, tech.id(), op.idempotency_key(),
-                common::HexEncode(result.SerializeAsString()));
+                common::HexEncode(sealer.Seal(op.work_order_id(), sealed::kSyncResult, result.SerializeAsString())));
         return result;
     });
 }

@@ -4,6 +4,7 @@
 // (work_orders_contact) and those of a support case of one of their contacts (support_cases_contact, then
 // work_orders_case); their appointments, parts lines and offline operations by work order (migration 0006).
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 namespace crm::fieldservice::subject_data::sql {
 
@@ -20,9 +21,11 @@ using common::Sql;
 inline constexpr Sql kWorkOrderIds{"fieldservice_subject_work_order_ids",
     "SELECT id::text FROM (" CRM_SUBJECT_WORK_ORDERS ") w ORDER BY 1"};
 
-// Export: the records as stored (JSON array, count). The signature (the customer's drawing) as base64.
+// Export: the records as stored (JSON array, count). The signature (the customer's drawing) as base64. Work orders:
+// one JSON object a row, with the work order's wrapped data key (their personal values are sealed, migration 0007:
+// the handler opens them).
 inline constexpr Sql kExportWorkOrders{"fieldservice_subject_export_work_orders",
-    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', w.id, 'case_id', w.case_id, 'contact_id', w.contact_id, "
+    "SELECT w.id::text, jsonb_build_object('id', w.id, 'case_id', w.case_id, 'contact_id', w.contact_id, "
     "'company_id', w.company_id, 'title', w.title, 'description', w.description, 'site_address', w.site_address, "
     "'site_latitude', ST_Y(w.site::geometry), 'site_longitude', ST_X(w.site::geometry), 'asset_id', w.asset_id, "
     "'work_type', w.work_type, 'duration_minutes', w.duration_minutes, 'required_skills', w.required_skills, "
@@ -32,9 +35,9 @@ inline constexpr Sql kExportWorkOrders{"fieldservice_subject_export_work_orders"
     "'signature_base64', encode(w.signature, 'base64'), 'version', w.version, 'create_time', w.create_time, "
     "'update_time', w.update_time, 'history', (SELECT coalesce(jsonb_agg(jsonb_build_object('from', h.from_status, "
     "'to', h.to_status, 'change_time', h.change_time, 'actor', h.actor, 'reason', h.reason) ORDER BY h.seq), '[]') "
-    "FROM work_order_history h WHERE h.tenant_id = w.tenant_id AND h.work_order_id = w.id)) "
-    "ORDER BY w.create_time, w.id), '[]')::text, count(*) FROM work_orders w "
-    "WHERE w.tenant_id = $1 AND w.id IN (" CRM_SUBJECT_WORK_ORDERS ")"};
+    "FROM work_order_history h WHERE h.tenant_id = w.tenant_id AND h.work_order_id = w.id))::text, "
+    CRM_SUBJECT_KEY_COLUMN("w.tenant_id", "w.id::text") " FROM work_orders w "
+    "WHERE w.tenant_id = $1 AND w.id IN (" CRM_SUBJECT_WORK_ORDERS ") ORDER BY w.create_time, w.id"};
 inline constexpr Sql kExportAppointments{"fieldservice_subject_export_appointments",
     "SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'work_order_id', a.work_order_id, "
     "'technician_id', a.technician_id, 'start_time', a.start_time, 'end_time', a.end_time, "
@@ -47,11 +50,14 @@ inline constexpr Sql kExportReservations{"fieldservice_subject_export_reservatio
     "'location_id', r.location_id, 'part_id', r.part_id, 'quantity', r.quantity, 'status', r.status, "
     "'create_time', r.create_time) ORDER BY r.create_time, r.id), '[]')::text, count(*) FROM reservations r "
     "WHERE r.tenant_id = $1 AND r.work_order_id IN (" CRM_SUBJECT_WORK_ORDERS ")"};
-// Offline operations of the person's work orders: the stored result (SyncOperationResult, serialized) as hex.
+// Offline operations of the person's work orders: the stored result (SyncOperationResult, serialized, sealed under the
+// work order's key) as hex, and that key.
 inline constexpr Sql kSyncOperations{"fieldservice_subject_sync_operations",
-    "SELECT technician_id::text, idempotency_key, work_order_id::text, encode(result, 'hex'), "
-    "(extract(epoch FROM create_time) * 1000000)::bigint FROM sync_operations "
-    "WHERE tenant_id = $1 AND work_order_id IN (" CRM_SUBJECT_WORK_ORDERS ") ORDER BY create_time, idempotency_key"};
+    "SELECT o.technician_id::text, o.idempotency_key, o.work_order_id::text, encode(o.result, 'hex'), "
+    "(extract(epoch FROM o.create_time) * 1000000)::bigint, "
+    CRM_SUBJECT_KEY_COLUMN("o.tenant_id", "o.work_order_id::text") " FROM sync_operations o "
+    "WHERE o.tenant_id = $1 AND o.work_order_id IN (" CRM_SUBJECT_WORK_ORDERS ") "
+    "ORDER BY o.create_time, o.idempotency_key"};
 inline constexpr Sql kRewriteSyncOperation{"fieldservice_subject_rewrite_sync_operation",
     "UPDATE sync_operations SET result = decode($4, 'hex') WHERE tenant_id = $1 AND technician_id = $2::uuid "
     "AND idempotency_key = $3"};

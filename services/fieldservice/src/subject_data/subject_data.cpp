@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "crm/common/crypto.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/subject_data.hpp"
+#include "sealed.hpp"
 #include "subject_data/sql.hpp"
 
 namespace crm::fieldservice::subject_data {
@@ -19,6 +21,34 @@ common::SubjectExport ExportOf(common::SubjectCall& call, const common::Sql& sta
     const pqxx::row row =
         call.db.Exec(call.tx, statement, call.rc.tenant_id, common::ParamsOf(subject).contact_ids).at(0);
     return {.count = row[1].as<std::int64_t>(), .json = row[0].as<std::string>()};
+}
+
+// The person's work orders, every sealed value opened (the person is owed the clear values, not the sealed bytes).
+common::SubjectExport ExportWorkOrders(common::SubjectCall& call, const common::Subject& subject) {
+    nlohmann::json out = nlohmann::json::array();
+    const auto open = [](const common::ColumnKey& key, nlohmann::json& owner, const char* field, const char* column) {
+        if (owner.contains(field) && owner[field].is_string()) {
+            owner[field] = key.Open(column, owner[field].get<std::string>());
+        }
+    };
+    for (const auto& row :
+         call.db.Exec(call.tx, sql::kExportWorkOrders, call.rc.tenant_id, common::ParamsOf(subject).contact_ids)) {
+        const common::ColumnKey key(call.rc.tenant_id, row[0].as<std::string>(), row[2]);
+        nlohmann::json w = nlohmann::json::parse(row[1].as<std::string>());
+        open(key, w, "title", sealed::kTitle);
+        open(key, w, "description", sealed::kDescription);
+        open(key, w, "site_address", sealed::kSiteAddress);
+        open(key, w, "status_reason", sealed::kStatusReason);
+        for (auto& h : w["history"]) open(key, h, "reason", sealed::kHistoryReason);
+        if (w["completion"].is_object()) {
+            open(key, w["completion"], "notes", sealed::kCompletionNotes);
+            if (w["completion"]["checklistAnswers"].is_array()) {
+                for (auto& a : w["completion"]["checklistAnswers"]) open(key, a, "answer", sealed::kChecklistAnswer);
+            }
+        }
+        out.push_back(std::move(w));
+    }
+    return {.count = static_cast<std::int64_t>(out.size()), .json = out.dump()};
 }
 
 std::vector<std::string> WorkOrderIds(common::SubjectCall& call, const common::Subject& subject) {
@@ -66,7 +96,8 @@ std::vector<StoredOperation> Operations(common::SubjectCall& call, const common:
         op.technician_id = row[0].as<std::string>();
         op.idempotency_key = row[1].as<std::string>();
         op.work_order_id = row[2].as<std::string>();
-        op.bytes = common::HexDecode(row[3].as<std::string>());
+        op.bytes = common::ColumnKey(call.rc.tenant_id, op.work_order_id, row[5])
+                       .Open(sealed::kSyncResult, common::HexDecode(row[3].as<std::string>()));
         op.create_micros = row[4].as<std::int64_t>();
         // An operation claimed but not answered yet holds no bytes: nothing to show or blank.
         if (!op.bytes.empty() && !op.result.ParseFromString(op.bytes)) {
@@ -114,18 +145,16 @@ std::vector<common::SubjectHandler> Handlers() {
     std::vector<common::SubjectHandler> out;
     out.push_back({.resource_type = "work_order",
                    .resolve = nullptr,
-                   .export_records = [](common::SubjectCall& call,
-                                        const common::Subject& s) { return ExportOf(call, sql::kExportWorkOrders, s); },
-                   .erase =
-                       [](common::SubjectCall& call, const common::Subject& s) {
-                           const std::string contacts = common::ParamsOf(s).contact_ids;
-                           common::SubjectErasure e;
-                           e.aggregate_ids = WorkOrderIds(call, s);
-                           call.db.Exec(call.tx, sql::kEraseHistoryReasons, call.rc.tenant_id, contacts);
-                           e.count = static_cast<std::int64_t>(
-                               call.db.Exec(call.tx, sql::kEraseWorkOrders, call.rc.tenant_id, contacts).size());
-                           return e;
-                       }});
+                   .export_records = ExportWorkOrders,
+                   .erase = [](common::SubjectCall& call, const common::Subject& s) {
+                       const std::string contacts = common::ParamsOf(s).contact_ids;
+                       common::SubjectErasure e;
+                       e.aggregate_ids = WorkOrderIds(call, s);
+                       call.db.Exec(call.tx, sql::kEraseHistoryReasons, call.rc.tenant_id, contacts);
+                       e.count = static_cast<std::int64_t>(
+                           call.db.Exec(call.tx, sql::kEraseWorkOrders, call.rc.tenant_id, contacts).size());
+                       return e;
+                   }});
     out.push_back(
         {.resource_type = "appointment",
          .resolve = nullptr,

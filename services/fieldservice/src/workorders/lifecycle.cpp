@@ -6,9 +6,11 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/resource.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "parts/parts.hpp"
 #include "records.hpp"
 #include "scheduling/scheduling.hpp"
+#include "sealed.hpp"
 #include "workorders/sql.hpp"
 #include "workorders/workorders.hpp"
 
@@ -124,6 +126,12 @@ v1::WorkOrder CompleteIn(common::Db& db, common::Outbox& outbox, pqxx::transacti
     completion.clear_signature();
     completion.set_first_time_fix(first_time_fix);
     *completion.mutable_complete_time() = FromMicros(complete_micros);
+    // The notes and answers are stored sealed under the work order's key (migration 0007; ReadWorkOrder opens them).
+    common::ColumnSealer sealer(db, tx, t);
+    completion.set_notes(sealer.Seal(current.id(), sealed::kCompletionNotes, completion.notes()));
+    for (auto& answer : *completion.mutable_checklist_answers()) {
+        answer.set_answer(sealer.Seal(current.id(), sealed::kChecklistAnswer, answer.answer()));
+    }
     std::string json;
     if (!google::protobuf::util::MessageToJsonString(completion, &json).ok()) {
         throw std::runtime_error("completion not serialisable");

@@ -2,6 +2,7 @@
 // Named SQL of the work-orders area. The names label crm_db_query_duration_seconds{query}. Every statement filters by
 // tenant_id = $1 in addition to the row-level security policy.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "records.hpp"
 
 namespace crm::fieldservice::sql {
@@ -9,7 +10,9 @@ namespace crm::fieldservice::sql {
 using common::Sql;
 
 // clang-format off
-// Column list read by ReadWorkOrder, in this order; `sig` is the signature column (hex), '' in lists.
+// Column list read by ReadWorkOrder, in this order; `sig` is the signature column (hex), '' in lists. The personal
+// values (title, description, site address, status reason, the completion's notes and answers, the history's reasons)
+// come as stored (sealed, migration 0007), and last the work order's wrapped data key, which opens them.
 #define CRM_WORK_ORDER_COLUMNS(sig)                                                                                 \
     "w.id::text, coalesce(w.case_id::text, ''), coalesce(w.contact_id::text, ''), coalesce(w.company_id::text, ''), " \
     "w.title, w.description, coalesce(w.site_address, ''), coalesce(ST_Y(w.site::geometry), 0), "                  \
@@ -24,7 +27,7 @@ using common::Sql;
     "coalesce((SELECT jsonb_build_object('id', a.id, 'technician_id', a.technician_id, 'start', "                  \
     CRM_FS_MICROS("a.start_time") ", 'end', " CRM_FS_MICROS("a.end_time") ", 'travel', a.travel_minutes) "         \
     "FROM appointments a WHERE a.tenant_id = w.tenant_id AND a.work_order_id = w.id AND a.status <> 'RELEASED' "    \
-    "ORDER BY a.create_time DESC LIMIT 1)::text, '')"
+    "ORDER BY a.create_time DESC LIMIT 1)::text, ''), " CRM_SUBJECT_KEY_COLUMN("w.tenant_id", "w.id::text")
 inline constexpr Sql kGetWorkOrder{"fieldservice_work_order_get",
     "SELECT " CRM_WORK_ORDER_COLUMNS("coalesce(encode(w.signature, 'hex'), '')")
     " FROM work_orders w WHERE w.tenant_id = $1 AND w.id = $2::uuid"};
@@ -87,6 +90,25 @@ inline constexpr Sql kListWorkOrdersByTechnicianStatus{"fieldservice_work_orders
     CRM_WO_LIST("AND w.technician_id = $5::uuid AND w.status = $6")};
 #undef CRM_WO_LIST
 #undef CRM_WO_SITE
+
+// The backfill of completions stored before migration 0007 (BackfillCompletions): a completion whose notes or a
+// checklist answer is clear, the predicate of the partial index work_orders_unsealed_completion, word for word.
+#define CRM_WO_COMPLETION_UNSEALED                                                                                  \
+    "completion IS NOT NULL AND ((completion ->> 'notes' <> '' AND completion ->> 'notes' NOT LIKE 'pv1.%') "       \
+    "OR jsonb_path_exists(completion, '$.checklistAnswers[*].answer ? (@ != \"\" && !(@ starts with \"pv1.\"))'))"
+inline constexpr Sql kMaintenanceOn{"fieldservice_completions_backfill",
+    "SELECT set_config('crm.maintenance', 'on', true)"};
+// In a maintenance transaction: the tenants with such completions.
+inline constexpr Sql kUnsealedCompletionTenants{"fieldservice_completions_backfill",
+    "SELECT DISTINCT tenant_id FROM work_orders WHERE " CRM_WO_COMPLETION_UNSEALED " LIMIT 1000"};
+// A batch of one tenant's (locked), then their completions sealed ($2 ids, $3 completions as JSON text).
+inline constexpr Sql kUnsealedCompletions{"fieldservice_completions_backfill",
+    "SELECT id::text, completion::text FROM work_orders WHERE tenant_id = $1 AND " CRM_WO_COMPLETION_UNSEALED
+    " LIMIT 500 FOR UPDATE"};
+inline constexpr Sql kSealCompletions{"fieldservice_completions_backfill",
+    "UPDATE work_orders AS w SET completion = u.c::jsonb FROM unnest($2::text[], $3::text[]) AS u(id, c) "
+    "WHERE w.tenant_id = $1 AND w.id = u.id::uuid"};
+#undef CRM_WO_COMPLETION_UNSEALED
 // clang-format on
 
 }  // namespace crm::fieldservice::sql

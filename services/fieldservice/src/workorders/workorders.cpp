@@ -11,8 +11,11 @@
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/idempotency.hpp"
+#include "crm/common/pg_array.hpp"
 #include "crm/common/resource.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "records.hpp"
+#include "sealed.hpp"
 #include "technicians/technicians.hpp"
 #include "workorders/sql.hpp"
 
@@ -48,16 +51,21 @@ v1::WorkOrderStatus StatusOf(const std::string& text) {
     return static_cast<v1::WorkOrderStatus>(s ? static_cast<int>(*s) : 0);
 }
 
-// A row of CRM_WORK_ORDER_COLUMNS (workorders/sql.hpp).
-v1::WorkOrder ReadWorkOrder(const pqxx::row& r) {
+// The row's wrapped data key: the last of CRM_WORK_ORDER_COLUMNS.
+constexpr int kWorkOrderKeyField = 27;
+
+// A row of CRM_WORK_ORDER_COLUMNS (workorders/sql.hpp), its sealed values opened with the work order's key.
+v1::WorkOrder ReadWorkOrder(const pqxx::row& r, const std::string& tenant) {
     v1::WorkOrder w;
     w.set_id(r[0].as<std::string>());
+    const common::ColumnKey key(tenant, w.id(), r[kWorkOrderKeyField]);
     w.set_case_id(r[1].as<std::string>());
     w.set_contact_id(r[2].as<std::string>());
     w.set_company_id(r[3].as<std::string>());
-    w.set_title(r[4].as<std::string>());
-    w.set_description(r[5].as<std::string>());
-    if (const std::string address = r[6].as<std::string>(); !address.empty()) {  // none: from a case event
+    w.set_title(key.Open(sealed::kTitle, r[4].c_str()));
+    w.set_description(key.Open(sealed::kDescription, r[5].c_str()));
+    if (const std::string address = key.Open(sealed::kSiteAddress, r[6].c_str()); !address.empty()) {
+        // none: from a case event (or erased)
         w.mutable_site()->set_address(address);
         w.mutable_site()->mutable_location()->set_latitude(r[7].as<double>());
         w.mutable_site()->mutable_location()->set_longitude(r[8].as<double>());
@@ -83,7 +91,7 @@ v1::WorkOrder ReadWorkOrder(const pqxx::row& r) {
         part->set_quantity(s.at("quantity").get<int>());
     }
     w.set_status(StatusOf(r[17].as<std::string>()));
-    w.set_status_reason(r[18].as<std::string>());
+    w.set_status_reason(key.Open(sealed::kStatusReason, r[18].c_str()));
     const std::string technician = r[19].as<std::string>();
     const std::string completion = r[20].as<std::string>();
     if (!completion.empty()) {
@@ -91,6 +99,11 @@ v1::WorkOrder ReadWorkOrder(const pqxx::row& r) {
         options.ignore_unknown_fields = true;
         if (!google::protobuf::util::JsonStringToMessage(completion, w.mutable_completion(), options).ok()) {
             throw std::runtime_error("stored completion is not readable");
+        }
+        auto* c = w.mutable_completion();
+        c->set_notes(key.Open(sealed::kCompletionNotes, c->notes()));
+        for (auto& answer : *c->mutable_checklist_answers()) {
+            answer.set_answer(key.Open(sealed::kChecklistAnswer, answer.answer()));
         }
         const std::string signature = r[21].as<std::string>();
         if (!signature.empty()) w.mutable_completion()->set_signature(common::HexDecode(signature));
@@ -105,7 +118,7 @@ v1::WorkOrder ReadWorkOrder(const pqxx::row& r) {
         change->set_to_status(StatusOf(h.at("to").get<std::string>()));
         *change->mutable_change_time() = FromMicros(h.at("at").get<std::int64_t>());
         change->set_actor(h.at("actor").get<std::string>());
-        change->set_reason(h.at("reason").get<std::string>());
+        change->set_reason(key.Open(sealed::kHistoryReason, h.at("reason").get<std::string>()));
     }
     const std::string appointment = r[26].as<std::string>();
     if (!appointment.empty()) {
@@ -155,14 +168,15 @@ v1::WorkOrder Load(common::Db& db, pqxx::transaction_base& tx, const std::string
                    bool for_update) {
     const pqxx::result rows = db.Exec(tx, for_update ? sql::kGetWorkOrderForUpdate : sql::kGetWorkOrder, tenant, id);
     if (rows.empty()) throw ApiError::NotFound("work order", id);
-    return ReadWorkOrder(rows[0]);
+    return ReadWorkOrder(rows[0], tenant);
 }
 
 std::vector<v1::WorkOrder> LoadMany(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                                     const std::vector<std::string>& ids) {
     std::vector<v1::WorkOrder> out;
     if (ids.empty()) return out;
-    for (const auto& r : db.Exec(tx, sql::kGetWorkOrders, tenant, UuidArray(ids))) out.push_back(ReadWorkOrder(r));
+    for (const auto& r : db.Exec(tx, sql::kGetWorkOrders, tenant, UuidArray(ids)))
+        out.push_back(ReadWorkOrder(r, tenant));
     return out;
 }
 
@@ -204,11 +218,14 @@ v1::WorkOrder Create(common::Db& db, common::Outbox& outbox, const RequestContex
 v1::WorkOrder CreateIn(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const RequestContext& rc,
                        const std::string& id, const v1::WorkOrder& in) {
     const std::string& t = rc.tenant_id;
+    common::ColumnSealer sealer(db, tx, t);
+    const std::string address = sealer.Seal(id, sealed::kSiteAddress, in.site().address());
     db.Exec(tx, sql::kInsertWorkOrder, t, id, common::NullIfEmpty(in.case_id()), common::NullIfEmpty(in.contact_id()),
-            common::NullIfEmpty(in.company_id()), in.title(), in.description(),
-            in.has_site() ? in.site().address().c_str() : nullptr, in.site().location().latitude(),
-            in.site().location().longitude(), in.asset_id(), in.work_type(), in.duration_minutes(), SkillsJson(in),
-            PriorityText(in.priority()), WindowsJson(in), ChecklistJson(in), PartsJson(in));
+            common::NullIfEmpty(in.company_id()), sealer.Seal(id, sealed::kTitle, in.title()),
+            sealer.Seal(id, sealed::kDescription, in.description()), in.has_site() ? address.c_str() : nullptr,
+            in.site().location().latitude(), in.site().location().longitude(), in.asset_id(), in.work_type(),
+            in.duration_minutes(), SkillsJson(in), PriorityText(in.priority()), WindowsJson(in), ChecklistJson(in),
+            PartsJson(in));
     v1::WorkOrder created = Load(db, tx, t, id);
     ev::WorkOrderCreated event;
     *event.mutable_work_order() = created;
@@ -258,7 +275,7 @@ common::Page<v1::WorkOrder> List(common::Db& db, const RequestContext& rc, v1::W
             rows = db.Exec(tx, sql::kListWorkOrdersByTechnicianStatus, t, after.micros, after.id, page_size + 1,
                            technician, status_text);
         }
-        for (const auto& r : rows) out.push_back(ReadWorkOrder(r));
+        for (const auto& r : rows) out.push_back(ReadWorkOrder(r, rc.tenant_id));
         return out;
     });
     return common::MakePage(std::move(items), page_size, [&](const v1::WorkOrder& w) {
@@ -316,13 +333,15 @@ v1::WorkOrder Update(common::Db& db, common::Outbox& outbox, const RequestContex
         if (next.contact_id() != current.contact_id()) changed.push_back("contact_id");
         if (next.company_id() != current.company_id()) changed.push_back("company_id");
         if (changed.empty()) return current;
-        const pqxx::result rows =
-            db.Exec(tx, sql::kWriteWorkOrder, t, in.id(), common::NullIfEmpty(next.contact_id()),
-                    common::NullIfEmpty(next.company_id()), next.title(), next.description(),
-                    next.has_site() ? next.site().address().c_str() : nullptr, next.site().location().latitude(),
-                    next.site().location().longitude(), next.asset_id(), next.work_type(), next.duration_minutes(),
-                    SkillsJson(next), PriorityText(next.priority()), WindowsJson(next), ChecklistJson(next),
-                    PartsJson(next), current.version());
+        common::ColumnSealer sealer(db, tx, t);
+        const std::string address = sealer.Seal(in.id(), sealed::kSiteAddress, next.site().address());
+        const pqxx::result rows = db.Exec(
+            tx, sql::kWriteWorkOrder, t, in.id(), common::NullIfEmpty(next.contact_id()),
+            common::NullIfEmpty(next.company_id()), sealer.Seal(in.id(), sealed::kTitle, next.title()),
+            sealer.Seal(in.id(), sealed::kDescription, next.description()), next.has_site() ? address.c_str() : nullptr,
+            next.site().location().latitude(), next.site().location().longitude(), next.asset_id(), next.work_type(),
+            next.duration_minutes(), SkillsJson(next), PriorityText(next.priority()), WindowsJson(next),
+            ChecklistJson(next), PartsJson(next), current.version());
         if (rows.empty()) throw ApiError::Aborted("the work order changed concurrently; read it again and retry");
         v1::WorkOrder updated = Load(db, tx, t, in.id());
         ev::WorkOrderUpdated event;
@@ -338,12 +357,59 @@ v1::WorkOrder Transition(common::Db& db, pqxx::transaction_base& tx, const Reque
                          const std::string& reason, const std::optional<std::string>& technician) {
     const std::string& t = rc.tenant_id;
     const auto from = static_cast<domain::Status>(current.status());
-    const pqxx::result rows = db.Exec(tx, sql::kSetStatus, t, current.id(), domain::StatusText(to), reason,
-                                      technician.value_or(""), !technician.has_value(), current.version());
+    common::ColumnSealer sealer(db, tx, t);
+    const pqxx::result rows = db.Exec(tx, sql::kSetStatus, t, current.id(), domain::StatusText(to),
+                                      sealer.Seal(current.id(), sealed::kStatusReason, reason), technician.value_or(""),
+                                      !technician.has_value(), current.version());
     if (rows.empty()) throw ApiError::Aborted("the work order changed concurrently; read it again and retry");
     db.Exec(tx, sql::kInsertHistory, t, current.id(), domain::StatusText(from), domain::StatusText(to), at_micros,
-            rc.user_id, reason);
+            rc.user_id, sealer.Seal(current.id(), sealed::kHistoryReason, reason));
     return Load(db, tx, t, current.id());
+}
+
+std::int64_t BackfillCompletions(common::Db& db) {
+    // The value of `field` of `owner` sealed, when it is a clear, non-empty string.
+    const auto seal = [](common::ColumnSealer& sealer, const std::string& id, json& owner, const char* field,
+                         const char* column) {
+        if (!owner.contains(field) || !owner[field].is_string()) return;
+        const std::string value = owner[field].get<std::string>();
+        if (!value.empty() && value.rfind("pv1.", 0) != 0) owner[field] = sealer.Seal(id, column, value);
+    };
+    std::int64_t total = 0;
+    for (;;) {
+        const std::vector<std::string> tenants = db.InTenant(std::string(), [&](pqxx::work& tx) {
+            db.Exec(tx, sql::kMaintenanceOn);
+            std::vector<std::string> out;
+            for (const auto& row : db.Exec(tx, sql::kUnsealedCompletionTenants)) out.push_back(row[0].c_str());
+            return out;
+        });
+        if (tenants.empty()) return total;
+        for (const std::string& tenant : tenants) {
+            for (std::int64_t n = 500; n == 500;) {
+                n = db.InTenant(tenant, [&](pqxx::work& tx) {
+                    std::vector<std::string> ids, completions;
+                    common::ColumnSealer sealer(db, tx, tenant);
+                    for (const auto& row : db.Exec(tx, sql::kUnsealedCompletions, tenant)) {
+                        const std::string id = row[0].c_str();
+                        json c = json::parse(row[1].c_str());
+                        seal(sealer, id, c, "notes", sealed::kCompletionNotes);
+                        if (c.contains("checklistAnswers") && c["checklistAnswers"].is_array()) {
+                            for (auto& a : c["checklistAnswers"])
+                                seal(sealer, id, a, "answer", sealed::kChecklistAnswer);
+                        }
+                        ids.push_back(id);
+                        completions.push_back(c.dump());
+                    }
+                    if (!ids.empty()) {
+                        db.Exec(tx, sql::kSealCompletions, tenant, common::PgTextArray(ids),
+                                common::PgTextArray(completions));
+                    }
+                    return static_cast<std::int64_t>(ids.size());
+                });
+                total += n;
+            }
+        }
+    }
 }
 
 v1::WorkOrder Touch(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const v1::WorkOrder& current,

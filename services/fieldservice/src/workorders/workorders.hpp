@@ -84,4 +84,9 @@ v1::WorkOrder Touch(common::Db& db, pqxx::transaction_base& tx, const std::strin
 
 domain::Point SiteOf(const v1::WorkOrder& wo);
 
+// Seals the notes and checklist answers of the completions stored in clear before migration 0007, tenant by tenant
+// in batches of 500 (the kit's backfill does this for whole columns, not for values inside a jsonb); returns how many
+// work orders it sealed. Registered with AddColumnBackfill (register.cpp).
+std::int64_t BackfillCompletions(common::Db& db);
+
 }  // namespace crm::fieldservice::workorders

@@ -15,8 +15,10 @@
 #include "crm/common/idempotency.hpp"
 #include "crm/common/metrics.hpp"
 #include "crm/common/resource.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "opportunities/opportunities.hpp"
 #include "records.hpp"
+#include "sealed.hpp"
 
 namespace crm::sales::activities {
 namespace {
@@ -44,13 +46,17 @@ v1::ActivityType ParseType(const std::string& t) {
     return v1::ACTIVITY_TYPE_TASK;
 }
 
-// A row of CRM_ACTIVITY_COLUMNS (activities/sql.hpp).
-v1::Activity ReadActivity(const pqxx::row& r) {
+// The row's wrapped data key: the last of CRM_ACTIVITY_COLUMNS.
+constexpr int kActivityKeyField = 18;
+
+// A row of CRM_ACTIVITY_COLUMNS (activities/sql.hpp), its sealed columns opened with the activity's key.
+v1::Activity ReadActivity(const pqxx::row& r, const std::string& tenant) {
     v1::Activity a;
     a.set_id(r[0].as<std::string>());
+    const common::ColumnKey key(tenant, a.id(), r[kActivityKeyField]);
     a.set_type(ParseType(r[1].as<std::string>()));
-    a.set_subject(r[2].as<std::string>());
-    a.set_description(r[3].as<std::string>());
+    a.set_subject(key.Open(sealed::kActivitySubject, r[2].c_str()));
+    a.set_description(key.Open(sealed::kActivityDescription, r[3].c_str()));
     a.set_lead_id(r[4].as<std::string>());
     a.set_contact_id(r[5].as<std::string>());
     a.set_company_id(r[6].as<std::string>());
@@ -60,7 +66,7 @@ v1::Activity ReadActivity(const pqxx::row& r) {
     a.set_owner_id(r[10].as<std::string>());
     a.set_status(r[11].as<std::string>() == "COMPLETED" ? v1::ACTIVITY_STATUS_COMPLETED : v1::ACTIVITY_STATUS_OPEN);
     SetTimeIf(&a, &v1::Activity::mutable_complete_time, r[12]);
-    a.set_outcome(r[13].as<std::string>());
+    a.set_outcome(key.Open(sealed::kActivityOutcome, r[13].c_str()));
     SetTimeIf(&a, &v1::Activity::mutable_reminder_sent_time, r[14]);
     SetTime(a.mutable_create_time(), r[15]);
     SetTime(a.mutable_update_time(), r[16]);
@@ -73,7 +79,7 @@ v1::Activity Load(common::Db& db, pqxx::transaction_base& tx, const std::string&
                   bool for_update = false) {
     const pqxx::result rows = db.Exec(tx, for_update ? sql::kGetActivityForUpdate : sql::kGetActivity, tenant, id);
     if (rows.empty()) throw ApiError::NotFound("activity", id);
-    return ReadActivity(rows[0]);
+    return ReadActivity(rows[0], tenant);
 }
 
 // The microseconds of an optional time as a statement parameter (nullptr = NULL); `buf` holds the text.
@@ -101,10 +107,12 @@ v1::Activity Create(common::Db& db, common::Outbox& outbox, const RequestContext
             throw ApiError::InvalidArgument("activity.opportunity_id", "no opportunity with this id");
         }
         std::string due_buf, remind_buf;
-        db.Exec(tx, sql::kInsertActivity, t, id, TypeText(in.type()), in.subject(), in.description(),
-                common::NullIfEmpty(in.lead_id()), common::NullIfEmpty(in.contact_id()),
-                common::NullIfEmpty(in.company_id()), common::NullIfEmpty(in.opportunity_id()),
-                OptionalMicros(in.has_due_time(), in.due_time(), due_buf),
+        common::ColumnSealer sealer(db, tx, t);
+        db.Exec(tx, sql::kInsertActivity, t, id, TypeText(in.type()),
+                sealer.Seal(id, sealed::kActivitySubject, in.subject()),
+                sealer.Seal(id, sealed::kActivityDescription, in.description()), common::NullIfEmpty(in.lead_id()),
+                common::NullIfEmpty(in.contact_id()), common::NullIfEmpty(in.company_id()),
+                common::NullIfEmpty(in.opportunity_id()), OptionalMicros(in.has_due_time(), in.due_time(), due_buf),
                 OptionalMicros(in.has_remind_time(), in.remind_time(), remind_buf),
                 in.owner_id().empty() ? rc.user_id : in.owner_id());
         v1::Activity created = Load(db, tx, t, id);
@@ -161,8 +169,10 @@ v1::Activity Update(common::Db& db, common::Outbox& outbox, const RequestContext
         if (remind_changed) changed.push_back("remind_time");
         if (changed.empty()) return current;
         std::string due_buf, remind_buf;
+        common::ColumnSealer sealer(db, tx, t);
         const pqxx::result rows =
-            db.Exec(tx, sql::kWriteActivity, t, in.id(), next.subject(), next.description(), next.owner_id(),
+            db.Exec(tx, sql::kWriteActivity, t, in.id(), sealer.Seal(in.id(), sealed::kActivitySubject, next.subject()),
+                    sealer.Seal(in.id(), sealed::kActivityDescription, next.description()), next.owner_id(),
                     OptionalMicros(next.has_due_time(), next.due_time(), due_buf),
                     OptionalMicros(next.has_remind_time(), next.remind_time(), remind_buf),
                     due_changed || remind_changed, current.version());
@@ -184,7 +194,9 @@ v1::Activity Complete(common::Db& db, common::Outbox& outbox, const RequestConte
         if (current.status() != v1::ACTIVITY_STATUS_OPEN) {
             throw ApiError::FailedPrecondition("the activity is already completed", "ACTIVITY_COMPLETED");
         }
-        db.Exec(tx, sql::kCompleteActivity, rc.tenant_id, req.id(), req.outcome());
+        common::ColumnSealer sealer(db, tx, rc.tenant_id);
+        db.Exec(tx, sql::kCompleteActivity, rc.tenant_id, req.id(),
+                sealer.Seal(req.id(), sealed::kActivityOutcome, req.outcome()));
         v1::Activity done = Load(db, tx, rc.tenant_id, req.id());
         ev::ActivityCompleted event;
         *event.mutable_activity() = done;
@@ -206,7 +218,7 @@ common::Page<v1::Activity> List(common::Db& db, const RequestContext& rc, v1::Re
         if (type == v1::RECORD_TYPE_OPPORTUNITY) opportunities::Load(db, tx, rc.tenant_id, record_id);
         std::vector<v1::Activity> out;
         for (const auto& r : db.Exec(tx, *statement, rc.tenant_id, record_id, after.micros, after.id, page_size + 1)) {
-            out.push_back(ReadActivity(r));
+            out.push_back(ReadActivity(r, rc.tenant_id));
         }
         return out;
     });
@@ -233,7 +245,7 @@ int PublishDueReminders(common::Db& db, common::Outbox& outbox, int limit) {
         published += db.InTenant(tenant, [&](pqxx::work& tx) {
             int n = 0;
             for (const auto& r : db.Exec(tx, sql::kClaimDueActivities, tenant, UuidArray(ids))) {
-                const v1::Activity a = ReadActivity(r);
+                const v1::Activity a = ReadActivity(r, tenant);
                 ev::ActivityDue event;
                 *event.mutable_activity() = a;
                 if (a.has_due_time()) *event.mutable_due_time() = a.due_time();

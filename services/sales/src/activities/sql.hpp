@@ -3,6 +3,7 @@
 // crm_db_query_duration_seconds{query}. Every statement filters by tenant_id = $1 in addition to the row-level
 // security policy, except the reminder scheduler's discovery, which runs under the read-only scheduler policy.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "sql_time.hpp"
 
 namespace crm::sales::sql {
@@ -10,12 +11,14 @@ namespace crm::sales::sql {
 using common::Sql;
 
 // clang-format off
-// Column list read by ReadActivity, in this order.
+// Column list read by ReadActivity, in this order: subject, description and outcome as stored (sealed, migration
+// 0007), then the activity's wrapped data key, which opens them.
 #define CRM_ACTIVITY_COLUMNS                                                                                        \
     "a.id::text, a.type, a.subject, a.description, coalesce(a.lead_id::text, ''), coalesce(a.contact_id::text, ''), " \
     "coalesce(a.company_id::text, ''), coalesce(a.opportunity_id::text, ''), " CRM_MICROS("a.due_time") ", "      \
     CRM_MICROS("a.remind_time") ", a.owner_id, a.status, " CRM_MICROS("a.complete_time") ", a.outcome, "          \
-    CRM_MICROS("a.reminder_sent_time") ", " CRM_MICROS("a.create_time") ", " CRM_MICROS("a.update_time") ", a.version"
+    CRM_MICROS("a.reminder_sent_time") ", " CRM_MICROS("a.create_time") ", " CRM_MICROS("a.update_time") ", a.version, " \
+    CRM_SUBJECT_KEY_COLUMN("a.tenant_id", "a.id::text")
 inline constexpr Sql kGetActivity{"sales_activity_get",
     "SELECT " CRM_ACTIVITY_COLUMNS " FROM activities a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
 inline constexpr Sql kGetActivityForUpdate{"sales_activity_get_for_update",

@@ -9,9 +9,11 @@
 #include "crm/common/errors.hpp"
 #include "crm/common/idempotency.hpp"
 #include "crm/common/resource.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "opportunities/sql.hpp"
 #include "pipelines/pipelines.hpp"
 #include "records.hpp"
+#include "sealed.hpp"
 
 namespace crm::sales::opportunities {
 namespace {
@@ -19,8 +21,11 @@ namespace {
 namespace ev = crm::sales::events::v1;
 using common::ApiError;
 
-// A row of CRM_OPPORTUNITY_COLUMNS (opportunities/sql.hpp).
-v1::Opportunity ReadOpportunity(const pqxx::row& r) {
+// The row's wrapped data key: the last of CRM_OPPORTUNITY_COLUMNS.
+constexpr int kOpportunityKeyField = 25;
+
+// A row of CRM_OPPORTUNITY_COLUMNS (opportunities/sql.hpp), its description opened with the deal's key.
+v1::Opportunity ReadOpportunity(const pqxx::row& r, const std::string& tenant) {
     v1::Opportunity o;
     o.set_id(r[0].as<std::string>());
     o.set_name(r[1].as<std::string>());
@@ -36,7 +41,8 @@ v1::Opportunity ReadOpportunity(const pqxx::row& r) {
     o.set_company_id(r[12].as<std::string>());
     o.set_source_campaign_id(r[13].as<std::string>());
     o.set_lead_id(r[14].as<std::string>());
-    o.set_description(r[15].as<std::string>());
+    o.set_description(common::ColumnKey(tenant, o.id(), r[kOpportunityKeyField])
+                          .Open(sealed::kOpportunityDescription, r[15].c_str()));
     o.set_status(static_cast<v1::OpportunityStatus>(domain::ParseStatus(r[16].as<std::string>())));
     o.set_lost_reason(r[17].as<std::string>());
     SetTime(o.mutable_stage_enter_time(), r[18]);
@@ -65,7 +71,8 @@ void Write(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant
         db.Exec(tx, sql::kWriteOpportunity, tenant, o.id(), o.name(), o.probability(), o.amount().amount_minor(),
                 common::NullIfEmpty(o.expected_close_date()), o.owner_id(), common::NullIfEmpty(o.contact_id()),
                 common::NullIfEmpty(o.company_id()), o.source_campaign_id(), common::NullIfEmpty(o.lead_id()),
-                o.description(), expected_version, 1, common::NullIfEmpty(o.accepted_quote_id()));
+                common::ColumnSealer(db, tx, tenant).Seal(o.id(), sealed::kOpportunityDescription, o.description()),
+                expected_version, 1, common::NullIfEmpty(o.accepted_quote_id()));
     if (rows.empty()) throw ApiError::Aborted("the opportunity changed concurrently; read it again and retry");
 }
 
@@ -183,7 +190,7 @@ std::optional<v1::Opportunity> Find(common::Db& db, pqxx::transaction_base& tx, 
                                     const std::string& id) {
     const pqxx::result rows = db.Exec(tx, sql::kGetOpportunity, tenant, id);
     if (rows.empty()) return std::nullopt;
-    return ReadOpportunity(rows[0]);
+    return ReadOpportunity(rows[0], tenant);
 }
 
 v1::Opportunity Load(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
@@ -191,7 +198,7 @@ v1::Opportunity Load(common::Db& db, pqxx::transaction_base& tx, const std::stri
     const pqxx::result rows =
         db.Exec(tx, for_update ? sql::kGetOpportunityForUpdate : sql::kGetOpportunity, tenant, id);
     if (rows.empty()) throw ApiError::NotFound("opportunity", id);
-    return ReadOpportunity(rows[0]);
+    return ReadOpportunity(rows[0], tenant);
 }
 
 void RequireOpen(const v1::Opportunity& deal) { ThrowRule(domain::CheckOpen(StateOf(deal))); }
@@ -284,8 +291,9 @@ v1::Opportunity Create(common::Db& db, common::Outbox& outbox, const RequestCont
                     in.amount().amount_minor(), in.amount().currency_code(),
                     common::NullIfEmpty(in.expected_close_date()), owner, common::NullIfEmpty(in.contact_id()),
                     common::NullIfEmpty(in.company_id()), in.source_campaign_id(), common::NullIfEmpty(in.lead_id()),
-                    in.description(), stage.name(), domain::CategoryText(pipelines::CategoryOf(stage)), rc.user_id);
-        v1::Opportunity created = ReadOpportunity(rows.at(0));
+                    common::ColumnSealer(db, tx, t).Seal(id, sealed::kOpportunityDescription, in.description()),
+                    stage.name(), domain::CategoryText(pipelines::CategoryOf(stage)), rc.user_id);
+        v1::Opportunity created = ReadOpportunity(rows.at(0), t);
         ev::OpportunityCreated event;
         *event.mutable_opportunity() = created;
         Emit(outbox, tx, rc, "opportunity", id, created.version(), event, created.create_time());
@@ -334,7 +342,7 @@ common::Page<v1::Opportunity> List(common::Db& db, const RequestContext& rc, con
             common::NullIfEmpty(q.close_date_to()), q.show_deleted(), common::NullIfEmpty(q.contact_id()),
             common::NullIfEmpty(q.company_id()), after[0], after[1], page_size + 1);
         std::vector<v1::Opportunity> out;
-        for (const auto& r : rows) out.push_back(ReadOpportunity(r));
+        for (const auto& r : rows) out.push_back(ReadOpportunity(r, rc.tenant_id));
         return out;
     });
     return common::MakePage(std::move(items), page_size, [&](const v1::Opportunity& o) {

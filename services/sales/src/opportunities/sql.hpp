@@ -4,6 +4,7 @@
 // security policy. Optional filters are "($n IS NULL OR col = $n)": statements run unnamed, so PostgreSQL plans them
 // with the actual values and the test folds away, leaving index conditions.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "sql_time.hpp"
 
 namespace crm::sales::sql {
@@ -14,7 +15,8 @@ using common::Sql;
 // The stage's name and category come from scalar subqueries evaluated for the returned rows only: a join would let
 // the planner drive from stages and sort the tenant's whole filtered set instead of reading one index in order.
 #define CRM_STAGE_OF(col) "(SELECT s." col " FROM stages s WHERE s.tenant_id = o.tenant_id AND s.id = o.stage_id)"
-// Column list read by ReadOpportunity, in this order.
+// Column list read by ReadOpportunity, in this order: the description as stored (sealed, migration 0007), and last the
+// deal's wrapped data key, which opens it.
 #define CRM_OPPORTUNITY_COLUMNS                                                                                     \
     "o.id::text, o.name, o.pipeline_id::text, o.stage_id::text, " CRM_STAGE_OF("name") ", o.probability, "        \
     CRM_STAGE_OF("forecast_category") ", "                                                                         \
@@ -22,7 +24,8 @@ using common::Sql;
     "coalesce(o.contact_id::text, ''), coalesce(o.company_id::text, ''), o.source_campaign_id, " \
     "coalesce(o.lead_id::text, ''), o.description, o.status, o.lost_reason, " CRM_MICROS("o.stage_enter_time") ", " \
     CRM_MICROS("o.create_time") ", " CRM_MICROS("o.update_time") ", " CRM_MICROS("o.close_time") ", "             \
-    CRM_MICROS("o.delete_time") ", o.version, coalesce(o.accepted_quote_id::text, '')"
+    CRM_MICROS("o.delete_time") ", o.version, coalesce(o.accepted_quote_id::text, ''), "                           \
+    CRM_SUBJECT_KEY_COLUMN("o.tenant_id", "o.id::text")
 inline constexpr Sql kGetOpportunity{"sales_opportunity_get",
     "SELECT " CRM_OPPORTUNITY_COLUMNS " FROM opportunities o WHERE o.tenant_id = $1 AND o.id = $2::uuid"};
 inline constexpr Sql kGetOpportunityForUpdate{"sales_opportunity_get_for_update",

@@ -1,15 +1,19 @@
 #pragma once
 // Statements of the sales service's data-subject handlers (subject_data.hpp), named for crm_db_query_duration_seconds
 // and EXPLAINed as the app role by the sales EXPLAIN test. Parameters: $1 tenant, $2 the subject's contact ids, $3 lead
-// ids (text[] literals of common::ParamsOf, UUIDs checked by the kit). Sales keeps no e-mail address of a person.
+// ids (text[] literals of common::ParamsOf, UUIDs checked by the kit). Sales keeps no e-mail address of a person. The
+// personal columns are sealed (migration 0007): the exports of deals and activities return a row per record, as
+// stored, with the record's wrapped data key, and the handlers open them.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
+#include "sealed.hpp"
 
 namespace crm::sales::subject_data::sql {
 
 using common::Sql;
 
 // What replaces a required title (opportunity name, activity subject, quote title) of an erased record.
-inline constexpr const char* kErasedMarker = "(erased on request)";
+inline constexpr const char* kErasedMarker = sealed::kErasedMarker;
 
 // clang-format off
 // The person's opportunities: by contact (opportunities_tenant_contact) and by lead (opportunities_tenant_lead,
@@ -33,15 +37,18 @@ inline constexpr const char* kErasedMarker = "(erased on request)";
     "SELECT count(*), coalesce(jsonb_agg(to_jsonb(" alias ") - 'tenant_id' ORDER BY " order "), '[]')::text " \
     "FROM " table " " alias " WHERE " alias ".tenant_id = $1 AND " alias ".id = ANY (" set ")"
 
-// Every column of the records (tenant aside) as one JSON array, and how many. An opportunity comes with its stage
-// history (stages it went through, by whom of the team, when).
+// Every column of the records (tenant aside) as one JSON object a row, with the record's wrapped data key. An
+// opportunity comes with its stage history (stages it went through, by whom of the team, when).
 inline constexpr Sql kExportOpportunities{"subject_opportunities_export",
-    "SELECT count(*), coalesce(jsonb_agg((to_jsonb(o) - 'tenant_id') || jsonb_build_object('stage_history', "
+    "SELECT o.id::text, ((to_jsonb(o) - 'tenant_id') || jsonb_build_object('stage_history', "
     "(SELECT coalesce(jsonb_agg(to_jsonb(h) - 'tenant_id' ORDER BY h.seq), '[]') FROM stage_history h "
-    "WHERE h.tenant_id = o.tenant_id AND h.opportunity_id = o.id)) ORDER BY o.create_time, o.id), '[]')::text "
-    "FROM opportunities o WHERE o.tenant_id = $1 AND o.id = ANY (" CRM_SUBJECT_OPPORTUNITIES ")"};
+    "WHERE h.tenant_id = o.tenant_id AND h.opportunity_id = o.id)))::text, "
+    CRM_SUBJECT_KEY_COLUMN("o.tenant_id", "o.id::text") " FROM opportunities o WHERE o.tenant_id = $1 AND o.id = ANY ("
+    CRM_SUBJECT_OPPORTUNITIES ") ORDER BY o.create_time, o.id"};
 inline constexpr Sql kExportActivities{"subject_activities_export",
-    CRM_SUBJECT_EXPORT("activities", "a", CRM_SUBJECT_ACTIVITIES, "a.create_time, a.id")};
+    "SELECT a.id::text, (to_jsonb(a) - 'tenant_id')::text, " CRM_SUBJECT_KEY_COLUMN("a.tenant_id", "a.id::text")
+    " FROM activities a WHERE a.tenant_id = $1 AND a.id = ANY (" CRM_SUBJECT_ACTIVITIES ") ORDER BY a.create_time, a.id"};
+// Quotes hold nothing sealed: one JSON array, and how many.
 inline constexpr Sql kExportQuotes{"subject_quotes_export",
     CRM_SUBJECT_EXPORT("quotes", "q", CRM_SUBJECT_QUOTES, "q.create_time, q.id")};
 
