@@ -372,13 +372,20 @@ TEST_CASE("data-subject requests: an erasure leaves no personal value in any ser
     const auto at = std::chrono::system_clock::now();  // the same period and snapshot time before and after
     const std::string before = Kpis(p.admin, at).DebugString();
     const std::vector<std::string> values = {p.given, p.family, p.email, p.phone, p.address};
-    // Every value is somewhere before (the scan finds what it looks for).
+    // Before the erasure the scan finds the values where they are kept in clear (so that its empty answer afterwards
+    // means something): contacts' names (its search and fuzzy duplicates compute on them) and marketing's audience
+    // copies. Everywhere else none is in clear: analytics holds ids and amounts only; leads, sales, support and field
+    // service seal their personal columns at rest (the lead's values, the activity's subject, the case's messages, the
+    // work order's address: docs/privacy.md).
     for (const auto& svc : SuiteServices()) {
         INFO(svc);
-        // analytics: ids and amounts only; leads, sales and field service: their personal columns are sealed at rest
-        // (migrations 0007: the lead's values, the activity's subject, the work order's address), nowhere in clear.
-        CHECK((!ColumnsContaining(svc, values, {}, p.tenant).empty() || svc == "analytics" || svc == "leads" ||
-               svc == "sales" || svc == "fieldservice"));
+        const auto found = ColumnsContaining(svc, values, {}, p.tenant);
+        INFO(Joined(found));
+        if (svc == "contacts" || svc == "marketing") {
+            CHECK_FALSE(found.empty());
+        } else {
+            CHECK(found.empty());
+        }
     }
 
     // On Kafka the person's values are sealed: never in clear, readable by consumers holding the producers' keys.

@@ -59,34 +59,6 @@ void CheckSealed(const std::map<std::string, std::string>& row, std::initializer
     }
 }
 
-// A case opened by an e-mail from `from` with an attachment named `file`, through the gateway.
-spv1::Case CaseByEmail(SupportClient& api, const std::string& from, const std::string& subject, const std::string& text,
-                       const std::string& file) {
-    spv1::IngestEmailRequest req;
-    req.set_raw_message(
-        "From: Dora <" + from + ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + crm::common::NewUuid() +
-        "@mail.example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n"
-        "\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
-        text + "\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"" + file +
-        "\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n");
-    auto r = api.IngestEmail(req);
-    INFO(r.status.error_message());
-    REQUIRE(r.ok());
-    return r.response.case_();
-}
-
-spv1::AddCaseMessageResponse Add(SupportClient& api, const std::string& case_id, const spv1::CaseMessage& m,
-                                 bool solve = false) {
-    spv1::AddCaseMessageRequest req;
-    req.set_case_id(case_id);
-    *req.mutable_message() = m;
-    req.set_solve(solve);
-    auto r = api.AddCaseMessage(req);
-    INFO(r.status.error_message());
-    REQUIRE(r.ok());
-    return r.response;
-}
-
 std::vector<spv1::CaseMessage> Conversation(SupportClient& api, const std::string& case_id,
                                             const std::map<std::string, std::string>& identity = {}) {
     spv1::ListCaseMessagesRequest req;
@@ -134,12 +106,12 @@ TEST_CASE("support at rest: the owner sees sealed case, entry and survey columns
     call.set_body("Transcript: " + tag + " calling again");
     call.mutable_phone_call()->set_from_number("+4930" + tag.substr(2, 6));
     call.mutable_phone_call()->set_duration_seconds(60);
-    Add(api, c.id(), call);
+    AddEntry(api, c.id(), call);
     // The solving reply is e-mailed with the survey's link; the customer answers with a comment.
     spv1::CaseMessage reply;
     reply.set_kind(spv1::MESSAGE_KIND_PUBLIC_REPLY);
     reply.set_body("Fixed for " + tag);
-    Add(api, c.id(), reply, true);
+    AddEntry(api, c.id(), reply, true);
     Mailpit mailpit;
     const auto mails = mailpit.WaitFor(email, 1);
     REQUIRE(mails.size() == 1);
@@ -225,7 +197,7 @@ TEST_CASE("support at rest: a merge re-seals the moved entries under the survivo
     note.set_kind(spv1::MESSAGE_KIND_INTERNAL_NOTE);
     note.set_author_name("Agent " + tag);
     note.set_body("Second report, a note " + tag);
-    Add(api, loser.id(), note);
+    AddEntry(api, loser.id(), note);
     api.MustAddMessage(loser.id(), spv1::MESSAGE_KIND_CUSTOMER_MESSAGE, "Second report " + tag);
     const auto before = StoredEntries(loser.id());
     REQUIRE(before.size() == 2);

@@ -22,34 +22,6 @@ using namespace crm::test;
 
 namespace {
 
-// A case opened by an e-mail from `from` (an attachment named `file`), through the gateway.
-spv1::Case CaseByEmail(SupportClient& api, const std::string& from, const std::string& subject, const std::string& text,
-                       const std::string& file) {
-    spv1::IngestEmailRequest req;
-    req.set_raw_message(
-        "From: Dora <" + from + ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + crm::common::NewUuid() +
-        "@mail.example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n"
-        "\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
-        text + "\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"" + file +
-        "\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n");
-    auto r = api.IngestEmail(req);
-    INFO(r.status.error_message());
-    REQUIRE(r.ok());
-    return r.response.case_();
-}
-
-spv1::AddCaseMessageResponse Add(SupportClient& api, const std::string& case_id, const spv1::CaseMessage& m,
-                                 bool solve = false) {
-    spv1::AddCaseMessageRequest req;
-    req.set_case_id(case_id);
-    *req.mutable_message() = m;
-    req.set_solve(solve);
-    auto r = api.AddCaseMessage(req);
-    INFO(r.status.error_message());
-    REQUIRE(r.ok());
-    return r.response;
-}
-
 std::map<std::string, std::int64_t> Counts(const pv1::EraseSubjectResponse& r) {
     std::map<std::string, std::int64_t> out;
     for (const auto& c : r.records()) out[c.resource_type()] = c.count();
@@ -86,7 +58,7 @@ TEST_CASE("support subject data: a customer's cases, conversation and CSAT comme
     spv1::CaseMessage note;
     note.set_kind(spv1::MESSAGE_KIND_INTERNAL_NOTE);
     note.set_body("Customer " + tag + " sounded upset");
-    Add(api, a.id(), note);
+    AddEntry(api, a.id(), note);
     spv1::CaseMessage call;
     call.set_kind(spv1::MESSAGE_KIND_CUSTOMER_MESSAGE);
     call.set_channel(spv1::CHANNEL_PHONE);
@@ -94,11 +66,11 @@ TEST_CASE("support subject data: a customer's cases, conversation and CSAT comme
     call.mutable_phone_call()->set_from_number("+49301234567");
     call.mutable_phone_call()->set_recording_ref("rec-" + tag);
     call.mutable_phone_call()->set_duration_seconds(90);
-    Add(api, a.id(), call);
+    AddEntry(api, a.id(), call);
     spv1::CaseMessage reply;
     reply.set_kind(spv1::MESSAGE_KIND_PUBLIC_REPLY);
     reply.set_body("We will visit " + tag + " tomorrow");
-    const auto solved = Add(api, a.id(), reply, true);
+    const auto solved = AddEntry(api, a.id(), reply, true);
     REQUIRE(crm::common::IsUuid(solved.csat_survey_id()));
     Mailpit mailpit;
     const auto mails = mailpit.WaitFor(email, 1);

@@ -146,6 +146,36 @@ class SupportRoutingClient {
     std::unique_ptr<spv1::SupportRoutingService::Stub> stub_;
 };
 
+// A case opened through the gateway by an e-mail from `from` (display name Dora) with a PDF attachment named `file`;
+// REQUIREs success.
+inline spv1::Case CaseByEmail(SupportClient& api, const std::string& from, const std::string& subject,
+                              const std::string& text, const std::string& file) {
+    spv1::IngestEmailRequest req;
+    req.set_raw_message(
+        "From: Dora <" + from + ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + crm::common::NewUuid() +
+        "@mail.example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n"
+        "\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+        text + "\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"" + file +
+        "\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n");
+    auto r = api.IngestEmail(req);
+    INFO(r.status.error_message());
+    REQUIRE(r.ok());
+    return r.response.case_();
+}
+
+// Adds the entry `m` to a case (and solves it); REQUIREs success.
+inline spv1::AddCaseMessageResponse AddEntry(SupportClient& api, const std::string& case_id, const spv1::CaseMessage& m,
+                                             bool solve = false) {
+    spv1::AddCaseMessageRequest req;
+    req.set_case_id(case_id);
+    *req.mutable_message() = m;
+    req.set_solve(solve);
+    auto r = api.AddCaseMessage(req);
+    INFO(r.status.error_message());
+    REQUIRE(r.ok());
+    return r.response;
+}
+
 // crm.support.v1.CsatService over gRPC (the survey's public answer goes over HTTP in the tests, as customers send it).
 class CsatClient {
   public:
