@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "../support/events.hpp"
@@ -17,6 +18,7 @@
 #include "../support/wait.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/public_token.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -177,8 +179,21 @@ TEST_CASE(
     const std::string lead_engagements =
         "SELECT count(*) FROM lead_engagements WHERE tenant_id = '" + tenant + "' AND lead_id = '" + lin.id() + "'";
     CHECK(QueryScalar("leads", lead_engagements) == "2");
-    CHECK(QueryScalar("leads", lead_engagements + " AND type = 'email_clicked' AND detail = 'marketing send " +
-                                   send_id + " campaign " + campaign.id() + "'") == "1");
+    {
+        // The click's detail names the send and campaign; leads stores it sealed under the lead's data key (migration
+        // 0008), so it is read with that key, as leads reads it.
+        pqxx::connection conn(RequireEnv("CRM_TEST_PG_LEADS_URL"));
+        pqxx::nontransaction tx(conn);
+        const pqxx::result rows = tx.exec(
+            "SELECT e.detail, " CRM_SUBJECT_KEY_COLUMN("e.tenant_id", "e.lead_id::text") " FROM lead_engagements e "
+            "WHERE e.tenant_id = " + tx.quote(tenant) + " AND e.lead_id = " + tx.quote(lin.id()) +
+            "::uuid AND e.type = 'email_clicked'");
+        REQUIRE(rows.size() == 1);
+        CHECK(std::string(rows[0][0].c_str()).rfind("pv1.", 0) == 0);
+        CHECK(
+            crm::common::ColumnKey(tenant, lin.id(), rows[0][1]).Open("lead_engagements.detail", rows[0][0].c_str()) ==
+            "marketing send " + send_id + " campaign " + campaign.id());
+    }
     REQUIRE(Eventually([&] {
         mv1::GetAudienceMemberRequest get;
         get.set_id(lin.id());
