@@ -157,7 +157,8 @@ std::int64_t BackfillSealedColumns(Db& db, const SealedTable& t) {
                     sealer.Prepare(subjects);
                     std::vector<std::vector<std::string>> columns(1, ids);
                     for (std::size_t i = 0; i < t.columns.size(); ++i) {
-                        const std::string column = t.table + "." + t.columns[i].name;
+                        const std::string column =
+                            t.columns[i].sealed_as.empty() ? t.table + "." + t.columns[i].name : t.columns[i].sealed_as;
                         std::vector<std::string> values, indexes;
                         for (std::size_t r = 0; r < rows.size(); ++r) {
                             const std::string stored = rows[static_cast<int>(r)][static_cast<int>(i) + 2].c_str();

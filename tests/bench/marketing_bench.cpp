@@ -29,6 +29,7 @@
 #include "../support/events.hpp"
 #include "../support/marketing_client.hpp"
 #include "crm/common/crypto.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "names.hpp"
 
 using namespace crm::test;
@@ -81,12 +82,15 @@ int Send(long people, int pid) {
             for (long j = 0; j < 2000 && i < people; ++j, ++i) {
                 const crm::bench::Person p = names.Make(rng, static_cast<std::uint64_t>(i));
                 const std::string id = tx.quote(crm::common::NewUuid());
+                // As written before encryption at rest (clear values), with the e-mail's blind index that sends
+                // look up (the service reads clear values as they are).
                 audience += std::string(audience.empty() ? "" : ",") + "(" + t + "," + id + ",'contact','" + p.email +
-                            "'," + tx.quote(p.given) + "," + tx.quote(p.family) + ",'opted_in',1,now())";
+                            "','" + crm::common::ColumnIndex(tenant, "audience.email", p.email) + "'," +
+                            tx.quote(p.given) + "," + tx.quote(p.family) + ",'opted_in',1,now())";
                 members += std::string(members.empty() ? "" : ",") + "(" + t + ",'" + segment + "'," + id + ")";
             }
             tx.exec(
-                "INSERT INTO audience (tenant_id, id, kind, email, given_name, family_name, consent, "
+                "INSERT INTO audience (tenant_id, id, kind, email, email_index, given_name, family_name, consent, "
                 "source_version, create_time) VALUES " +
                 audience);
             tx.exec("INSERT INTO segment_members (tenant_id, segment_id, person_id) VALUES " + members);

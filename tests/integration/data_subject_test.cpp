@@ -373,15 +373,15 @@ TEST_CASE("data-subject requests: an erasure leaves no personal value in any ser
     const std::string before = Kpis(p.admin, at).DebugString();
     const std::vector<std::string> values = {p.given, p.family, p.email, p.phone, p.address};
     // Before the erasure the scan finds the values where they are kept in clear (so that its empty answer afterwards
-    // means something): contacts' names (its search and fuzzy duplicates compute on them) and marketing's audience
-    // copies. Everywhere else none is in clear: analytics holds ids and amounts only; leads, sales, support and field
-    // service seal their personal columns at rest (the lead's values, the activity's subject, the case's messages, the
-    // work order's address: docs/privacy.md).
+    // means something): contacts' names (its search and fuzzy duplicates compute on them). Everywhere else none is in
+    // clear: analytics holds ids and amounts only; leads, sales, support, field service and marketing seal their
+    // personal columns at rest (the lead's values, the activity's subject, the case's messages, the work order's
+    // address, the audience's copies: docs/privacy.md).
     for (const auto& svc : SuiteServices()) {
         INFO(svc);
         const auto found = ColumnsContaining(svc, values, {}, p.tenant);
         INFO(Joined(found));
-        if (svc == "contacts" || svc == "marketing") {
+        if (svc == "contacts") {
             CHECK_FALSE(found.empty());
         } else {
             CHECK(found.empty());

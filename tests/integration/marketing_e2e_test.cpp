@@ -23,6 +23,7 @@
 #include "../support/mailpit.hpp"
 #include "../support/sales_client.hpp"
 #include "../support/sequences.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 using namespace crm::test;
 using namespace crm::test::seq;
@@ -315,8 +316,9 @@ TEST_CASE(
     const auto uma_mail = mailpit.WaitFor(uma_email, 1, 30s);
     REQUIRE(uma_mail.size() == 1);
     REQUIRE(Http("POST", UnsubscribePath(mailpit, uma_mail[0])).status == 200);
-    CHECK(QueryScalar("marketing", "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND email = '" +
-                                       uma_email + "'") == "unsubscribed");
+    CHECK(QueryScalar("marketing",
+                      "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND address_key = '" +
+                          crm::common::ColumnIndex(tenant, "audience.email", uma_email) + "'") == "unsubscribed");
     REQUIRE(Eventually([&] { return EnrolmentOf(api, journey.id(), uma.id()).exit_reason() == "unsubscribed"; }));
     REQUIRE(Eventually([&] { return EnrolmentOf(api, journey.id(), ula.id()).exit_reason() == "unsubscribed"; }));
 
@@ -477,6 +479,7 @@ TEST_CASE(
     CHECK(mailpit.To(ann_email).size() == 2);  // C's newsletter and the whitepaper email
     // The one-click unsubscribe of Ann's sequence email works too.
     REQUIRE(Http("POST", UnsubscribePath(mailpit, ann_mail[0])).status == 200);
-    CHECK(QueryScalar("marketing", "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND email = '" +
-                                       ann_email + "'") == "unsubscribed");
+    CHECK(QueryScalar("marketing",
+                      "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND address_key = '" +
+                          crm::common::ColumnIndex(tenant, "audience.email", ann_email) + "'") == "unsubscribed");
 }

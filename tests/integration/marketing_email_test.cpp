@@ -17,6 +17,7 @@
 #include "../support/marketing_client.hpp"
 #include "../support/wait.hpp"
 #include "crm/common/public_token.hpp"
+#include "crm/common/sealed_columns.hpp"
 
 using namespace crm::test;
 using namespace std::chrono_literals;
@@ -185,8 +186,9 @@ TEST_CASE(
     REQUIRE(click_path.size() > 10);
 
     // The hard bounce suppressed the address; the events name ids only.
-    CHECK(QueryScalar("marketing", "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND email = '" +
-                                       bounce_email + "'") == "hard_bounce");
+    CHECK(QueryScalar("marketing",
+                      "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND address_key = '" +
+                          crm::common::ColumnIndex(tenant, "audience.email", bounce_email) + "'") == "hard_bounce");
     const auto sent_events = tap.WaitFor(tenant, 2, 20s);
     std::set<std::string> types;
     for (const auto& e : sent_events) types.insert(e.envelope.event_type());
@@ -236,8 +238,9 @@ TEST_CASE(
     CHECK(Http("POST", unsubscribe_path, "List-Unsubscribe=One-Click",
                {{"content-type", "application/x-www-form-urlencoded"}})
               .status == 200);  // again: nothing changes
-    CHECK(QueryScalar("marketing", "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND email = '" +
-                                       ada_email + "'") == "unsubscribed");
+    CHECK(QueryScalar("marketing",
+                      "SELECT reason FROM suppressions WHERE tenant_id = '" + tenant + "' AND address_key = '" +
+                          crm::common::ColumnIndex(tenant, "audience.email", ada_email) + "'") == "unsubscribed");
     const mv1::EmailSend second = SendAndWait(api, s, list.id());
     CHECK(second.recipients() == 0);
     CHECK(second.skipped() == 4);

@@ -202,10 +202,11 @@ TEST_CASE("marketing engagement: a person's history is index-backed at 100k rows
             "'00000000-0000-0000-0000-00000000000e', '00000000-0000-0000-0000-00000000005e', 'COMPLETED', now() "
             "FROM generate_series(1, 1000)");
         tx.exec(
-            "INSERT INTO email_recipients (tenant_id, send_id, person_id, email, status, claim_time, sent_time) "
+            "INSERT INTO email_recipients (tenant_id, send_id, person_id, email, email_index, status, claim_time, "
+            "sent_time) "
             "SELECT s.tenant_id, s.id, CASE WHEN p = 1 THEN " +
             tx.quote(person) +
-            "::uuid ELSE gen_random_uuid() END, 'x@example.com', "
+            "::uuid ELSE gen_random_uuid() END, 'pv1.x', md5('x') || md5('y'), "
             "(ARRAY['sent','sent','sent','bounced','pending'])[1 + (p % 5)], now() - p * interval '1 minute', "
             "CASE WHEN p % 5 < 3 THEN now() - p * interval '1 minute' END "
             "FROM email_sends s, generate_series(1, 100) AS p WHERE s.tenant_id = " +

@@ -7,6 +7,7 @@
 
 #include "attribution/attribution.hpp"
 #include "audience/audience.hpp"
+#include "audience/sealed.hpp"
 #include "campaigns/campaigns.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/metrics.hpp"
@@ -15,6 +16,7 @@
 #include "crm/common/tls.hpp"
 #include "email/email.hpp"
 #include "email/sender.hpp"
+#include "email/suppressions.hpp"
 #include "engagement/engagement.hpp"
 #include "grpc_service.hpp"
 #include "records.hpp"
@@ -93,6 +95,18 @@ std::vector<common::EnvVar> ConfigVars() {
 
 void Register(common::ServiceApp& app) {
     const auto& config = app.config();
+    // Rows written before the personal columns were sealed (migration 0021): sealed and indexed before serving, and
+    // the suppressions' clear addresses replaced by their blind index.
+    app.AddColumnBackfill("audience", [table = audience::sealed::AudienceTable()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("audience.custom", [table = audience::sealed::CustomTable()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("email_recipients", [table = audience::sealed::RecipientsTable()](common::Db& db) {
+        return common::BackfillSealedColumns(db, table);
+    });
+    app.AddColumnBackfill("suppressions", [](common::Db& db) { return email::IndexSuppressions(db); });
     campaigns::Settings campaign_settings{.internal_key = config.Get("CRM_INTERNAL_KEY"),
                                           .public_base_url = config.Get(kPublicBaseUrl)};
     const std::string& base = campaign_settings.public_base_url;
@@ -164,15 +178,14 @@ void Register(common::ServiceApp& app) {
     common::Db& db = app.db();
     auto segments = areas.segments;
     common::Outbox& outbox = app.outbox();
-    const std::string internal_key = campaign_settings.internal_key;
     app.AddConsumer(std::make_unique<common::EventConsumer>(
         consumer, db, app.metrics(),
-        [&db, &outbox, segments, applied, lookback, internal_key](pqxx::work& tx, const common::ConsumedEvent& ev) {
+        [&db, &outbox, segments, applied, lookback](pqxx::work& tx, const common::ConsumedEvent& ev) {
             if (ev.topic.rfind("crm.sales.", 0) == 0) {
                 attribution::Apply(db, outbox, tx, ev, lookback);
                 return;
             }
-            const audience::Changes changes = audience::Apply(db, tx, ev, internal_key);
+            const audience::Changes changes = audience::Apply(db, tx, ev);
             for (const auto& touch : changes.touches) {
                 namespace ev1 = crm::marketing::events::v1;
                 ev1::TouchRecorded out;
@@ -190,7 +203,7 @@ void Register(common::ServiceApp& app) {
             applied->Increment(
                 static_cast<double>(changes.refreshed.size() + changes.merged.size() + changes.erased.size()));
         }));
-    app.AddSubjectHandlers(subject_data::Handlers(segments, internal_key));
+    app.AddSubjectHandlers(subject_data::Handlers(segments, campaign_settings.internal_key));
     app.AddService(std::make_shared<MarketingService>(app.rpc(), app.metrics(), std::move(areas)));
 }
 

@@ -1,7 +1,9 @@
 // Pure rules of segments: validation naming every bad node, evaluation of one person, the SQL predicate's shape.
 #include "domain/segment.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 
 using namespace crm::marketing::domain;
 
@@ -147,16 +149,69 @@ TEST_CASE("segment rules: the SQL predicate binds every value as a parameter") {
     const Rule rule = Group(Rule::Kind::kAll,
                             {Field("email", Op::kEquals, {"x'; DROP TABLE audience; --"}),
                              Field("custom.industry", Op::kIn, {"a\"b", "c,d"}), Engaged("whitepaper_download", 30)});
-    const CompiledRule compiled = CompileRule(rule, 4, 2);
+    const CompiledRule compiled =
+        CompileRule(rule, 4, 2, [](std::string_view email) { return "index(" + std::string(email) + ")"; });
     CHECK(compiled.sql.find("DROP") == std::string::npos);
-    CHECK(compiled.sql.find("a.email = $4") != std::string::npos);
+    CHECK(compiled.sql.find("a.email_index = $4") !=
+          std::string::npos);                                     // the address's blind index, never the address
     CHECK(compiled.sql.find("$2::bigint") != std::string::npos);  // the instant of the evaluation
-    REQUIRE(compiled.params.size() == 5);
-    CHECK(compiled.params[0] == "x'; DROP TABLE audience; --");
-    CHECK(compiled.params[1] == "industry");
-    CHECK(compiled.params[2] == R"({"a\"b","c,d"})");
-    CHECK(compiled.params[3] == "whitepaper_download");
-    CHECK(compiled.params[4] == std::to_string(30 * kDay));
+    // A custom field is sealed at rest: SQL cannot decide it (NULL in the predicate), the service does.
+    CHECK_FALSE(compiled.exact);
+    CHECK(compiled.sql.find("NULL::boolean") != std::string::npos);
+    REQUIRE(compiled.params.size() == 3);
+    CHECK(compiled.params[0] == "index(x'; DROP TABLE audience; --)");
+    CHECK(compiled.params[1] == "whitepaper_download");
+    CHECK(compiled.params[2] == std::to_string(30 * kDay));
+    CHECK(compiled.leaf_in_sql == std::vector<bool>{true, false, true});
+    CHECK(compiled.atoms.size() == 2);
+}
+
+TEST_CASE("segment rules: conditions on sealed fields are decided on the person, the others by SQL's atoms") {
+    const Person ada = Ada();
+    auto index = [](std::string_view email) { return "index(" + std::string(email) + ")"; };
+    // The SQL-decided leaves of these rules, in depth-first order, as the database would answer them for Ada: the
+    // answers come from Evaluate on the leaf alone, so EvaluateWithAtoms must agree with Evaluate on the whole rule.
+    const std::vector<Rule> rules = {
+        Group(Rule::Kind::kAll, {Field("given_name", Op::kContains, {"Ad"}), Engaged("whitepaper_download")}),
+        Group(Rule::Kind::kAny,
+              {Field("job_title", Op::kEquals, {"nobody"}), Field("lead_score", Op::kGreaterOrEqual, {"60"})}),
+        Group(Rule::Kind::kNot, {Group(Rule::Kind::kAll, {Field("email", Op::kEquals, {"ada@example.com"}),
+                                                          Field("custom.industry", Op::kEquals, {"software"})})}),
+        Group(Rule::Kind::kAll, {Field("company_name", Op::kNotExists, {}), Field("given_name", Op::kIn, {"Ada", "X"}),
+                                 Group(Rule::Kind::kNot, {Field("tags", Op::kEquals, {"vip"})})}),
+    };
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        INFO("rule " << i);
+        const Rule& rule = rules[i];
+        const CompiledRule compiled = CompileRule(rule, 4, 2, index);
+        CHECK_FALSE(compiled.exact);
+        std::vector<bool> atoms;
+        std::size_t leaf = 0;
+        std::function<void(const Rule&)> collect = [&](const Rule& r) {
+            if (r.kind == Rule::Kind::kField || r.kind == Rule::Kind::kEngagement) {
+                if (compiled.leaf_in_sql.at(leaf++)) atoms.push_back(Evaluate(r, ada, kNow));
+                return;
+            }
+            for (const auto& c : r.children) collect(c);
+        };
+        collect(rule);
+        REQUIRE(atoms.size() == compiled.atoms.size());
+        CHECK(EvaluateWithAtoms(rule, compiled, atoms, ada, kNow) == Evaluate(rule, ada, kNow));
+        CHECK(Evaluate(rule, ada, kNow) == (i < 2));  // two rules match Ada, two do not
+    }
+    // E-mail equality goes through the index; without one it is left to the service too.
+    const Rule email = Field("email", Op::kIn, {"ada@example.com", "b@example.com"});
+    CHECK(CompileRule(email, 4, 2, index).exact);
+    CHECK_FALSE(CompileRule(email, 4, 2).exact);
+    CHECK(CompileRule(Field("family_name", Op::kNotExists, {}), 4, 2, index).exact);
+    // Only SQL-decided leaves: the first rule with its contains-condition flipped to SQL's side.
+    const Rule mixed = Group(Rule::Kind::kAll, {Field("family_name", Op::kContains, {"zzz"}), Engaged("x")});
+    const CompiledRule m = CompileRule(mixed, 4, 2, index);
+    CHECK_FALSE(EvaluateWithAtoms(mixed, m, {true}, ada, kNow));  // the name does not contain "zzz"
+    const Rule either = Group(Rule::Kind::kAny, {Field("family_name", Op::kContains, {"zzz"}), Engaged("x")});
+    const CompiledRule e = CompileRule(either, 4, 2, index);
+    CHECK(EvaluateWithAtoms(either, e, {true}, ada, kNow));  // the engagement atom says yes
+    CHECK_FALSE(EvaluateWithAtoms(either, e, {false}, ada, kNow));
 }
 
 TEST_CASE("decimals for the numeric operators") {

@@ -87,6 +87,9 @@ struct SealedTable {
         std::string name;   // e.g. "email"; sealed for column "<table>.<name>"
         std::string index;  // its blind index column ("" = none), e.g. "email_index", of the stored (normalized) value
         bool object = false;  // a jsonb object of string values, sealed value by value (ColumnSealer::SealObject)
+        // The column the values are sealed (and indexed) for, when not "<table>.<name>": a copy of another table's
+        // sealed value, e.g. a message recipient's address copied from the audience row ("audience.email").
+        std::string sealed_as;
     };
     std::vector<Column> columns;
     // The rows still to seal, as the table's partial index of them states it (so that the backfill's look-ups are

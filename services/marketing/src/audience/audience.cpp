@@ -8,12 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audience/sealed.hpp"
 #include "audience/sql.hpp"
 #include "crm/common/consumer.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/text.hpp"
-#include "domain/suppression.hpp"
 #include "records.hpp"
 
 namespace crm::marketing::audience {
@@ -96,15 +97,21 @@ bool IsErased(common::Db& db, pqxx::transaction_base& tx, const std::string& ten
     return !db.Exec(tx, sql::kIsErased, tenant, id).empty();
 }
 
-// True when the row changed (a newer snapshot of a person not erased).
+// True when the row changed (a newer snapshot of a person not erased). The personal columns are written sealed under
+// the person's data key (audience/sealed.hpp).
 bool Upsert(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const Row& r) {
     if (!common::IsUuid(r.id)) throw common::PermanentEventError("snapshot without a UUID id");
     if (IsErased(db, tx, tenant, r.id)) return false;
     const std::string contact = common::IsUuid(r.contact_id) ? r.contact_id : std::string();
-    return !db.Exec(tx, sql::kUpsert, tenant, r.id, r.kind, r.state, r.email, r.given_name, r.family_name, r.job_title,
-                    r.company_name, r.country, r.lead_source, r.lead_status, r.lead_score, r.consent,
-                    domain::TextArrayLiteral(r.tags), r.custom.dump(), r.campaign_id, common::NullIfEmpty(contact),
-                    r.version, r.create_micros)
+    common::ColumnSealer sealer(db, tx, tenant);
+    return !db.Exec(tx, sql::kUpsert, tenant, r.id, r.kind, r.state, sealer.Seal(r.id, sealed::kEmail, r.email),
+                    sealer.Seal(r.id, sealed::kGivenName, r.given_name),
+                    sealer.Seal(r.id, sealed::kFamilyName, r.family_name),
+                    sealer.Seal(r.id, sealed::kJobTitle, r.job_title),
+                    sealer.Seal(r.id, sealed::kCompanyName, r.company_name), r.country, r.lead_source, r.lead_status,
+                    r.lead_score, r.consent, domain::TextArrayLiteral(r.tags),
+                    sealer.SealObject(r.id, sealed::kCustom, r.custom.dump()), r.campaign_id,
+                    common::NullIfEmpty(contact), r.version, r.create_micros, sealed::EmailIndex(tenant, r.email))
                 .empty();
 }
 
@@ -135,15 +142,8 @@ std::int64_t ForgetRecipients(common::Db& db, pqxx::transaction_base& tx, const 
     return static_cast<std::int64_t>(db.Exec(tx, sql::kForgetRecipients, tenant, person_id).affected_rows());
 }
 
-std::int64_t HashSuppression(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                             const std::string& email, const std::string& internal_key) {
-    if (email.empty()) return 0;
-    const std::string hash = domain::SuppressionHasher(internal_key, tenant)(email);
-    return db.Exec(tx, sql::kHashSuppression, tenant, email, hash)[0][0].as<std::int64_t>();
-}
-
 std::int64_t Erase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
-                   Changes& changes, const std::string& internal_key) {
+                   Changes& changes) {
     std::vector<std::string> ids = {id};
     for (const auto& row : db.Exec(tx, sql::kErasedIds, tenant, id)) {
         const std::string other = row[0].as<std::string>();
@@ -153,18 +153,17 @@ std::int64_t Erase(common::Db& db, pqxx::transaction_base& tx, const std::string
     for (const auto& person : ids) {
         db.Exec(tx, sql::kTombstone, tenant, person);
         EraseEngagements(db, tx, tenant, person);
-        const pqxx::result email = db.Exec(tx, sql::kPersonEmail, tenant, person);
-        if (!email.empty()) HashSuppression(db, tx, tenant, email[0][0].as<std::string>(), internal_key);
         ForgetRecipients(db, tx, tenant, person);
         deleted += static_cast<std::int64_t>(db.Exec(tx, sql::kDeletePerson, tenant, person).affected_rows() +
                                              db.Exec(tx, sql::kAnonymiseCampaignLead, tenant, person).affected_rows());
         changes.erased.push_back(person);
     }
+    // The people's data keys go too: whatever copy of their sealed values is left (a backup, a dump) no longer opens.
+    common::ShredSubjects(db, tx, tenant, ids);
     return deleted;
 }
 
-Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::ConsumedEvent& ev,
-              const std::string& internal_key) {
+Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::ConsumedEvent& ev) {
     Changes changes;
     const std::string& t = ev.tenant_id();
     const std::string& type = ev.event_type();
@@ -196,7 +195,7 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
     } else if (type == contacts + "ContactErased") {
         const auto e = Unpack<cev::ContactErased>(ev);
         if (!common::IsUuid(e.contact_id())) throw common::PermanentEventError("erasure without a contact id");
-        Erase(db, tx, t, e.contact_id(), changes, internal_key);
+        Erase(db, tx, t, e.contact_id(), changes);
     } else if (type == "crm.privacy.v1.RetentionApplied") {
         // Leads deleted or anonymised by a retention policy leave marketing too, as an erasure does (touches kept
         // without the person, the id tombstoned so that no older snapshot brings them back). Other services' rules
@@ -204,7 +203,7 @@ Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::Consumed
         const auto e = Unpack<crm::privacy::v1::RetentionApplied>(ev);
         if (e.resource_type() == "lead") {
             for (const auto& id : e.resource_ids()) {
-                if (common::IsUuid(id)) Erase(db, tx, t, id, changes, internal_key);
+                if (common::IsUuid(id)) Erase(db, tx, t, id, changes);
             }
         }
     } else if (type == leads + "LeadCreated") {
@@ -262,20 +261,22 @@ std::optional<std::string> RecordEngagement(common::Db& db, pqxx::transaction_ba
 v1::AudienceMember ReadMember(const pqxx::row& r) {
     v1::AudienceMember m;
     m.set_id(r[0].as<std::string>());
+    const common::ColumnKey key(r[19].as<std::string>(), m.id(), r[18]);
     m.set_kind(r[1].as<std::string>());
     m.set_state(r[2].as<std::string>());
-    m.set_email(r[3].as<std::string>());
-    m.set_given_name(r[4].as<std::string>());
-    m.set_family_name(r[5].as<std::string>());
-    m.set_job_title(r[6].as<std::string>());
-    m.set_company_name(r[7].as<std::string>());
+    m.set_email(key.Open(sealed::kEmail, r[3].as<std::string>()));
+    m.set_given_name(key.Open(sealed::kGivenName, r[4].as<std::string>()));
+    m.set_family_name(key.Open(sealed::kFamilyName, r[5].as<std::string>()));
+    m.set_job_title(key.Open(sealed::kJobTitle, r[6].as<std::string>()));
+    m.set_company_name(key.Open(sealed::kCompanyName, r[7].as<std::string>()));
     m.set_country(r[8].as<std::string>());
     m.set_lead_source(r[9].as<std::string>());
     m.set_lead_status(r[10].as<std::string>());
     m.set_lead_score(r[11].as<int>());
     m.set_consent(r[12].as<std::string>());
     for (const auto& tag : nlohmann::json::parse(r[13].as<std::string>())) m.add_tags(tag.get<std::string>());
-    const nlohmann::json custom = nlohmann::json::parse(r[14].as<std::string>());  // outlives items() below
+    const nlohmann::json custom =
+        nlohmann::json::parse(key.OpenObject(sealed::kCustom, r[14].as<std::string>()));  // outlives items() below
     for (const auto& [k, v] : custom.items()) {
         (*m.mutable_custom())[k] = v.is_string() ? v.get<std::string>() : v.dump();
     }
@@ -285,14 +286,8 @@ v1::AudienceMember ReadMember(const pqxx::row& r) {
     return m;
 }
 
-std::optional<Loaded> LoadPerson(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                                 const std::string& id) {
-    const pqxx::result rows = db.Exec(tx, sql::kGetMember, tenant, id);
-    if (rows.empty()) return std::nullopt;
-    const v1::AudienceMember m = ReadMember(rows[0]);
-    Loaded out;
-    out.active = m.state() == "active";
-    domain::Person& p = out.person;
+domain::Person PersonOf(const v1::AudienceMember& m) {
+    domain::Person p;
     p.kind = m.kind();
     p.email = m.email();
     p.given_name = m.given_name();
@@ -307,8 +302,19 @@ std::optional<Loaded> LoadPerson(common::Db& db, pqxx::transaction_base& tx, con
     p.create_micros = Micros(m.create_time());
     p.tags.assign(m.tags().begin(), m.tags().end());
     p.custom.insert(m.custom().begin(), m.custom().end());
+    return p;
+}
+
+std::optional<Loaded> LoadPerson(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
+                                 const std::string& id) {
+    const pqxx::result rows = db.Exec(tx, sql::kGetMember, tenant, id);
+    if (rows.empty()) return std::nullopt;
+    const v1::AudienceMember m = ReadMember(rows[0]);
+    Loaded out;
+    out.active = m.state() == "active";
+    out.person = PersonOf(m);
     for (const auto& e : db.Exec(tx, sql::kPersonEngagements, tenant, id)) {
-        p.engagements.push_back({e[0].as<std::string>(), e[1].as<std::string>(), e[2].as<std::int64_t>()});
+        out.person.engagements.push_back({e[0].as<std::string>(), e[1].as<std::string>(), e[2].as<std::int64_t>()});
     }
     return out;
 }

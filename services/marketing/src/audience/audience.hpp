@@ -45,10 +45,8 @@ struct Changes {
 };
 
 // Applies one event of crm.contacts.v1 or crm.leads.v1 (other types change nothing) in the consumer's transaction.
-// Throws common::PermanentEventError for a payload that cannot be read. internal_key: the service's secret, which keys
-// the hashes of an erased person's suppressed addresses (domain/suppression.hpp).
-Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::ConsumedEvent& ev,
-              const std::string& internal_key);
+// Throws common::PermanentEventError for a payload that cannot be read.
+Changes Apply(common::Db& db, pqxx::transaction_base& tx, const common::ConsumedEvent& ev);
 
 // --- erasure (ContactErased, a retention rule's removed leads, a data-subject request) -----------------------------
 // Each part changes only what is left (a second run changes 0 rows) and returns how many rows it changed.
@@ -58,19 +56,18 @@ std::int64_t EraseEngagements(common::Db& db, pqxx::transaction_base& tx, const 
 // The person's address leaves their email recipients (the rows, statuses and times stay: send counts).
 std::int64_t ForgetRecipients(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                               const std::string& person_id);
-// A suppression of `email` (unsubscribed, hard bounce) is kept as the address's keyed hash instead of the address.
-std::int64_t HashSuppression(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
-                             const std::string& email, const std::string& internal_key);
 // Erases a person: the id and the leads converted to it (or the contacts merged into it) are tombstoned in
-// erased_people (a late snapshot cannot bring them back), their engagements, recipients' addresses and suppressions
-// handled as above, and their audience rows deleted (a campaign's lead keeps an anonymous row, so that the campaign's
-// lead counts stay). Adds the ids to changes.erased (the segments area then removes their memberships); returns the
-// number of audience rows deleted or anonymised.
+// erased_people (a late snapshot cannot bring them back), their engagements and recipients' addresses handled as
+// above, their data keys destroyed (ShredSubjects), and their audience rows deleted (a campaign's lead keeps an
+// anonymous row, so that the campaign's lead counts stay). Adds the ids to changes.erased (the segments area then
+// removes their memberships); returns the number of audience rows deleted or anonymised.
 std::int64_t Erase(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const std::string& id,
-                   Changes& changes, const std::string& internal_key);
+                   Changes& changes);
 
-// A row of CRM_AUDIENCE_COLUMNS (audience/sql.hpp) as the API shows it.
+// A row of CRM_AUDIENCE_COLUMNS (audience/sql.hpp) as the API shows it, its sealed columns opened.
 v1::AudienceMember ReadMember(const pqxx::row& row);
+// The member as segment rules see it (without engagements).
+domain::Person PersonOf(const v1::AudienceMember& member);
 
 // The person as segment rules see it, with its engagements; nullopt when the tenant has no such person.
 struct Loaded {

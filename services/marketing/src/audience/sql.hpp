@@ -24,12 +24,14 @@ inline constexpr Sql kIsErased{"marketing_audience_is_erased",
     "SELECT 1 FROM erased_people WHERE tenant_id = $1 AND id = $2::uuid"};
 // A snapshot applies only when it is newer than the one applied (events of one aggregate arrive in order, but a
 // redelivery or a rebuild may bring an older one).
+// The personal columns come sealed (audience/sealed.hpp), the e-mail's blind index beside them ($21).
 inline constexpr Sql kUpsert{"marketing_audience_upsert",
     "INSERT INTO audience (tenant_id, id, kind, state, email, given_name, family_name, job_title, company_name, "
     "country, lead_source, lead_status, lead_score, consent, tags, custom, campaign_id, contact_id, source_version, "
-    "create_time) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text[], "
-    "$16::jsonb, $17, $18::uuid, $19, " CRM_AT_MICROS("$20") ") "
+    "create_time, email_index) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+    "$15::text[], $16::jsonb, $17, $18::uuid, $19, " CRM_AT_MICROS("$20") ", $21) "
     "ON CONFLICT (tenant_id, id) DO UPDATE SET kind = EXCLUDED.kind, state = EXCLUDED.state, email = EXCLUDED.email, "
+    "email_index = EXCLUDED.email_index, "
     "given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, job_title = EXCLUDED.job_title, "
     "company_name = EXCLUDED.company_name, country = EXCLUDED.country, lead_source = EXCLUDED.lead_source, "
     "lead_status = EXCLUDED.lead_status, lead_score = EXCLUDED.lead_score, consent = EXCLUDED.consent, "
@@ -52,26 +54,22 @@ inline constexpr Sql kErasedIds{"marketing_audience_erased_ids",
     "SELECT id::text FROM audience WHERE tenant_id = $1 AND (id = $2::uuid OR contact_id = $2::uuid)"};
 inline constexpr Sql kTombstone{"marketing_audience_tombstone",
     "INSERT INTO erased_people (tenant_id, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING"};
-// The person's address leaves the email records too (counts stay). A suppression of the address stays, as a keyed
-// hash instead of the address (domain/suppression.hpp): $2 the address, $3 its hash; the number of rows hashed.
-inline constexpr Sql kPersonEmail{"marketing_audience_person_email",
-    "SELECT email FROM audience WHERE tenant_id = $1 AND id = $2::uuid AND email <> ''"};
-inline constexpr Sql kHashSuppression{"marketing_audience_hash_suppression",
-    "WITH gone AS (DELETE FROM suppressions WHERE tenant_id = $1 AND email = $2 RETURNING reason, create_time), "
-    "kept AS (INSERT INTO suppressions (tenant_id, email, reason, create_time) SELECT $1, $3, reason, create_time "
-    "FROM gone ON CONFLICT (tenant_id, email) DO NOTHING) SELECT count(*) FROM gone"};
+// The person's address leaves the email records too (counts stay). A suppression of the address stays: it holds the
+// address's blind index, never the address (migration 0021).
 inline constexpr Sql kForgetRecipients{"marketing_audience_forget_recipients",
-    "UPDATE email_recipients SET email = '' WHERE tenant_id = $1 AND person_id = $2::uuid AND email <> ''"};
+    "UPDATE email_recipients SET email = '', email_index = '' WHERE tenant_id = $1 AND person_id = $2::uuid "
+    "AND (email <> '' OR email_index <> '')"};
 // The row goes, except a campaign's lead: GetCampaignPerformance counts a campaign's leads (and converted leads) from
 // these rows, so that row stays without anything personal (names, address, company, job, country, tags, custom
 // fields blanked), out of the active audience ('deleted', or 'converted' as it was); erased_people hides it from reads.
 inline constexpr Sql kDeletePerson{"marketing_audience_delete",
     "DELETE FROM audience WHERE tenant_id = $1 AND id = $2::uuid AND NOT (kind = 'lead' AND campaign_id <> '')"};
 inline constexpr Sql kAnonymiseCampaignLead{"marketing_audience_anonymise_campaign_lead",
-    "UPDATE audience SET state = CASE WHEN state = 'converted' THEN 'converted' ELSE 'deleted' END, email = '', "
+    "UPDATE audience SET state = CASE WHEN state = 'converted' THEN 'converted' ELSE 'deleted' END, email = '', email_index = '', "
     "given_name = '', family_name = '', job_title = '', company_name = '', country = '', tags = '{}', "
     "custom = '{}', update_time = now() WHERE tenant_id = $1 AND id = $2::uuid AND kind = 'lead' "
-    "AND campaign_id <> '' AND (state NOT IN ('converted', 'deleted') OR email <> '' OR given_name <> '' "
+    "AND campaign_id <> '' AND (state NOT IN ('converted', 'deleted') OR email <> '' OR email_index <> '' "
+    "OR given_name <> '' "
     "OR family_name <> '' OR job_title <> '' OR company_name <> '' OR country <> '' OR tags <> '{}' "
     "OR custom <> '{}'::jsonb)"};
 // Touches stay as anonymous counts; engagements without a campaign go.

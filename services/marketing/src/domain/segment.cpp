@@ -247,10 +247,22 @@ bool EvaluateEngagement(const EngagementCondition& c, const Person& p, std::int6
     return count >= c.min_count;
 }
 
+// Whether SQL decides the condition (see IsSealedField).
+bool SqlDecides(const FieldCondition& c, bool email_indexed) {
+    if (!IsSealedField(c.field)) return true;
+    if (IsCustom(c.field)) return false;
+    if (c.op == Op::kExists || c.op == Op::kNotExists) return true;
+    return email_indexed && c.field == "email" && (c.op == Op::kEquals || c.op == Op::kNotEquals || c.op == Op::kIn);
+}
+
 class Compiler {
   public:
-    Compiler(int first_param, int now_param) : next_(first_param), now_("$" + std::to_string(now_param)) {}
+    Compiler(int first_param, int now_param, const EmailIndexFn& email_index)
+        : next_(first_param), now_("$" + std::to_string(now_param)), email_index_(email_index) {}
     std::vector<std::string> params;
+    std::vector<std::string> atoms;
+    std::vector<bool> leaf_in_sql;
+    bool exact = true;
 
     std::string Param(std::string value) {
         params.push_back(std::move(value));
@@ -282,6 +294,14 @@ class Compiler {
                 return c.op == Op::kExists ? "cardinality(a.tags) > 0" : "cardinality(a.tags) = 0";
             case FieldType::kText:
                 break;
+        }
+        if (c.field == "email" && email_index_ && c.op != Op::kExists && c.op != Op::kNotExists) {
+            if (c.op == Op::kIn) {
+                std::vector<std::string> indexes;
+                for (const auto& v : c.values) indexes.push_back(email_index_(v));
+                return "a.email_index = ANY(" + Param(TextArrayLiteral(indexes)) + "::text[])";
+            }
+            return "a.email_index " + std::string(c.op == Op::kEquals ? "=" : "<>") + " " + Param(email_index_(first));
         }
         const std::string column =
             IsCustom(c.field) ? "coalesce(a.custom ->> " + Param(c.field.substr(7)) + ", '')" : "a." + c.field;
@@ -328,10 +348,20 @@ class Compiler {
             }
             case Rule::Kind::kNot:
                 return "(NOT " + Node(r.children.at(0)) + ")";
-            case Rule::Kind::kField:
-                return "coalesce((" + Field(r.field) + "), false)";
+            case Rule::Kind::kField: {
+                const bool in_sql = SqlDecides(r.field, static_cast<bool>(email_index_));
+                leaf_in_sql.push_back(in_sql);
+                if (!in_sql) {
+                    exact = false;
+                    return "NULL::boolean";  // unknown to SQL: decided on the opened row
+                }
+                atoms.push_back("coalesce((" + Field(r.field) + "), false)");
+                return atoms.back();
+            }
             case Rule::Kind::kEngagement:
-                return "(" + Engagement(r.engagement) + ")";
+                leaf_in_sql.push_back(true);
+                atoms.push_back("(" + Engagement(r.engagement) + ")");
+                return atoms.back();
         }
         return "false";
     }
@@ -339,7 +369,32 @@ class Compiler {
   private:
     int next_;
     std::string now_;
+    const EmailIndexFn& email_index_;
 };
+
+// Every condition visited in depth-first order (no short-circuit), so that `leaf` follows CompiledRule::leaf_in_sql.
+bool WithAtoms(const Rule& r, const CompiledRule& compiled, const std::vector<bool>& atoms, const Person& person,
+               std::int64_t now, std::size_t& leaf, std::size_t& atom) {
+    switch (r.kind) {
+        case Rule::Kind::kAll:
+        case Rule::Kind::kAny: {
+            bool all = true, any = false;
+            for (const auto& c : r.children) {
+                const bool v = WithAtoms(c, compiled, atoms, person, now, leaf, atom);
+                all = all && v;
+                any = any || v;
+            }
+            return r.kind == Rule::Kind::kAll ? all : any;
+        }
+        case Rule::Kind::kNot:
+            return !WithAtoms(r.children.at(0), compiled, atoms, person, now, leaf, atom);
+        case Rule::Kind::kField:
+        case Rule::Kind::kEngagement:
+            if (compiled.leaf_in_sql.at(leaf++)) return atoms.at(atom++);
+            return EvaluateField(r.field, person, now);
+    }
+    return false;
+}
 
 }  // namespace
 
@@ -397,12 +452,26 @@ bool Evaluate(const Rule& rule, const Person& person, std::int64_t now_micros) {
     return false;
 }
 
-CompiledRule CompileRule(const Rule& rule, int first_param, int now_param) {
-    Compiler compiler(first_param, now_param);
+bool IsSealedField(std::string_view field) {
+    return field == "email" || field == "given_name" || field == "family_name" || field == "job_title" ||
+           field == "company_name" || IsCustom(field);
+}
+
+CompiledRule CompileRule(const Rule& rule, int first_param, int now_param, const EmailIndexFn& email_index) {
+    Compiler compiler(first_param, now_param, email_index);
     CompiledRule out;
     out.sql = compiler.Node(rule);
     out.params = std::move(compiler.params);
+    out.exact = compiler.exact;
+    out.atoms = std::move(compiler.atoms);
+    out.leaf_in_sql = std::move(compiler.leaf_in_sql);
     return out;
+}
+
+bool EvaluateWithAtoms(const Rule& rule, const CompiledRule& compiled, const std::vector<bool>& atoms,
+                       const Person& person, std::int64_t now_micros) {
+    std::size_t leaf = 0, atom = 0;
+    return WithAtoms(rule, compiled, atoms, person, now_micros, leaf, atom);
 }
 
 std::string TextArrayLiteral(const std::vector<std::string>& values) { return common::PgTextArray(values); }

@@ -4,6 +4,7 @@
 // its translation to a SQL predicate over the audience table (full evaluation, previews). The two must agree: the
 // integration test compares membership kept incrementally with a full re-evaluation.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -98,14 +99,34 @@ bool Evaluate(const Rule& rule, const Person& person, std::int64_t now_micros);
 
 // ---- SQL --------------------------------------------------------------------------------------------------------
 
+// The audience keeps these fields sealed at rest (email, given_name, family_name, job_title, company_name and every
+// custom.<key>): SQL sees ciphertext, so conditions on them are decided by the service after opening the row, except
+// EXISTS / NOT_EXISTS of a named field (an empty value stays empty when sealed) and e-mail EQUALS / NOT_EQUALS / IN,
+// which compare the address's blind index.
+bool IsSealedField(std::string_view field);
+
+// The blind index of an address as the audience's email_index holds it.
+using EmailIndexFn = std::function<std::string(std::string_view email)>;
+
 // A predicate over the audience row `a` (columns of marketing's audience table) and engagements `e`, with its
-// parameters numbered from first_param. `$<now_param>` must be bound to the evaluation instant in microseconds. The
-// predicate is never NULL.
+// parameters numbered from first_param. `$<now_param>` must be bound to the evaluation instant in microseconds.
+// Without conditions left to the service (`exact`), the predicate is never NULL and decides alone. Otherwise each such
+// condition stands as NULL in it (three-valued logic): FALSE rows cannot match, TRUE rows match, and a NULL row is
+// decided by EvaluateWithAtoms on the opened person, with the values of `atoms` (the SQL of the other conditions, in
+// the rule's depth-first order) selected beside it. Without email_index, e-mail equality is left to the service.
 struct CompiledRule {
     std::string sql;
     std::vector<std::string> params;
+    bool exact = true;
+    std::vector<std::string> atoms;  // boolean SQL expressions, never NULL
+    std::vector<bool> leaf_in_sql;   // per condition (depth-first): decided by SQL (the next atom) or by the service
 };
-CompiledRule CompileRule(const Rule& rule, int first_param, int now_param);
+CompiledRule CompileRule(const Rule& rule, int first_param, int now_param, const EmailIndexFn& email_index = {});
+
+// Whether `person` matches the rule, the conditions that SQL decides taken from `atoms` (the values of
+// compiled.atoms for the person's row), the others evaluated on the person (its sealed fields opened).
+bool EvaluateWithAtoms(const Rule& rule, const CompiledRule& compiled, const std::vector<bool>& atoms,
+                       const Person& person, std::int64_t now_micros);
 
 // A PostgreSQL array literal of text values ({"a","b\"c"}) for a text[] parameter.
 std::string TextArrayLiteral(const std::vector<std::string>& values);

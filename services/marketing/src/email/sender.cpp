@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "audience/sealed.hpp"
 #include "campaigns/campaigns.hpp"
 #include "crm/common/db.hpp"
 #include "crm/common/failpoint.hpp"
@@ -19,6 +20,7 @@
 #include "crm/common/outbox.hpp"
 #include "crm/common/pg_array.hpp"
 #include "crm/common/public_token.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "domain/suppression.hpp"
 #include "domain/template.hpp"
 #include "email/email.hpp"
@@ -43,7 +45,7 @@ struct SendContext {
 };
 
 struct Claimed {
-    std::string person_id, email;
+    std::string person_id, email, email_index;
     int attempts = 0;
     std::map<std::string, std::string> values;
     bool deliverable = true;  // still active, opted in and not suppressed
@@ -141,10 +143,13 @@ void Sender::StartDueSends() {
 
 std::int64_t Sender::DropHashedSuppressions(pqxx::transaction_base& tx, const std::string& tenant,
                                             const std::string& send) {
+    if (!db_.Exec(tx, sql::kHasHashedSuppressions, tenant)[0][0].as<bool>()) return 0;
     const domain::SuppressionHasher hash(settings_.internal_key, tenant);
     std::map<std::string, std::string> person_of;  // hash -> person
     for (const auto& r : db_.Exec(tx, sql::kExpandedRecipients, tenant, send)) {
-        person_of.emplace(hash(r[1].as<std::string>()), r[0].as<std::string>());
+        const std::string person = r[0].as<std::string>();
+        const common::ColumnKey key(tenant, person, r[2]);
+        person_of.emplace(hash(key.Open(audience::sealed::kEmail, r[1].as<std::string>())), person);
     }
     if (person_of.empty()) return 0;
     std::vector<std::string> hashes, dropped;
@@ -179,7 +184,14 @@ void Sender::Deliver(const std::string& tenant, const std::string& send_id) {
         const int budget = std::min(settings_.batch, Budget(tenant, ctx.rate_per_minute));
         if (budget <= 0) return;
         for (const auto& r : db_.Exec(tx, sql::kClaimRecipients, tenant, send_id, budget)) {
-            claimed.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int>(), {}, true});
+            const std::string person = r[0].as<std::string>();
+            const common::ColumnKey key(tenant, person, r[4]);
+            claimed.push_back({person,
+                               key.Open(audience::sealed::kEmail, r[1].as<std::string>()),
+                               r[3].as<std::string>(),
+                               r[2].as<int>(),
+                               {},
+                               true});
         }
         if (claimed.empty()) {
             db_.Exec(tx, sql::kCompleteSend, tenant, send_id);
@@ -201,14 +213,17 @@ void Sender::Deliver(const std::string& tenant, const std::string& send_id) {
         ctx.reply_to = settings.reply_to();
         const domain::SuppressionHasher hash(settings_.internal_key, tenant);
         for (auto& c : claimed) {
-            const pqxx::result p = db_.Exec(tx, sql::kRecipientPerson, tenant, c.person_id, c.email, hash(c.email));
-            c.deliverable = !p.empty() && p[0][4].as<std::string>() == "opted_in" &&
+            const pqxx::result p =
+                db_.Exec(tx, sql::kRecipientPerson, tenant, c.person_id, c.email_index, hash(c.email));
+            // An address erased since the claim ("") is not mailed.
+            c.deliverable = !p.empty() && !c.email.empty() && p[0][4].as<std::string>() == "opted_in" &&
                             p[0][5].as<std::string>() == "active" && !p[0][6].as<bool>();
             if (p.empty()) continue;
-            c.values = {{"contact.given_name", p[0][0].as<std::string>()},
-                        {"contact.family_name", p[0][1].as<std::string>()},
-                        {"contact.job_title", p[0][2].as<std::string>()},
-                        {"contact.company_name", p[0][3].as<std::string>()},
+            const common::ColumnKey key(tenant, c.person_id, p[0][7]);
+            c.values = {{"contact.given_name", key.Open(audience::sealed::kGivenName, p[0][0].as<std::string>())},
+                        {"contact.family_name", key.Open(audience::sealed::kFamilyName, p[0][1].as<std::string>())},
+                        {"contact.job_title", key.Open(audience::sealed::kJobTitle, p[0][2].as<std::string>())},
+                        {"contact.company_name", key.Open(audience::sealed::kCompanyName, p[0][3].as<std::string>())},
                         {"contact.email", c.email},
                         {"campaign.name", ctx.campaign_name}};
         }
@@ -281,7 +296,7 @@ void Sender::Deliver(const std::string& tenant, const std::string& send_id) {
                 *e.mutable_sent_time() = now;
                 Emit(outbox_, tx, tenant, "", kSendAggregate, send_id, NextSendEvent(db_, tx, tenant, send_id), e);
             } else if (status == "bounced") {
-                db_.Exec(tx, sql::kSuppress, tenant, c.email, "hard_bounce");
+                db_.Exec(tx, sql::kSuppress, tenant, c.email_index, "hard_bounce");
                 ev::EmailBounced e;
                 e.set_send_id(send_id);
                 e.set_campaign_id(ctx.campaign_id);

@@ -3,6 +3,7 @@
 // suppressions. Every statement filters by tenant_id = $1 in addition to row-level security, except the sender's
 // discovery, which runs under the read-only maintenance policy.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "sql_time.hpp"
 
 namespace crm::marketing::email::sql {
@@ -57,21 +58,25 @@ inline constexpr Sql kClaimSend{"marketing_sender_claim_send",
     "SELECT s.campaign_id::text, s.template_id::text, s.segment_id::text FROM email_sends s WHERE s.tenant_id = $1 "
     "AND s.id = $2::uuid AND s.status = 'SCHEDULED' FOR UPDATE SKIP LOCKED"};
 // The recipients: members with an address, active, OPTED_IN, not suppressed; one row each (a person whose address
-// another member shares gets it once).
+// another member shares gets it once: equal addresses have equal blind indexes). The address is the audience's
+// sealed value copied as it is (audience/sealed.hpp), with its index.
 inline constexpr Sql kExpandRecipients{"marketing_sender_expand",
-    "INSERT INTO email_recipients (tenant_id, send_id, person_id, email) "
-    "SELECT DISTINCT ON (a.email) $1, $2::uuid, a.id, a.email FROM segment_members m JOIN audience a "
-    "ON a.tenant_id = m.tenant_id AND a.id = m.person_id WHERE m.tenant_id = $1 AND m.segment_id = $3::uuid "
-    "AND a.state = 'active' AND a.consent = 'opted_in' AND a.email <> '' AND NOT EXISTS (SELECT 1 FROM "
-    "suppressions x WHERE x.tenant_id = $1 AND x.email = a.email) ORDER BY a.email, a.id "
-    "ON CONFLICT DO NOTHING"};
-// Suppressions of erased people are kept as keyed hashes (domain/suppression.hpp), which SQL cannot compute: once
-// expanded, the send's recipients whose address hashes to one of them ($2, text[]) are dropped (counted skipped).
+    "INSERT INTO email_recipients (tenant_id, send_id, person_id, email, email_index) "
+    "SELECT DISTINCT ON (a.email_index) $1, $2::uuid, a.id, a.email, a.email_index FROM segment_members m "
+    "JOIN audience a ON a.tenant_id = m.tenant_id AND a.id = m.person_id WHERE m.tenant_id = $1 "
+    "AND m.segment_id = $3::uuid AND a.state = 'active' AND a.consent = 'opted_in' AND a.email_index <> '' "
+    "AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.address_key = a.email_index) "
+    "ORDER BY a.email_index, a.id ON CONFLICT DO NOTHING"};
+// Suppressions of people erased before migration 0021 are kept as keyed hashes (domain/suppression.hpp), which SQL
+// cannot compute: once expanded, the send's recipients whose address hashes to one of them ($2, text[]) are dropped
+// (counted skipped). Only for a tenant that has such suppressions (opening every recipient's address costs).
+inline constexpr Sql kHasHashedSuppressions{"marketing_sender_has_hashed",
+    "SELECT EXISTS (SELECT 1 FROM suppressions WHERE tenant_id = $1 AND address_key LIKE 'hmac-sha256:%')"};
 inline constexpr Sql kExpandedRecipients{"marketing_sender_expanded",
-    "SELECT person_id::text, email FROM email_recipients WHERE tenant_id = $1 AND send_id = $2::uuid "
-    "AND status = 'pending'"};
+    "SELECT r.person_id::text, r.email, " CRM_SUBJECT_KEY_COLUMN("r.tenant_id", "r.person_id::text") " "
+    "FROM email_recipients r WHERE r.tenant_id = $1 AND r.send_id = $2::uuid AND r.status = 'pending'"};
 inline constexpr Sql kSuppressedHashes{"marketing_sender_suppressed_hashes",
-    "SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])"};
+    "SELECT address_key FROM suppressions WHERE tenant_id = $1 AND address_key = ANY($2::text[])"};
 inline constexpr Sql kDropRecipients{"marketing_sender_drop_recipients",
     "DELETE FROM email_recipients WHERE tenant_id = $1 AND send_id = $2::uuid AND person_id = ANY($3::uuid[])"};
 inline constexpr Sql kMemberCount{"marketing_sender_member_count",
@@ -88,11 +93,13 @@ inline constexpr Sql kClaimRecipients{"marketing_sender_claim",
     "WHERE r.tenant_id = $1 AND r.send_id = $2::uuid AND r.person_id = ANY (ARRAY("
     "SELECT person_id FROM email_recipients WHERE tenant_id = $1 AND send_id = $2::uuid AND status = 'pending' "
     "AND next_attempt_time <= now() ORDER BY next_attempt_time LIMIT $3 FOR UPDATE SKIP LOCKED)) "
-    "RETURNING r.person_id::text, r.email, r.attempts"};
+    "RETURNING r.person_id::text, r.email, r.attempts, r.email_index, "
+    CRM_SUBJECT_KEY_COLUMN("r.tenant_id", "r.person_id::text")};
+// $3 the address's blind index, $4 its keyed hash (suppressions kept from before migration 0021).
 inline constexpr Sql kRecipientPerson{"marketing_sender_person",
     "SELECT a.given_name, a.family_name, a.job_title, a.company_name, a.consent, a.state, "
-    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.email IN ($3, $4)) "
-    "FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
+    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.address_key IN ($3, $4)), "
+    CRM_SUBJECT_KEY_COLUMN("a.tenant_id", "a.id::text") " FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
 inline constexpr Sql kRecordOutcome{"marketing_sender_outcome",
     "UPDATE email_recipients SET status = $4, smtp_code = $5, next_attempt_time = now() + $6::bigint * "
     "interval '1 millisecond', sent_time = CASE WHEN $4 = 'sent' THEN now() ELSE sent_time END "
@@ -106,11 +113,9 @@ inline constexpr Sql kCompleteSend{"marketing_sender_complete",
     "AND r.send_id = $2::uuid AND r.status IN ('pending', 'sending')) RETURNING 1"};
 inline constexpr Sql kNextEvent{"marketing_send_next_event",
     "UPDATE email_sends SET event_seq = event_seq + 1 WHERE tenant_id = $1 AND id = $2::uuid RETURNING event_seq"};
+// $2 the address's blind index.
 inline constexpr Sql kSuppress{"marketing_suppress",
-    "INSERT INTO suppressions (tenant_id, email, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"};
-inline constexpr Sql kRecipientOf{"marketing_recipient_of",
-    "SELECT r.email, s.campaign_id::text FROM email_recipients r JOIN email_sends s ON s.tenant_id = r.tenant_id "
-    "AND s.id = r.send_id WHERE r.tenant_id = $1 AND r.send_id = $2::uuid AND r.person_id = $3::uuid"};
+    "INSERT INTO suppressions (tenant_id, address_key, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"};
 // clang-format on
 
 }  // namespace crm::marketing::email::sql

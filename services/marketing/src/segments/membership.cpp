@@ -10,7 +10,9 @@
 #include <set>
 
 #include "audience/audience.hpp"
+#include "audience/sealed.hpp"
 #include "crm/common/errors.hpp"
+#include "crm/common/pg_array.hpp"
 #include "crm/common/violations.hpp"
 #include "records.hpp"
 #include "segments/segments.hpp"
@@ -76,10 +78,57 @@ void EmitMembership(common::Db& db, common::Outbox& outbox, pqxx::transaction_ba
     }
 }
 
+domain::CompiledRule Compile(const std::string& tenant, const domain::Rule& rule) {
+    return domain::CompileRule(rule, sql::kRuleFirstParam, sql::kNowParam, [&tenant](std::string_view email) {
+        return audience::sealed::EmailIndex(tenant, email);
+    });
+}
+
+Matching MatchOpened(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant, const domain::Rule& rule,
+                     const domain::CompiledRule& compiled, std::int64_t now, std::size_t keep) {
+    Matching out;
+    const std::string text = sql::Candidates(compiled.sql, compiled.atoms);
+    const common::Sql statement{"marketing_segment_candidates", text.c_str()};
+    std::vector<bool> atoms(compiled.atoms.size());
+    for (const auto& r : db.Exec(tx, statement, tenant, now, 0, pqxx::prepare::make_dynamic_params(compiled.params))) {
+        bool match = r[sql::kAudienceColumns].as<bool>();
+        v1::AudienceMember member;
+        if (!match) {
+            for (std::size_t i = 0; i < atoms.size(); ++i) {
+                atoms[i] = r[sql::kAudienceColumns + 1 + static_cast<int>(i)].as<bool>();
+            }
+            member = audience::ReadMember(r);
+            match = domain::EvaluateWithAtoms(rule, compiled, atoms, audience::PersonOf(member), now);
+        }
+        if (!match) continue;
+        out.ids.push_back(r[0].as<std::string>());
+        if (out.members.size() < keep) out.members.push_back(member.id().empty() ? audience::ReadMember(r) : member);
+    }
+    return out;
+}
+
 void EvaluateFully(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& tx, const std::string& tenant,
                    const std::string& request_id, const std::string& segment_id, const domain::Rule& rule) {
-    const domain::CompiledRule compiled = domain::CompileRule(rule, sql::kRuleFirstParam, sql::kNowParam);
+    const domain::CompiledRule compiled = Compile(tenant, rule);
     const std::int64_t now = NowMicros();
+    if (!compiled.exact) {
+        // Conditions on sealed fields: the matching people are decided here, then the members brought in line.
+        const Matching matching = MatchOpened(db, tx, tenant, rule, compiled, now, 0);
+        const std::set<std::string> should(matching.ids.begin(), matching.ids.end());
+        std::set<std::string> current;
+        for (const auto& id : MemberIds(db, tx, tenant, segment_id)) current.insert(id);
+        std::vector<std::string> leaving, entering;
+        for (const auto& id : current) {
+            if (!should.contains(id)) leaving.push_back(id);
+        }
+        for (const auto& id : should) {
+            if (!current.contains(id)) entering.push_back(id);
+        }
+        const auto left = Column(db.Exec(tx, sql::kRemoveMembers, tenant, segment_id, common::PgTextArray(leaving)));
+        const auto entered = Column(db.Exec(tx, sql::kAddMembers, tenant, segment_id, common::PgTextArray(entering)));
+        EmitMembership(db, outbox, tx, tenant, request_id, segment_id, entered, left);
+        return;
+    }
     const auto left = Column(RunPredicate(db, tx, "marketing_segment_leave_unmatched",
                                           sql::LeaveUnmatched(compiled.sql), tenant, now, segment_id, compiled));
     const auto entered = Column(RunPredicate(db, tx, "marketing_segment_enter_matching",

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "audience/audience.hpp"
+#include "audience/sealed.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
 #include "crm/common/idempotency.hpp"
@@ -24,6 +25,13 @@ namespace {
 using common::ApiError;
 constexpr common::TextRule kLongText{.max_chars = 4000, .multiline = true};
 constexpr char kNilUuid[] = "00000000-0000-0000-0000-000000000000";
+
+// Each address with its blind index (audience.email_index): lists find people by it, never by the address.
+std::map<std::string, std::string> EmailIndexes(const std::string& tenant, const std::vector<std::string>& emails) {
+    std::map<std::string, std::string> out;
+    for (const auto& email : emails) out.emplace(email, audience::sealed::EmailIndex(tenant, email));
+    return out;
+}
 
 std::optional<domain::Op> OpOf(v1::ConditionOperator op) {
     switch (op) {
@@ -270,10 +278,17 @@ AddResult Segments::AddMembers(const RequestContext& rc, const std::string& segm
         }
         std::set<std::string> found_ids, found_emails;
         std::vector<std::string> people;
-        for (const auto& r : db_.Exec(tx, sql::kResolvePeople, t, PgArray(ids), domain::TextArrayLiteral(emails))) {
+        const std::map<std::string, std::string> index_of = EmailIndexes(t, emails);
+        std::vector<std::string> indexes;
+        for (const auto& [email, index] : index_of) indexes.push_back(index);
+        std::set<std::string> found_indexes;
+        for (const auto& r : db_.Exec(tx, sql::kResolvePeople, t, PgArray(ids), domain::TextArrayLiteral(indexes))) {
             people.push_back(r[0].as<std::string>());
             found_ids.insert(r[0].as<std::string>());
-            found_emails.insert(r[1].as<std::string>());
+            found_indexes.insert(r[1].as<std::string>());
+        }
+        for (const auto& [email, index] : index_of) {
+            if (found_indexes.contains(index)) found_emails.insert(email);
         }
         AddResult result;
         for (const auto& value : order) {
@@ -300,8 +315,9 @@ RemoveResult Segments::RemoveMembers(const RequestContext& rc, const std::string
         if (segment.type() != v1::SEGMENT_TYPE_STATIC) {
             throw ApiError::FailedPrecondition("members of a DYNAMIC segment come from its rule", "SEGMENT_DYNAMIC");
         }
-        std::vector<std::string> people;
-        for (const auto& r : db_.Exec(tx, sql::kResolvePeople, t, PgArray(ids), domain::TextArrayLiteral(emails))) {
+        std::vector<std::string> people, indexes;
+        for (const auto& [email, index] : EmailIndexes(t, emails)) indexes.push_back(index);
+        for (const auto& r : db_.Exec(tx, sql::kResolvePeople, t, PgArray(ids), domain::TextArrayLiteral(indexes))) {
             people.push_back(r[0].as<std::string>());
         }
         std::vector<std::string> left;
@@ -332,7 +348,16 @@ common::Page<v1::AudienceMember> Segments::Members(const RequestContext& rc, con
 }
 
 Preview Segments::PreviewRule(const RequestContext& rc, const domain::Rule& rule, int page_size) {
-    const domain::CompiledRule compiled = domain::CompileRule(rule, sql::kRuleFirstParam, sql::kNowParam);
+    const domain::CompiledRule compiled = Compile(rc.tenant_id, rule);
+    if (!compiled.exact) {  // conditions on sealed fields: decided on the opened rows
+        const std::int64_t now = NowMicros();
+        return db_.InTenant(rc, [&](pqxx::work& tx) {
+            Matching matching =
+                MatchOpened(db_, tx, rc.tenant_id, rule, compiled, now, static_cast<std::size_t>(page_size));
+            return Preview{.count = static_cast<std::int64_t>(matching.ids.size()),
+                           .members = std::move(matching.members)};
+        });
+    }
     const std::string count_sql = sql::CountMatching(compiled.sql);
     const std::string first_sql = sql::FirstMatching(compiled.sql);
     const common::Sql count{"marketing_segment_preview_count", count_sql.c_str()};

@@ -47,10 +47,11 @@ inline constexpr Sql kAddMember{"marketing_member_add",
 inline constexpr Sql kRemoveMember{"marketing_member_remove",
     "DELETE FROM segment_members WHERE tenant_id = $1 AND segment_id = $2::uuid AND person_id = $3::uuid "
     "RETURNING person_id::text"};
-// Lists: the people named by id (any state but erased) or by email (active people), and adding / removing them.
+// Lists: the people named by id (any state but erased) or by email (active people; $3 the addresses' blind indexes),
+// and adding / removing them.
 inline constexpr Sql kResolvePeople{"marketing_members_resolve",
-    "SELECT a.id::text, a.email FROM audience a WHERE a.tenant_id = $1 AND (a.id = ANY($2::uuid[]) "
-    "OR (a.email = ANY($3::text[]) AND a.state = 'active'))"};
+    "SELECT a.id::text, a.email_index FROM audience a WHERE a.tenant_id = $1 AND (a.id = ANY($2::uuid[]) "
+    "OR (a.email_index = ANY($3::text[]) AND a.state = 'active'))"};
 inline constexpr Sql kAddMembers{"marketing_members_add",
     "INSERT INTO segment_members (tenant_id, segment_id, person_id) SELECT $1, $2::uuid, p FROM unnest($3::uuid[]) p "
     "ON CONFLICT DO NOTHING RETURNING person_id::text"};
@@ -87,6 +88,17 @@ inline std::string FirstMatching(const std::string& predicate) {
     return "SELECT " CRM_AUDIENCE_COLUMNS " FROM audience a WHERE a.tenant_id = $1 AND a.state = 'active' "
            "AND $2::bigint IS NOT NULL AND " + predicate + " ORDER BY a.id LIMIT $3";
 }
+// The candidates of a rule that leaves conditions to the service (domain::CompiledRule::exact false): the active
+// people its predicate does not exclude, in id order, each with whether the predicate alone decides it (TRUE) and the
+// values of the rule's atoms. $3 is unused (an int).
+inline std::string Candidates(const std::string& predicate, const std::vector<std::string>& atoms) {
+    std::string out = "SELECT " CRM_AUDIENCE_COLUMNS ", (" + predicate + ") IS TRUE";
+    for (const auto& atom : atoms) out += ", " + atom;
+    return out + " FROM audience a WHERE a.tenant_id = $1 AND a.state = 'active' AND $2::bigint IS NOT NULL "
+                 "AND $3::int >= 0 AND (" + predicate + ") IS NOT FALSE ORDER BY a.id";
+}
+// The number of columns of CRM_AUDIENCE_COLUMNS: Candidates' flag follows them, then the atoms.
+inline constexpr int kAudienceColumns = 20;
 // clang-format on
 
 }  // namespace crm::marketing::segments::sql

@@ -4,6 +4,7 @@
 // tenant_id = $1 in addition to row-level security, except the runner's discovery, which runs under the read-only
 // maintenance policy.
 #include "crm/common/db.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "sql_time.hpp"
 
 namespace crm::marketing::sequences::sql {
@@ -43,11 +44,13 @@ inline constexpr Sql kTriggered{"marketing_sequence_triggered",
     "AND s.trigger_type = $2 AND s.trigger_value = ANY($3::text[]) ORDER BY s.id"};
 
 // ---- enrolments ----------------------------------------------------------------------------------------------------
+// The address and the time zone (a custom field) come sealed (audience/sealed.hpp), with the person's wrapped key.
 inline constexpr Sql kPersonState{"marketing_sequence_person_state",
     "SELECT a.kind, a.state, a.consent, a.email, coalesce(a.custom->>'time_zone', ''), "
-    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.email = a.email AND a.email <> '' "
-    "AND x.reason = 'unsubscribed'), "
-    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.email = a.email AND a.email <> '') "
+    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.address_key = a.email_index "
+    "AND a.email_index <> '' AND x.reason = 'unsubscribed'), "
+    "EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $1 AND x.address_key = a.email_index "
+    "AND a.email_index <> ''), a.email_index, " CRM_SUBJECT_KEY_COLUMN("a.tenant_id", "a.id::text") " "
     "FROM audience a WHERE a.tenant_id = $1 AND a.id = $2::uuid"};
 inline constexpr Sql kEnrol{"marketing_sequence_enrol",
     "INSERT INTO sequence_enrolments (tenant_id, id, sequence_id, sequence_version, person_id, trigger_event_id, "
@@ -97,9 +100,10 @@ inline constexpr Sql kInsertSequenceSend{"marketing_sequence_send_insert",
     "INSERT INTO email_sends (tenant_id, id, campaign_id, template_id, segment_id, status, schedule_time, links, "
     "sequence_id, sequence_step) VALUES ($1, $2::uuid, $3::uuid, $4::uuid, NULL, 'SENDING', now(), $5::jsonb, "
     "$6::uuid, $7) ON CONFLICT DO NOTHING RETURNING id::text"};
+// $4 the audience's sealed address as it is stored, $5 its blind index.
 inline constexpr Sql kQueueMessage{"marketing_sequence_queue_message",
-    "INSERT INTO email_recipients (tenant_id, send_id, person_id, email) VALUES ($1, $2::uuid, $3::uuid, $4) "
-    "ON CONFLICT DO NOTHING"};
+    "INSERT INTO email_recipients (tenant_id, send_id, person_id, email, email_index) "
+    "VALUES ($1, $2::uuid, $3::uuid, $4, $5) ON CONFLICT DO NOTHING"};
 inline constexpr Sql kCountRecipients{"marketing_sequence_count_recipients",
     "UPDATE email_sends SET recipients = recipients + 1 WHERE tenant_id = $1 AND id = $2::uuid"};
 // Whether the person's message of a send_email step was opened / clicked.

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audience/audience.hpp"
+#include "audience/sealed.hpp"
 #include "campaigns/campaigns.hpp"
 #include "crm/common/crypto.hpp"
 #include "crm/common/errors.hpp"
@@ -35,6 +36,7 @@ constexpr std::int64_t kMicros = 1000000;
 struct PersonState {
     bool found = false;
     std::string kind, state, consent, email, time_zone;
+    std::string stored_email, email_index;  // the address as stored (sealed) and its blind index
     bool unsubscribed = false, suppressed = false;
 };
 
@@ -48,8 +50,11 @@ PersonState LoadState(common::Db& db, pqxx::transaction_base& tx, const std::str
     p.kind = r[0][0].as<std::string>();
     p.state = r[0][1].as<std::string>();
     p.consent = r[0][2].as<std::string>();
-    p.email = r[0][3].as<std::string>();
-    p.time_zone = r[0][4].as<std::string>();
+    const common::ColumnKey key(tenant, person, r[0][8]);
+    p.stored_email = r[0][3].as<std::string>();
+    p.email = key.Open(audience::sealed::kEmail, p.stored_email);
+    p.email_index = r[0][7].as<std::string>();
+    p.time_zone = key.Open(std::string(audience::sealed::kCustom) + ".time_zone", r[0][4].as<std::string>());
     p.unsubscribed = r[0][5].as<bool>();
     p.suppressed = r[0][6].as<bool>();
     return p;
@@ -160,7 +165,8 @@ Outcome Execute(common::Db& db, common::Outbox& outbox, pqxx::transaction_base& 
             }
             o.send_id = SequenceSend(db, tx, t, e.sequence_id, StepKey(e.version, step.id()), *campaign,
                                      step.send_email().template_id());
-            if (db.Exec(tx, sql::kQueueMessage, t, o.send_id, e.person_id, person.email).affected_rows() > 0) {
+            if (db.Exec(tx, sql::kQueueMessage, t, o.send_id, e.person_id, person.stored_email, person.email_index)
+                    .affected_rows() > 0) {
                 db.Exec(tx, sql::kCountRecipients, t, o.send_id);
             }
             o.outcome = "queued";

@@ -1,7 +1,12 @@
 #include "subject_data/subject_data.hpp"
 
+#include <map>
+#include <nlohmann/json.hpp>
+
 #include "audience/audience.hpp"
+#include "audience/sealed.hpp"
 #include "crm/common/pg_array.hpp"
+#include "crm/common/sealed_columns.hpp"
 #include "crm/common/subject_data.hpp"
 #include "domain/suppression.hpp"
 #include "segments/segments.hpp"
@@ -20,8 +25,10 @@ std::vector<std::string> People(SubjectCall& call, const Subject& s, bool given 
     std::vector<std::string> ids = s.contact_ids;
     for (const auto& id : s.lead_ids) common::AddUnique(ids, id);
     std::vector<std::string> out = given ? ids : std::vector<std::string>{};
+    std::vector<std::string> indexes;
+    for (const auto& email : s.emails) indexes.push_back(audience::sealed::EmailIndex(call.rc.tenant_id, email));
     for (const auto& row : call.db.Exec(call.tx, sql::kPeople, call.rc.tenant_id, common::PgTextArray(ids),
-                                        common::PgTextArray(s.emails))) {
+                                        common::PgTextArray(indexes))) {
         common::AddUnique(out, row[0].as<std::string>());
     }
     return out;
@@ -33,13 +40,34 @@ common::SubjectExport ExportOf(SubjectCall& call, const common::Sql& statement, 
     return {.count = row[1].as<std::int64_t>(), .json = row[0].as<std::string>()};
 }
 
-// The subject's addresses: theirs and their audience rows'.
+// Records whose statement returns one row each: the record's JSON with sealed values as stored, the person's id and
+// wrapped data key. `fields` are opened in place ("custom" value by value).
+common::SubjectExport ExportOpened(SubjectCall& call, const common::Sql& statement, const std::string& people,
+                                   const std::vector<std::pair<const char*, const char*>>& fields) {
+    if (people == "{}") return {.count = 0, .json = "[]"};
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : call.db.Exec(call.tx, statement, call.rc.tenant_id, people)) {
+        nlohmann::json record = nlohmann::json::parse(row[0].c_str());
+        const common::ColumnKey key(call.rc.tenant_id, row[1].as<std::string>(), row[2]);
+        for (const auto& [field, column] : fields) {
+            nlohmann::json& v = record[field];
+            if (v.is_string()) v = key.Open(column, v.get<std::string>());
+            if (v.is_object()) v = nlohmann::json::parse(key.OpenObject(column, v.dump()));
+        }
+        out.push_back(std::move(record));
+    }
+    return {.count = static_cast<std::int64_t>(out.size()), .json = out.dump()};
+}
+
+// The subject's addresses: theirs and their audience rows' (opened).
 std::vector<std::string> Addresses(SubjectCall& call, const Subject& s) {
     std::vector<std::string> out = s.emails;
     const std::vector<std::string> people = People(call, s);
     if (people.empty()) return out;
     for (const auto& row : call.db.Exec(call.tx, sql::kAddresses, call.rc.tenant_id, common::PgTextArray(people))) {
-        common::AddUnique(out, row[0].as<std::string>());
+        const common::ColumnKey key(call.rc.tenant_id, row[0].as<std::string>(), row[2]);
+        const std::string email = key.Open(audience::sealed::kEmail, row[1].as<std::string>());
+        if (!email.empty()) common::AddUnique(out, email);
     }
     return out;
 }
@@ -71,7 +99,8 @@ std::vector<common::SubjectHandler> Handlers(std::shared_ptr<segments::Segments>
                    .resolve = nullptr,
                    .export_records =
                        [](SubjectCall& call, const Subject& s) {
-                           return ExportOf(call, sql::kExportRecipients, common::PgTextArray(People(call, s)));
+                           return ExportOpened(call, sql::kExportRecipients, common::PgTextArray(People(call, s)),
+                                               {{"email", audience::sealed::kEmail}});
                        },
                    .erase =
                        [](SubjectCall& call, const Subject& s) {
@@ -99,25 +128,33 @@ std::vector<common::SubjectHandler> Handlers(std::shared_ptr<segments::Segments>
                  }
                  return e;
              }});
-    out.push_back({.resource_type = "suppression",
-                   .resolve = nullptr,
-                   .export_records =
-                       [internal_key](SubjectCall& call, const Subject& s) {
-                           const domain::SuppressionHasher hash(internal_key, call.rc.tenant_id);
-                           std::vector<std::string> keys = Addresses(call, s);
-                           const std::size_t n = keys.size();
-                           for (std::size_t i = 0; i < n; ++i) keys.push_back(hash(keys[i]));
-                           return ExportOf(call, sql::kExportSuppressions, common::PgTextArray(keys));
-                       },
-                   .erase =
-                       [internal_key](SubjectCall& call, const Subject& s) {
-                           common::SubjectErasure e;
-                           for (const auto& email : Addresses(call, s)) {
-                               e.count +=
-                                   audience::HashSuppression(call.db, call.tx, call.rc.tenant_id, email, internal_key);
-                           }
-                           return e;
-                       }});
+    // A suppression holds the address's blind index (or, kept from before migration 0021 after an erasure, its keyed
+    // hash), never the address: the export names the subject's address of each; an erasure leaves it, so that the
+    // address stays unmailable (nothing personal is left to blank).
+    out.push_back(
+        {.resource_type = "suppression",
+         .resolve = nullptr,
+         .export_records =
+             [internal_key](SubjectCall& call, const Subject& s) {
+                 const domain::SuppressionHasher hash(internal_key, call.rc.tenant_id);
+                 std::map<std::string, std::string> address_of;  // key -> address
+                 for (const auto& email : Addresses(call, s)) {
+                     address_of.emplace(audience::sealed::EmailIndex(call.rc.tenant_id, email), email);
+                     address_of.emplace(hash(email), email);
+                 }
+                 std::vector<std::string> keys;
+                 for (const auto& [key, email] : address_of) keys.push_back(key);
+                 nlohmann::json out = nlohmann::json::array();
+                 if (keys.empty()) return common::SubjectExport{.count = 0, .json = "[]"};
+                 for (const auto& row :
+                      call.db.Exec(call.tx, sql::kExportSuppressions, call.rc.tenant_id, common::PgTextArray(keys))) {
+                     nlohmann::json record = nlohmann::json::parse(row[1].c_str());
+                     record["email"] = address_of.at(row[0].as<std::string>());
+                     out.push_back(std::move(record));
+                 }
+                 return common::SubjectExport{.count = static_cast<std::int64_t>(out.size()), .json = out.dump()};
+             },
+         .erase = [](SubjectCall&, const Subject&) { return common::SubjectErasure{}; }});
     out.push_back({.resource_type = "audience_member",
                    .resolve =
                        [](SubjectCall& call, Subject& s) {
@@ -129,21 +166,27 @@ std::vector<common::SubjectHandler> Handlers(std::shared_ptr<segments::Segments>
                                common::AddUnique(row[1].as<std::string>() == "lead" ? s.lead_ids : s.contact_ids, id);
                                const std::string contact = row[2].as<std::string>();
                                if (!contact.empty()) common::AddUnique(s.contact_ids, contact);
-                               const std::string email = row[3].as<std::string>();
+                               const common::ColumnKey key(call.rc.tenant_id, id, row[4]);
+                               const std::string email = key.Open(audience::sealed::kEmail, row[3].as<std::string>());
                                if (!email.empty()) common::AddUnique(s.emails, email);
                            }
                        },
                    .export_records =
                        [](SubjectCall& call, const Subject& s) {
-                           return ExportOf(call, sql::kExportPeople, common::PgTextArray(People(call, s)));
+                           return ExportOpened(call, sql::kExportPeople, common::PgTextArray(People(call, s)),
+                                               {{"email", audience::sealed::kEmail},
+                                                {"given_name", audience::sealed::kGivenName},
+                                                {"family_name", audience::sealed::kFamilyName},
+                                                {"job_title", audience::sealed::kJobTitle},
+                                                {"company_name", audience::sealed::kCompanyName},
+                                                {"custom", audience::sealed::kCustom}});
                        },
                    .erase =
-                       [segments, internal_key](SubjectCall& call, const Subject& s) {
+                       [segments](SubjectCall& call, const Subject& s) {
                            audience::Changes changes;
                            common::SubjectErasure e;
                            for (const auto& person : People(call, s, true)) {
-                               e.count +=
-                                   audience::Erase(call.db, call.tx, call.rc.tenant_id, person, changes, internal_key);
+                               e.count += audience::Erase(call.db, call.tx, call.rc.tenant_id, person, changes);
                            }
                            segments->Apply(call.tx, call.rc.tenant_id, changes);
                            return e;

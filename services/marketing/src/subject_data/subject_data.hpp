@@ -10,9 +10,11 @@
 //                       engagements go;
 //   email_recipient     the address leaves the person's messages (rows, statuses, times stay: send counts);
 //   sequence_enrolment  active enrolments exit ("erased"), every enrolment forgets the person;
-//   suppression         an unsubscribed or hard-bounced address stays suppressed as a keyed hash instead of the
-//                       address (domain/suppression.hpp): a later send to a new person with that address skips it;
-//   audience_member     the rows are deleted, their ids tombstoned (a late event cannot bring them back), the
+//   suppression         an unsubscribed or hard-bounced address stays suppressed: the row holds the address's
+//                       blind index (or a keyed hash, domain/suppression.hpp), never the address, so nothing is
+//                       left to blank (count 0), and a later send to a new person with that address skips it;
+//   audience_member     the rows are deleted (their data keys destroyed), their ids tombstoned (a late event cannot
+//   bring them back), the
 //                       person leaves every segment (SegmentMembershipChanged, ids only).
 // Campaign performance counts (touches, sends, deliveries) are unchanged by an erasure.
 #include <memory>

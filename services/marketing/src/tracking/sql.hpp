@@ -16,12 +16,13 @@ inline constexpr Sql kInsertTouch{"marketing_tracking_touch",
     "VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6::uuid, $7, " CRM_AT_MICROS("$8") ")"};
 inline constexpr Sql kPersonExists{"marketing_tracking_person",
     "SELECT 1 FROM audience WHERE tenant_id = $1 AND id = $2::uuid"};
+// The address's blind index (an unsubscription suppresses the address the message went to, never kept in clear).
 inline constexpr Sql kRecipient{"marketing_tracking_recipient",
-    "SELECT r.email, s.campaign_id::text FROM email_recipients r JOIN email_sends s ON s.tenant_id = r.tenant_id "
+    "SELECT r.email_index, s.campaign_id::text FROM email_recipients r JOIN email_sends s ON s.tenant_id = r.tenant_id "
     "AND s.id = r.send_id WHERE r.tenant_id = $1 AND r.send_id = $2::uuid AND r.person_id = $3::uuid"};
 inline constexpr Sql kSuppress{"marketing_tracking_suppress",
-    "INSERT INTO suppressions (tenant_id, email, reason) VALUES ($1, $2, 'unsubscribed') "
-    "ON CONFLICT (tenant_id, email) DO UPDATE SET reason = 'unsubscribed' "
+    "INSERT INTO suppressions (tenant_id, address_key, reason) VALUES ($1, $2, 'unsubscribed') "
+    "ON CONFLICT (tenant_id, address_key) DO UPDATE SET reason = 'unsubscribed' "
     "WHERE suppressions.reason <> 'unsubscribed' RETURNING 1"};
 // The first open of a message that was handed to the relay: its campaign when this load is the first.
 inline constexpr Sql kFirstOpen{"marketing_tracking_first_open",
