@@ -145,7 +145,7 @@ TEST_CASE("personal fields: every personal value is visited and replaced, map va
     CHECK(back.contact().id() == "4d1f0c52-52a4-4d0e-9d0b-6a3c2f5e8b11");  // not personal: untouched
 }
 
-TEST_CASE("personal fields: a contact's event carries the person sealed, marketing's audience has them in clear",
+TEST_CASE("personal fields: a contact's event carries the person sealed, marketing's audience opens them",
           "[integration][privacy][personal]") {
     const std::string tenant = UniqueTenant("pf");
     const std::string admin = TokenFor(tenant);
@@ -197,7 +197,8 @@ TEST_CASE("personal fields: a contact's event carries the person sealed, marketi
                                                as_published.contact().email()),
                     crm::common::privacy::SealError);
 
-    // Marketing (a consumer with contacts' key) stores the person in clear.
+    // Marketing (a consumer with contacts' key) opens the person's fields: its API answers them (it stores them sealed
+    // again under its own key for the person, marketing_sealed_test.cpp).
     MarketingClient marketing(admin);
     mv1::GetAudienceMemberRequest get;
     get.set_id(id);
