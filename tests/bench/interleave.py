@@ -88,7 +88,15 @@ def main():
             per_round.append(a if op == "first" else a - b if op == "diff" else a / b if b else float("nan"))
         value = statistics.median(per_round)
         summary["ratios"][ratio["name"]] = {"median": value, "per_round": per_round}
-        print(f"{ratio['name']:<48} {value:9.3f}   per round: " + " ".join(f"{x:.3f}" for x in per_round))
+        # A difference also as the difference of the two medians: the median of per-round differences and the
+        # difference of medians can fall on either side of a goal, and both are worth seeing.
+        of_medians = ""
+        if op == "diff":
+            dm = statistics.median(per_round_values(ratio["num"])) - statistics.median(per_round_values(ratio["den"]))
+            summary["ratios"][ratio["name"]]["of_medians"] = dm
+            of_medians = f"   of the medians: {dm:.3f}"
+        print(f"{ratio['name']:<48} {value:9.3f}   per round: " + " ".join(f"{x:.3f}" for x in per_round) +
+              of_medians)
     if args.json:
         print(json.dumps(summary))
 
