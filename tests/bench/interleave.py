@@ -14,6 +14,9 @@ The plan is a JSON file:
    "variants": [{"name": "gateway-http", "cmd": "..."}, ...],
    "ratios": [{"name": "gateway/direct throughput", "num": "gateway-grpc", "den": "direct", "field": "rps"},
               {"name": "gateway added p50 ms", "num": "gateway-grpc", "den": "direct", "field": "p50_ms", "op": "diff"}]}
+"num" or "den" may also be a list of variant names: per round, the largest value of the field among them (e.g. the
+slowest of several single calls' p99 in that round), so that a variant is compared with the slowest of a set as each
+round measured it. "op" is "div" (default), "diff", or "first" (num's value itself, to print such an aggregate).
 Every slice's raw line is appended to --raw (committed beside the figures), the summary goes to stdout as text and,
 with --json, as one JSON object.
 """
@@ -76,12 +79,24 @@ def main():
               f"   ({s['rps_range'][0]:.0f}..{s['rps_range'][1]:.0f} req/s)")
     for ratio in plan.get("ratios", []):
         field, op = ratio.get("field", "rps"), ratio.get("op", "div")
+        def per_round_values(names):
+            names = names if isinstance(names, list) else [names]
+            return [max(results[n][r][field] for n in names) for r in range(rounds)]
+
         per_round = []
-        for a, b in zip(results[ratio["num"]], results[ratio["den"]]):
-            per_round.append(a[field] - b[field] if op == "diff" else a[field] / b[field] if b[field] else float("nan"))
+        for a, b in zip(per_round_values(ratio["num"]), per_round_values(ratio["den"])):
+            per_round.append(a if op == "first" else a - b if op == "diff" else a / b if b else float("nan"))
         value = statistics.median(per_round)
         summary["ratios"][ratio["name"]] = {"median": value, "per_round": per_round}
-        print(f"{ratio['name']:<48} {value:9.3f}   per round: " + " ".join(f"{x:.3f}" for x in per_round))
+        # A difference also as the difference of the two medians: the median of per-round differences and the
+        # difference of medians can fall on either side of a goal, and both are worth seeing.
+        of_medians = ""
+        if op == "diff":
+            dm = statistics.median(per_round_values(ratio["num"])) - statistics.median(per_round_values(ratio["den"]))
+            summary["ratios"][ratio["name"]]["of_medians"] = dm
+            of_medians = f"   of the medians: {dm:.3f}"
+        print(f"{ratio['name']:<48} {value:9.3f}   per round: " + " ".join(f"{x:.3f}" for x in per_round) +
+              of_medians)
     if args.json:
         print(json.dumps(summary))
 

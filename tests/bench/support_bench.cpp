@@ -4,8 +4,13 @@
 //   crm-support-bench --token T --rpc ingest --concurrency N --seconds S     IngestEmail, a new thread each call
 //   crm-support-bench --token T --rpc search --concurrency N --seconds S     SearchArticles over the seeded words
 //   crm-support-bench --token T --rpc view --contact ID ...                  GetCustomer360
-//   crm-support-bench --token T --rpc contact|opps-open|opps-won|activities|lead|member --contact ID ...
+//   crm-support-bench --token T --rpc contact|opps-open|opps-won|activities|lead|member|engagement --contact ID ...
 //       one of the calls GetCustomer360 makes (the same request, through the gateway instead of directly)
+//   crm-support-bench --token T --rpc fanout --contact ID ...
+//       the view's seven calls issued at once by this client (through the gateway, the same identity, one channel),
+//       timed until the last answers: the slowest of the fan-out calls as this hardware runs them in parallel
+// A view counts as failed when the RPC fails or any of its sections is not OK (the bench customer has every section);
+// a fan-out when any of its seven calls fails. Failed calls are counted in "errors" and left out of the latencies.
 // The test support it reuses (token and deadline handling) asserts with Catch2; this defines Catch2's implementation
 // without its main().
 #define CATCH_CONFIG_RUNNER
@@ -19,6 +24,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -47,6 +54,108 @@ grpc::Status Call(Stub& stub, const std::string& method, const std::string& toke
     PrepareFor(ctx, method, token);
     Resp resp;
     return (stub.*fn)(&ctx, req, &resp);
+}
+
+namespace cv1 = crm::contacts::v1;
+namespace sv1 = crm::sales::v1;
+namespace lv1 = crm::leads::v1;
+namespace mv1 = crm::marketing::v1;
+
+// The view's seven calls at once through the callback API (as the view makes them: no thread per call), each with
+// the same request the view sends; returns the first failure, or OK when all seven answered OK.
+class Fanout {
+  public:
+    Fanout(std::shared_ptr<grpc::Channel> channel, std::string token, std::string contact)
+        : token_(std::move(token)),
+          contacts_(cv1::ContactsService::NewStub(channel)),
+          sales_(sv1::SalesService::NewStub(channel)),
+          leads_(lv1::LeadsService::NewStub(channel)),
+          marketing_(mv1::MarketingService::NewStub(channel)) {
+        contact_req_.set_id(contact);
+        contact_req_.set_include_company(true);
+        for (auto [req, status] :
+             {std::pair{&open_req_, sv1::OPPORTUNITY_STATUS_OPEN}, std::pair{&won_req_, sv1::OPPORTUNITY_STATUS_WON}}) {
+            req->set_contact_id(contact);
+            req->set_status(status);
+            req->set_page_size(20);
+        }
+        activities_req_.set_record_type(sv1::RECORD_TYPE_CONTACT);
+        activities_req_.set_record_id(contact);
+        activities_req_.set_page_size(20);
+        lead_req_.set_contact_id(contact);
+        lead_req_.set_page_size(1);
+        member_req_.set_id(contact);
+        engagements_req_.set_person_id(contact);
+        engagements_req_.set_page_size(20);
+    }
+
+    grpc::Status Run() {
+        struct State {
+            std::mutex mutex;
+            std::condition_variable done;
+            int outstanding = 7;
+            grpc::Status first_error;
+            grpc::ClientContext ctx[7];
+            cv1::GetContactResponse contact;
+            sv1::ListOpportunitiesResponse open, won;
+            sv1::ListActivitiesResponse activities;
+            lv1::ListLeadsResponse lead;
+            mv1::GetAudienceMemberResponse member;
+            mv1::ListPersonEngagementResponse engagements;
+        } st;
+        auto finish = [&st](grpc::Status status) {
+            std::lock_guard lock(st.mutex);
+            if (!status.ok() && st.first_error.ok()) st.first_error = status;
+            if (--st.outstanding == 0) st.done.notify_all();
+        };
+        const std::string methods[7] = {RpcName<cv1::ContactsService>("GetContact"),
+                                        RpcName<sv1::SalesService>("ListOpportunities"),
+                                        RpcName<sv1::SalesService>("ListOpportunities"),
+                                        RpcName<sv1::SalesService>("ListActivities"),
+                                        RpcName<lv1::LeadsService>("ListLeads"),
+                                        RpcName<mv1::MarketingService>("GetAudienceMember"),
+                                        RpcName<mv1::MarketingService>("ListPersonEngagement")};
+        for (int i = 0; i < 7; ++i) PrepareFor(st.ctx[i], methods[i], token_);
+        contacts_->async()->GetContact(&st.ctx[0], &contact_req_, &st.contact, finish);
+        sales_->async()->ListOpportunities(&st.ctx[1], &open_req_, &st.open, finish);
+        sales_->async()->ListOpportunities(&st.ctx[2], &won_req_, &st.won, finish);
+        sales_->async()->ListActivities(&st.ctx[3], &activities_req_, &st.activities, finish);
+        leads_->async()->ListLeads(&st.ctx[4], &lead_req_, &st.lead, finish);
+        marketing_->async()->GetAudienceMember(&st.ctx[5], &member_req_, &st.member, finish);
+        marketing_->async()->ListPersonEngagement(&st.ctx[6], &engagements_req_, &st.engagements, finish);
+        std::unique_lock lock(st.mutex);
+        st.done.wait(lock, [&] { return st.outstanding == 0; });  // every call has a deadline (PrepareFor)
+        return st.first_error;
+    }
+
+  private:
+    std::string token_;
+    std::unique_ptr<cv1::ContactsService::Stub> contacts_;
+    std::unique_ptr<sv1::SalesService::Stub> sales_;
+    std::unique_ptr<lv1::LeadsService::Stub> leads_;
+    std::unique_ptr<mv1::MarketingService::Stub> marketing_;
+    cv1::GetContactRequest contact_req_;
+    sv1::ListOpportunitiesRequest open_req_, won_req_;
+    sv1::ListActivitiesRequest activities_req_;
+    lv1::ListLeadsRequest lead_req_;
+    mv1::GetAudienceMemberRequest member_req_;
+    mv1::ListPersonEngagementRequest engagements_req_;
+};
+
+// The first section of a view answer that is not OK, "" when all are.
+std::string MissingSection(const crm::support::v1::GetCustomer360Response& r) {
+    const std::pair<const char*, const crm::support::v1::SectionState*> sections[] = {
+        {"contact", &r.contact_section()},
+        {"sales", &r.sales_section()},
+        {"lead", &r.lead_section()},
+        {"cases", &r.cases_section()},
+        {"marketing", &r.marketing_section()}};
+    for (const auto& [name, state] : sections) {
+        if (state->status() != crm::support::v1::SECTION_STATUS_OK) {
+            return std::string(name) + " " + crm::support::v1::SectionStatus_Name(state->status());
+        }
+    }
+    return "";
 }
 
 std::string RawEmail(const std::string& id, int sender) {
@@ -90,11 +199,10 @@ int main(int argc, char** argv) {
     auto sales = crm::sales::v1::SalesService::NewStub(channel);
     auto leads = crm::leads::v1::LeadsService::NewStub(channel);
     auto marketing = crm::marketing::v1::MarketingService::NewStub(channel);
+    Fanout fanout(channel, token, contact);
     if (rpc == "setup-view") {
         // A customer for GetCustomer360: a converted lead (contact, company, open opportunity), a won opportunity, an
         // activity, two cases; waits until marketing has its record. Prints the contact id.
-        namespace lv1 = crm::leads::v1;
-        namespace sv1 = crm::sales::v1;
         lv1::CreateLeadRequest lead;
         lead.mutable_lead()->set_given_name("Bench");
         lead.mutable_lead()->set_family_name("Customer");
@@ -190,8 +298,17 @@ int main(int argc, char** argv) {
                 } else if (rpc == "view") {
                     crm::support::v1::GetCustomer360Request req;
                     req.set_contact_id(contact);
-                    status = Call(*view, RpcName<crm::support::v1::CustomerViewService>("GetCustomer360"), token,
-                                  &crm::support::v1::CustomerViewService::Stub::GetCustomer360, req);
+                    crm::support::v1::GetCustomer360Response resp;
+                    grpc::ClientContext ctx;
+                    PrepareFor(ctx, RpcName<crm::support::v1::CustomerViewService>("GetCustomer360"), token);
+                    status = view->GetCustomer360(&ctx, req, &resp);
+                    if (status.ok()) {
+                        if (const std::string missing = MissingSection(resp); !missing.empty()) {
+                            status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "section " + missing);
+                        }
+                    }
+                } else if (rpc == "fanout") {
+                    status = fanout.Run();
                 } else if (rpc == "contact") {
                     crm::contacts::v1::GetContactRequest req;
                     req.set_id(contact);

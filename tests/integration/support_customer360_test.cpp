@@ -8,6 +8,7 @@
 #include <crm/leads/v1/leads.grpc.pb.h>
 #include <crm/marketing/v1/marketing.grpc.pb.h>
 #include <crm/support/v1/customer360.grpc.pb.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -202,6 +203,11 @@ TEST_CASE("customer 360: every section filled, then sales stopped and its sectio
     CHECK(v.open_cases(0).id() == open_case.id());
     REQUIRE(v.recent_cases_size() == 2);
     CHECK(v.recent_cases(0).id() == solved_case.id());  // newest first
+    CHECK(v.recent_cases(0).subject() == "Licence question");
+    // The open case is among the latest too: read once, the same record (its sealed columns opened) in both lists.
+    CHECK(v.recent_cases(1).id() == open_case.id());
+    CHECK(v.open_cases(0).subject() == "Compiler crashes on PERFORM");
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(v.recent_cases(1), v.open_cases(0)));
     // The sentiment trend of the one case with scored customer messages.
     REQUIRE(v.case_sentiments_size() == 1);
     const auto& trend = v.case_sentiments(0);

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -13,6 +14,7 @@
 #include "crm/common/outbox.hpp"
 #include "crm/common/resource.hpp"
 #include "crm/common/sealed_columns.hpp"
+#include "prepared.hpp"
 #include "sealed.hpp"
 #include "sla/sla.hpp"
 
@@ -197,8 +199,13 @@ v1::Case LoadCase(common::Db& db, pqxx::transaction_base& tx, const std::string&
 ContactCases LoadContactCases(common::Db& db, pqxx::transaction_base& tx, const std::string& tenant,
                               const std::string& contact_id, int max_open, int max_recent) {
     ContactCases out;
-    for (const auto& row : db.Exec(tx, sql::kContactCases, tenant, contact_id, max_open, max_recent)) {
-        (row[row.size() - 1].as<bool>() ? out.open : out.recent).push_back(ReadCase(tenant, row));
+    // An open case is usually among the latest too, so the statement returns it twice: it is decoded (its data key
+    // unwrapped, its sealed columns opened) once and copied.
+    std::map<std::string, v1::Case, std::less<>> read;
+    for (const auto& row : ExecPrepared(db, tx, sql::kContactCases, tenant, contact_id, max_open, max_recent)) {
+        auto it = read.find(std::string_view(row[0].c_str()));
+        if (it == read.end()) it = read.emplace(row[0].as<std::string>(), ReadCase(tenant, row)).first;
+        (row[row.size() - 1].as<bool>() ? out.open : out.recent).push_back(it->second);
     }
     const auto key = [](const v1::Case& c) {
         return std::make_pair(TimeUtil::TimestampToMicroseconds(c.create_time()), c.id());

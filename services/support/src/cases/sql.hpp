@@ -73,7 +73,7 @@ inline constexpr Sql kCaseByNumber{"cases_by_number",
 
 // Cases of a contact (a merged contact's cases follow the survivor), locked in id order.
 inline constexpr Sql kCasesOfContact{
-    "cases_of_contact", "SELECT id::text FROM cases WHERE tenant_id = $1 AND contact_id = $2::uuid ORDER BY id"};
+    "cases_ids_of_contact", "SELECT id::text FROM cases WHERE tenant_id = $1 AND contact_id = $2::uuid ORDER BY id"};
 
 #undef CRM_CASE_COLUMNS
 #undef CRM_AT

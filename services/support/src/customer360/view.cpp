@@ -230,8 +230,9 @@ struct Fanout {
         call.status = status;
         call.done = true;
         call.end = Clock::now();
-        --outstanding;
-        changed.notify_all();
+        // The handler waits for all of them: waking it at each answer would cost a context switch per call on
+        // cores the calls' services are using.
+        if (--outstanding == 0) changed.notify_all();
     }
 };
 

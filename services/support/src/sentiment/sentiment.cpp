@@ -13,6 +13,7 @@
 #include "domain/case.hpp"
 #include "domain/sentiment.hpp"
 #include "domain/sla.hpp"
+#include "prepared.hpp"
 #include "sentiment/sql.hpp"
 
 namespace crm::support::sentiment {
@@ -119,7 +120,8 @@ std::vector<v1::CaseSentimentTrend> TrendsOf(common::Db& db, pqxx::transaction_b
     std::vector<v1::CaseSentimentTrend> out;
     if (case_ids.empty()) return out;
     std::map<std::string, std::vector<double>> scores;  // oldest first per case
-    for (const auto& row : db.Exec(tx, sql::kRecentScores, tenant, common::PgTextArray(case_ids), kViewTrendPoints)) {
+    for (const auto& row :
+         ExecPrepared(db, tx, sql::kRecentScores, tenant, common::PgTextArray(case_ids), kViewTrendPoints)) {
         auto& list = scores[row[0].as<std::string>()];
         const std::string text = row[1].as<std::string>();
         for (std::size_t at = 0; at < text.size();) {
