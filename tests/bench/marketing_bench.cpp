@@ -164,31 +164,6 @@ int Send(long people, int pid) {
     }
 }
 
-mv1::SegmentRule Field(const std::string& field, mv1::ConditionOperator op, std::vector<std::string> values) {
-    mv1::SegmentRule r;
-    r.mutable_field()->set_field(field);
-    r.mutable_field()->set_op(op);
-    for (auto& v : values) r.mutable_field()->add_values(v);
-    return r;
-}
-mv1::SegmentRule Engaged(const std::string& type, int within_days) {
-    mv1::SegmentRule r;
-    r.mutable_engagement()->set_type(type);
-    r.mutable_engagement()->set_within_days(within_days);
-    return r;
-}
-mv1::SegmentRule Group(bool all, std::vector<mv1::SegmentRule> rules) {
-    mv1::SegmentRule r;
-    auto* g = all ? r.mutable_all() : r.mutable_any();
-    for (auto& x : rules) *g->add_rules() = x;
-    return r;
-}
-mv1::SegmentRule Not(mv1::SegmentRule inner) {
-    mv1::SegmentRule r;
-    *r.mutable_not_() = std::move(inner);
-    return r;
-}
-
 // 50 rule trees of different shapes: single conditions, AND/OR of 2-4, nested groups with NOT, engagements.
 std::vector<mv1::SegmentRule> FiftyRules() {
     using O = mv1::ConditionOperator;
@@ -199,28 +174,28 @@ std::vector<mv1::SegmentRule> FiftyRules() {
         const std::string country = countries[i % 5], tag = tags[(i / 5) % 5];
         switch (i % 10) {
             case 0:
-                out.push_back(Field("country", O::CONDITION_OPERATOR_EQUALS, {country}));
+                out.push_back(FieldRule("country", O::CONDITION_OPERATOR_EQUALS, {country}));
                 break;
             case 1:
-                out.push_back(Field("tags", O::CONDITION_OPERATOR_EQUALS, {tag}));
+                out.push_back(FieldRule("tags", O::CONDITION_OPERATOR_EQUALS, {tag}));
                 break;
             case 2:
                 out.push_back(
-                    Field("lead_score", O::CONDITION_OPERATOR_GREATER_OR_EQUAL, {std::to_string(10 * (i % 9))}));
+                    FieldRule("lead_score", O::CONDITION_OPERATOR_GREATER_OR_EQUAL, {std::to_string(10 * (i % 9))}));
                 break;
             case 3:
-                out.push_back(Group(true, {Field("country", O::CONDITION_OPERATOR_IN, {country, "US"}),
-                                           Field("consent", O::CONDITION_OPERATOR_EQUALS, {"opted_in"})}));
+                out.push_back(Group(true, {FieldRule("country", O::CONDITION_OPERATOR_IN, {country, "US"}),
+                                           FieldRule("consent", O::CONDITION_OPERATOR_EQUALS, {"opted_in"})}));
                 break;
             case 4:
-                out.push_back(Group(false, {Field("job_title", O::CONDITION_OPERATOR_CONTAINS, {"CTO"}),
-                                            Field("custom.employees", O::CONDITION_OPERATOR_GREATER, {"100"}),
-                                            Field("tags", O::CONDITION_OPERATOR_EQUALS, {tag})}));
+                out.push_back(Group(false, {FieldRule("job_title", O::CONDITION_OPERATOR_CONTAINS, {"CTO"}),
+                                            FieldRule("custom.employees", O::CONDITION_OPERATOR_GREATER, {"100"}),
+                                            FieldRule("tags", O::CONDITION_OPERATOR_EQUALS, {tag})}));
                 break;
             case 5:
-                out.push_back(Group(true, {Field("kind", O::CONDITION_OPERATOR_EQUALS, {"lead"}),
-                                           Not(Field("lead_status", O::CONDITION_OPERATOR_EQUALS, {"unqualified"})),
-                                           Field("create_time", O::CONDITION_OPERATOR_WITHIN_LAST_DAYS, {"30"})}));
+                out.push_back(Group(true, {FieldRule("kind", O::CONDITION_OPERATOR_EQUALS, {"lead"}),
+                                           Not(FieldRule("lead_status", O::CONDITION_OPERATOR_EQUALS, {"unqualified"})),
+                                           FieldRule("create_time", O::CONDITION_OPERATOR_WITHIN_LAST_DAYS, {"30"})}));
                 break;
             case 6:
                 out.push_back(Engaged(i % 20 == 6 ? "whitepaper_download" : "webinar_attended", 30));
@@ -228,18 +203,18 @@ std::vector<mv1::SegmentRule> FiftyRules() {
             case 7:
                 out.push_back(Group(
                     false, {Engaged("whitepaper_download", 0),
-                            Group(true, {Field("custom.industry", O::CONDITION_OPERATOR_IN, {"software", "retail"}),
-                                         Not(Field("tags", O::CONDITION_OPERATOR_EXISTS, {}))})}));
+                            Group(true, {FieldRule("custom.industry", O::CONDITION_OPERATOR_IN, {"software", "retail"}),
+                                         Not(FieldRule("tags", O::CONDITION_OPERATOR_EXISTS, {}))})}));
                 break;
             case 8:
-                out.push_back(Not(Group(false, {Field("consent", O::CONDITION_OPERATOR_EQUALS, {"opted_out"}),
-                                                Field("country", O::CONDITION_OPERATOR_EQUALS, {country})})));
+                out.push_back(Not(Group(false, {FieldRule("consent", O::CONDITION_OPERATOR_EQUALS, {"opted_out"}),
+                                                FieldRule("country", O::CONDITION_OPERATOR_EQUALS, {country})})));
                 break;
             default:
-                out.push_back(Group(true, {Field("family_name", O::CONDITION_OPERATOR_EQUALS, {"Smith"}),
-                                           Field("lead_score", O::CONDITION_OPERATOR_LESS, {"50"}),
-                                           Group(false, {Field("tags", O::CONDITION_OPERATOR_EQUALS, {tag}),
-                                                         Field("country", O::CONDITION_OPERATOR_EQUALS, {country}),
+                out.push_back(Group(true, {FieldRule("family_name", O::CONDITION_OPERATOR_EQUALS, {"Smith"}),
+                                           FieldRule("lead_score", O::CONDITION_OPERATOR_LESS, {"50"}),
+                                           Group(false, {FieldRule("tags", O::CONDITION_OPERATOR_EQUALS, {tag}),
+                                                         FieldRule("country", O::CONDITION_OPERATOR_EQUALS, {country}),
                                                          Engaged("webinar_attended", 0)})}));
         }
     }

@@ -48,25 +48,6 @@ StoredPerson Stored(const std::string& tenant, const std::string& id) {
     return out;
 }
 
-mv1::SegmentRule FieldRule(const std::string& field, mv1::ConditionOperator op, std::vector<std::string> values) {
-    mv1::SegmentRule r;
-    r.mutable_field()->set_field(field);
-    r.mutable_field()->set_op(op);
-    for (auto& v : values) r.mutable_field()->add_values(v);
-    return r;
-}
-mv1::SegmentRule Group(bool all, std::vector<mv1::SegmentRule> rules) {
-    mv1::SegmentRule r;
-    auto* g = all ? r.mutable_all() : r.mutable_any();
-    for (auto& x : rules) *g->add_rules() = x;
-    return r;
-}
-mv1::SegmentRule Not(mv1::SegmentRule inner) {
-    mv1::SegmentRule r;
-    *r.mutable_not_() = std::move(inner);
-    return r;
-}
-
 // The ids PreviewSegment finds for a rule (REQUIREs success and a count equal to the members listed).
 std::set<std::string> Preview(MarketingClient& api, const mv1::SegmentRule& rule) {
     mv1::PreviewSegmentRequest req;

@@ -53,31 +53,6 @@ std::set<std::string> Members(MarketingClient& api, const std::string& segment, 
     }
 }
 
-mv1::SegmentRule FieldRule(const std::string& field, mv1::ConditionOperator op, std::vector<std::string> values) {
-    mv1::SegmentRule r;
-    r.mutable_field()->set_field(field);
-    r.mutable_field()->set_op(op);
-    for (auto& v : values) r.mutable_field()->add_values(v);
-    return r;
-}
-mv1::SegmentRule Engaged(const std::string& type, int within_days = 0) {
-    mv1::SegmentRule r;
-    r.mutable_engagement()->set_type(type);
-    r.mutable_engagement()->set_within_days(within_days);
-    return r;
-}
-mv1::SegmentRule Group(bool all, std::vector<mv1::SegmentRule> rules) {
-    mv1::SegmentRule r;
-    auto* g = all ? r.mutable_all() : r.mutable_any();
-    for (auto& x : rules) *g->add_rules() = x;
-    return r;
-}
-mv1::SegmentRule Not(mv1::SegmentRule inner) {
-    mv1::SegmentRule r;
-    *r.mutable_not_() = std::move(inner);
-    return r;
-}
-
 mv1::Segment MustSegment(MarketingClient& api, const std::string& name, const mv1::SegmentRule* rule) {
     mv1::CreateSegmentRequest req;
     req.mutable_segment()->set_name(name);
